@@ -1,0 +1,316 @@
+"""Everything tflint-nan knows about TensorFlow and Keras, as data.
+
+The analysis code never names a TensorFlow function; it asks these tables.  Each row is checked against the
+installed TensorFlow by ``tests/test_knowledge_tf.py``: the names must resolve, the risky ops must produce the
+NaN gradient claimed here inside a real ``tf.where`` (eagerly and under XLA), and the safe rewrite must remove it.
+
+Qualified names are the ones LibCST's ``QualifiedNameProvider`` reports, e.g. ``tensorflow.math.log`` for
+``tf.math.log`` after ``import tensorflow as tf``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .intervals import EVERYTHING, IntervalSet
+
+# -- module families ---------------------------------------------------------------------------------------------
+# A family is the set of modules that spell the same API.  ``rows`` below say which names exist in which family.
+TF_TOP = ("tensorflow", "tensorflow.compat.v1", "tensorflow.compat.v2")
+TF_V1_TOP = ("tensorflow.compat.v1",)
+TF_MATH = ("tensorflow.math", "tensorflow.compat.v1.math", "tensorflow.compat.v2.math")
+TF_NN = ("tensorflow.nn", "tensorflow.compat.v1.nn", "tensorflow.compat.v2.nn")
+KERAS_BACKEND = (
+    "tensorflow.keras.backend",
+    "tensorflow.compat.v1.keras.backend",
+    "tensorflow.compat.v2.keras.backend",
+    "keras.backend",  # Keras 2 (standalone); Keras 3 keeps these names only under tf.keras.backend
+    "tf_keras.backend",
+)
+KERAS_OPS = ("keras.ops", "tensorflow.keras.ops", "keras.src.ops")
+TNP = ("tensorflow.experimental.numpy",)
+RAW = ("tensorflow.raw_ops",)
+
+FAMILIES: Mapping[str, tuple[str, ...]] = {
+    "tf": TF_TOP,
+    "tf_v1": TF_V1_TOP,
+    "tf_math": TF_MATH,
+    "nn": TF_NN,
+    "K": KERAS_BACKEND,
+    "ops": KERAS_OPS,
+    "tnp": TNP,
+    "raw": RAW,
+}
+
+# Modules whose names are legacy spellings that the installed TensorFlow/Keras 3 no longer provides; the
+# knowledge test skips resolving these (they are still matched, because old code still uses them).
+LEGACY_MODULES = ("keras.backend", "tf_keras.backend", "keras.src.ops")
+
+
+def qualified(**family_names: str | tuple[str, ...]) -> frozenset[str]:
+    """``qualified(tf_math="log", K="log")`` -> every qualified spelling of those names."""
+    out = set()
+    for family, names in family_names.items():
+        for name in (names,) if isinstance(names, str) else names:
+            out.update(f"{module}.{name}" for module in FAMILIES[family])
+    return frozenset(out)
+
+
+# Overflow thresholds of exp: ln(max finite) per dtype.  The messages and the dynamic probes use these.
+EXP_OVERFLOW = {"float16": math.log(65504.0), "float32": math.log(3.4028234663852886e38), "float64": 709.78}
+EXP_LIMIT = EXP_OVERFLOW["float32"]  # 88.72...
+# cosh/sinh overflow a little later, at ln(2 * max).
+COSH_LIMIT = EXP_LIMIT + math.log(2.0)
+
+
+# -- select calls ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SelectApi:
+    """A function that evaluates both branches and picks elements by a condition."""
+
+    names: frozenset[str]
+    params: tuple[str, str, str]  # keyword names of (condition, true branch, false branch)
+    positional: bool = True  # raw ops take keywords only
+    broadcasts_scalars: bool = True  # whether a Python float is a valid branch (tf.compat.v1.where: no)
+
+
+SELECTS: tuple[SelectApi, ...] = (
+    SelectApi(qualified(tf=("where",)) | {"tensorflow.where_v2", "tensorflow.compat.v1.where_v2"},
+              ("condition", "x", "y")),
+    # tf.compat.v1.where needs both branches of the condition's shape: no scalar branches.
+    SelectApi(frozenset({"tensorflow.compat.v1.where"}), ("condition", "x", "y"), broadcasts_scalars=False),
+    SelectApi(frozenset({"tensorflow.raw_ops.Select"}), ("condition", "x", "y"), positional=False,
+              broadcasts_scalars=False),
+    SelectApi(frozenset({"tensorflow.raw_ops.SelectV2"}), ("condition", "t", "e"), positional=False),
+    SelectApi(qualified(tnp="where"), ("condition", "x", "y")),
+    SelectApi(qualified(ops="where"), ("condition", "x1", "x2")),
+    SelectApi(qualified(K="switch"), ("condition", "then_expression", "else_expression")),
+)
+# The TF1-only where (``tensorflow.compat.v1.where``) was added by ``qualified(tf=...)`` too; the specific row
+# above must win, so lookups go through ``select_api`` which prefers the most specific row.
+
+
+def select_api(name: str) -> SelectApi | None:
+    best = None
+    for api in SELECTS:
+        if name in api.names and (best is None or len(api.names) < len(best.names)):
+            best = api
+    return best
+
+
+# -- risky ops -----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Operand:
+    """Which argument of the call feeds the dangerous input: its position and possible keyword names."""
+
+    position: int
+    keywords: tuple[str, ...]
+
+
+UNARY = Operand(0, ("x",))
+DIVISOR = Operand(1, ("y", "x2"))
+BASE = Operand(0, ("x", "x1"))
+EXPONENT = Operand(1, ("y", "x2", "a"))
+
+
+@dataclass(frozen=True)
+class RiskyOp:
+    key: str
+    code: str
+    names: frozenset[str]
+    operand: Operand
+    safe_domain: IntervalSet  # inputs where the op's gradient is finite
+    hazard: str  # what goes wrong on the discarded elements, in words
+    safe_value: float  # what the double where feeds the op instead of a discarded input
+    unsafe_inputs: tuple[float, ...]  # float32 inputs whose gradient is NaN inside a where (proven by the tests)
+    nan_in_eager: bool = True  # False: eager TF's gradient kernel multiplies by the zero upstream gradient first
+    clamp: str | None = None  # "upper": exactness-preserving clamp is minimum(input, bound)
+    operators: tuple[str, ...] = ()  # Python operators that spell this op (``/`` and ``**``)
+    note: str = ""
+
+
+def _nonzero(at: float = 0.0) -> IntervalSet:
+    return IntervalSet.point(at).complement()
+
+
+RISKY_OPS: tuple[RiskyOp, ...] = (
+    # TFN001: exponential family -- overflow to inf, and inf * 0 in the backward pass.
+    RiskyOp("exp", "TFN001", qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp", raw="Exp"),
+            UNARY, IntervalSet.compare("<=", 88.0), f"overflows to inf above {EXP_LIMIT:.1f}", 0.0, (89.0, 100.0),
+            clamp="upper"),
+    RiskyOp("expm1", "TFN001", qualified(tf_math="expm1", tf_v1="expm1", ops="expm1", tnp="expm1", raw="Expm1"),
+            UNARY, IntervalSet.compare("<=", 88.0), f"overflows to inf above {EXP_LIMIT:.1f}", 0.0, (89.0, 100.0),
+            clamp="upper"),
+    RiskyOp("cosh", "TFN001", qualified(tf="cosh", tf_math="cosh", ops="cosh", tnp="cosh", raw="Cosh"),
+            UNARY, IntervalSet.between(-88.0, 88.0), f"overflows to inf beyond ±{COSH_LIMIT:.1f}", 0.0,
+            (90.0, -90.0)),
+    RiskyOp("sinh", "TFN001", qualified(tf="sinh", tf_math="sinh", ops="sinh", tnp="sinh", raw="Sinh"),
+            UNARY, IntervalSet.between(-88.0, 88.0), f"overflows to inf beyond ±{COSH_LIMIT:.1f}", 0.0,
+            (90.0, -90.0)),
+    RiskyOp("power_exponent", "TFN001",
+            qualified(tf="pow", tf_math="pow", K="pow", ops="power", tnp=("power", "float_power"), raw="Pow"),
+            EXPONENT, IntervalSet.compare("<=", 88.0), "overflows to inf for a large exponent", 0.0, (200.0,),
+            clamp="upper", operators=("**",),
+            note="base ** x with a tensor exponent x; the safe domain assumes a base near e (scaled per base)"),
+    # TFN002: log family -- pole at the domain edge.
+    RiskyOp("log", "TFN002", qualified(tf_math="log", tf_v1="log", K="log", ops=("log", "log2", "log10"),
+                                       tnp=("log", "log2", "log10"), raw="Log"),
+            UNARY, _nonzero(0.0), "has a pole at 0 (gradient 1/x = inf)", 1.0, (0.0,)),
+    RiskyOp("log1p", "TFN002", qualified(tf_math="log1p", tf_v1="log1p", ops="log1p", tnp="log1p", raw="Log1p"),
+            UNARY, _nonzero(-1.0), "has a pole at -1 (gradient 1/(1+x) = inf)", 0.0, (-1.0,)),
+    RiskyOp("lgamma", "TFN002", qualified(tf_math=("lgamma", "digamma"), tf_v1=("lgamma", "digamma"),
+                                          raw=("Lgamma", "Digamma")),
+            UNARY, IntervalSet.compare(">", 0.0), "has poles at 0 and the negative integers", 1.0, (0.0, -1.0)),
+    # TFN003: division by a value that can be 0.
+    RiskyOp("divide", "TFN003",
+            qualified(tf=("divide", "truediv", "realdiv"), tf_math=("divide", "truediv"),
+                      ops=("divide", "true_divide"), tnp=("divide", "true_divide"), raw=("RealDiv", "Div")),
+            DIVISOR, _nonzero(0.0), "divides by 0 (gradient -x/y² = inf)", 1.0, (0.0,), operators=("/",)),
+    RiskyOp("negative_power", "TFN003", frozenset(), BASE, _nonzero(0.0),
+            "has a pole at 0 for a negative exponent", 1.0, (0.0,), operators=("**",),
+            note="x ** -n with a negative constant exponent: a division in disguise"),
+    RiskyOp("reciprocal", "TFN003",
+            qualified(tf_math="reciprocal", tf_v1="reciprocal", ops="reciprocal", tnp="reciprocal",
+                      raw="Reciprocal"),
+            UNARY, _nonzero(0.0), "has a pole at 0", 1.0, (0.0,), nan_in_eager=False),
+    # TFN004: square roots and fractional powers.
+    RiskyOp("sqrt", "TFN004", qualified(tf="sqrt", tf_math="sqrt", K="sqrt", ops="sqrt", tnp="sqrt", raw="Sqrt"),
+            UNARY, IntervalSet.compare(">", 0.0), "has an infinite gradient at 0 and is NaN below it", 1.0,
+            (0.0, -1.0), nan_in_eager=False),
+    RiskyOp("rsqrt", "TFN004", qualified(tf_math="rsqrt", tf_v1="rsqrt", ops="rsqrt", raw="Rsqrt"),
+            UNARY, IntervalSet.compare(">", 0.0), "has a pole at 0 and is NaN below it", 1.0, (0.0, -1.0),
+            nan_in_eager=False),
+    RiskyOp("fractional_power", "TFN004", frozenset(), BASE, IntervalSet.compare(">", 0.0),
+            "is NaN for negative bases and has an infinite gradient at 0", 1.0, (0.0, -1.0), operators=("**",),
+            note="x ** p with a constant non-integer exponent p"),
+    # TFN005: inverse trigonometric and hyperbolic functions -- domain ends at ±1.
+    RiskyOp("acos", "TFN005", qualified(tf=("acos", "asin"), tf_math=("acos", "asin"), ops=("arccos", "arcsin"),
+                                        tnp=("arccos", "arcsin"), raw=("Acos", "Asin")),
+            UNARY, IntervalSet.between(-1.0, 1.0, False, False), "has an infinite gradient at ±1 and is NaN beyond",
+            0.0, (1.0, -1.0, 2.0)),
+    RiskyOp("atanh", "TFN005", qualified(tf="atanh", tf_math="atanh", ops="arctanh", tnp="arctanh", raw="Atanh"),
+            UNARY, IntervalSet.point(1.0).union(IntervalSet.point(-1.0)).complement(),
+            "has poles at ±1", 0.0, (1.0, -1.0)),
+    RiskyOp("acosh", "TFN005", qualified(tf="acosh", tf_math="acosh", ops="arccosh", tnp="arccosh", raw="Acosh"),
+            UNARY, IntervalSet.compare(">", 1.0), "has an infinite gradient at 1 and is NaN below it", 2.0,
+            (1.0, 0.0)),
+)
+
+RULE_CODES = ("TFN001", "TFN002", "TFN003", "TFN004", "TFN005")
+PARSE_ERROR_CODE = "TFN999"
+
+
+def risky_op_by_name(name: str) -> RiskyOp | None:
+    return _RISKY_BY_NAME.get(name)
+
+
+def risky_op(key: str) -> RiskyOp:
+    return _RISKY_BY_KEY[key]
+
+
+_RISKY_BY_NAME = {name: op for op in RISKY_OPS for name in op.names}
+_RISKY_BY_KEY = {op.key: op for op in RISKY_OPS}
+
+
+# -- what values expressions can take (the range analysis) --------------------------------------------------------
+@dataclass(frozen=True)
+class ValueFunction:
+    """How a call transforms the range of its argument(s).
+
+    ``kind`` is one of:
+      ``range``    the result lies in ``result`` whatever the input (sigmoid, tanh, relu, softplus...)
+      ``identity`` the result has the range of argument 0 (cast, stop_gradient, identity)
+      ``monotone`` the result is ``fn(argument 0)`` for an increasing ``fn`` (exp, log, sqrt)
+      ``abs``/``square``  |x| and x²
+      ``minimum``/``maximum``  element-wise min/max of argument 0 and 1
+      ``clip``     argument 0 clipped to [argument 1, argument 2]
+      ``constant`` ``result`` (ones_like, zeros_like, epsilon)
+      ``literal``  the value of argument 0 (tf.constant)
+    """
+
+    names: frozenset[str]
+    kind: str
+    result: IntervalSet = EVERYTHING
+    fn: object = None
+
+
+VALUE_FUNCTIONS: tuple[ValueFunction, ...] = (
+    ValueFunction(qualified(tf="sigmoid", tf_math="sigmoid", nn="sigmoid", K="sigmoid", ops="sigmoid"),
+                  "range", IntervalSet.between(0.0, 1.0)),
+    ValueFunction(qualified(tf="tanh", tf_math="tanh", nn="tanh", K="tanh", ops="tanh", tnp="tanh"),
+                  "range", IntervalSet.between(-1.0, 1.0)),
+    ValueFunction(qualified(tf_math=("sin", "cos"), tf=("sin", "cos"), ops=("sin", "cos"), tnp=("sin", "cos")),
+                  "range", IntervalSet.between(-1.0, 1.0)),
+    ValueFunction(qualified(tf_math="softplus", nn=("softplus", "relu"), K=("softplus", "relu"),
+                            ops=("softplus", "relu")),
+                  "range", IntervalSet.compare(">=", 0.0)),
+    ValueFunction(qualified(nn="relu6", ops="relu6"), "range", IntervalSet.between(0.0, 6.0)),
+    ValueFunction(qualified(nn="softmax", tf_math="softmax", K="softmax", ops="softmax"),
+                  "range", IntervalSet.between(0.0, 1.0)),
+    ValueFunction(qualified(tf=("cast", "identity", "stop_gradient"), K=("cast", "stop_gradient"),
+                            ops=("cast", "stop_gradient")), "identity"),
+    ValueFunction(qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp"), "monotone", fn=math.exp),
+    ValueFunction(qualified(tf_math="log", K="log", ops="log", tnp="log"), "monotone", fn=math.log),
+    ValueFunction(qualified(tf="sqrt", tf_math="sqrt", K="sqrt", ops="sqrt", tnp="sqrt"), "monotone",
+                  fn=math.sqrt),
+    ValueFunction(qualified(tf="abs", tf_math="abs", K="abs", ops="abs", tnp="abs"), "abs"),
+    ValueFunction(qualified(tf="square", tf_math="square", K="square", ops="square", tnp="square"), "square"),
+    ValueFunction(qualified(tf="minimum", tf_math="minimum", K="minimum", ops="minimum", tnp="minimum"),
+                  "minimum"),
+    ValueFunction(qualified(tf="maximum", tf_math="maximum", K="maximum", ops="maximum", tnp="maximum"),
+                  "maximum"),
+    ValueFunction(qualified(tf="clip_by_value", K="clip", ops="clip", tnp="clip"), "clip"),
+    ValueFunction(qualified(tf="ones_like", K="ones_like", ops="ones_like", tnp="ones_like"), "constant",
+                  IntervalSet.point(1.0)),
+    ValueFunction(qualified(tf="zeros_like", K="zeros_like", ops="zeros_like", tnp="zeros_like"), "constant",
+                  IntervalSet.point(0.0)),
+    ValueFunction(qualified(K="epsilon") | {"keras.config.epsilon"}, "constant", IntervalSet.point(1e-7)),
+    ValueFunction(qualified(tf="constant", K="constant") | {"tensorflow.convert_to_tensor"}, "literal"),
+)
+
+_VALUE_BY_NAME = {name: fn for fn in VALUE_FUNCTIONS for name in fn.names}
+
+
+def value_function(name: str) -> ValueFunction | None:
+    return _VALUE_BY_NAME.get(name)
+
+
+# -- conditions ---------------------------------------------------------------------------------------------------
+COMPARISONS: Mapping[str, str] = {
+    f"{module}.{name}": symbol
+    for name, symbol in (("greater", ">"), ("greater_equal", ">="), ("less", "<"), ("less_equal", "<="),
+                         ("equal", "=="), ("not_equal", "!="))
+    for family in ("tf", "tf_math", "K", "ops", "tnp")
+    for module in FAMILIES[family]
+}
+LOGICAL: Mapping[str, str] = {
+    f"{module}.{name}": name.removeprefix("logical_")
+    for name in ("logical_and", "logical_or", "logical_not")
+    for family in ("tf", "tf_math", "ops", "tnp")
+    for module in FAMILIES[family]
+}
+
+# The functions that write the clamp and the guard in the user's own module (K.minimum next to K.exp).
+CLAMP_FUNCTION = "minimum"
+CLAMP_MODULES = frozenset(module for family in ("tf", "tf_math", "K", "ops", "tnp") for module in FAMILIES[family])
+
+# -- places without a gradient path -------------------------------------------------------------------------------
+STOP_GRADIENT = qualified(tf="stop_gradient", K="stop_gradient", ops="stop_gradient")
+CUSTOM_GRADIENT = frozenset({"tensorflow.custom_gradient", "tensorflow.compat.v1.custom_gradient",
+                             "tensorflow.compat.v2.custom_gradient"})
+# Methods of these base classes run outside the backward pass (metrics) or are the update itself (optimizers).
+NO_GRADIENT_METHODS: Mapping[str, frozenset[str]] = {
+    "Metric": frozenset({"update_state", "result", "reset_state", "reset_states"}),
+    "Optimizer": frozenset({"update_step", "apply_gradients", "apply", "_resource_apply_dense",
+                            "_resource_apply_sparse", "_apply_dense", "_apply_sparse", "build"}),
+}
+# Safe built-ins (tf.nn.elu, softplus, log_sigmoid, xlogy, xdivy, divide_no_nan, multiply_no_nan,
+# reduce_logsumexp...) need no entry: they are not risky ops, so nothing is reported for them.  The test suite
+# checks their gradients against real TensorFlow.
+SAFE_BUILTINS = frozenset(
+    qualified(nn=("elu", "selu", "softplus"), tf_math=("log_sigmoid", "xlogy", "xdivy", "divide_no_nan",
+                                                       "multiply_no_nan", "reduce_logsumexp", "softplus"))
+    | qualified(tf="reduce_logsumexp")
+)

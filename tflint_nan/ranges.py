@@ -1,0 +1,352 @@
+"""What values can an expression take on the elements a select discards?
+
+Two small abstract interpretations over LibCST expressions:
+
+* ``Region``: what a boolean condition says about expressions, as ``{expression key: IntervalSet}``.  A region
+  is always an over-approximation of the elements where the condition has the given truth value, so an
+  empty region means "no such element".
+* ``value_range``: the set of values an expression can take inside a region, following local variables,
+  clamps, bounded activations, constants and nested selects (the double where).
+
+Expressions are identified by their source text without whitespace (``key``): the condition ``x > 0`` and the
+input ``x`` of ``tf.exp(x)`` meet on the key ``x``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping, Protocol
+
+import libcst as cst
+
+from . import knowledge
+from .intervals import EVERYTHING, NOTHING, IntervalSet
+
+Region = Mapping[str, IntervalSet]
+EVERYWHERE: Region = {}  # no constraint
+MAX_DEPTH = 40  # how far variables and nested expressions are followed
+
+_FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
+_NEGATE = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
+_COMPARE_NODES = {
+    cst.GreaterThan: ">",
+    cst.GreaterThanEqual: ">=",
+    cst.LessThan: "<",
+    cst.LessThanEqual: "<=",
+    cst.Equal: "==",
+    cst.NotEqual: "!=",
+}
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A local variable's value as of one assignment; ``value`` None means unknown (a parameter, a loop...)."""
+
+    value: cst.BaseExpression | None
+    seq: int  # the position in source order at which the value was bound
+
+
+class Context(Protocol):
+    def qualified_names(self, node: cst.CSTNode) -> frozenset[str]: ...
+
+    def binding(self, name: str, as_of: int) -> Binding | None: ...
+
+    def key(self, node: cst.CSTNode) -> str: ...
+
+
+# -- regions -------------------------------------------------------------------------------------------------------
+def conjoin(a: Region, b: Region) -> Region:
+    out = dict(a)
+    for key, values in b.items():
+        out[key] = out[key].intersect(values) if key in out else values
+    return out
+
+
+def disjoin(a: Region, b: Region) -> Region:
+    if is_empty(a):
+        return b
+    if is_empty(b):
+        return a
+    return {key: a[key].union(b[key]) for key in a.keys() & b.keys()}
+
+
+def is_empty(region: Region) -> bool:
+    return any(values.is_empty() for values in region.values())
+
+
+def call_args(call: cst.Call) -> list[cst.Arg]:
+    return list(call.args)
+
+
+def argument(call: cst.Call, position: int, keywords: tuple[str, ...]) -> cst.BaseExpression | None:
+    """The argument at ``position`` or with one of ``keywords``; None when absent or hidden behind *args."""
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if positional == position:
+                return arg.value
+            positional += 1
+        elif arg.keyword.value in keywords:
+            return arg.value
+    return None
+
+
+def constant_value(node: cst.BaseExpression) -> float | None:
+    """The number a literal expression spells (``2``, ``-1.``, ``1e-7``, ``(0.5)``), else None."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        try:
+            return float(node.evaluated_value)
+        except (ValueError, OverflowError):
+            return None
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        inner = constant_value(node.expression)
+        if inner is None:
+            return None
+        return -inner if isinstance(node.operator, cst.Minus) else inner
+    return None
+
+
+class Analysis:
+    """Condition regions and value ranges, over one module's expressions."""
+
+    def __init__(self, context: Context):
+        self.ctx = context
+
+    # -- conditions ----------------------------------------------------------------------------------------------
+    def region(self, cond: cst.BaseExpression, positive: bool, as_of: int, depth: int = 0) -> Region:
+        """Over-approximation of the elements where ``cond`` is ``positive``."""
+        if depth > MAX_DEPTH:
+            return EVERYWHERE
+        if isinstance(cond, cst.Comparison):
+            return self._comparison_region(cond, positive, as_of, depth)
+        if isinstance(cond, cst.UnaryOperation) and isinstance(cond.operator, (cst.BitInvert, cst.Not)):
+            return self.region(cond.expression, not positive, as_of, depth + 1)
+        if isinstance(cond, cst.BooleanOperation) or (
+            isinstance(cond, cst.BinaryOperation) and isinstance(cond.operator, (cst.BitAnd, cst.BitOr))
+        ):
+            is_and = isinstance(cond.operator, (cst.And, cst.BitAnd))
+            return self._logical(is_and, [cond.left, cond.right], positive, as_of, depth)
+        if isinstance(cond, cst.Name):
+            binding = self.ctx.binding(cond.value, as_of)
+            if binding is not None and binding.value is not None:
+                return self.region(binding.value, positive, binding.seq, depth + 1)
+        if isinstance(cond, cst.Call):
+            names = self.ctx.qualified_names(cond.func)
+            for name in names:
+                symbol = knowledge.COMPARISONS.get(name)
+                if symbol is not None:
+                    left, right = argument(cond, 0, ("x", "x1")), argument(cond, 1, ("y", "x2"))
+                    if left is not None and right is not None:
+                        return self._compare(left, symbol, right, positive, as_of, depth)
+                logic = knowledge.LOGICAL.get(name)
+                if logic == "not":
+                    operand = argument(cond, 0, ("x",))
+                    if operand is not None:
+                        return self.region(operand, not positive, as_of, depth + 1)
+                elif logic in ("and", "or"):
+                    left, right = argument(cond, 0, ("x", "x1")), argument(cond, 1, ("y", "x2"))
+                    if left is not None and right is not None:
+                        return self._logical(logic == "and", [left, right], positive, as_of, depth)
+        # Anything else is an opaque boolean: it still matches itself, which is what the double where needs.
+        return {"?" + self.ctx.key(cond): IntervalSet.point(1.0 if positive else 0.0)}
+
+    def _logical(self, is_and: bool, operands, positive: bool, as_of: int, depth: int) -> Region:
+        parts = [self.region(operand, positive, as_of, depth + 1) for operand in operands]
+        # De Morgan: "a and b" is false where a is false or b is false.
+        combine = conjoin if is_and == positive else disjoin
+        result = parts[0]
+        for part in parts[1:]:
+            result = combine(result, part)
+        return result
+
+    def _comparison_region(self, cond: cst.Comparison, positive: bool, as_of: int, depth: int) -> Region:
+        regions = []
+        left = cond.left
+        for target in cond.comparisons:
+            symbol = _COMPARE_NODES.get(type(target.operator))
+            if symbol is None:  # `in`, `is`: not elementwise tensor comparisons
+                return EVERYWHERE
+            regions.append(self._compare(left, symbol, target.comparator, positive, as_of, depth))
+            left = target.comparator
+        combine = conjoin if positive else disjoin
+        result = regions[0]
+        for region in regions[1:]:
+            result = combine(result, region)
+        return result
+
+    def _compare(self, left, symbol: str, right, positive: bool, as_of: int, depth: int) -> Region:
+        if not positive:
+            symbol = _NEGATE[symbol]
+        right_value = self._as_constant(right, as_of)
+        left_value = self._as_constant(left, as_of)
+        if right_value is None and left_value is not None:
+            left, right, symbol, right_value = right, left, _FLIP[symbol], left_value
+        if right_value is None:
+            # a > b constrains the difference a - b.
+            return {f"{self.ctx.key(left)}-{self.ctx.key(right)}": IntervalSet.compare(symbol, 0.0)}
+        values = IntervalSet.compare(symbol, right_value)
+        region = {self.ctx.key(left): values}
+        inner = self._abs_argument(left)
+        if inner is not None:
+            # |y| in S  <=>  y in (S ∩ [0, inf)) ∪ -(S ∩ [0, inf))
+            non_negative = values.intersect(IntervalSet.compare(">=", 0.0))
+            region[self.ctx.key(inner)] = non_negative.union(non_negative.negate())
+        return region
+
+    def _abs_argument(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        if not isinstance(node, cst.Call) or not node.args:
+            return None
+        if isinstance(node.func, cst.Name) and node.func.value == "abs" and not self.ctx.qualified_names(node.func) - {"builtins.abs", "abs"}:
+            return node.args[0].value
+        if any(getattr(knowledge.value_function(n), "kind", None) == "abs" for n in self.ctx.qualified_names(node.func)):
+            return node.args[0].value
+        return None
+
+    def _as_constant(self, node: cst.BaseExpression, as_of: int) -> float | None:
+        values = self.value_range(node, EVERYWHERE, as_of)
+        if len(values.parts) == 1 and values.lo == values.hi:
+            return values.lo
+        return None
+
+    # -- values --------------------------------------------------------------------------------------------------
+    def value_range(self, node: cst.BaseExpression, region: Region, as_of: int, depth: int = 0) -> IntervalSet:
+        """Every value ``node`` can take on the elements of ``region``."""
+        if depth > MAX_DEPTH:
+            return EVERYTHING
+        known = region.get(self.ctx.key(node)) if region else None
+        values = self._structural_range(node, region, as_of, depth)
+        return values.intersect(known) if known is not None else values
+
+    def _structural_range(self, node, region: Region, as_of: int, depth: int) -> IntervalSet:
+        constant = constant_value(node)
+        if constant is not None:
+            return IntervalSet.point(constant)
+        recurse: Callable[..., IntervalSet] = lambda n, r=region, a=as_of: self.value_range(n, r, a, depth + 1)
+        if isinstance(node, cst.Name):
+            binding = self.ctx.binding(node.value, as_of)
+            if binding is not None and binding.value is not None:
+                return recurse(binding.value, region, binding.seq)
+            return EVERYTHING
+        if isinstance(node, cst.UnaryOperation):
+            inner = recurse(node.expression)
+            if isinstance(node.operator, cst.Minus):
+                return inner.negate()
+            if isinstance(node.operator, cst.Plus):
+                return inner
+            return EVERYTHING
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary_range(node, recurse)
+        if isinstance(node, cst.IfExp):
+            return recurse(node.body).union(recurse(node.orelse))
+        if isinstance(node, cst.Call):
+            return self._call_range(node, region, as_of, depth, recurse)
+        return EVERYTHING
+
+    def _binary_range(self, node: cst.BinaryOperation, recurse) -> IntervalSet:
+        op = node.operator
+        if isinstance(op, cst.Power):
+            exponent = constant_value(node.right)
+            if exponent is not None and exponent == 2:
+                return _square(recurse(node.left))
+            return EVERYTHING
+        left, right = recurse(node.left), recurse(node.right)
+        if isinstance(op, cst.Add):
+            return left.add(right)
+        if isinstance(op, cst.Subtract):
+            return left.add(right.negate())
+        if isinstance(op, cst.Multiply):
+            if self.ctx.key(node.left) == self.ctx.key(node.right):
+                return _square(left)
+            return left.multiply(right)
+        if isinstance(op, cst.Divide):
+            return left.multiply(right.reciprocal())
+        return EVERYTHING
+
+    def _call_range(self, node: cst.Call, region: Region, as_of: int, depth: int, recurse) -> IntervalSet:
+        names = self.ctx.qualified_names(node.func)
+        first = argument(node, 0, ("x", "x1", "value", "t", "input"))
+        for name in names:
+            if knowledge.select_api(name):
+                return self.select_range(node, knowledge.select_api(name), region, as_of, depth)
+            function = knowledge.value_function(name)
+            if function is None:
+                continue
+            kind = function.kind
+            if kind in ("range", "constant"):
+                return function.result
+            if first is None:
+                return EVERYTHING
+            if kind in ("identity", "literal"):
+                return recurse(first)
+            if kind == "monotone":
+                inner = recurse(first)
+                return inner.intersect(_DOMAINS.get(function.fn, EVERYTHING)).map_monotone(function.fn)
+            if kind == "abs":
+                return _abs(recurse(first))
+            if kind == "square":
+                return _square(recurse(first))
+            second = argument(node, 1, ("y", "x2", "clip_value_min", "min_value"))
+            if kind in ("minimum", "maximum") and second is not None:
+                a, b = recurse(first), recurse(second)
+                return _min(a, b) if kind == "minimum" else _min(a.negate(), b.negate()).negate()
+            if kind == "clip":
+                low = argument(node, 1, ("clip_value_min", "min_value", "x_min"))
+                high = argument(node, 2, ("clip_value_max", "max_value", "x_max"))
+                values = recurse(first)
+                if low is not None:
+                    values = _min(values.negate(), recurse(low).negate()).negate()
+                if high is not None:
+                    values = _min(values, recurse(high))
+                return values
+        if isinstance(node.func, cst.Name) and node.func.value in ("abs", "float") and first is not None:
+            inner = recurse(first)
+            return _abs(inner) if node.func.value == "abs" else inner
+        return EVERYTHING
+
+    def select_range(self, node: cst.Call, api, region: Region, as_of: int, depth: int) -> IntervalSet:
+        """Values of a select: each branch counts only where its side of the condition can hold."""
+        cond, when_true, when_false = select_arguments(node, api)
+        if cond is None or when_true is None or when_false is None:
+            return EVERYTHING
+        out = NOTHING
+        for branch, positive in ((when_true, True), (when_false, False)):
+            sub_region = conjoin(region, self.region(cond, positive, as_of, depth + 1))
+            if not is_empty(sub_region):
+                out = out.union(self.value_range(branch, sub_region, as_of, depth + 1))
+        return out
+
+
+def select_arguments(node: cst.Call, api: knowledge.SelectApi):
+    """(condition, true branch, false branch) of a select call; any may be None."""
+    return tuple(
+        argument(node, position if api.positional else 99, (keyword,))
+        for position, keyword in enumerate(api.params)
+    )
+
+
+_DOMAINS = {math.log: IntervalSet.compare(">", 0.0), math.sqrt: IntervalSet.compare(">=", 0.0)}
+
+
+def _abs(values: IntervalSet) -> IntervalSet:
+    non_negative = values.intersect(IntervalSet.compare(">=", 0.0))
+    negative = values.intersect(IntervalSet.compare("<", 0.0)).negate()
+    return non_negative.union(negative)
+
+
+def _square(values: IntervalSet) -> IntervalSet:
+    magnitude = _abs(values)
+    return magnitude.multiply(magnitude).intersect(IntervalSet.compare(">=", 0.0))
+
+
+def _min(a: IntervalSet, b: IntervalSet) -> IntervalSet:
+    """Range of element-wise minimum: bounded above by both uppers, below by the lower lows."""
+    if a.is_empty() or b.is_empty():
+        return NOTHING
+    a, b = a.hull(), b.hull()
+    pa, pb = a.parts[0], b.parts[0]
+    lo = min((pa.lo, not pa.lo_closed), (pb.lo, not pb.lo_closed))
+    hi = min((pa.hi, pa.hi_closed), (pb.hi, pb.hi_closed))
+    return IntervalSet.between(lo[0], hi[0], not lo[1], hi[1])
