@@ -28,15 +28,6 @@ SPEC2 = (tf.TensorSpec([None], F32), tf.TensorSpec([None], F32), tf.TensorSpec([
 # Names that old code still uses but TF 2.x does not define; the row still has to match them.
 TF1_ONLY = frozenset({"tensorflow.where_v2"})
 
-# Facts of the table that the installed TensorFlow contradicts.  The tests that check them are marked
-# xfail(strict=True): once the table (or this list) is fixed they pass and the strict xfail flags the stale
-# entry.  Keys are the pytest ids of the failing parameter sets.
-KNOWN_TABLE_ISSUES: dict[str, str] = {
-    # tf.keras.backend.switch(cond, 0., t) -> AttributeError: 'float' object has no attribute 'shape'
-    # (Keras 3 legacy switch calls ndim(then_expression)); only the else branch may be a Python float.
-    "switch-scalar-then": "K.switch cannot take a Python float as then_expression (ndim(float) raises)",
-}
-
 
 # -- resolving qualified names -------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
@@ -127,15 +118,13 @@ def test_name_resolves(name):
     short = name.rsplit(".", 1)[1]
     if name in TF1_ONLY:
         # TF 1.x spelled where_v2 at the top level; TF 2.x keeps it only under compat.v1.
-        assert resolve(name) is None or callable(resolve(name))
+        assert resolve(name) is None, f"{name} resolves in TensorFlow {tf.__version__}: it is not TF1-only"
         assert callable(getattr(tf.compat.v1, short, None)), f"tf.compat.v1.{short} is gone too"
-    elif legacy in ("keras.backend", "tf_keras.backend"):
+    elif legacy is not None:
+        # keras.backend / tf_keras.backend: Keras 2 spellings; Keras 3 keeps the functions under tf.keras.backend.
+        assert legacy in ("keras.backend", "tf_keras.backend"), f"{name}: unexpected legacy module {legacy}"
         assert callable(getattr(tf.keras.backend, short, None)), (
             f"{name}: legacy Keras backend name, but tf.keras.backend.{short} does not exist either")
-    elif legacy is not None:
-        # keras.src.ops: the private home of keras.ops; the public spelling must exist.
-        keras = pytest.importorskip("keras")
-        assert callable(getattr(keras.ops, short, None)), f"{name}: keras.ops.{short} does not exist"
     else:
         obj = resolve(name)
         assert obj is not None, f"{name} ({ALL_NAMES[name]}) does not resolve in TensorFlow {tf.__version__}"
@@ -222,3 +211,337 @@ def representatives(row):
     return list(seen.values())
 
 
+def spelling(row, sid):
+    """The function of the risky input that ``sid`` (a qualified name or an operator label) spells for ``row``."""
+    for s, _, fn in spellings(row):
+        if s == sid:
+            return fn
+    raise KeyError(f"{row.key}: no spelling {sid!r}")
+
+
+def fn_key(sid: str):
+    """A cache key for the computation ``sid`` spells: aliases of one function (tf.exp, tf.math.exp,
+    tf.compat.v1.exp...) share it, so XLA compiles each distinct function once."""
+    obj = resolve(sid) if sid in ALL_NAMES else None
+    return sid if obj is None else ("callable", id(obj))
+
+
+def where_grad(fn):
+    """``f(x, cond) -> (fn(x, cond), d/dx sum(where(cond, fn(x, cond), 0)))``.
+
+    The gradient at an element the condition discards is what the where passes back to it: 0 times the op's
+    local derivative, which is NaN when that derivative is inf (or the value is NaN).
+    """
+
+    def f(x, cond):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x, cond)
+            total = tf.reduce_sum(tf.where(cond, y, tf.zeros_like(y)))
+        return y, tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    return f
+
+
+_COMPILED: dict[object, object] = {}
+
+
+def run_both(key, f, *args, spec=SPEC):
+    """Run ``f`` eagerly and as an XLA ``tf.function``; ``{"eager"|"xla": (value, gradient)}`` as NumPy arrays.
+
+    ``key`` names the computation ``f`` performs: the compiled function is cached under it (with ``spec``), so
+    calls with the same key must pass equivalent functions.
+    """
+    tensors = [tf.constant(np.asarray(a, s.dtype.as_numpy_dtype)) for a, s in zip(args, spec, strict=True)]
+    cache_key = (key, spec)
+    compiled = _COMPILED.get(cache_key)
+    if compiled is None:
+        compiled = _COMPILED[cache_key] = tf.function(f, input_signature=spec, jit_compile=True)
+    out = {}
+    for mode, runner in (("eager", f), ("xla", compiled)):
+        value, grad = runner(*tensors)
+        out[mode] = (np.asarray(value), np.asarray(grad))
+    return out
+
+
+def plain(fn):
+    return where_grad(lambda x, cond: fn(x))
+
+
+# -- 2. the risky ops give NaN gradients inside a where --------------------------------------------------------------
+def _risky_cases():
+    cases = []
+    for row in kb.RISKY_OPS:
+        for sid, family, _ in spellings(row):
+            for u in row.unsafe_inputs:
+                cases.append(pytest.param(row, sid, u, id=f"{row.key}-{sid}-{u:g}"))
+    return cases
+
+
+@pytest.mark.parametrize("row,sid,unsafe", _risky_cases())
+def test_risky_op_nan_gradient(row, sid, unsafe):
+    fn = spelling(row, sid)
+    b = benign(row)
+    res = run_both(("plain", row.key, fn_key(sid)), plain(fn), [unsafe, b], [False, True])
+    xla_grad, eager_grad = res["xla"][1], res["eager"][1]
+    assert np.isnan(xla_grad[0]), f"{sid}({unsafe}) discarded by the where: XLA gradient {xla_grad[0]}, not NaN"
+    assert bool(np.isnan(eager_grad[0])) == row.nan_in_eager, (
+        f"{sid}({unsafe}) discarded by the where: eager gradient {eager_grad[0]}, "
+        f"table says nan_in_eager={row.nan_in_eager}")
+    for mode in ("eager", "xla"):
+        value, grad = res[mode]
+        assert np.isfinite(value[1]) and np.isfinite(grad[1]), f"{mode}: benign {b} -> {value[1]}, grad {grad[1]}"
+
+
+# -- 3. the safe rewrites remove the NaN and keep the benign element exact -----------------------------------------
+def _rewrite_cases():
+    cases = []
+    for row in kb.RISKY_OPS:
+        for sid, _, _ in representatives(row):
+            cases.append((row, sid, "double_where", None))
+            if row.clamp == "upper":
+                bound = row.safe_domain.upper_bound()
+                # the exactness-preserving clamp at the safe domain's bound, and the blunt clamp at 0
+                cases.append((row, sid, "clamp", bound[0] if bound else math.nan))
+                cases.append((row, sid, "clamp", 0.0))
+    return cases
+
+
+REWRITE_CASES = _rewrite_cases()
+
+
+@pytest.mark.parametrize("row,sid,rewrite,bound", REWRITE_CASES,
+                         ids=[f"{r.key}-{s}-{w}" + ("" if b is None else f"{b:g}") for r, s, w, b in REWRITE_CASES])
+def test_safe_rewrite_removes_nan(row, sid, rewrite, bound):
+    fn = spelling(row, sid)
+    b = benign(row)
+    if rewrite == "double_where":
+        assert IntervalSet.point(row.safe_value).within(row.safe_domain), (
+            f"safe_value {row.safe_value} is outside the safe domain {row.safe_domain}")
+        rewritten = where_grad(lambda x, cond: fn(tf.where(cond, x, row.safe_value)))
+    else:
+        assert not math.isnan(bound), f"{row.key}: clamp='upper' but the safe domain has no upper bound"
+        rewritten = where_grad(lambda x, cond: fn(tf.minimum(x, bound)))
+    for unsafe in row.unsafe_inputs:
+        x, cond = [unsafe, b], [False, True]
+        before = run_both(("plain", row.key, fn_key(sid)), plain(fn), x, cond)
+        after = run_both((rewrite, bound, row.key, fn_key(sid)), rewritten, x, cond)
+        for mode in ("eager", "xla"):
+            value, grad = after[mode]
+            assert not np.isnan(grad[0]), f"{mode}: {rewrite} of {sid}({unsafe}) still has gradient {grad[0]}"
+            assert np.all(np.isfinite(grad)), f"{mode}: {rewrite} of {sid} at {x} -> gradient {grad}"
+            if rewrite == "double_where" or bound >= b:
+                np.testing.assert_allclose(value[1], before[mode][0][1], rtol=1e-6,
+                                           err_msg=f"{mode}: {rewrite} changed the value at {b}")
+                np.testing.assert_allclose(grad[1], before[mode][1][1], rtol=1e-6,
+                                           err_msg=f"{mode}: {rewrite} changed the gradient at {b}")
+
+
+# -- 4. safe_domain is safe, unsafe_inputs are outside it ----------------------------------------------------------
+GRID = sorted(set(np.linspace(-200.0, 200.0, 81).tolist())
+              | {1.0, -1.0, 0.5, -0.5, 0.0, 1e-3, -1e-3, 0.99, -0.99, 1.001, 1.5, 88.0, -88.0})
+
+
+def _domain_cases():
+    cases = []
+    for row in kb.RISKY_OPS:
+        for sid, _, _ in representatives(row):
+            cases.append((row, sid))
+        if row.operand == kb.EXPONENT:
+            cases.append((row, "e ** x"))  # the safe domain assumes a base near e
+    return cases
+
+
+DOMAIN_CASES = _domain_cases()
+
+
+@pytest.mark.parametrize("row,sid", DOMAIN_CASES, ids=[f"{r.key}-{s}" for r, s in DOMAIN_CASES])
+def test_safe_domain_gives_finite_gradients(row, sid):
+    if sid == "e ** x":
+        fn = lambda x: tf.pow(tf.constant(math.e, F32), x)  # noqa: E731
+    else:
+        fn = spelling(row, sid)
+    points = [p for p in GRID if IntervalSet.point(p).within(row.safe_domain)]
+    assert points, f"{row.key}: no grid point lies in {row.safe_domain}"
+    for selected in (False, True):
+        res = run_both(("plain", row.key, fn_key(sid)), plain(fn), points, [selected] * len(points))
+        for mode in ("eager", "xla"):
+            grad = res[mode][1]
+            bad = [(p, g) for p, g in zip(points, grad) if not np.isfinite(g)]
+            assert not bad, (f"{mode}, {'selected' if selected else 'discarded'}: {sid} has non-finite gradients "
+                             f"inside its safe domain {row.safe_domain}: {bad}")
+
+
+UNSAFE_CASES = [(row, u) for row in kb.RISKY_OPS for u in row.unsafe_inputs]
+
+
+@pytest.mark.parametrize("row,unsafe", UNSAFE_CASES, ids=[f"{r.key}-{u:g}" for r, u in UNSAFE_CASES])
+def test_unsafe_inputs_outside_safe_domain(row, unsafe):
+    assert not IntervalSet.point(unsafe).within(row.safe_domain)
+    assert IntervalSet.point(benign(row)).within(row.safe_domain)
+
+
+# -- 5. every select evaluates both branches -----------------------------------------------------------------------
+def select_call(name, cond, a, b, keywords=False):
+    api = kb.select_api(name)
+    fn = resolve(name)
+    if keywords or not api.positional:
+        return fn(**dict(zip(api.params, (cond, a, b))))
+    return fn(cond, a, b)
+
+
+SELECT_CASES = [(name, branch) for name in SELECT_LIVE for branch in ("then", "else")]
+
+
+@pytest.mark.parametrize("name,branch", SELECT_CASES, ids=[f"{n}-{b}" for n, b in SELECT_CASES])
+def test_select_evaluates_both_branches(name, branch):
+    """log(x) at x=0 in the branch the condition discards still poisons the gradient."""
+
+    def f(x, cond):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            poisoned, zeros = tf.math.log(x), tf.zeros_like(x)
+            if branch == "then":
+                out = select_call(name, cond, poisoned, zeros)
+            else:
+                out = select_call(name, tf.logical_not(cond), zeros, poisoned)
+            total = tf.reduce_sum(out)
+        return out, tape.gradient(total, x)
+
+    res = run_both(("select", name, branch), f, [0.0, 0.5], [False, True])
+    for mode in ("eager", "xla"):
+        value, grad = res[mode]
+        np.testing.assert_allclose(value, [0.0, math.log(0.5)], rtol=1e-6, err_msg=f"{mode}: wrong selection")
+        assert np.isnan(grad[0]), f"{mode}: {name} discarded log(0) in the {branch} branch: gradient {grad[0]}"
+        np.testing.assert_allclose(grad[1], 2.0, rtol=1e-6)
+
+
+def _scalar_cases():
+    cases = []
+    for name in SELECT_LIVE:
+        for side in ("then", "else"):
+            cases.append(pytest.param(name, side, id=f"{name}-scalar-{side}"))
+    return cases
+
+
+@pytest.mark.parametrize("name,side", _scalar_cases())
+def test_select_scalar_branch(name, side):
+    api = kb.select_api(name)
+    x = tf.constant([0.0, 0.5])
+    cond = tf.constant([False, True])
+
+    def call():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            if side == "else":
+                out = select_call(name, cond, tf.math.log(x), 0.0)
+            else:
+                out = select_call(name, tf.logical_not(cond), 0.0, tf.math.log(x))
+            total = tf.reduce_sum(out)
+        return out, tape.gradient(total, x)
+
+    if api.scalar_branches[0 if side == "then" else 1]:
+        out, grad = call()
+        np.testing.assert_allclose(out.numpy(), [0.0, math.log(0.5)], rtol=1e-6)
+        assert np.isnan(grad.numpy()[0])
+    else:
+        # K.switch reads then_expression.shape, so a float there raises AttributeError.
+        with pytest.raises((tf.errors.InvalidArgumentError, ValueError, TypeError, AttributeError)):
+            call()
+
+
+@pytest.mark.parametrize("name", [n for n in SELECT_LIVE if not kb.select_api(n).positional])
+def test_select_keyword_only(name):
+    x = tf.constant([1.0, 2.0])
+    with pytest.raises(TypeError):
+        resolve(name)(tf.constant([True, False]), x, x)
+    np.testing.assert_array_equal(select_call(name, tf.constant([True, False]), x, -x).numpy(), [1.0, -2.0])
+
+
+def test_select_api_prefers_specific_row():
+    assert kb.select_api("tensorflow.compat.v1.where").scalar_branches == (False, False)
+    assert kb.select_api("tensorflow.where").scalar_branches == (True, True)
+
+
+# -- 6. what the value functions return ----------------------------------------------------------------------------
+EXTREMES = [-1e4, -100.0, -1.0, -0.5, 0.0, 0.5, 1.0, 100.0, 1e4]
+VALUE_CASES = [(row, name) for row in kb.VALUE_FUNCTIONS for name in sorted(row.names) if is_live(name)]
+
+
+@pytest.mark.parametrize("row,name", VALUE_CASES, ids=[f"{r.kind}-{n}" for r, n in VALUE_CASES])
+def test_value_function(row, name):
+    fn = resolve(name)
+    xs = np.asarray(EXTREMES, np.float32)
+    x = tf.constant(xs)
+    if row.kind == "range":
+        out = np.asarray(fn(tf.reshape(x, [1, -1])), np.float64).ravel()  # 2-D: K.softmax rejects 1-D input
+        bad = [float(v) for v in out if not IntervalSet.point(float(v)).within(row.result)]
+        assert not bad, f"{name}({EXTREMES}) gave {bad}, outside {row.result}"
+    elif row.kind == "constant":
+        out = np.asarray(fn() if not required_params(fn) else fn(x), np.float64).ravel()
+        assert all(IntervalSet.point(float(v)) == row.result for v in out), f"{name} gave {out}, not {row.result}"
+    elif row.kind == "monotone":
+        pts = np.asarray([0.01, 0.5, 1.0, 2.0, 10.0, 50.0], np.float32)
+        out = np.asarray(fn(tf.constant(pts)), np.float64)
+        np.testing.assert_allclose(out, [row.fn(float(p)) for p in pts], rtol=1e-5)
+        assert np.all(np.diff(out) > 0)
+    elif row.kind == "identity":
+        out = fn(x, "float32") if len(required_params(fn)) > 1 else fn(x)
+        np.testing.assert_array_equal(np.asarray(out), xs)
+    elif row.kind == "abs":
+        np.testing.assert_array_equal(np.asarray(fn(x)), np.abs(xs))
+    elif row.kind == "square":
+        np.testing.assert_allclose(np.asarray(fn(x)), np.square(xs), rtol=1e-6)
+    elif row.kind in ("minimum", "maximum"):
+        ys = xs[::-1].copy()
+        np.testing.assert_array_equal(np.asarray(fn(x, tf.constant(ys))), getattr(np, row.kind)(xs, ys))
+    elif row.kind == "clip":
+        np.testing.assert_array_equal(np.asarray(fn(x, -1.0, 1.0)), np.clip(xs, -1.0, 1.0))
+    elif row.kind == "literal":
+        np.testing.assert_array_equal(np.asarray(fn(EXTREMES)), xs)
+    else:
+        pytest.fail(f"unknown ValueFunction kind {row.kind!r}")
+
+
+# -- 7. the safe built-ins have no NaN gradient inside a where ------------------------------------------------------
+BUILTIN_VALUES = [0.0, 1.0, -1.0, 100.0, -100.0, 1000.0, -1000.0]
+BUILTIN_CASES = sorted(n for n in kb.SAFE_BUILTINS if is_live(n))
+
+
+def _builtin_program(name):
+    """(f, args, spec, forward) for a where around the built-in at every combination of the extreme inputs."""
+    fn = resolve(name)
+    if name.rsplit(".", 1)[1].startswith("reduce_"):
+        pairs = np.array([(a, b) for a in BUILTIN_VALUES for b in BUILTIN_VALUES], np.float32)
+
+        def body(x):
+            return fn(tf.reshape(x, [-1, 2]), axis=1)
+
+        forward = np.repeat(np.asarray(body(tf.constant(pairs.ravel()))), 2)
+        return where_grad(lambda x, cond: body(x)), (pairs.ravel(),), len(pairs), SPEC, forward
+    if len(required_params(fn)) == 2:
+        a, b = (np.array(v, np.float32) for v in zip(*[(p, q) for p in BUILTIN_VALUES for q in BUILTIN_VALUES]))
+
+        def f(a_, b_, cond):
+            with tf.GradientTape() as tape:
+                tape.watch([a_, b_])
+                y = fn(a_, b_)
+                total = tf.reduce_sum(tf.where(cond, y, tf.zeros_like(y)))
+            ga, gb = tape.gradient(total, [a_, b_])
+            return y, tf.concat([ga, gb], 0)
+
+        forward = np.tile(np.asarray(fn(tf.constant(a), tf.constant(b))), 2)
+        return f, (a, b), len(a), SPEC2, forward
+    xs = np.array(BUILTIN_VALUES, np.float32)
+    return plain(fn), (xs,), len(xs), SPEC, np.asarray(fn(tf.constant(xs)))
+
+
+@pytest.mark.parametrize("name", BUILTIN_CASES)
+def test_safe_builtin_gradient(name):
+    f, args, n, spec, forward = _builtin_program(name)
+    for selected in (False, True):
+        res = run_both(("builtin", name), f, *args, [selected] * n, spec=spec)
+        for mode in ("eager", "xla"):
+            grad = res[mode][1]
+            bad = [(i, forward[i], grad[i]) for i in range(len(grad)) if np.isfinite(forward[i]) and np.isnan(grad[i])]
+            assert not bad, f"{mode}, {'selected' if selected else 'discarded'}: {name} NaN gradients {bad}"

@@ -232,7 +232,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
     # -- select calls ---------------------------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
         names = self.qualified_names(node.func)
-        if names & knowledge.STOP_GRADIENT:
+        if names & knowledge.NO_GRADIENT_CALLS:
             self.stop_gradient_depth += 1
         for name in names:
             api = knowledge.select_api(name)
@@ -241,8 +241,15 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 break
 
     def leave_Call(self, original_node: cst.Call) -> None:
-        if self.qualified_names(original_node.func) & knowledge.STOP_GRADIENT:
+        if self.qualified_names(original_node.func) & knowledge.NO_GRADIENT_CALLS:
             self.stop_gradient_depth -= 1
+
+    # A comparison's result is boolean: no gradient flows back into its operands.
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self.stop_gradient_depth += 1
+
+    def leave_Comparison(self, original_node: cst.Comparison) -> None:
+        self.stop_gradient_depth -= 1
 
     def _check_select(self, call: cst.Call, api: knowledge.SelectApi) -> None:
         cond, when_true, when_false = select_arguments(call, api)
@@ -306,7 +313,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return  # lambdas run lazily (tf.cond); the rest carries no gradient
         if isinstance(node, cst.Call):
             names = self.qualified_names(node.func)
-            if names & knowledge.STOP_GRADIENT:
+            if names & knowledge.NO_GRADIENT_CALLS:
                 no_gradient = True
             for name in names:
                 if knowledge.select_api(name) is not None:
@@ -335,9 +342,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return
         if isinstance(node, cst.Attribute):
             return  # x.shape, self.alpha: no tensor op on the gradient path
+        # A comparison's result is boolean: its operands get no gradient.
+        no_gradient = no_gradient or isinstance(node, cst.Comparison)
         for child in node.children:
-            if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.SubscriptElement, cst.Index, cst.Slice)):
-                yield from walk(child)
+            if isinstance(child, (cst.BaseExpression, cst.Arg, cst.Element, cst.SubscriptElement, cst.Index,
+                                  cst.Slice, cst.ComparisonTarget)):
+                yield from walk(child, as_of, nesting, no_gradient)
 
     def _call_use(self, node: cst.Call, op: knowledge.RiskyOp, as_of, nesting, no_gradient) -> Iterator[RiskyUse]:
         if op.key == "power_exponent":  # tf.pow(base, exponent): classify like the ** operator

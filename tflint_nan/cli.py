@@ -103,7 +103,7 @@ def _main(argv: list[str]) -> int:
         print("tflint-nan: error: give at least one PATH (a file or directory; '-' reads stdin)", file=sys.stderr)
         return EXIT_ERROR
     settings = Settings(select=args.select, ignore=args.ignore, strict=args.strict)
-    results = [_lint_one(path, settings) for path in iter_files(args.paths)]
+    results = [_lint_one(path, explicit, settings) for path, explicit in iter_files(args.paths)]
     findings = sorted(
         (finding for result in results for finding in _reported(result)), key=Finding.sort_key
     )
@@ -117,10 +117,10 @@ def _main(argv: list[str]) -> int:
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
 
 
-def _lint_one(path: str, settings: Settings) -> FileResult:
+def _lint_one(path: str, explicit: bool, settings: Settings) -> FileResult:
     if path == "-":
         return lint_bytes(sys.stdin.buffer.read(), "-", settings)
-    return lint_path(path, settings)
+    return lint_path(path, settings, always_check_syntax=explicit)
 
 
 def _reported(result: FileResult) -> list[Finding]:

@@ -20,8 +20,8 @@ def _is_skipped(directory: str, name: str) -> bool:
     return os.path.isfile(os.path.join(directory, name, "pyvenv.cfg"))
 
 
-def iter_files(paths: Iterable[str]) -> Iterator[str]:
-    """Files to lint, in a stable order: explicit files as given, directories walked (symlinks not followed)."""
+def iter_files(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """(file, named explicitly) in a stable order: files as given, directories walked (symlinks not followed)."""
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
@@ -32,7 +32,7 @@ def iter_files(paths: Iterable[str]) -> Iterator[str]:
                         candidate = os.path.join(root, name)
                         if candidate not in seen:
                             seen.add(candidate)
-                            yield candidate
+                            yield candidate, False
         elif path not in seen:
             seen.add(path)
-            yield path  # explicit files are linted whatever their name; a missing one becomes a TFN999 line
+            yield path, True  # explicit files are linted whatever their name; a missing one becomes a TFN999 line

@@ -29,7 +29,7 @@ KERAS_BACKEND = (
     "keras.backend",  # Keras 2 (standalone); Keras 3 keeps these names only under tf.keras.backend
     "tf_keras.backend",
 )
-KERAS_OPS = ("keras.ops", "tensorflow.keras.ops", "keras.src.ops")
+KERAS_OPS = ("keras.ops", "tensorflow.keras.ops", "keras.src.ops")  # keras.src.ops: private, but imported
 TNP = ("tensorflow.experimental.numpy",)
 RAW = ("tensorflow.raw_ops",)
 
@@ -46,7 +46,7 @@ FAMILIES: Mapping[str, tuple[str, ...]] = {
 
 # Modules whose names are legacy spellings that the installed TensorFlow/Keras 3 no longer provides; the
 # knowledge test skips resolving these (they are still matched, because old code still uses them).
-LEGACY_MODULES = ("keras.backend", "tf_keras.backend", "keras.src.ops")
+LEGACY_MODULES = ("keras.backend", "tf_keras.backend")
 
 
 def qualified(**family_names: str | tuple[str, ...]) -> frozenset[str]:
@@ -73,20 +73,23 @@ class SelectApi:
     names: frozenset[str]
     params: tuple[str, str, str]  # keyword names of (condition, true branch, false branch)
     positional: bool = True  # raw ops take keywords only
-    broadcasts_scalars: bool = True  # whether a Python float is a valid branch (tf.compat.v1.where: no)
+    # Whether a Python float is a valid (true, false) branch: tf.compat.v1.where needs tensors of the condition's
+    # shape; K.switch reads the true branch's ndim, so only its false branch may be a float.
+    scalar_branches: tuple[bool, bool] = (True, True)
 
 
 SELECTS: tuple[SelectApi, ...] = (
     SelectApi(qualified(tf=("where",)) | {"tensorflow.where_v2", "tensorflow.compat.v1.where_v2"},
               ("condition", "x", "y")),
     # tf.compat.v1.where needs both branches of the condition's shape: no scalar branches.
-    SelectApi(frozenset({"tensorflow.compat.v1.where"}), ("condition", "x", "y"), broadcasts_scalars=False),
+    SelectApi(frozenset({"tensorflow.compat.v1.where"}), ("condition", "x", "y"), scalar_branches=(False, False)),
     SelectApi(frozenset({"tensorflow.raw_ops.Select"}), ("condition", "x", "y"), positional=False,
-              broadcasts_scalars=False),
+              scalar_branches=(False, False)),
     SelectApi(frozenset({"tensorflow.raw_ops.SelectV2"}), ("condition", "t", "e"), positional=False),
     SelectApi(qualified(tnp="where"), ("condition", "x", "y")),
     SelectApi(qualified(ops="where"), ("condition", "x1", "x2")),
-    SelectApi(qualified(K="switch"), ("condition", "then_expression", "else_expression")),
+    SelectApi(qualified(K="switch"), ("condition", "then_expression", "else_expression"),
+              scalar_branches=(False, True)),
 )
 # The TF1-only where (``tensorflow.compat.v1.where``) was added by ``qualified(tf=...)`` too; the specific row
 # above must win, so lookups go through ``select_api`` which prefers the most specific row.
@@ -135,6 +138,11 @@ def _nonzero(at: float = 0.0) -> IntervalSet:
     return IntervalSet.point(at).complement()
 
 
+# A safe domain is where the op's value AND its gradient are finite.  Both matter: log(-1) has the finite
+# gradient -1, but its NaN value poisons any product it enters (the gradient of x * log(x) with respect to x
+# is upstream * log(x) = 0 * NaN = NaN).
+
+
 RISKY_OPS: tuple[RiskyOp, ...] = (
     # TFN001: exponential family -- overflow to inf, and inf * 0 in the backward pass.
     RiskyOp("exp", "TFN001", qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp", raw="Exp"),
@@ -157,9 +165,11 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
     # TFN002: log family -- pole at the domain edge.
     RiskyOp("log", "TFN002", qualified(tf_math="log", tf_v1="log", K="log", ops=("log", "log2", "log10"),
                                        tnp=("log", "log2", "log10"), raw="Log"),
-            UNARY, _nonzero(0.0), "has a pole at 0 (gradient 1/x = inf)", 1.0, (0.0,)),
+            UNARY, IntervalSet.compare(">", 0.0), "has a pole at 0 (gradient 1/x = inf) and is NaN below it", 1.0,
+            (0.0,)),
     RiskyOp("log1p", "TFN002", qualified(tf_math="log1p", tf_v1="log1p", ops="log1p", tnp="log1p", raw="Log1p"),
-            UNARY, _nonzero(-1.0), "has a pole at -1 (gradient 1/(1+x) = inf)", 0.0, (-1.0,)),
+            UNARY, IntervalSet.compare(">", -1.0), "has a pole at -1 (gradient 1/(1+x) = inf) and is NaN below it",
+            0.0, (-1.0,)),
     RiskyOp("lgamma", "TFN002", qualified(tf_math=("lgamma", "digamma"), tf_v1=("lgamma", "digamma"),
                                           raw=("Lgamma", "Digamma")),
             UNARY, IntervalSet.compare(">", 0.0), "has poles at 0 and the negative integers", 1.0, (0.0, -1.0)),
@@ -176,9 +186,13 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
                       raw="Reciprocal"),
             UNARY, _nonzero(0.0), "has a pole at 0", 1.0, (0.0,), nan_in_eager=False),
     # TFN004: square roots and fractional powers.
-    RiskyOp("sqrt", "TFN004", qualified(tf="sqrt", tf_math="sqrt", K="sqrt", ops="sqrt", tnp="sqrt", raw="Sqrt"),
+    RiskyOp("sqrt", "TFN004", qualified(tf="sqrt", tf_math="sqrt", ops="sqrt", tnp="sqrt", raw="Sqrt"),
             UNARY, IntervalSet.compare(">", 0.0), "has an infinite gradient at 0 and is NaN below it", 1.0,
             (0.0, -1.0), nan_in_eager=False),
+    # K.sqrt is tf.sqrt(tf.maximum(x, 0.)): below 0 the maximum routes the gradient to its constant, so only 0
+    # itself is unsafe.
+    RiskyOp("keras_backend_sqrt", "TFN004", qualified(K="sqrt"), UNARY, _nonzero(0.0),  # value 0 below 0
+            "has an infinite gradient at 0", 1.0, (0.0,), nan_in_eager=False),
     RiskyOp("rsqrt", "TFN004", qualified(tf_math="rsqrt", tf_v1="rsqrt", ops="rsqrt", raw="Rsqrt"),
             UNARY, IntervalSet.compare(">", 0.0), "has a pole at 0 and is NaN below it", 1.0, (0.0, -1.0),
             nan_in_eager=False),
@@ -191,8 +205,8 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
             UNARY, IntervalSet.between(-1.0, 1.0, False, False), "has an infinite gradient at ±1 and is NaN beyond",
             0.0, (1.0, -1.0, 2.0)),
     RiskyOp("atanh", "TFN005", qualified(tf="atanh", tf_math="atanh", ops="arctanh", tnp="arctanh", raw="Atanh"),
-            UNARY, IntervalSet.point(1.0).union(IntervalSet.point(-1.0)).complement(),
-            "has poles at ±1", 0.0, (1.0, -1.0)),
+            UNARY, IntervalSet.between(-1.0, 1.0, False, False), "has poles at ±1 and is NaN beyond", 0.0,
+            (1.0, -1.0)),
     RiskyOp("acosh", "TFN005", qualified(tf="acosh", tf_math="acosh", ops="arccosh", tnp="arccosh", raw="Acosh"),
             UNARY, IntervalSet.compare(">", 1.0), "has an infinite gradient at 1 and is NaN below it", 2.0,
             (1.0, 0.0)),
@@ -298,6 +312,9 @@ CLAMP_MODULES = frozenset(module for family in ("tf", "tf_math", "K", "ops", "tn
 
 # -- places without a gradient path -------------------------------------------------------------------------------
 STOP_GRADIENT = qualified(tf="stop_gradient", K="stop_gradient", ops="stop_gradient")
+# Calls whose result carries no gradient back to their arguments: stop_gradient, and comparisons and logical
+# ops (boolean results).
+NO_GRADIENT_CALLS = STOP_GRADIENT | frozenset(COMPARISONS) | frozenset(LOGICAL)
 CUSTOM_GRADIENT = frozenset({"tensorflow.custom_gradient", "tensorflow.compat.v1.custom_gradient",
                              "tensorflow.compat.v2.custom_gradient"})
 # Methods of these base classes run outside the backward pass (metrics) or are the update itself (optimizers).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import io
 import re
+import sys
+import threading
 import tokenize
 from dataclasses import dataclass
 
@@ -17,7 +19,11 @@ from .knowledge import PARSE_ERROR_CODE
 
 # A file can only hold a select call if one of these words appears in it; most files are skipped unparsed.
 _SELECT_WORDS = (b"where", b"switch", b"Select")
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.IGNORECASE)
+# Deeper syntax trees are reported (TFN999) instead of analysed: real code stays far below this.
+MAX_NESTING_DEPTH = 1000
+_THREAD_STACK_BYTES = 512 * 1024 * 1024  # reserved address space; only the pages used are committed
+_RECURSION_LIMIT = 60_000
+_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,11 @@ def decode(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as utf8_error:
+            raise SourceError(f"cannot decode as utf-8 (byte {utf8_error.start}: {utf8_error.reason}); "
+                              "declare the encoding with a coding comment") from None
         raise SourceError(f"cannot decode: {error}") from None
     try:
         return data.decode(encoding)
@@ -59,18 +70,8 @@ def decode(data: bytes) -> str:
 
 def analyse(source: str, path: str, settings: Settings = Settings()) -> list[Finding]:
     """Findings for one module's source, filtered by settings and ``# noqa``; raises SourceError."""
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        raise SourceError(f"syntax error: {error.message}", error.raw_line, error.raw_column) from None
-    except RecursionError:
-        raise SourceError("too deeply nested for the parser") from None
-    try:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        analyzer = ModuleAnalyzer(wrapper, path, strict=settings.strict)
-        wrapper.visit(analyzer)
-    except RecursionError:
-        raise SourceError("too deeply nested to analyse") from None
+    check_syntax(source, path)
+    analyzer = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict))
     lines = source.splitlines()
     return [
         finding
@@ -79,59 +80,140 @@ def analyse(source: str, path: str, settings: Settings = Settings()) -> list[Fin
     ]
 
 
+def _analyse_module(source: str, path: str, strict: bool) -> ModuleAnalyzer:
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        raise _syntax_error(source, error) from None
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    analyzer = ModuleAnalyzer(wrapper, path, strict=strict)
+    wrapper.visit(analyzer)
+    return analyzer
+
+
+def run_with_deep_stack(function):
+    """Run ``function`` in a thread with a large stack and recursion limit.
+
+    LibCST's native parser recurses on the C stack (a few thousand nested brackets overflow a default 8 MB
+    stack and kill the process) and its visitors recurse in Python; ``check_syntax`` has already bounded the
+    nesting depth, so this stack is always enough.
+    """
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, function()))
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome.append((False, error))
+
+    previous_size = threading.stack_size(_THREAD_STACK_BYTES)
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
+    try:
+        thread = threading.Thread(target=target, name="tflint-nan-analysis")
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous_size)
+        sys.setrecursionlimit(previous_limit)
+    ok, value = outcome[0]
+    if not ok:
+        if isinstance(value, RecursionError):
+            raise SourceError("too deeply nested to analyse") from None
+        raise value
+    return value
+
+
 def might_have_findings(data: bytes) -> bool:
     return any(word in data for word in _SELECT_WORDS)
 
 
 def check_syntax(source: str, path: str) -> None:
-    """Report syntax errors in files the pre-filter lets skip analysis.
+    """Raise SourceError for invalid or pathologically nested source.
 
-    CPython's own parser is an order of magnitude faster than LibCST's; only when it rejects the file (which
-    may just mean newer syntax than this interpreter knows) does LibCST get the final word.
+    CPython's parser is several times faster than LibCST's and bounds bracket nesting itself; the depth check
+    keeps LibCST (whose parse time grows with the square of the nesting) away from generated monsters. When
+    CPython rejects the file for a reason that may just mean newer syntax than this interpreter knows, LibCST
+    gets the final word.
     """
     try:
-        ast.parse(source, path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        try:
-            cst.parse_module(source)
-        except cst.ParserSyntaxError as error:
-            raise SourceError(f"syntax error: {error.message}", error.raw_line, error.raw_column) from None
-        except RecursionError:
-            raise SourceError("too deeply nested for the parser") from None
+        tree = ast.parse(source, path)
+    except SyntaxError as error:
+        if "nested" in str(error.msg) or "too complex" in str(error.msg):
+            raise SourceError(f"syntax error: {error.msg}", error.lineno or 1, max((error.offset or 1) - 1, 0))
+        run_with_deep_stack(lambda: _libcst_syntax_check(source))
+        return
+    except (RecursionError, MemoryError):
+        raise SourceError("too deeply nested to parse") from None
+    except ValueError as error:
+        raise SourceError(f"cannot parse: {error}") from None
+    depth = _nesting_depth(tree)
+    if depth > MAX_NESTING_DEPTH:
+        raise SourceError(f"expression nesting depth {depth} exceeds {MAX_NESTING_DEPTH}; not analysed")
 
 
-def lint_source(source: str, path: str = "<stdin>", settings: Settings = Settings()) -> FileResult:
-    result = FileResult(path)
+def _libcst_syntax_check(source: str) -> None:
     try:
-        if might_have_findings(source.encode("utf-8", "surrogatepass")):
-            result.findings = analyse(source, path, settings)
-        else:
-            check_syntax(source, path)
-    except SourceError as error:
-        result.error = _error(path, error)
-    return result
+        cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        raise _syntax_error(source, error) from None
 
 
-def lint_bytes(data: bytes, path: str, settings: Settings = Settings()) -> FileResult:
-    result = FileResult(path)
-    try:
-        source = decode(data)
-        if might_have_findings(data):
-            result.findings = analyse(source, path, settings)
-        else:
-            check_syntax(source, path)
-    except SourceError as error:
-        result.error = _error(path, error)
-    return result
+def _nesting_depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_NESTING_DEPTH:
+                break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
-def lint_path(path: str, settings: Settings = Settings()) -> FileResult:
+def lint_source(source: str, path: str = "<stdin>", settings: Settings = Settings(),
+                always_check_syntax: bool = True) -> FileResult:
+    return _lint(source.encode("utf-8", "surrogatepass"), lambda: source, path, settings, always_check_syntax)
+
+
+def lint_bytes(data: bytes, path: str, settings: Settings = Settings(), always_check_syntax: bool = True) -> FileResult:
+    return _lint(data, lambda: decode(data), path, settings, always_check_syntax)
+
+
+def lint_path(path: str, settings: Settings = Settings(), always_check_syntax: bool = True) -> FileResult:
+    """Lint one file.  Files with no select-call word cannot have findings: they are only syntax-checked, and
+    only when ``always_check_syntax`` (files named on the command line; directory walks skip that cost)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as error:
         return FileResult(path, error=_error(path, SourceError(f"cannot read: {error.strerror or error}")))
-    return lint_bytes(data, path, settings)
+    return lint_bytes(data, path, settings, always_check_syntax)
+
+
+def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_syntax: bool) -> FileResult:
+    result = FileResult(path)
+    try:
+        if might_have_findings(data):
+            result.findings = analyse(source_of(), path, settings)
+        elif always_check_syntax:
+            check_syntax(source_of(), path)
+    except SourceError as error:
+        result.error = _error(path, error)
+    return result
+
+
+def _syntax_error(source: str, error: cst.ParserSyntaxError) -> SourceError:
+    """Prefer CPython's message and location (precise) when it agrees the file is invalid."""
+    try:
+        ast.parse(source)
+    except SyntaxError as python_error:
+        line = python_error.lineno or 1
+        column = max((python_error.offset or 1) - 1, 0)
+        return SourceError(f"syntax error: {python_error.msg}", line, column)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return SourceError(f"syntax error: {error.message}", error.editor_line, error.editor_column - 1)
 
 
 def _error(path: str, error: SourceError) -> Finding:

@@ -77,10 +77,12 @@ class Rewriter:
         return minimum, float_literal(bound[0])
 
     def _guard(self, call, api, cond, is_true_branch: bool, use: RiskyUse, operand_code: str) -> str | None:
+        # The safe value sits in the branch the outer select discards.
         safe = float_literal(use.op.safe_value)
-        if not api.broadcasts_scalars:
-            ones = self._spelling("ones_like", call, call)
-            safe = f"{ones}({operand_code})" if use.op.safe_value == 1.0 else f"{safe} * {ones}({operand_code})"
+        if not api.scalar_branches[0 if not is_true_branch else 1]:
+            like = {0.0: "zeros_like", 1.0: "ones_like"}.get(use.op.safe_value, "ones_like")
+            filled = f"{self._spelling(like, call)}({operand_code})"
+            safe = filled if use.op.safe_value in (0.0, 1.0) else f"{safe} * {filled}"
         cond_code = self._condition_code(cond, use.as_of)
         kept, other = (operand_code, safe) if is_true_branch else (safe, operand_code)
         select = self._code(call.func)
