@@ -10,9 +10,10 @@ from . import __version__
 from .discovery import iter_files
 from .finding import FileResult, Finding
 from .knowledge import PARSE_ERROR_CODE, RULE_CODES
-from .lint import Settings, lint_bytes, lint_path
+from .lint import Settings
 from .report import as_json, concise
 from .rules import RULES, RULES_BY_CODE, explain
+from .runner import lint_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -103,7 +104,7 @@ def _main(argv: list[str]) -> int:
         print("tflint-nan: error: give at least one PATH (a file or directory; '-' reads stdin)", file=sys.stderr)
         return EXIT_ERROR
     settings = Settings(select=args.select, ignore=args.ignore, strict=args.strict)
-    results = [_lint_one(path, explicit, settings) for path, explicit in iter_files(args.paths)]
+    results = lint_files(iter_files(args.paths), settings)
     findings = sorted(
         (finding for result in results for finding in _reported(result)), key=Finding.sort_key
     )
@@ -115,12 +116,6 @@ def _main(argv: list[str]) -> int:
     if not args.quiet:
         print(summary(findings, len(results)), file=sys.stderr)
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
-
-
-def _lint_one(path: str, explicit: bool, settings: Settings) -> FileResult:
-    if path == "-":
-        return lint_bytes(sys.stdin.buffer.read(), "-", settings)
-    return lint_path(path, settings, always_check_syntax=explicit)
 
 
 def _reported(result: FileResult) -> list[Finding]:
