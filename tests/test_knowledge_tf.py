@@ -356,7 +356,9 @@ DOMAIN_CASES = _domain_cases()
 
 
 @pytest.mark.parametrize("row,sid", DOMAIN_CASES, ids=[f"{r.key}-{s}" for r, s in DOMAIN_CASES])
-def test_safe_domain_gives_finite_gradients(row, sid):
+def test_safe_domain_gives_finite_values_and_gradients(row, sid):
+    """Inside the safe domain both the value and the gradient are finite: a NaN value would poison products
+    (the gradient of x * log(x) with respect to x is upstream * log(x)) even where the op's own gradient is not."""
     if sid == "e ** x":
         fn = lambda x: tf.pow(tf.constant(math.e, F32), x)  # noqa: E731
     else:
@@ -366,10 +368,25 @@ def test_safe_domain_gives_finite_gradients(row, sid):
     for selected in (False, True):
         res = run_both(("plain", row.key, fn_key(sid)), plain(fn), points, [selected] * len(points))
         for mode in ("eager", "xla"):
-            grad = res[mode][1]
-            bad = [(p, g) for p, g in zip(points, grad) if not np.isfinite(g)]
-            assert not bad, (f"{mode}, {'selected' if selected else 'discarded'}: {sid} has non-finite gradients "
+            value, grad = res[mode]
+            bad = [(p, v, g) for p, v, g in zip(points, value, grad) if not (np.isfinite(v) and np.isfinite(g))]
+            assert not bad, (f"{mode}, {'selected' if selected else 'discarded'}: {sid} has non-finite values or gradients "
                              f"inside its safe domain {row.safe_domain}: {bad}")
+
+
+def test_a_nan_value_in_a_discarded_branch_poisons_a_product():
+    """Why safe domains exclude inputs where only the value is NaN: log(-1) has a finite gradient, but
+    x * log(x) differentiates to upstream * log(x) + ..., and 0 * NaN = NaN."""
+    x = tf.constant([-1.0, 2.0])
+    cond = tf.constant([False, True])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        bare = tf.reduce_sum(tf.where(cond, tf.math.log(x), 0.0))
+    assert np.isfinite(tape.gradient(bare, x).numpy()[0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        product = tf.reduce_sum(tf.where(cond, x * tf.math.log(x), 0.0))
+    assert np.isnan(tape.gradient(product, x).numpy()[0])
 
 
 UNSAFE_CASES = [(row, u) for row in kb.RISKY_OPS for u in row.unsafe_inputs]
