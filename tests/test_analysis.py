@@ -155,6 +155,7 @@ SAFE = {
     "condition-aware &": "tf.where((x > -0.5) & (x < 0.5), 0., tf.math.acos(x))",
     "condition-aware logical_or": "tf.where(tf.logical_or(x <= 0., x > 1e6), tf.math.log(x), 0.)",
     "condition-aware |": "tf.where((x <= 0.) | (y > 0.), tf.math.log(x), 0.)",
+    "condition-aware cast of a comparison": "tf.where(tf.cast(x > 0., tf.float32), 0., tf.math.log(x))",
     "condition-aware logical_not": "tf.where(tf.logical_not(x > 0), tf.math.log(x), 0.)",
     "condition-aware chained": "tf.where(0.5 < x < 2., 0., tf.math.log(x))",
     "condition-aware difference": "tf.where(x > y, 0., tf.math.log(x - y))",

@@ -37,6 +37,7 @@ class Finding:
     message: str
     fix: Fix | None = None
     strict_only: bool = False  # found where no gradient flows; reported only with --strict
+    cell: int | None = None  # notebooks: the 1-based cell; line and column are then within that cell
 
     @property
     def line(self) -> int:
@@ -48,7 +49,7 @@ class Finding:
         return self.start.column + 1
 
     def sort_key(self) -> tuple:
-        return (self.path, self.start.line, self.start.column, self.code, self.message)
+        return (self.path, self.cell or 0, self.start.line, self.start.column, self.code, self.message)
 
 
 @dataclass

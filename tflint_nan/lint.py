@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import io
+import os
 import re
 import sys
 import threading
@@ -31,6 +33,9 @@ class Settings:
     select: frozenset[str] | None = None  # None: every rule
     ignore: frozenset[str] = frozenset()
     strict: bool = False
+    # (glob, codes) pairs from the configuration; globs match paths relative to ``project_root``
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    project_root: str = ""
 
     def enabled(self, code: str) -> bool:
         if code == PARSE_ERROR_CODE:
@@ -38,6 +43,19 @@ class Settings:
         if any(code.startswith(prefix) for prefix in self.ignore):
             return False
         return self.select is None or any(code.startswith(prefix) for prefix in self.select)
+
+    def for_path(self, path: str) -> Settings:
+        """These settings with the per-file ignores that match ``path`` folded into ``ignore``.
+
+        The result no longer depends on the path, so two files with the same content and the same effective
+        settings are linted (and cached) alike.
+        """
+        if not self.per_file_ignores:
+            return self
+        from .excludes import matching_per_file_ignores
+
+        extra = matching_per_file_ignores(self.per_file_ignores, self.project_root, path)
+        return dataclasses.replace(self, ignore=self.ignore | extra, per_file_ignores=(), project_root="")
 
 
 class SourceError(Exception):
@@ -68,15 +86,16 @@ def decode(data: bytes) -> str:
         raise SourceError(f"cannot decode as {encoding}: {error.reason if hasattr(error, 'reason') else error}") from None
 
 
-def analyse(source: str, path: str, settings: Settings = Settings()) -> list[Finding]:
-    """Findings for one module's source, filtered by settings and ``# noqa``; raises SourceError."""
+def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa: bool = True) -> list[Finding]:
+    """Findings for one module's source, filtered by settings and (unless a host tool such as flake8 owns it)
+    ``# noqa``; raises SourceError."""
     check_syntax(source, path)
     analyzer = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict))
     lines = source.splitlines()
     return [
         finding
         for finding in analyzer.findings()
-        if settings.enabled(finding.code) and not _suppressed(finding, lines)
+        if settings.enabled(finding.code) and not (honour_noqa and _suppressed(finding, lines))
     ]
 
 
@@ -177,7 +196,15 @@ def lint_source(source: str, path: str = "<stdin>", settings: Settings = Setting
 
 
 def lint_bytes(data: bytes, path: str, settings: Settings = Settings(), always_check_syntax: bool = True) -> FileResult:
+    if is_notebook(path):
+        from .notebooks import lint_notebook
+
+        return lint_notebook(data, path, settings.for_path(path), always_check_syntax)
     return _lint(data, lambda: decode(data), path, settings, always_check_syntax)
+
+
+def is_notebook(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() == ".ipynb"
 
 
 def lint_path(path: str, settings: Settings = Settings(), always_check_syntax: bool = True) -> FileResult:
@@ -192,6 +219,7 @@ def lint_path(path: str, settings: Settings = Settings(), always_check_syntax: b
 
 
 def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_syntax: bool) -> FileResult:
+    settings = settings.for_path(path)
     result = FileResult(path)
     try:
         if might_have_findings(data):

@@ -136,6 +136,10 @@ class Analysis:
         if isinstance(cond, cst.Call):
             names = self.ctx.qualified_names(cond.func)
             for name in names:
+                function = knowledge.value_function(name)
+                if function is not None and function.kind == "identity" and cond.args:
+                    # ops.cast(mask, "float32") selects like the mask itself
+                    return self.region(cond.args[0].value, positive, as_of, depth + 1)
                 symbol = knowledge.COMPARISONS.get(name)
                 if symbol is not None:
                     left, right = argument(cond, 0, ("x", "x1")), argument(cond, 1, ("y", "x2"))
