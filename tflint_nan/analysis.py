@@ -22,7 +22,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from . import knowledge
-from .finding import Edit, Finding, Fix, Position
+from .finding import Finding, Position
 from .intervals import IntervalSet
 from .ranges import Analysis, Binding, argument, constant_value, is_empty, select_arguments
 from .rewrite import Rewriter
@@ -279,7 +279,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return  # report each op once, against its innermost select
         start, end = self.position(use.node)
         select_start, _ = self.position(call)
-        fix = self.rewriter.fix(call, api, cond, is_true_branch, use, as_of)
+        fix, no_fix_reason = self.rewriter.fix(call, api, cond, is_true_branch, use, as_of)
         select_name = self.code(call.func)
         where = f" (line {select_start.line})" if select_start.line != start.line else ""
         branch = "true" if is_true_branch else "false"
@@ -293,9 +293,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
         message += "."
         if fix is not None:
             message += f" {fix.description}: {fix.replacement}"
+        elif no_fix_reason is not None:
+            message += f" No exact rewrite is known here: {no_fix_reason}."
         if strict_only:
             message += " (no gradient flows here; reported because of --strict)"
-        finding = Finding(self.path, start, end, use.op.code, message, fix, strict_only)
+        finding = Finding(self.path, start, end, use.op.code, message, fix, strict_only,
+                          no_fix_reason=no_fix_reason)
         self._candidates[id(use.node)] = _Candidate(use, finding)
 
     # -- risky ops inside a branch -------------------------------------------------------------------------------

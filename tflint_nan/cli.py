@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Sequence
 
 from . import __version__
+from .config import CommandLine, ConfigError, Configuration, resolve, show
 from .discovery import iter_files
 from .finding import FileResult, Finding
 from .knowledge import PARSE_ERROR_CODE, RULE_CODES
-from .lint import Settings
-from .report import as_json, concise
+from .lint import decode, is_notebook, lint_bytes
+from .report import FORMATS, render, render_statistics
 from .rules import RULES, RULES_BY_CODE, explain
 from .runner import lint_files
 
@@ -33,15 +35,28 @@ other commands:
 
 output:
   path:line:col: CODE message   one line per finding (flake8 format, 1-based), sorted by path, line, column
+                                notebooks: nb.ipynb:cell 3:line:col: CODE message
   a summary line on stderr      "Found 3 problems in 2 files (41 files checked)."
+  --output-format               concise, full, json, json-lines, sarif (GitHub code scanning), github
+
+configuration:
+  [tool.tflint-nan] in the nearest pyproject.toml above the checked paths: select, extend-select, ignore,
+  exclude, extend-exclude, per-file-ignores, strict, respect-gitignore, dynamic-timeout. Flags override it;
+  --show-settings prints what applies and where each value came from. .gitignore is respected.
 
 suppression:
   append "# noqa" or "# noqa: TFN001,TFN003" to the reported line
 
+fixing:
+  --fix                         rewrite the files in place (clamp or double where, exact on the kept elements);
+                                what remains is reported with the reason no safe rewrite is known
+  --diff                        print those rewrites as a unified diff instead and write nothing
+
 exit status:
   0  no findings
   1  findings, or a file that could not be read or parsed (reported as TFN999; every other file is checked)
-  2  usage error or internal error
+  2  usage error, configuration error or internal error
+  with --fix, 1 means findings remain; with --diff, 1 means a file would change
 """
 
 
@@ -53,20 +68,69 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="files and directories to check (directories are searched for *.py)")
+                        help="files and directories to check (directories are searched for *.py, *.pyi and "
+                             "*.ipynb); '-' reads standard input")
     parser.add_argument("--select", metavar="CODES", type=_codes,
-                        help="comma-separated codes or prefixes to report (default: all)")
-    parser.add_argument("--ignore", metavar="CODES", type=_codes, default=frozenset(),
-                        help="comma-separated codes or prefixes not to report")
-    parser.add_argument("--strict", action="store_true",
+                        help="comma-separated codes or prefixes to report (default: all); replaces the "
+                             "configured select and extend-select")
+    parser.add_argument("--extend-select", metavar="CODES", type=_codes, default=frozenset(),
+                        help="codes or prefixes to report in addition to the selected ones")
+    parser.add_argument("--ignore", metavar="CODES", type=_codes,
+                        help="comma-separated codes or prefixes not to report (replaces the configured ignore)")
+    parser.add_argument("--strict", action=argparse.BooleanOptionalAction, default=None,
                         help="also report selects where no gradient flows today (inside tf.stop_gradient, "
                              "@tf.custom_gradient, Metric.update_state/result, optimizer steps)")
-    parser.add_argument("--output-format", choices=("concise", "json"), default="concise",
-                        help="concise: one flake8-style line per finding (default); json: a list of objects")
+    parser.add_argument("--exclude", metavar="GLOBS", type=_globs,
+                        help="comma-separated globs of files and directories to skip while walking "
+                             "directories (replaces the configured and built-in excludes)")
+    parser.add_argument("--extend-exclude", metavar="GLOBS", type=_globs, default=(),
+                        help="globs to skip in addition to the excludes")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="apply the excludes to files named on the command line too (as pre-commit names them)")
+    parser.add_argument("--config", metavar="PYPROJECT", dest="config_file",
+                        help="read [tool.tflint-nan] from this file instead of the nearest pyproject.toml")
+    parser.add_argument("--show-settings", action="store_true",
+                        help="print the resolved configuration and where each value came from, then exit")
+    parser.add_argument("--stdin-filename", metavar="PATH",
+                        help="the name to report (and configure) standard input as, with PATH '-'")
+    parser.add_argument("--output-format", choices=FORMATS, default="concise",
+                        help="concise: one flake8-style line per finding (default); full: with the source line, "
+                             "a caret and the suggested rewrite as a diff; json: a list of objects; json-lines: "
+                             "one object per line; sarif: SARIF 2.1.0 for GitHub code scanning; github: GitHub "
+                             "Actions annotations")
+    parser.add_argument("--statistics", action="store_true",
+                        help="print how many findings each code has instead of the findings")
+    parser.add_argument("--dynamic", action="store_true",
+                        help="confirm each finding under TensorFlow: run the function that holds it (only it, its "
+                             "imports and the module-level names it uses) in a child process on extreme inputs, "
+                             "eagerly and under XLA, and add a verdict to the finding; needs tflint-nan[dynamic]")
+    parser.add_argument("--timeout", metavar="SECONDS", type=_seconds, default=None,
+                        help="--dynamic: seconds for TensorFlow's start-up and for each probed function "
+                             "(default: dynamic-timeout from the configuration, else 60)")
+    parser.add_argument("--fix", action="store_true",
+                        help="rewrite each finding in place with its exact rewrite (a clamp or a double where); "
+                             "findings with no safe rewrite stay reported, with the reason")
+    parser.add_argument("--diff", action="store_true",
+                        help="print the rewrites --fix would make as a unified diff and write nothing; exit 1 if "
+                             "any file would change")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print the summary line")
     parser.add_argument("--version", action="version", version=f"tflint-nan {__version__}")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def _globs(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _codes(text: str) -> frozenset[str]:
@@ -97,25 +161,148 @@ def _main(argv: list[str]) -> int:
         return _list_rules()
     if argv and argv[0] == "rule":
         return _explain_rule(argv[1:])
+    if argv and argv[0] == "probe":
+        from .dynamic.probe_command import main as probe
+
+        return probe(argv[1:], _probe_timeout(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.paths:
+    if not args.paths and not args.show_settings:
         parser.print_usage(sys.stderr)
         print("tflint-nan: error: give at least one PATH (a file or directory; '-' reads stdin)", file=sys.stderr)
         return EXIT_ERROR
-    settings = Settings(select=args.select, ignore=args.ignore, strict=args.strict)
-    results = lint_files(iter_files(args.paths), settings)
+    try:
+        configuration = _configuration(args)
+    except ConfigError as error:
+        print(f"tflint-nan: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.show_settings:
+        print(show(configuration), end="")
+        return EXIT_CLEAN
+    if args.dynamic:
+        from . import dynamic  # only here: static linting imports neither it nor TensorFlow
+
+        if not dynamic.tensorflow_available():
+            print(f"tflint-nan: {dynamic.INSTALL_HINT}", file=sys.stderr)
+            return EXIT_ERROR
+    settings = configuration.settings
+    if args.fix or args.diff:
+        if "-" in args.paths:
+            if len(args.paths) > 1:
+                print("tflint-nan: error: with --fix or --diff, '-' (standard input) is the only PATH",
+                      file=sys.stderr)
+                return EXIT_ERROR
+            return _fix_stdin(args, configuration)
+        from .fix import fix_command
+
+        return fix_command(iter_files(args.paths, configuration.excludes), settings, diff=args.diff,
+                           output_format=args.output_format, quiet=args.quiet, exit_zero=args.exit_zero,
+                           verify=_rewrite_verifier(args, configuration))
+    stdin_data: bytes | None = None
+    stdin_name = args.stdin_filename or "-"
+    results = []
+    paths = [path for path in args.paths if path != "-"]
+    if len(paths) != len(args.paths):
+        stdin_data = sys.stdin.buffer.read()
+        if not (configuration.excludes.force_exclude and args.stdin_filename
+                and configuration.excludes.explicitly_named_excluded(args.stdin_filename)):
+            results.append(lint_bytes(stdin_data, stdin_name, settings))
+    results += lint_files(iter_files(paths, configuration.excludes), settings)
     findings = sorted(
         (finding for result in results for finding in _reported(result)), key=Finding.sort_key
     )
-    if args.output_format == "json":
-        print(as_json(findings))
+    if args.dynamic:
+        started = time.monotonic()
+        timeout = args.timeout or configuration.dynamic_timeout or dynamic.DEFAULT_TIMEOUT
+        findings = dynamic.confirm_findings(findings, timeout, dynamic.terminal_progress(sys.stderr))
+        dynamic_summary = dynamic.summary(findings, time.monotonic() - started)
+    if args.statistics:
+        sys.stdout.write(render_statistics(findings, args.output_format))
     else:
-        for finding in findings:
-            print(concise(finding))
+        sources = _SourceLines({stdin_name: stdin_data} if stdin_data is not None else {})
+        sys.stdout.write(render(findings, args.output_format, sources))
+    sys.stdout.flush()
     if not args.quiet:
         print(summary(findings, len(results)), file=sys.stderr)
+        if args.dynamic:
+            print(dynamic_summary, file=sys.stderr)
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _probe_timeout(argv: list[str]) -> float | None:
+    """``dynamic-timeout`` from the configuration that applies to the probed file (``--timeout`` overrides it)."""
+    target = next((arg for arg in argv if "::" in arg), None)
+    if target is None:
+        return None
+    try:
+        return resolve([target.rpartition("::")[0]]).dynamic_timeout
+    except ConfigError:
+        return None
+
+
+def _fix_stdin(args: argparse.Namespace, configuration: Configuration) -> int:
+    """--fix / --diff on standard input: the fixed source (or the patch) on stdout, what is left on stderr."""
+    from .fix import fix_stdin
+
+    data = sys.stdin.buffer.read()
+    name = args.stdin_filename or "-"
+    if configuration.excludes.force_exclude and args.stdin_filename and (
+        configuration.excludes.explicitly_named_excluded(args.stdin_filename)
+    ):
+        if not args.diff:
+            sys.stdout.buffer.write(data)  # excluded: passed through unchanged, as editors expect
+        return EXIT_CLEAN
+    return fix_stdin(data, name, configuration.settings, diff=args.diff, quiet=args.quiet, exit_zero=args.exit_zero,
+                     verify=_rewrite_verifier(args, configuration))
+
+
+def _rewrite_verifier(args: argparse.Namespace, configuration: Configuration):
+    """With --dynamic, the check every rewrite passes under TensorFlow before it is written; else None."""
+    if not args.dynamic:
+        return None
+    from .dynamic import DEFAULT_TIMEOUT
+    from .dynamic.verify import rewrite_verifier
+
+    return rewrite_verifier(args.timeout or configuration.dynamic_timeout or DEFAULT_TIMEOUT)
+
+
+def _configuration(args: argparse.Namespace) -> Configuration:
+    """Defaults, then the nearest [tool.tflint-nan] above the paths (or --config), then the flags."""
+    config_paths = [(args.stdin_filename or ".") if path == "-" else path for path in args.paths]
+    return resolve(config_paths, CommandLine(
+        select=args.select, extend_select=args.extend_select, ignore=args.ignore, exclude=args.exclude,
+        extend_exclude=args.extend_exclude, strict=args.strict, force_exclude=args.force_exclude,
+        config_file=args.config_file,
+    ))
+
+
+class _SourceLines:
+    """The source lines a finding points into, read once per file (for --output-format full)."""
+
+    def __init__(self, known: dict[str, bytes]):
+        self._data = dict(known)
+        self._lines: dict[tuple[str, int | None], list[str] | None] = {}
+
+    def __call__(self, finding: Finding) -> list[str] | None:
+        key = (finding.path, finding.cell)
+        if key not in self._lines:
+            self._lines[key] = self._read(finding.path, finding.cell)
+        return self._lines[key]
+
+    def _read(self, path: str, cell: int | None) -> list[str] | None:
+        data = self._data.get(path)
+        try:
+            if data is None:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            if is_notebook(path):
+                from .notebooks import cell_sources
+
+                source = cell_sources(data).get(cell) if cell is not None else None
+                return source.splitlines(keepends=True) if source is not None else None
+            return decode(data).splitlines(keepends=True)
+        except Exception:  # the file changed or vanished since it was linted: show the finding without source
+            return None
 
 
 def _reported(result: FileResult) -> list[Finding]:

@@ -7,6 +7,7 @@ files without it are passed over. Command-line flags override the file; the file
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -189,8 +190,6 @@ def validate(table: dict, path: str) -> dict[str, Any]:
 
 
 def _close_match(key: str) -> str | None:
-    import difflib
-
     matches = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1)
     return matches[0] if matches else None
 

@@ -11,6 +11,7 @@ from .excludes import ALWAYS_SKIPPED_DIRECTORIES, ExcludeRules, GitIgnore
 SKIPPED_DIRECTORIES = frozenset({
     ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".eggs", "__pycache__", "build", "dist",
     "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tflint_nan_cache", "site-packages",
+    ".ipynb_checkpoints",
 })
 PYTHON_SUFFIXES = (".py", ".pyi")
 NOTEBOOK_SUFFIXES = (".ipynb",)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dynamic.verdict import Verdict
 
 
 @dataclass(frozen=True, order=True)
@@ -18,6 +22,9 @@ class Edit:
     start: Position
     end: Position
     text: str
+    # A wrapping edit keeps the replaced source verbatim inside ``text``, starting at this offset (the fixer uses it
+    # to follow findings inside the wrapped expression from one round of fixes to the next).
+    keeps: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class Finding:
     fix: Fix | None = None
     strict_only: bool = False  # found where no gradient flows; reported only with --strict
     cell: int | None = None  # notebooks: the 1-based cell; line and column are then within that cell
+    verdict: Verdict | None = None  # --dynamic: what probing the enclosing function under TensorFlow showed
+    no_fix_reason: str | None = None  # why there is no ``fix``: no rewrite is known to be exact here
 
     @property
     def line(self) -> int:

@@ -11,7 +11,7 @@ Qualified names are the ones LibCST's ``QualifiedNameProvider`` reports, e.g. ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 from .intervals import EVERYTHING, IntervalSet
@@ -309,6 +309,60 @@ LOGICAL: Mapping[str, str] = {
 # The functions that write the clamp and the guard in the user's own module (K.minimum next to K.exp).
 CLAMP_FUNCTION = "minimum"
 CLAMP_MODULES = frozenset(module for family in ("tf", "tf_math", "K", "ops", "tnp") for module in FAMILIES[family])
+# ones_like / zeros_like fill a branch that cannot be a Python float; tf.math has neither.
+FILL_MODULES = frozenset(module for family in ("tf", "K", "ops", "tnp") for module in FAMILIES[family])
+# The module a file that has no usable alias gets imported, per family of the op's own module: the import a reader
+# expects (``import tensorflow as tf``; Keras 3 code stays backend-agnostic with ``from keras import ops``).
+IMPORT_FOR_FAMILY: Mapping[str, tuple[str, str]] = {
+    "tensorflow": ("tensorflow", "tf"),
+    "keras.ops": ("keras.ops", "ops"),
+}
+
+# Element-wise functions: every output element depends only on the input elements at the same (broadcast) index.
+# The clamp and the double where rewrite a risky op's input for the elements the select discards; that is exact
+# only when the op's result reaches the select through element-wise steps.  A reduction, reshape, gather or
+# softmax in between mixes discarded elements into kept ones, and the rewrite would change kept values.
+_ELEMENTWISE_TF = (  # tf.X in TensorFlow 2 (and tf.compat.v1/v2.X)
+    "abs", "acos", "acosh", "add", "add_n", "asin", "asinh", "atan", "atanh", "cast", "clip_by_value", "cos", "cosh",
+    "divide", "exp", "floor", "identity", "maximum", "minimum", "multiply", "negative", "pow", "realdiv", "round",
+    "scalar_mul", "sigmoid", "sign", "sin", "sinh", "sqrt", "square", "stop_gradient", "subtract", "tan", "tanh",
+    "truediv",
+)
+_ELEMENTWISE_TF_V1 = ("ceil", "digamma", "erf", "erfc", "expm1", "lgamma", "log", "log1p", "reciprocal", "rsqrt",
+                      "squared_difference")  # top-level only in TensorFlow 1 (tf.compat.v1.X)
+_ELEMENTWISE_TF_MATH = (
+    "abs", "acos", "acosh", "add", "add_n", "asin", "asinh", "atan", "atanh", "ceil", "cos", "cosh", "digamma",
+    "divide", "divide_no_nan", "erf", "erfc", "exp", "expm1", "floor", "lgamma", "log", "log1p", "log_sigmoid",
+    "maximum", "minimum", "multiply", "multiply_no_nan", "negative", "pow", "reciprocal", "round", "rsqrt",
+    "scalar_mul", "sigmoid", "sign", "sin", "sinh", "softplus", "sqrt", "square", "squared_difference", "subtract",
+    "tan", "tanh", "truediv", "xdivy", "xlogy",
+)
+_ELEMENTWISE_NUMPY = (
+    "abs", "absolute", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "ceil", "clip", "cos",
+    "cosh", "divide", "exp", "expm1", "floor", "log", "log10", "log1p", "log2", "maximum", "minimum", "multiply",
+    "negative", "power", "reciprocal", "round", "sign", "sin", "sinh", "sqrt", "square", "subtract", "tan", "tanh",
+    "true_divide",
+)
+ELEMENTWISE = (
+    qualified(tf=_ELEMENTWISE_TF, tf_v1=_ELEMENTWISE_TF_V1, tf_math=_ELEMENTWISE_TF_MATH,
+              tnp=_ELEMENTWISE_NUMPY + ("float_power",))
+    | qualified(ops=_ELEMENTWISE_NUMPY + ("cast", "elu", "gelu", "leaky_relu", "log_sigmoid", "relu", "relu6",
+                                           "rsqrt", "selu", "sigmoid", "silu", "softplus", "softsign",
+                                           "stop_gradient"))
+    | qualified(nn=("elu", "leaky_relu", "relu", "relu6", "selu", "sigmoid", "silu", "softplus", "softsign",
+                    "swish", "tanh"))
+    | qualified(K=("abs", "cast", "clip", "cos", "elu", "exp", "hard_sigmoid", "log", "maximum", "minimum", "pow",
+                   "relu", "round", "sigmoid", "sign", "sin", "softplus", "softsign", "sqrt", "square",
+                   "stop_gradient", "tanh"))
+    | frozenset(name for op in RISKY_OPS for name in op.names)
+)
+# Conditions built only from these (plus operators, names and literals) are cheap and free of side effects, so a
+# double where may repeat them; any other call (tf.random.uniform, a model) is evaluated once, in a variable.
+PURE_CONDITION_CALLS = (
+    ELEMENTWISE | frozenset(COMPARISONS) | frozenset(LOGICAL)
+    | qualified(tf=("constant", "ones_like", "zeros_like", "convert_to_tensor"), K=("constant", "epsilon"))
+    | {"keras.config.epsilon", "builtins.abs"}
+)
 
 # -- places without a gradient path -------------------------------------------------------------------------------
 STOP_GRADIENT = qualified(tf="stop_gradient", K="stop_gradient", ops="stop_gradient")

@@ -16,11 +16,13 @@ and the line and column inside that cell.
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import re
 from dataclasses import dataclass, replace
+from typing import Callable
 
-from .finding import Edit, FileResult, Finding, Fix, Position
+from .finding import Edit, FileResult, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
 from .lint import Settings, SourceError, analyse, check_syntax, might_have_findings
 
@@ -45,10 +47,10 @@ class CodeCell:
     first_line: int = 0  # where the cell starts in the joined module (1-based); 0 when left out of it
 
 
-def load(data: bytes) -> dict:
+def load(data: bytes | str) -> dict:
     """The notebook's JSON document; raises NotebookError."""
     try:
-        notebook = json.loads(data.decode("utf-8-sig"))
+        notebook = json.loads(data.decode("utf-8-sig") if isinstance(data, bytes) else data)
     except UnicodeDecodeError as error:
         raise NotebookError(f"not a notebook: cannot decode as utf-8 (byte {error.start}: {error.reason})") from None
     except json.JSONDecodeError as error:
@@ -155,16 +157,36 @@ def join_cells(cells: list[CodeCell]) -> str:
 class CellMap:
     """Maps lines of the joined module back to (cell number, line in the cell)."""
 
-    def __init__(self, cells: list[CodeCell]):
-        self._starts = [(cell.first_line, cell.number) for cell in cells if cell.first_line]
+    def __init__(self, starts: list[tuple[int, int]], lead: int = 0):
+        # (first line, cell number) in ascending order; ``lead`` lines above the first start belong to the first
+        # cell too (what a fix inserted above the first boundary comment)
+        self._starts = starts
+        self._lead = lead
+
+    @classmethod
+    def of_cells(cls, cells: list[CodeCell]) -> CellMap:
+        return cls([(cell.first_line, cell.number) for cell in cells if cell.first_line])
+
+    @classmethod
+    def of_marked(cls, module: str) -> CellMap:
+        """For a module with a boundary comment before each cell (see ``fixed_sources``)."""
+        starts = [
+            (index + 2, int(match.group(1)))
+            for index, line in enumerate(module.splitlines(keepends=True))
+            for match in [_BOUNDARY_LINE.match(line)] if match
+        ]
+        return cls(starts, lead=starts[0][0] - 2 if starts else 0)
 
     def locate(self, line: int) -> tuple[int, int]:
-        cell_number, first = self._starts[0][1], self._starts[0][0]
+        first_start, first_number = self._starts[0]
+        if line < first_start:
+            return first_number, line
+        cell_number, first = first_number, first_start
         for start, number in self._starts:
             if start > line:
                 break
             cell_number, first = number, start
-        return cell_number, line - first + 1
+        return cell_number, line - first + 1 + (self._lead if cell_number == first_number else 0)
 
     def position(self, position: Position) -> tuple[int, Position]:
         cell, line = self.locate(position.line)
@@ -212,19 +234,10 @@ def lint_notebook(data: bytes, path: str, settings: Settings = Settings(),
     if kernel_language is not None and kernel_language != "python":
         result.skipped = f"a {kernel_language} notebook, not Python"
         return result
-    cells = code_cells(notebook)
-    findings: list[Finding] = []
-    for cell in cells:
-        if cell.python is None:
-            continue
-        try:
-            check_syntax(cell.python, path)
-        except SourceError as error:
-            findings.append(_cell_error(path, cell.number, error))
-            cell.python = None
+    cells, findings = checked_cells(notebook, path)
     module = join_cells(cells)
     if module and might_have_findings(module.encode("utf-8", "surrogatepass")):
-        cell_map = CellMap(cells)
+        cell_map = CellMap.of_cells(cells)
         try:
             findings.extend(cell_map.finding(finding) for finding in analyse(module, path, settings))
         except SourceError as error:
@@ -232,6 +245,21 @@ def lint_notebook(data: bytes, path: str, settings: Settings = Settings(),
             findings.append(_cell_error(path, cell, SourceError(str(error), line, error.column)))
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
+
+
+def checked_cells(notebook: dict, path: str) -> tuple[list[CodeCell], list[Finding]]:
+    """The code cells, with those that do not parse left out of the module (``python`` None) and reported."""
+    cells = code_cells(notebook)
+    errors = []
+    for cell in cells:
+        if cell.python is None:
+            continue
+        try:
+            check_syntax(cell.python, path)
+        except SourceError as error:
+            errors.append(_cell_error(path, cell.number, error))
+            cell.python = None
+    return cells, errors
 
 
 def _cell_error(path: str, cell: int, error: SourceError) -> Finding:
@@ -242,3 +270,212 @@ def _cell_error(path: str, cell: int, error: SourceError) -> Finding:
 def cell_sources(data: bytes) -> dict[int, str]:
     """Each code cell's source by cell number (for showing the source line of a finding)."""
     return {cell.number: cell.source for cell in code_cells(load(data))}
+
+
+# -- fixing cells ------------------------------------------------------------------------------------------------------
+
+_BOUNDARY = "# tflint-nan: cell {number}\n"
+_BOUNDARY_LINE = re.compile(r"^# tflint-nan: cell (\d+)\n", re.MULTILINE)
+
+
+def fixed_sources(cells: list[CodeCell], fix_module: Callable[[str], str]) -> dict[int, str]:
+    """The new source of every cell that ``fix_module`` changed, by cell number.
+
+    The cells are fixed together, as the one module they form (so fixes see every import), with a boundary
+    comment before each; the fixed module is split at those comments, and the IPython lines that were blanked
+    for the analysis are put back where they were.
+    """
+    joined = join_cells(cells)
+    included = [cell for cell in cells if cell.first_line]
+    if not included:
+        return {}
+    before = {}
+    for index, cell in enumerate(included):
+        end = included[index + 1].first_line if index + 1 < len(included) else None
+        before[cell.number] = "".join(joined.splitlines(keepends=True)[cell.first_line - 1:(end - 1) if end else None])
+    marked = "".join(_BOUNDARY.format(number=cell.number) + before[cell.number] for cell in included)
+    fixed = fix_module(marked)
+    if fixed == marked:
+        return {}
+    parts = _BOUNDARY_LINE.split(fixed)
+    # parts: [text before the first boundary, number, text, number, text, ...]
+    after = {int(number): text for number, text in zip(parts[1::2], parts[2::2])}
+    if sorted(after) != sorted(before):
+        raise NotebookError("the fixes moved a cell boundary; the notebook was not changed")
+    after[included[0].number] = parts[0] + after[included[0].number]  # an import added above the first cell
+    changed = {}
+    for cell in included:
+        if after[cell.number] != before[cell.number]:
+            changed[cell.number] = _restore_ipython_lines(cell.source, before[cell.number], after[cell.number])
+    return changed
+
+
+def _restore_ipython_lines(original: str, before: str, after: str) -> str:
+    """``after`` (the fixed form of ``before``, the cell as analysed) with the cell's own lines where
+    ``before`` had blanked them."""
+    original_lines = original.splitlines(keepends=True)
+    before_lines = before.splitlines(keepends=True)
+    after_lines = after.splitlines(keepends=True)
+    result: list[str] = []
+    matcher = difflib.SequenceMatcher(None, before_lines, after_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            result += original_lines[i1:i2]
+            continue
+        if any(before_lines[i].rstrip("\n") != original_lines[i].rstrip("\n") for i in range(i1, i2)):
+            raise NotebookError("a fix changed an IPython line; the notebook was not changed")
+        result += after_lines[j1:j2]
+    text = "".join(line if line.endswith("\n") or index == len(result) - 1 else line + "\n"
+                   for index, line in enumerate(result))
+    if not original.endswith("\n") and text.endswith("\n"):
+        text = text[:-1]
+    return text
+
+
+# -- rewriting cells in place ----------------------------------------------------------------------------------------
+
+_DECODER = json.JSONDecoder()
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7])[0-9a-fA-F]{4}")
+
+
+def rewrite_cells(text: str, sources: dict[int, str]) -> str:
+    """The notebook's JSON text with the sources of the given cells (by number) replaced, and every other
+    character kept: outputs, metadata, key order, indentation and escaping stay exactly as the file had them."""
+    spans = source_spans(text)
+    # Jupyter writes non-ASCII characters as they are; a file whose writer escaped them keeps escaping them.
+    ascii_only = text.isascii() and _NON_ASCII_ESCAPE.search(text) is not None
+    pieces, cursor = [], 0
+    for number in sorted(sources):
+        start, end = spans[number]
+        pieces += [text[cursor:start], _serialize_like(text, start, end, sources[number], ascii_only)]
+        cursor = end
+    pieces.append(text[cursor:])
+    rewritten = "".join(pieces)
+    cells = json.loads(rewritten)["cells"]
+    if any(cell_text(cells[number - 1]) != source for number, source in sources.items()):
+        raise NotebookError("rewriting the cells did not give the intended sources")  # never silently corrupt
+    return rewritten
+
+
+def source_spans(text: str) -> dict[int, tuple[int, int]]:
+    """Where each cell's ``source`` value lies in the notebook's JSON text: cell number -> (start, end)."""
+    top = _skip(text, 0)
+    spans: dict[int, tuple[int, int]] = {}
+    for key, start, _ in _members(text, top):
+        if key != "cells":
+            continue
+        for number, (cell_start, _) in enumerate(_elements(text, start), start=1):
+            for cell_key, value_start, value_end in _members(text, cell_start):
+                if cell_key == "source":
+                    spans[number] = (value_start, value_end)
+    return spans
+
+
+def _skip(text: str, index: int) -> int:
+    return _WHITESPACE.match(text, index).end()
+
+
+def _members(text: str, index: int) -> list[tuple[str, int, int]]:
+    """(key, value start, value end) of the JSON object that starts at ``index``."""
+    if text[index] != "{":
+        raise NotebookError("not a notebook: expected a JSON object")
+    members = []
+    index = _skip(text, index + 1)
+    if text[index] == "}":
+        return members
+    while True:
+        key, index = json.decoder.scanstring(text, index + 1)
+        index = _skip(text, index)
+        index = _skip(text, index + 1)  # past the colon
+        _, end = _DECODER.raw_decode(text, index)
+        members.append((key, index, end))
+        index = _skip(text, end)
+        if text[index] == "}":
+            return members
+        index = _skip(text, index + 1)  # past the comma
+
+
+def _elements(text: str, index: int) -> list[tuple[int, int]]:
+    """(start, end) of each element of the JSON array that starts at ``index``."""
+    elements = []
+    index = _skip(text, index + 1)
+    if text[index] == "]":
+        return elements
+    while True:
+        _, end = _DECODER.raw_decode(text, index)
+        elements.append((index, end))
+        index = _skip(text, end)
+        if text[index] == "]":
+            return elements
+        index = _skip(text, index + 1)
+
+
+def _serialize_like(text: str, start: int, end: int, source: str, ascii_only: bool) -> str:
+    """``source`` as a JSON value laid out like the one at text[start:end] (a string, or a list of lines)."""
+    if text[start] == '"':
+        return json.dumps(source, ensure_ascii=ascii_only)
+    lines = source.splitlines(keepends=True)
+    if not lines:
+        return "[]"
+    old = _elements(text, start)
+    if old:
+        opening = text[start + 1:old[0][0]]
+        between = text[old[0][1]:old[1][0]] if len(old) > 1 else "," + opening
+        closing = text[old[-1][1]:end - 1]
+    else:  # an empty list before: nbformat's own layout, one level deeper than the key
+        line_start = text.rfind("\n", 0, start) + 1
+        indent = text[line_start:start][: len(text[line_start:start]) - len(text[line_start:start].lstrip())]
+        opening, closing = "\n" + indent + " ", "\n" + indent
+        between = "," + opening
+    return "[" + opening + between.join(json.dumps(line, ensure_ascii=ascii_only) for line in lines) + closing + "]"
+
+
+def fix_notebook(text: str, path: str, settings: Settings = Settings(), verify=None,
+                 always_check_syntax: bool = True):
+    """``--fix`` for a notebook's JSON text: a ``fix.FixResult`` whose sources are the notebook's JSON text
+    before and after, and whose findings are located in their cells.
+
+    Only the ``source`` of the cells that change is rewritten (``rewrite_cells``). A cell that does not parse is
+    reported and left as it is; when the fixes cannot be put back into the cells, nothing changes and every
+    finding remains, with the reason.
+    """
+    from .fix import FixResult, Remaining, fix_source
+
+    if not always_check_syntax and not might_have_findings(text.encode("utf-8", "surrogatepass")):
+        return FixResult(text, text)
+    notebook = load(text)
+    kernel_language = language(notebook)
+    if kernel_language is not None and kernel_language != "python":
+        return FixResult(text, text)
+    cells, errors = checked_cells(notebook, path)
+    unparsed = [Remaining(replace(error, no_fix_reason="the cell does not parse"), "the cell does not parse")
+                for error in errors]
+    module = join_cells(cells)
+    if not module or not might_have_findings(module.encode("utf-8", "surrogatepass")):
+        return FixResult(text, text, [], unparsed, unparsed)
+    outcome = []
+
+    def fix_module(marked: str) -> str:
+        result = fix_source(marked, path, settings, verify)
+        outcome.append(result)
+        return result.new_source
+
+    try:
+        new_sources = fixed_sources(cells, fix_module)
+        new_text = rewrite_cells(text, new_sources) if new_sources else text
+    except NotebookError as error:
+        if not outcome:
+            raise
+        before = CellMap.of_marked(outcome[0].source)
+        findings = [*outcome[0].fixed, *(item.finding for item in outcome[0].remaining_in_source)]
+        kept = [Remaining(before.finding(finding), str(error)) for finding in sorted(findings, key=Finding.sort_key)]
+        return FixResult(text, text, [], kept + unparsed, kept + unparsed)
+    result = outcome[0]
+    before, after = CellMap.of_marked(result.source), CellMap.of_marked(result.new_source)
+    return FixResult(
+        text, new_text,
+        [before.finding(finding) for finding in result.fixed],
+        [Remaining(after.finding(item.finding), item.reason) for item in result.remaining] + unparsed,
+        [Remaining(before.finding(item.finding), item.reason) for item in result.remaining_in_source] + unparsed,
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping, Protocol
+from typing import Callable, Mapping, Protocol
 
 import libcst as cst
 
@@ -73,10 +73,6 @@ def disjoin(a: Region, b: Region) -> Region:
 
 def is_empty(region: Region) -> bool:
     return any(values.is_empty() for values in region.values())
-
-
-def call_args(call: cst.Call) -> list[cst.Arg]:
-    return list(call.args)
 
 
 def argument(call: cst.Call, position: int, keywords: tuple[str, ...]) -> cst.BaseExpression | None:

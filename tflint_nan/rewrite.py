@@ -7,25 +7,52 @@ A rewrite changes only the risky op's dangerous input, so it is exact on the ele
 * otherwise the double where, with the op's safe value on the discarded side:
   ``tf.math.log(x)`` kept where ``x > 0``  ->  ``tf.math.log(tf.where(x > 0, x, 1.))``.
 
-Both are spelled with the module alias the user's code already uses for the op or the select.
+Both are spelled in the file's own dialect: the module alias its code already uses for the op or the select
+(``K.``, ``tf.math.``, ``ops.``, ``tnp.``, bare names), the same select function for the inner where, float
+literals that take the tensor's dtype, and ``ones_like``/``zeros_like`` where a select needs tensor branches.
+An import is added (as an edit of the fix) only when no usable name exists.
+
+A rewrite is offered only when it is known to be exact; otherwise the finding says why (``NoRewrite``):
+
+* the op's result must reach the select through element-wise steps: a reduction or reshape in between mixes
+  discarded elements into kept ones, and the rewritten input would change kept values;
+* the names the rewrite repeats at the op (the condition, the select) must mean there what they mean at the
+  select: not reassigned in between;
+* a variable that carries the op to the select must have no other use, which the rewrite would change too;
+* a condition that calls something with possible side effects or cost (``tf.random.uniform(...) > p``) is not
+  repeated: it is hoisted into a variable before the statement, or, where that would change when it runs, the
+  finding is left unfixed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from . import knowledge
-from .finding import Edit, Fix
+from .finding import Edit, Fix, Position
 from .intervals import IntervalSet
-from .ranges import _COMPARE_NODES, _NEGATE, argument
+from .ranges import _COMPARE_NODES, _NEGATE, argument, select_arguments
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import ModuleAnalyzer, RiskyUse
+    from .ranges import Binding
 
-_SYMBOLS = {symbol: symbol for symbol in _NEGATE}
-_FALLBACK_MODULE = "tf"  # what the fix spells when the file has no usable alias (the fixer adds the import)
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)
+_LOOPS = (cst.For, cst.While)
+# Nodes a risky op's result may pass through on its way to the select without mixing elements (calls are checked
+# against knowledge.ELEMENTWISE separately).
+_TRANSPARENT = (cst.UnaryOperation, cst.Comparison, cst.ComparisonTarget, cst.Arg, cst.Element, cst.IfExp,
+                cst.List, cst.Tuple)
+_MAX_PATH_DEPTH = 60
+HOISTED_CONDITION_NAME = "mask"
+
+
+class NoRewrite(Exception):
+    """No rewrite is known to be exact at this finding; the message says why."""
 
 
 def float_literal(value: float) -> str:
@@ -35,30 +62,67 @@ def float_literal(value: float) -> str:
     return repr(value)
 
 
+def shorten(code: str, limit: int = 40) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= limit else code[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A piece of rewritten code: ``source`` goes into the file (verbatim user text, comments and line breaks
+    included); ``display`` is the same code on one line, for messages."""
+
+    source: str
+    display: str
+    edits: tuple[Edit, ...] = ()  # edits elsewhere that this piece needs: an import, a hoisted condition
+    note: str = ""  # what those edits do, for the fix's description
+
+
 class Rewriter:
     def __init__(self, analyzer: ModuleAnalyzer):
         self.analyzer = analyzer
+        self._index: _ModuleIndex | None = None
+        self._imports: _Imports | None = None
+        self._line_starts: list[int] | None = None
+        self._module_code: str | None = None
 
     # -- the fix ---------------------------------------------------------------------------------------------------
-    def fix(self, call, api, cond, is_true_branch: bool, use: RiskyUse, as_of: int) -> Fix | None:
-        operand_code = self._code(use.operand)
+    def fix(self, call, api, cond, is_true_branch: bool, use: RiskyUse, as_of: int) -> tuple[Fix | None, str | None]:
+        """The exact rewrite of ``use``'s input, or None and the reason there is none."""
+        try:
+            return self._fix(call, api, cond, is_true_branch, use, as_of), None
+        except NoRewrite as reason:
+            return None, str(reason)
+
+    def _fix(self, call, api, cond, is_true_branch: bool, use: RiskyUse, as_of: int) -> Fix:
+        branch = select_arguments(call, api)[1 if is_true_branch else 2]
+        self._check_path(branch, use, as_of)
+        self._require_same_meaning(call.func, as_of, use, call, "the select")
+        operand = _Text(self._source(use.operand), self._code(use.operand))
         clamp = self._clamp(call, cond, is_true_branch, use, as_of)
         if clamp is not None:
-            description, new_operand = "Clamp the input", f"{clamp[0]}({operand_code}, {clamp[1]})"
+            minimum, bound = clamp
+            prefix = _Text(f"{minimum.source}(", f"{minimum.display}(")
+            suffix = _Text(f", {bound})", f", {bound})")
+            description, extra_edits = "Clamp the input" + minimum.note, minimum.edits
         else:
-            guard = self._guard(call, api, cond, is_true_branch, use, operand_code)
-            if guard is None:
-                return None
-            description, new_operand = "Guard the input with a double where", guard
+            condition = self._condition_at_op(call, cond, use, as_of)
+            safe = self._safe_value(call, api, is_true_branch, use, operand)
+            prefix, suffix = self._guard(call, api, is_true_branch, condition, safe)
+            description = "Guard the input with a double where" + condition.note + safe.note
+            extra_edits = condition.edits + safe.edits
+        display = prefix.display + operand.display + suffix.display
         try:
-            replacement_node = use.node.deep_replace(use.operand, cst.parse_expression(new_operand))
+            replacement_node = use.node.deep_replace(use.operand, cst.parse_expression(display))
         except cst.ParserSyntaxError:
-            return None
-        replacement = self.analyzer.module.code_for_node(replacement_node)
-        start, end = self.analyzer.position(use.operand)
-        return Fix(description, " ".join(replacement.split()), (Edit(start, end, new_operand),))
+            raise NoRewrite("the rewritten expression does not parse") from None
+        replacement = " ".join(self.analyzer.module.code_for_node(replacement_node).split())
+        start, end = self._span(use.operand)
+        edit = Edit(self._position(start), self._position(end), prefix.source + operand.source + suffix.source,
+                    keeps=len(prefix.source))
+        return Fix(description, replacement, (edit, *_unique(extra_edits)))
 
-    def _clamp(self, call, cond, is_true_branch: bool, use: RiskyUse, as_of: int) -> tuple[str, str] | None:
+    def _clamp(self, call, cond, is_true_branch: bool, use: RiskyUse, as_of: int) -> tuple[_Text, str] | None:
         """(minimum function, bound) when the kept elements are exactly ``input <= bound`` (or ``<``)."""
         if use.op.clamp != "upper":
             return None
@@ -73,48 +137,397 @@ class Rewriter:
         clamped = IntervalSet.compare("<=", bound[0]).multiply(IntervalSet.point(use.scale))
         if not clamped.within(use.op.safe_domain):
             return None  # a clamp at that bound would still overflow
-        minimum = self._spelling(knowledge.CLAMP_FUNCTION, use.node, call)
+        if bound[1] and self._in_family((use.node, call), knowledge.KERAS_OPS):
+            # Where x == bound is kept, minimum's gradient must go to x.  TensorFlow's does; JAX (a Keras 3
+            # backend) splits it half and half between the two arguments, so keras.ops code gets the double where.
+            return None
+        if not self._same_meaning(use.operand, use.as_of, self._condition_as_of(cond, as_of)):
+            return None
+        try:
+            minimum = self._spelling(knowledge.CLAMP_FUNCTION, knowledge.CLAMP_MODULES, use.node, call)
+        except NoRewrite:
+            return None
         return minimum, float_literal(bound[0])
 
-    def _guard(self, call, api, cond, is_true_branch: bool, use: RiskyUse, operand_code: str) -> str | None:
-        # The safe value sits in the branch the outer select discards.
-        safe = float_literal(use.op.safe_value)
-        if not api.scalar_branches[0 if not is_true_branch else 1]:
-            like = {0.0: "zeros_like", 1.0: "ones_like"}.get(use.op.safe_value, "ones_like")
-            filled = f"{self._spelling(like, call)}({operand_code})"
-            safe = filled if use.op.safe_value in (0.0, 1.0) else f"{safe} * {filled}"
-        cond_code = self._condition_code(cond, use.as_of)
-        kept, other = (operand_code, safe) if is_true_branch else (safe, operand_code)
+    def _guard(self, call, api, is_true_branch: bool, condition: _Text, safe: _Text) -> tuple[_Text, _Text]:
+        """The inner select around the input, as the text before and after it."""
         select = self._code(call.func)
-        if api.positional:
-            return f"{select}({cond_code}, {kept}, {other})"
-        names = api.params
-        return f"{select}({names[0]}={cond_code}, {names[1]}={kept}, {names[2]}={other})"
 
-    def _condition_code(self, cond, as_of: int) -> str:
-        """The condition as it can be written at the op: a condition variable bound only later is inlined."""
+        def pieces(cond: str, safe_value: str) -> tuple[str, str]:
+            if api.positional:
+                if is_true_branch:
+                    return f"{select}({cond}, ", f", {safe_value})"
+                return f"{select}({cond}, {safe_value}, ", ")"
+            names = api.params
+            if is_true_branch:
+                return f"{select}({names[0]}={cond}, {names[1]}=", f", {names[2]}={safe_value})"
+            return f"{select}({names[0]}={cond}, {names[1]}={safe_value}, {names[2]}=", ")"
+
+        source = pieces(condition.source, safe.source)
+        display = pieces(condition.display, safe.display)
+        return _Text(source[0], display[0]), _Text(source[1], display[1])
+
+    def _safe_value(self, call, api, is_true_branch: bool, use: RiskyUse, operand: _Text) -> _Text:
+        """What the inner select feeds the op instead of a discarded input: a float literal, or a tensor of the
+        input's shape where the select cannot take a Python float on that side."""
+        literal = float_literal(use.op.safe_value)
+        if api.scalar_branches[0 if not is_true_branch else 1]:
+            return _Text(literal, literal)
+        if not self._is_cheap(use.operand):
+            raise NoRewrite(f"{self._code(call.func)} needs a tensor on the discarded side, and shaping it like "
+                            f"`{shorten(operand.display)}` would evaluate that twice")
+        like = {0.0: "zeros_like", 1.0: "ones_like"}.get(use.op.safe_value, "ones_like")
+        function = self._spelling(like, knowledge.FILL_MODULES, call)
+        source, display = f"{function.source}({operand.source})", f"{function.display}({operand.display})"
+        if use.op.safe_value not in (0.0, 1.0):
+            source, display = f"{literal} * {source}", f"{literal} * {display}"
+        return _Text(source, display, function.edits, function.note)
+
+    # -- the condition, written at the op --------------------------------------------------------------------------
+    def _condition_at_op(self, call, cond, use: RiskyUse, as_of: int) -> _Text:
+        """The select's condition as the double where at the op can write it: the same variable, the same
+        expression repeated when it is cheap and pure, or a new variable that evaluates it once."""
+        op_line = self._line(use.node)
         if isinstance(cond, cst.Name):
-            binding = self.analyzer.binding(cond.value, as_of + 1)
-            latest = self.analyzer.binding(cond.value, 10**12)
-            if binding is None and latest is not None and latest.value is not None:
-                return f"({self._code(latest.value)})"
-        return self._code(cond)
+            at_select = self.analyzer.binding(cond.value, as_of)
+            if at_select is self.analyzer.binding(cond.value, use.as_of):
+                return _Text(cond.value, cond.value)
+            # The variable the select reads is assigned after the op is computed (or reassigned in between).
+            if at_select is None or at_select.value is None:
+                raise NoRewrite(f"the condition `{cond.value}` has no value yet where the op is computed "
+                                f"(line {op_line})")
+            value = at_select.value
+            costly = self._costly_call(value)
+            if costly is not None:
+                raise NoRewrite(f"the condition `{cond.value}` is assigned on line {self._line(value)}, after the op "
+                                f"on line {op_line}, and calls `{costly}` (side effects or cost, so it is not "
+                                f"repeated): assign it before line {op_line}")
+            self._require_same_meaning(value, at_select.seq, use, value, f"the condition `{cond.value}`")
+            return _Text(self._source(value), self._code(value))
+        self._require_same_meaning(cond, as_of, use, call, "the select")
+        if self._costly_call(cond) is None:
+            return _Text(self._source(cond), self._code(cond))
+        return self._hoist(call, cond, use)
 
-    def _spelling(self, function: str, *near: cst.CSTNode) -> str:
-        """``function`` in the module alias used by the first of ``near`` whose module has it (K.minimum)."""
+    def _condition_as_of(self, cond, as_of: int) -> int:
+        """Where the expression a condition compares is evaluated: at the select, or where its variable is set."""
+        for _ in range(10):
+            if not isinstance(cond, cst.Name):
+                break
+            binding = self.analyzer.binding(cond.value, as_of)
+            if binding is None or binding.value is None:
+                break
+            cond, as_of = binding.value, binding.seq
+        return as_of
+
+    def _hoist(self, call, cond, use: RiskyUse) -> _Text:
+        """Evaluate a costly condition once: ``mask = <condition>`` before the statement, ``mask`` in both selects."""
+        costly = self._costly_call(cond)
+        op_line = self._line(use.node)
+        call_start, call_end = self._span(call)
+        if not call_start <= self._span(use.node)[0] < call_end:
+            raise NoRewrite(f"the condition calls `{costly}` (side effects or cost, so it is not repeated) and the op "
+                            f"is computed on an earlier line ({op_line}): assign the condition to a variable before "
+                            f"line {op_line}")
+        index = self._module_index()
+        statement = self._hoisting_statement(call, costly)
+        line = index.parent(statement)
+        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or not isinstance(
+            index.parent(line), (cst.IndentedBlock, cst.Module)
+        ):
+            raise NoRewrite(f"the condition calls `{costly}` (side effects or cost, so it is not repeated) and its "
+                            "statement shares a line with others, so it cannot be assigned to a variable first")
+        cond_start, cond_end = self._span(cond)
+        for node in _walk(statement):
+            if isinstance(node, cst.Call) and self._span(node)[1] <= cond_start and not self._is_pure_call(node):
+                raise NoRewrite(f"the condition calls `{costly}` (side effects or cost, so it is not repeated), and "
+                                f"`{shorten(self._code(node.func))}` runs before it in the same statement: moving "
+                                "the condition first would change their order")
+        statement_start = self._span(statement)[0]
+        line_start = self._line_start_offset(statement_start)
+        indent = self.code_text()[line_start:statement_start]
+        if indent.strip():
+            raise NoRewrite("the select's statement does not start its line")
+        name = HOISTED_CONDITION_NAME
+        suffix = 1
+        while name in index.identifiers:
+            name, suffix = f"{HOISTED_CONDITION_NAME}_{suffix}", suffix + 1
+        source = self._source(cond)
+        if "\n" in source or "\r" in source:
+            source = f"({source})"
+        newline = self.analyzer.module.default_newline
+        at_statement = self._position(statement_start)
+        edits = (
+            Edit(at_statement, at_statement, f"{name} = {source}{newline}{indent}"),
+            Edit(self._position(cond_start), self._position(cond_end), name),
+        )
+        return _Text(name, name, edits, f", evaluating the condition once in `{name}`")
+
+    def _hoisting_statement(self, call, costly: str) -> cst.CSTNode:
+        """The simple statement the select belongs to, if the select runs exactly once whenever it runs."""
+        index = self._module_index()
+        node = call
+        while True:
+            parent = index.parent(node)
+            if parent is None or isinstance(parent, (cst.BaseCompoundStatement, cst.Lambda, *_COMPREHENSIONS)):
+                where = "the header of a compound statement" if parent is None or isinstance(
+                    parent, cst.BaseCompoundStatement) else "a lambda or comprehension"
+                raise NoRewrite(f"the condition calls `{costly}` (side effects or cost, so it is not repeated) and the "
+                                f"select sits in {where}, out of which it cannot be moved")
+            if (isinstance(parent, cst.IfExp) and node is not parent.test) or (
+                isinstance(parent, cst.BooleanOperation) and node is parent.right
+            ):
+                raise NoRewrite(f"the condition calls `{costly}` (side effects or cost, so it is not repeated) and the "
+                                "select runs only on one side of a conditional, so it cannot be moved out of it")
+            if isinstance(parent, cst.BaseSmallStatement):
+                return parent
+            node = parent
+
+    # -- what must hold for the rewrite to be exact ----------------------------------------------------------------
+    def _check_path(self, branch, use: RiskyUse, as_of: int) -> None:
+        """The op's result must reach the branch element-wise, through variables used nowhere else."""
+        path = self._path(branch, use.node, as_of, set(), 0)
+        if path is None:
+            raise NoRewrite("the way the op's result reaches the select could not be traced")
+        for node, binding in path[:-1]:
+            if isinstance(node, cst.Name):
+                self._require_single_use(node, binding)
+            elif isinstance(node, cst.BinaryOperation):
+                if isinstance(node.operator, cst.MatrixMultiply):
+                    raise NoRewrite(self._mixing(node))
+            elif isinstance(node, cst.Call):
+                names = self.analyzer.qualified_names(node.func)
+                if not any(knowledge.select_api(name) for name in names) and not names & knowledge.ELEMENTWISE:
+                    raise NoRewrite(self._mixing(node))
+            elif not isinstance(node, _TRANSPARENT):
+                raise NoRewrite(self._mixing(node))
+
+    def _mixing(self, node) -> str:
+        return (f"the op's result reaches the select through `{shorten(self._code(node))}`, which is not known to "
+                "be element-wise, so rewriting the discarded inputs could change kept values")
+
+    def _path(self, node, target, as_of: int, seen: set, depth: int) -> list[tuple[cst.CSTNode, Binding | None]] | None:
+        """The nodes from a branch down to the op, following variables as the analysis does."""
+        if node is target:
+            return [(node, None)]
+        if depth > _MAX_PATH_DEPTH:
+            return None
+        if isinstance(node, cst.Name):
+            binding = self.analyzer.binding(node.value, as_of)
+            if binding is None or binding.value is None or id(binding) in seen:
+                return None
+            seen.add(id(binding))
+            rest = self._path(binding.value, target, binding.seq, seen, depth + 1)
+            return None if rest is None else [(node, binding), *rest]
+        if isinstance(node, (cst.Lambda, *_COMPREHENSIONS, cst.BaseString, cst.Integer, cst.Float, cst.Imaginary,
+                             cst.Attribute)):
+            return None
+        if isinstance(node, cst.Call):
+            children = [arg.value for arg in node.args]
+            for name in self.analyzer.qualified_names(node.func):
+                api = knowledge.select_api(name)
+                if api is not None:
+                    children = [branch for branch in select_arguments(node, api)[1:] if branch is not None]
+                    break
+        elif isinstance(node, cst.BinaryOperation):
+            children = [node.left, node.right]
+        else:
+            children = [child for child in node.children
+                        if isinstance(child, (cst.BaseExpression, cst.Arg, cst.Element, cst.SubscriptElement,
+                                              cst.Index, cst.Slice, cst.ComparisonTarget))]
+        for child in children:
+            rest = self._path(child, target, as_of, seen, depth + 1)
+            if rest is not None:
+                return [(node, None), *rest]
+        return None
+
+    def _require_single_use(self, name: cst.Name, binding: Binding) -> None:
+        """Rewriting the op changes the variable that carries it; nothing but the select may read it."""
+        index = self._module_index()
+        assignment = index.parent(binding.value)
+        while assignment is not None and not isinstance(assignment, (cst.BaseSmallStatement, cst.NamedExpr)):
+            assignment = index.parent(assignment)
+        if assignment is None:
+            raise NoRewrite(f"the assignment of `{name.value}` could not be found")
+        scope = index.enclosing(assignment, _SCOPES)
+        loop = index.enclosing(assignment, _LOOPS, stop=scope)
+        _, live_from = self._span(assignment)
+        live_to = self._next_assignment_end(name.value, assignment, live_from) if loop is None else None
+        for other in index.loads.get(name.value, ()):
+            if other is name or not index.is_inside(other, scope):
+                continue
+            start = self._span(other)[0]
+            if (loop is not None and index.is_inside(other, loop)) or (
+                start >= live_from and (live_to is None or start < live_to)
+            ):
+                raise NoRewrite(f"`{name.value}` (assigned on line {self._line(assignment)}) is also used on line "
+                                f"{self._line(other)}, which a rewrite of the op would change too: give the select "
+                                "its own variable")
+
+    def _next_assignment_end(self, variable: str, assignment, after: int) -> int | None:
+        """Where the next plain reassignment of ``variable`` in the same block ends (its value still reads the old
+        one), or None."""
+        index = self._module_index()
+        line = index.parent(assignment)
+        block = index.parent(line)
+        for target in index.stores.get(variable, ()):
+            statement = index.parent(target)
+            while statement is not None and not isinstance(statement, cst.BaseSmallStatement):
+                statement = index.parent(statement)
+            if (isinstance(statement, cst.Assign) and index.parent(index.parent(statement)) is block
+                    and self._span(statement)[0] >= after):
+                return self._span(statement)[1]
+        return None
+
+    def _same_meaning(self, node, at: int, elsewhere: int) -> bool:
+        return self._changed_name(node, at, elsewhere) is None
+
+    def _changed_name(self, node, at: int, elsewhere: int) -> str | None:
+        for name in _read_names(node):
+            if self.analyzer.binding(name, at) is not self.analyzer.binding(name, elsewhere):
+                return name
+        return None
+
+    def _require_same_meaning(self, node, at: int, use: RiskyUse, origin, what: str) -> None:
+        """Names the rewrite repeats at the op must be bound there as they are where ``node`` is evaluated."""
+        changed = self._changed_name(node, at, use.as_of)
+        if changed is not None:
+            raise NoRewrite(f"`{changed}` in {what} (line {self._line(origin)}) is not the same variable at the op "
+                            f"(line {self._line(use.node)}): it is assigned in between")
+
+    def _costly_call(self, node) -> str | None:
+        """The first call in ``node`` that may have side effects or a real cost (not a known element-wise op)."""
+        for child in _walk(node):
+            if isinstance(child, cst.Call) and not self._is_pure_call(child):
+                return shorten(self._code(child.func))
+            if isinstance(child, (cst.Lambda, cst.NamedExpr, cst.Await, cst.Yield, *_COMPREHENSIONS)):
+                return shorten(self._code(child))
+        return None
+
+    def _is_cheap(self, node) -> bool:
+        return self._costly_call(node) is None
+
+    def _is_pure_call(self, call: cst.Call) -> bool:
+        names = self.analyzer.qualified_names(call.func)
+        return bool(names & knowledge.PURE_CONDITION_CALLS) or any(knowledge.select_api(name) for name in names)
+
+    def _in_family(self, nodes, modules) -> bool:
+        for node in nodes:
+            if isinstance(node, cst.Call):
+                if any(name.rpartition(".")[0] in modules for name in self.analyzer.qualified_names(node.func)):
+                    return True
+        return False
+
+    # -- spelling in the file's dialect ----------------------------------------------------------------------------
+    def _spelling(self, function: str, modules: frozenset[str], *near: cst.CSTNode) -> _Text:
+        """``function`` as this file can write it next to ``near`` (the op, the select): through the alias the op
+        or select uses (``K.minimum`` next to ``K.exp``), an existing import, or, failing both, a new import."""
+        wanted: list[str] = []
         for node in near:
             callee = node.func if isinstance(node, cst.Call) else None
-            if isinstance(callee, cst.Attribute):
-                for name in self.analyzer.qualified_names(callee):
-                    module = name.rpartition(".")[0]
-                    if module in knowledge.CLAMP_MODULES:
-                        return f"{self._code(callee.value)}.{function}"
+            if callee is None:
+                continue
+            for name in sorted(self.analyzer.qualified_names(callee)):
+                module = name.rpartition(".")[0]
+                if isinstance(callee, cst.Attribute):
+                    if module in modules:
+                        spelled = f"{self._code(callee.value)}.{function}"
+                        return _Text(spelled, spelled)
                     if module == "tensorflow.raw_ops" and isinstance(callee.value, cst.Attribute):
-                        return f"{self._code(callee.value.value)}.{function}"  # tf.raw_ops.X -> tf.minimum
-        return f"{_FALLBACK_MODULE}.{function}"
+                        spelled = f"{self._code(callee.value.value)}.{function}"  # tf.raw_ops.Exp -> tf.minimum
+                        return _Text(spelled, spelled)
+                if module == "tensorflow.raw_ops":
+                    module = "tensorflow"
+                if module in modules and module not in wanted:
+                    wanted.append(module)
+        imports = self._module_imports()
+        for module in wanted:
+            spelled = imports.spelling(module, function)
+            if spelled is not None:
+                return _Text(spelled, spelled)
+        # No usable name: import one, in the style the file already uses for the op or select.
+        index = self._module_index()
+        for node in near:
+            callee = node.func if isinstance(node, cst.Call) else None
+            if not isinstance(callee, cst.Name):
+                continue
+            for module in wanted:
+                statement = imports.from_imports.get(module)
+                bound = imports.names.get(callee.value)
+                if statement is not None and bound == f"{module}.{callee.value}" and function not in index.identifiers:
+                    end = self._span(statement.names[-1])[1]
+                    edit = Edit(self._position(end), self._position(end), f", {function}")
+                    return _Text(function, function, (edit,), f" (importing `{function}` from {module})")
+        family = next((module for module in wanted), "tensorflow")
+        for root, (module, alias) in knowledge.IMPORT_FOR_FAMILY.items():
+            if family == root or family.startswith(root + "."):
+                if alias in index.identifiers:
+                    raise NoRewrite(f"no name for `{function}` is in scope, and `{alias}` is already taken")
+                spelled = f"{alias}.{function}"
+                edit = self._import_edit(module, alias)
+                return _Text(spelled, spelled, (edit,), f" (adding `{edit.text.strip()}`)")
+        raise NoRewrite(f"no name for `{function}` from {family} is in scope")
 
+    def _import_edit(self, module: str, alias: str) -> Edit:
+        parent, _, child = module.rpartition(".")
+        statement = f"from {parent} import {child}" if parent and child == alias else f"import {module} as {alias}"
+        at = self._position(self._module_imports().insert_at)
+        return Edit(at, at, statement + self.analyzer.module.default_newline)
+
+    def _module_imports(self) -> _Imports:
+        if self._imports is None:
+            self._imports = _Imports(self)
+        return self._imports
+
+    # -- source text and positions ---------------------------------------------------------------------------------
     def _code(self, node: cst.CSTNode) -> str:
-        return " ".join(self.analyzer.module.code_for_node(node).split())
+        """``node`` on one line, for messages (comments dropped: on one line they would swallow the rest)."""
+        code = self.analyzer.module.code_for_node(node)
+        if "#" in code:
+            code = self.analyzer.module.code_for_node(node.visit(_WithoutComments()))
+        return " ".join(code.split())
+
+    def _source(self, node: cst.CSTNode) -> str:
+        start, end = self._span(node)
+        return self.code_text()[start:end]
+
+    def code_text(self) -> str:
+        """The module's source (``Module.code`` generates it afresh on every access)."""
+        if self._module_code is None:
+            self._module_code = self.analyzer.module.code
+        return self._module_code
+
+    def _span(self, node: cst.CSTNode) -> tuple[int, int]:
+        """Offsets of ``node`` in the source, its parentheses included."""
+        start, end = self.analyzer.position(node)
+        start_offset, end_offset = self._offset(start), self._offset(end)
+        if isinstance(node, cst.BaseExpression):  # statements' lpar/rpar are not expression parentheses
+            code_for_node = self.analyzer.module.code_for_node
+            start_offset -= sum(len(code_for_node(paren)) for paren in node.lpar)
+            end_offset += sum(len(code_for_node(paren)) for paren in node.rpar)
+        return start_offset, end_offset
+
+    def _line_starts_list(self) -> list[int]:
+        if self._line_starts is None:
+            self._line_starts = line_starts(self.code_text())
+        return self._line_starts
+
+    def _offset(self, position) -> int:
+        return self._line_starts_list()[position.line - 1] + position.column
+
+    def _position(self, offset: int) -> Position:
+        return position_of(self._line_starts_list(), offset)
+
+    def _line_start_offset(self, offset: int) -> int:
+        return self._line_starts_list()[self._position(offset).line - 1]
+
+    def _line(self, node: cst.CSTNode) -> int:
+        return self.analyzer.position(node)[0].line
+
+    def _module_index(self) -> _ModuleIndex:
+        if self._index is None:
+            self._index = _ModuleIndex(self.analyzer.module)
+        return self._index
 
     # -- words -------------------------------------------------------------------------------------------------------
     def describe(self, cond, positive: bool, as_of: int, depth: int = 0) -> str:
@@ -170,3 +583,221 @@ class Rewriter:
             return None
         word = "and" if is_and == positive else "or"
         return f"{a} {word} {b}"
+
+
+class _WithoutComments(cst.CSTTransformer):
+    def leave_Comment(self, original_node, updated_node):
+        return cst.RemovalSentinel.REMOVE
+
+
+# -- positions -------------------------------------------------------------------------------------------------------
+def line_starts(text: str) -> list[int]:
+    """Offsets where each line starts; lines end at \\n, \\r\\n or \\r, as for Python and LibCST."""
+    starts = [0]
+    index, length = 0, len(text)
+    while index < length:
+        char = text[index]
+        if char == "\n":
+            starts.append(index + 1)
+        elif char == "\r":
+            if index + 1 < length and text[index + 1] == "\n":
+                index += 1
+            starts.append(index + 1)
+        index += 1
+    return starts
+
+
+def position_of(starts: list[int], offset: int) -> Position:
+    low, high = 0, len(starts) - 1
+    while low < high:  # the last line starting at or before offset
+        middle = (low + high + 1) // 2
+        if starts[middle] <= offset:
+            low = middle
+        else:
+            high = middle - 1
+    return Position(low + 1, offset - starts[low])
+
+
+def _unique(edits) -> tuple[Edit, ...]:
+    out: list[Edit] = []
+    for edit in edits:
+        if edit not in out:
+            out.append(edit)
+    return tuple(out)
+
+
+def _walk(node: cst.CSTNode):
+    """``node`` and everything below it, in source order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def _read_names(node: cst.CSTNode) -> list[str]:
+    """Variable names an expression reads (not attribute or keyword names, not names local to a lambda)."""
+    names: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            if current.value not in names:
+                names.append(current.value)
+            continue
+        if isinstance(current, (cst.Lambda, *_COMPREHENSIONS)):
+            continue
+        if isinstance(current, cst.Attribute):
+            stack.append(current.value)
+            continue
+        if isinstance(current, cst.Arg):
+            stack.append(current.value)
+            continue
+        stack.extend(current.children)
+    return names
+
+
+# -- facts about the whole module, computed only when a rewrite needs them ------------------------------------------
+class _ModuleIndex:
+    """Parents, the variables each name reads and assigns, and every identifier the module uses."""
+
+    def __init__(self, module: cst.Module):
+        self._parents: dict[int, cst.CSTNode | None] = {id(module): None}
+        self.loads: dict[str, list[cst.Name]] = {}
+        self.stores: dict[str, list[cst.Name]] = {}
+        self.identifiers: set[str] = set()
+        stack: list[tuple[cst.CSTNode, str]] = [(module, "load")]
+        while stack:
+            node, context = stack.pop()
+            if isinstance(node, cst.Name):
+                self.identifiers.add(node.value)
+                if context in ("load", "store"):
+                    (self.loads if context == "load" else self.stores).setdefault(node.value, []).append(node)
+                continue
+            for child in node.children:
+                self._parents[id(child)] = node
+                stack.append((child, _context(node, child, context)))
+        for names in (*self.loads.values(), *self.stores.values()):
+            names.reverse()  # the stack walked the tree backwards: source order is nicer to report
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self._parents.get(id(node))
+
+    def enclosing(self, node, kinds, stop=None):
+        current = self.parent(node)
+        while current is not None and current is not stop:
+            if isinstance(current, kinds):
+                return current
+            current = self.parent(current)
+        return None
+
+    def is_inside(self, node, ancestor) -> bool:
+        current = node
+        while current is not None:
+            if current is ancestor:
+                return True
+            current = self.parent(current)
+        return False
+
+
+
+def _context(parent: cst.CSTNode, child: cst.CSTNode, context: str) -> str:
+    """Whether ``child`` (under ``parent``) is read, assigned or neither (attribute and keyword names, imports)."""
+    if isinstance(parent, (cst.Import, cst.ImportFrom, cst.Global, cst.Nonlocal)):
+        return "ignore"
+    if isinstance(parent, cst.Attribute):
+        return "ignore" if child is parent.attr else "load"
+    if isinstance(parent, cst.Arg) and child is parent.keyword:
+        return "ignore"
+    if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef)) and child is parent.name:
+        return "store"
+    if isinstance(parent, (cst.AssignTarget, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr)) and child is getattr(
+        parent, "target", None
+    ):
+        return "store"
+    if isinstance(parent, cst.AsName) and child is parent.name:
+        return "store"
+    if context == "store" and isinstance(parent, (cst.Tuple, cst.List, cst.Element, cst.StarredElement)):
+        return "store"
+    return "load" if context != "ignore" else "ignore"
+
+
+class _Imports:
+    """The module's top-level imports: what each imported name stands for, and where a new import goes."""
+
+    def __init__(self, rewriter: Rewriter):
+        module = rewriter.analyzer.module
+        self.names: dict[str, str] = {}  # local name -> "tensorflow", "keras.ops", "tensorflow.minimum"
+        self.from_imports: dict[str, cst.ImportFrom] = {}  # module -> its first top-level ``from module import``
+        self.insert_at = 0
+        leading = True
+        for position, statement in enumerate(module.body):
+            is_import_line = isinstance(statement, cst.SimpleStatementLine) and all(
+                isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+            )
+            if is_import_line:
+                for small in statement.body:
+                    self._record(module, small)
+                if leading:
+                    self.insert_at = _after_line(rewriter, statement)
+                continue
+            if position == 0 and _is_docstring(statement):
+                self.insert_at = _after_line(rewriter, statement)
+                continue
+            if leading and self.insert_at == 0:
+                self.insert_at = rewriter._span(_first_token_node(statement))[0]
+            leading = False
+        for name, qualified in rewriter.analyzer.aliases.items():
+            self.names.setdefault(name, qualified)
+
+    def _record(self, module: cst.Module, small) -> None:
+        if isinstance(small, cst.Import):
+            for alias in small.names:
+                dotted = module.code_for_node(alias.name)
+                if alias.asname is not None:
+                    self.names[module.code_for_node(alias.asname.name)] = dotted
+                else:
+                    head = dotted.split(".")[0]
+                    self.names[head] = head
+        elif small.relative == () and small.module is not None and not isinstance(small.names, cst.ImportStar):
+            source = module.code_for_node(small.module)
+            for alias in small.names:
+                name = module.code_for_node(alias.name)
+                local = module.code_for_node(alias.asname.name) if alias.asname is not None else name
+                self.names[local] = f"{source}.{name}"
+            self.from_imports.setdefault(source, small)
+
+    def spelling(self, module: str, function: str) -> str | None:
+        """``function`` of ``module`` through a name this file already imports, or None."""
+        for local, target in self.names.items():
+            if target == f"{module}.{function}":
+                return local
+        best = None
+        for local, target in self.names.items():
+            if module == target or module.startswith(target + "."):
+                spelled = local + module[len(target):] + "." + function
+                if best is None or len(spelled) < len(best):
+                    best = spelled
+        return best
+
+
+def _first_token_node(statement) -> cst.CSTNode:
+    """The node whose position is where ``statement`` starts (decorators come before ``def``)."""
+    if isinstance(statement, cst.SimpleStatementLine):
+        return statement.body[0]
+    decorators = getattr(statement, "decorators", ())
+    return decorators[0] if decorators else statement
+
+
+def _is_docstring(statement) -> bool:
+    return (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.BaseString))
+
+
+def _after_line(rewriter: Rewriter, statement: cst.SimpleStatementLine) -> int:
+    """The offset just after the line break that ends ``statement`` (after any trailing comment)."""
+    code = rewriter.code_text()
+    end = rewriter._span(statement.body[-1])[1]
+    starts = rewriter._line_starts_list()
+    line = rewriter._position(end).line
+    return starts[line] if line < len(starts) else len(code)

@@ -20,7 +20,8 @@ import ast
 import symtable
 from dataclasses import dataclass, field
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+# The method a class is probed through when none is named: a Keras layer's call, a callable, a metric's update.
+_ENTRY_METHODS = ("call", "__call__", "update_state")
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ class ModuleSlicer:
         return _problem(None, None, f"line {line} is outside the module's statements")
 
     def unit_named(self, name: str) -> Unit:
-        """``function``, ``lambda_variable``, ``Class`` (its ``call``/``__call__``) or ``Class.method``."""
+        """``function``, ``lambda_variable``, ``Class`` (its ``call``, ``__call__`` or a metric's ``update_state``)
+        or ``Class.method``."""
         top, _, method = name.partition(".")
         for index in reversed(self.binders.get(top, [])):  # the last definition is the one a caller sees
             node = self.statements[index].node
@@ -138,22 +140,23 @@ class ModuleSlicer:
                 return self._unit(index, top, "function", None, node.value.args, bound=False)
             if isinstance(node, ast.ClassDef) and node.name == top:
                 members = {m.name: m for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
-                wanted = method or next((m for m in ("call", "__call__") if m in members), "")
+                wanted = method or next((m for m in _ENTRY_METHODS if m in members), "")
                 if wanted not in members:
                     return _problem(top, self.statements[index],
                                     f"class {top} has no method {wanted!r}" if wanted else
-                                    f"class {top} defines neither call nor __call__; name a method: {top}.METHOD")
+                                    f"class {top} defines none of {', '.join(_ENTRY_METHODS)}; name a method: "
+                                    f"{top}.METHOD")
                 return self._class_unit(index, node, members[wanted])
         raise KeyError(f"no top-level function, lambda or class named {top!r}")
 
     def units(self) -> list[Unit]:
-        """Every top-level function, lambda binding and class with a ``call``/``__call__`` (for listings)."""
+        """Every top-level function, lambda binding and class with an entry method (for listings)."""
         found = []
         for node in self.tree.body:
             if isinstance(node, ast.FunctionDef) or _is_lambda_binding(node):
                 found.append(node.name if isinstance(node, ast.FunctionDef) else node.targets[0].id)
             elif isinstance(node, ast.ClassDef) and any(
-                    isinstance(m, ast.FunctionDef) and m.name in ("call", "__call__") for m in node.body):
+                    isinstance(m, ast.FunctionDef) and m.name in _ENTRY_METHODS for m in node.body):
                 found.append(node.name)
         return [self.unit_named(name) for name in dict.fromkeys(found)]
 

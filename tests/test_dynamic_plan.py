@@ -1,0 +1,293 @@
+"""Dynamic mode's planning, which needs no TensorFlow: what is cut out of a module to probe a finding, the probe
+values, rewrites applied to source text, verdict wording, and the behaviour when TensorFlow is missing.
+
+``test_dynamic.py`` runs the probes themselves under real TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tflint_nan.dynamic.confirm import apply_edits
+from tflint_nan.dynamic.extract import ModuleSlicer, Parameter
+from tflint_nan.dynamic.values import format_value, in_dtype, probe_points, probe_values
+from tflint_nan.dynamic.verdict import CONFIRMED, NOT_PROBED, NOT_REPRODUCED, Verdict
+from tflint_nan.finding import Edit, Position
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION_SCRIPT = ROOT / "fixtures" / "origin" / "question_full_script.py"
+
+
+def slicer(code: str) -> ModuleSlicer:
+    return ModuleSlicer(textwrap.dedent(code), "snippet.py")
+
+
+def executed_lines(module: ModuleSlicer, unit) -> list[int]:
+    """The first source line of every statement the probe would run, in order."""
+    return [module.statements[step.statement].node.lineno for step in unit.steps]
+
+
+def line_of(code: str, text: str) -> int:
+    return next(number for number, line in enumerate(textwrap.dedent(code).splitlines(), 1) if text in line)
+
+
+# -- what runs --------------------------------------------------------------------------------------------------
+def test_question_script_runs_only_the_backend_import_and_the_function():
+    source = QUESTION_SCRIPT.read_text(encoding="utf-8")
+    module = ModuleSlicer(source, str(QUESTION_SCRIPT))
+    unit = module.unit_at(15, 29)  # the K.exp(x) finding
+    assert (unit.name, unit.kind, unit.problem) == ("custom_activation", "function", None)
+    assert unit.parameters == (Parameter("x"),)
+    lines = source.splitlines()
+    # mnist.load_data(), to_categorical, the model, compile and fit (and the import that Keras 3 lacks) stay out.
+    assert [lines[n - 1] for n in executed_lines(module, unit)] == [
+        "from keras import backend as K", "def custom_activation(x):"]
+    assert [step.name for step in unit.steps] == ["K", None]
+
+
+CHAIN = """\
+import numpy as np
+import tensorflow as tf
+from keras.layers import Dense, Activation, Dropout
+
+data = np.load("training_data.npy")  # expensive, and not needed by elu
+ALPHA = 1.6732632
+
+
+def helper(v):
+    return ALPHA * (tf.exp(v) - 1.)
+
+
+def elu(x):
+    data = x * 2.  # a local that shadows the module-level name
+    return tf.where(x > 0., data / 2., helper(x))
+
+
+def make_dense():
+    return Dense(3)
+"""
+
+
+def test_dependencies_follow_functions_and_constants_but_not_shadowed_names():
+    module = slicer(CHAIN)
+    unit = module.unit_at(line_of(CHAIN, "return tf.where"), 11)
+    assert unit.name == "elu"
+    assert executed_lines(module, unit) == [2, 6, 9, 13]  # tf, ALPHA, helper, elu: not numpy, not data
+    assert [step.name for step in unit.steps] == ["tf", None, None, None]
+
+
+def test_imports_are_cut_to_the_names_used():
+    module = slicer(CHAIN)
+    unit = module.unit_named("make_dense")
+    assert [(module.statements[s.statement].node.lineno, s.name) for s in unit.steps] == [(3, "Dense"), (18, None)]
+
+
+def test_decorators_defaults_and_bases_are_module_level_reads():
+    code = """\
+    import keras
+    import tensorflow as tf
+    from mylib import DEFAULT_ALPHA, unused
+
+    @tf.function(jit_compile=True)
+    def scaled(x, alpha=DEFAULT_ALPHA):
+        return tf.where(x > 0., x, alpha * tf.exp(x))
+
+    class ELU(keras.layers.Layer):
+        def call(self, inputs, training=None):
+            return tf.where(inputs > 0., inputs, tf.exp(inputs) - 1.)
+    """
+    module = slicer(code)
+    scaled = module.unit_named("scaled")
+    assert scaled.parameters == (Parameter("x"),)  # alpha has a default: it is not probed
+    assert [s.name for s in scaled.steps] == ["tf", "DEFAULT_ALPHA", None]
+    layer = module.unit_at(line_of(code, "return tf.where(inputs"), 20)
+    assert (layer.name, layer.kind, layer.method, layer.label) == ("ELU", "class", "call", "ELU.call")
+    assert layer.parameters == (Parameter("inputs"),)  # self and training=None are not fed
+    assert [s.name for s in layer.steps] == ["keras", "tf", None]
+    assert module.unit_named("ELU") == layer
+
+
+def test_lambda_bindings_keyword_only_parameters_and_star_args():
+    code = """\
+    import tensorflow as tf
+    elu = lambda x: tf.where(x > 0., x, tf.exp(x) - 1.)
+
+    def ratio(x, *, y):
+        return tf.where(y != 0., x / y, 0.)
+
+    def total(*tensors):
+        return tf.where(tensors[0] > 0., tf.math.log(tensors[0]), 0.)
+    """
+    module = slicer(code)
+    elu = module.unit_at(2, 40)
+    assert (elu.name, elu.parameters) == ("elu", (Parameter("x"),))
+    assert module.unit_named("ratio").parameters == (Parameter("x"), Parameter("y", keyword_only=True))
+    assert module.unit_named("total").parameters == (Parameter("tensors"),)
+
+
+def test_star_imports_and_future_imports_come_along():
+    code = """\
+    from __future__ import annotations
+    from mylib.activations import *
+
+    def elu(x: Tensor) -> Tensor:
+        return where(x > 0., x, exp(x) - 1.)
+    """
+    module = slicer(code)
+    unit = module.unit_named("elu")
+    # Annotations are postponed here, so Tensor is not read at definition time; where/exp come from the * import.
+    assert executed_lines(module, unit) == [1, 2, 4]
+
+
+def test_metric_classes_are_probed_through_update_state():
+    code = """\
+    import keras
+    import tensorflow as tf
+
+    class MeanELU(keras.metrics.Metric):
+        def update_state(self, values, sample_weight=None):
+            self.total.assign_add(tf.reduce_sum(tf.where(values > 0., values, tf.exp(values) - 1.)))
+
+        def result(self):
+            return self.total
+    """
+    unit = slicer(code).unit_named("MeanELU")
+    assert (unit.method, unit.parameters) == ("update_state", (Parameter("values"),))
+
+
+@pytest.mark.parametrize("code, line, reason", [
+    ("import tensorflow as tf\ny = tf.where(x > 0, x, tf.exp(x))\n", 2, "module-level code"),
+    ("import tensorflow as tf\nclass C:\n    y = tf.where(x > 0, x, tf.exp(x))\n", 3, "in a class body"),
+    ("import tensorflow as tf\nasync def f(x):\n    return tf.where(x > 0, x, tf.exp(x))\n", 3, "async function"),
+    ("import tensorflow as tf\nif True:\n    def f(x):\n        return tf.where(x > 0, x, tf.exp(x))\n", 4,
+     "module-level code"),
+])
+def test_findings_outside_a_probeable_unit_say_why(code, line, reason):
+    unit = ModuleSlicer(code).unit_at(line, 4)
+    assert unit.problem is not None and reason in unit.problem
+    assert unit.steps == ()
+
+
+def test_unknown_names_raise_key_error():
+    with pytest.raises(KeyError):
+        slicer(CHAIN).unit_named("missing")
+    with pytest.raises(KeyError):
+        slicer(CHAIN).unit_named("helper.method")  # a function has no methods
+    assert [unit.name for unit in slicer(CHAIN).units()] == ["helper", "elu", "make_dense"]
+
+
+def test_units_survive_a_round_trip_through_json():
+    unit = slicer(CHAIN).unit_named("elu")
+    from tflint_nan.dynamic.extract import Unit
+
+    assert Unit.from_json(unit.to_json()) == unit
+
+
+# -- probe values -----------------------------------------------------------------------------------------------
+def test_exp_probes_straddle_the_overflow_threshold_of_each_dtype():
+    float32 = probe_values(["TFN001"], "float32")
+    assert in_dtype(88.72, "float32") in float32 and 89.0 in float32  # exp(88.72) is finite, exp(89) is not
+    assert -89.0 in float32 and 1000.0 in float32 and -1000.0 in float32
+    float16 = probe_values(["TFN001"], "float16")
+    assert in_dtype(11.08, "float16") in float16 and 12.0 in float16
+    assert all(abs(value) <= 65504.0 for value in float16)  # nothing that overflows float16 itself
+
+
+def test_probes_include_signed_zeros_tiny_values_and_the_neighbours_of_one():
+    values = probe_values(["TFN005"], "float32")
+    signs = {(value, str(value).startswith("-")) for value in values if value == 0.0}
+    assert signs == {(0.0, False), (0.0, True)}
+    assert {1.0, -1.0, 1.0000001192092896, -1.0000001192092896, 0.9999999403953552} <= set(values)
+    assert any(0 < value < 1e-37 for value in values) and any(-1e-37 < value < 0 for value in values)
+    log = probe_values(["TFN002"], "float32")
+    assert {0.0, -1.0, -2.0} <= set(log)  # log's pole, log1p's, and lgamma's negative integers
+
+
+def test_several_parameters_get_combinations():
+    values = probe_values(["TFN003"], "float32")
+    pairs = probe_points(values, 2)
+    assert len(pairs) == len(values) ** 2 and (0.0, 0.0) in pairs
+    many = probe_points(values, 5, limit=5000)
+    assert len(many) <= 5000 and (0.0,) * 5 in many and (1.0, 1.0, 0.0, 1.0, 1.0) in many
+    assert many == probe_points(values, 5, limit=5000)  # the same points on every run
+
+
+@pytest.mark.parametrize("value, dtype, text", [
+    (89.0, "float32", "89.0"), (88.72, "float32", "88.72"), (-0.0, "float32", "-0.0"), (1e-30, "float32", "1e-30"),
+    (1000.0, "float32", "1000.0"), (11.08, "float16", "11.08"), (1.0000001192092896, "float32", "1.0000001"),
+])
+def test_values_print_as_the_shortest_decimal_in_their_dtype(value, dtype, text):
+    assert format_value(in_dtype(value, dtype), dtype) == text
+
+
+# -- rewrites and verdicts --------------------------------------------------------------------------------------
+def test_apply_edits_uses_lines_and_character_columns():
+    source = "a = 1\r\nb = f(x) + f(y)\n# é\nc = 'é' + g(x)\n"
+    edits = [Edit(Position(2, 6), Position(2, 7), "m(x, 0.)"), Edit(Position(4, 12), Position(4, 13), "z")]
+    assert apply_edits(source, edits) == "a = 1\r\nb = f(m(x, 0.)) + f(y)\n# é\nc = 'é' + g(z)\n"
+    with pytest.raises(ValueError):
+        apply_edits(source, [Edit(Position(2, 4), Position(2, 8), "q"), Edit(Position(2, 6), Position(2, 7), "r")])
+
+
+def test_verdict_texts():
+    confirmed = Verdict(CONFIRMED, function="elu", inputs=(("x", 89.0, "89.0"),), mode="eager", probes=38,
+                        modes=("eager", "xla"))
+    assert confirmed.text == "confirmed: NaN gradient at x=89.0 (eager)"
+    pair = Verdict(CONFIRMED, function="ratio", inputs=(("x", 0.0, "0.0"), ("y", 0.0, "0.0")), mode="xla", others=1)
+    assert pair.text == "confirmed: NaN gradient at x=0.0, y=0.0 (XLA; 1 other finding in ratio may cause it)"
+    assert Verdict(NOT_REPRODUCED, probes=38, modes=("eager", "xla")).text == "not reproduced: 38 probes"
+    assert Verdict(NOT_REPRODUCED, probes=38, modes=("eager",)).text == "not reproduced: 38 probes (eager only)"
+    assert Verdict(NOT_PROBED, reason="timed out after 60 s while calling f").text == \
+        "not probed: timed out after 60 s while calling f"
+    assert confirmed.to_dict()["inputs"] == {"x": 89.0} and confirmed.to_dict()["verdict"] == "confirmed"
+
+
+# -- without TensorFlow -----------------------------------------------------------------------------------------
+BLOCK_TENSORFLOW = """\
+import sys
+
+
+class _NoTensorFlow:
+    # Makes this interpreter behave as if TensorFlow were not installed.
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NoTensorFlow())
+"""
+
+
+def run_without_tensorflow(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    blocker = tmp_path / "no_tensorflow"
+    blocker.mkdir(exist_ok=True)
+    (blocker / "sitecustomize.py").write_text(BLOCK_TENSORFLOW, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_dynamic_without_tensorflow_says_how_to_install_it_and_exits_2(tmp_path):
+    result = run_without_tensorflow(tmp_path, "-m", "tflint_nan", "--dynamic", "fixtures/example.py")
+    assert result.returncode == 2, result.stderr
+    assert 'pip install "tflint-nan[dynamic]"' in result.stderr
+    assert result.stdout == ""
+    probe = run_without_tensorflow(tmp_path, "-m", "tflint_nan", "probe", "fixtures/example.py::custom_elu")
+    assert probe.returncode == 2 and 'pip install "tflint-nan[dynamic]"' in probe.stderr
+
+
+def test_static_linting_works_without_tensorflow_and_never_imports_it(tmp_path):
+    check = ("import sys\nfrom tflint_nan.cli import main\n"
+             "status = main(['fixtures/example.py', '-q'])\n"
+             "print('imported tensorflow' if 'tensorflow' in sys.modules else 'no tensorflow', status)\n")
+    result = run_without_tensorflow(tmp_path, "-c", check)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(": ")[1][:6] for line in lines[:2]] == ["TFN001", "TFN002"]
+    assert lines[-1] == "no tensorflow 1"

@@ -1,0 +1,499 @@
+"""The probe process: imports TensorFlow, runs the extracted code of one file and probes its gradients.
+
+It runs as ``python -m tflint_nan.dynamic.child`` under the supervision of ``supervisor.py``, which gives it a time
+limit per task and an output limit, and reads what it reports.  Protocol:
+
+* the job arrives as one JSON document on stdin (then stdin is closed: user code that reads input sees EOF);
+* events leave as JSON lines on the process's original stdout.  File descriptor 1 is pointed at stderr first, so
+  whatever the user's code prints lands in the captured output, never in the event stream.
+
+Events: ``ready`` (TensorFlow imported), ``start`` (a task begins), ``step`` (a statement of the user's module is
+about to run: if the process dies or hangs there, the supervisor knows which statement to blame and skip),
+``call`` (the module's code is in place; the unit is being built and called), ``result`` (a task's outcome),
+``done``; or ``fatal`` when TensorFlow itself cannot be imported.
+
+The user's module is never imported as a whole: only the steps ``extract.py`` chose run, compiled from the
+module's own syntax tree so that line numbers (tracebacks, ``@tf.function``'s source lookup) stay the file's own.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import linecache
+import math
+import os
+import random
+import sys
+import types
+
+from .extract import Step, Unit
+from .values import format_value, magnitude_key, probe_points
+
+WITNESSES = 3  # NaN points kept per mode, the smallest first
+TABLE_ROWS = 2000  # at most this many rows come back for ``tflint-nan probe``
+PER_POINT_LIMIT = 512  # points probed one at a time when a function's output is not one row per input element
+_MESSAGE_LIMIT = 300
+
+
+class NotProbed(Exception):
+    """The task cannot be probed; the message says why, in words for the report."""
+
+
+class Events:
+    def __init__(self, fd: int):
+        self._file = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+
+    def send(self, **event) -> None:
+        self._file.write(json.dumps(event) + "\n")
+        self._file.flush()
+
+
+def main() -> None:
+    events = Events(os.dup(1))
+    os.dup2(2, 1)  # print() in user code now goes to the captured output, not the event stream
+    job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    sys.stdin = open(os.devnull, encoding="utf-8")
+    try:
+        import tensorflow as tf
+    except BaseException as error:  # a missing or broken installation, reported instead of a traceback
+        events.send(event="fatal", reason=f"TensorFlow could not be imported: {describe(error)}")
+        os._exit(0)
+    try:  # the probe tensors are small: one thread each keeps parallel probe processes from competing
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
+    if any(_uses_keras_backend(source) for source in job["modules"].values()):
+        _give_keras_backend_its_keras2_names(tf)
+    _block_network()
+    events.send(event="ready", tensorflow=tf.__version__)
+    runs: dict[str, ModuleRun] = {}
+    poisoned = {(step[0], step[1]): reason for step, reason in job.get("poisoned", [])}
+    for task in job["tasks"]:
+        events.send(event="start", task=task["id"])
+        try:
+            result = run_task(tf, task, job, runs, poisoned, events)
+        except NotProbed as reason:
+            result = {"status": "not_probed", "reason": str(reason)}
+        except BaseException as error:  # the probe machinery itself failed on this input: report, go on
+            result = {"status": "not_probed", "reason": f"probing failed: {describe(error)}"}
+        events.send(event="result", task=task["id"], **result)
+    events.send(event="done")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # threads the user's code started must not keep the process alive
+
+
+# -- running the user's module ------------------------------------------------------------------------------------
+class ModuleRun:
+    """One module's namespace, filled step by step; each step runs at most once and remembers its failure."""
+
+    def __init__(self, key: str, source: str, path: str):
+        self.filename = path if key == "original" else f"{path} ({key})"
+        self.tree = ast.parse(source, self.filename)
+        self.path = path
+        name = f"tflint_nan_probe_{abs(hash((key, path)))}"
+        self.module = types.ModuleType(name)
+        self.module.__file__ = os.path.abspath(path) if os.path.exists(path) else path
+        sys.modules[name] = self.module
+        # Register the source under the compiled file name: tracebacks and tf.function (which reads a function's
+        # source) see this text even when it is a rewrite that exists only here.
+        linecache.cache[self.filename] = (len(source), None, source.splitlines(True), self.filename)
+        # As when the file runs as a script: its directory comes first, so its sibling modules import.
+        directory = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(directory) and directory not in sys.path:
+            sys.path.insert(0, directory)
+        self.outcomes: dict[tuple[int, str | None], str | None] = {}
+
+    def run(self, steps: tuple[Step, ...], poisoned: dict, events: Events) -> None:
+        for step in steps:
+            key = (step.statement, step.name)
+            if key not in self.outcomes:
+                if key in poisoned and self.filename == self.path:
+                    self.outcomes[key] = poisoned[key]
+                else:
+                    self.outcomes[key] = self._execute(step, events)
+            if self.outcomes[key] is not None:
+                raise NotProbed(self.outcomes[key])
+
+    def _execute(self, step: Step, events: Events) -> str | None:
+        node = self.tree.body[step.statement]
+        if step.name is not None:
+            node = _import_of(node, step.name)
+        events.send(event="step", statement=step.statement, name=step.name, line=node.lineno)
+        code = compile(ast.Module(body=[node], type_ignores=[]), self.filename, "exec")
+        try:
+            exec(code, self.module.__dict__)
+        except SystemExit as error:
+            return f"line {node.lineno} of the module called sys.exit({error.code!r})"
+        except ImportError as error:
+            return f"import failed at line {node.lineno}: {describe(error)}"
+        except BaseException as error:
+            return f"line {node.lineno} of the module raised {describe(error)}"
+        return None
+
+
+def _import_of(node: ast.stmt, name: str) -> ast.stmt:
+    """The import statement cut down to the alias that binds ``name``."""
+    aliases = [alias for alias in node.names if (alias.asname or alias.name.partition(".")[0]
+                                                 if isinstance(node, ast.Import) else alias.asname or alias.name) == name]
+    copy = ast.Import(names=aliases) if isinstance(node, ast.Import) else ast.ImportFrom(
+        module=node.module, names=aliases, level=node.level)
+    return ast.copy_location(copy, node)
+
+
+def _uses_keras_backend(source: str) -> bool:
+    return "keras" in source and "backend" in source
+
+
+def _give_keras_backend_its_keras2_names(tf) -> None:
+    """Keras 3's ``keras.backend`` dropped the Keras 2 functions (``switch``, ``exp``, ``greater``...) that old code
+    calls as ``from keras import backend as K``; TensorFlow's ``tf.keras.backend`` keeps them.  Lend them to
+    ``keras.backend`` in this process so such code runs as written."""
+    try:
+        import keras.backend as backend
+        legacy = tf.keras.backend
+    except BaseException:
+        return
+    if legacy is backend:
+        return
+    for name in dir(legacy):
+        if not name.startswith("_") and not hasattr(backend, name):
+            setattr(backend, name, getattr(legacy, name))
+
+
+def _block_network() -> None:
+    """Refuse network connections and name lookups from here on: probing needs none, and a function that downloads
+    a data set should fail fast instead of using the network."""
+    import socket
+
+    internet = {socket.AF_INET, getattr(socket, "AF_INET6", socket.AF_INET)}
+
+    def audit(event: str, args: tuple) -> None:
+        if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
+            raise OSError("network access is disabled while tflint-nan probes")
+        if event in ("socket.connect", "socket.sendto", "socket.bind") and getattr(args[0], "family", None) in internet:
+            raise OSError("network access is disabled while tflint-nan probes")
+
+    sys.addaudithook(audit)
+
+
+# -- one task -----------------------------------------------------------------------------------------------------
+def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Events) -> dict:
+    unit = Unit.from_json(task["unit"])
+    if unit.problem:
+        raise NotProbed(unit.problem)
+    run = _module_run(task["module"], job, runs)
+    run.run(unit.steps, poisoned, events)
+    events.send(event="call", function=unit.label)
+    call, parameters = build_callable(run.module, unit)
+    if not parameters:
+        raise NotProbed(f"{unit.label} takes no arguments to feed probe tensors to")
+    dtype = task["dtype"]
+    points = probe_points(task["values"], len(parameters))
+    probe = Probe(tf, call, parameters, points, dtype)
+    result = {"status": "probed", "probes": len(points), "dtype": dtype,
+              "parameters": [name for name, _ in parameters], "modes": {}}
+    for mode in task.get("modes", ("eager", "xla")):
+        result["modes"][mode] = probe.run(mode)
+    if all(outcome.get("error") for outcome in result["modes"].values()):
+        first = next(iter(result["modes"].values()))
+        raise NotProbed(first["error"])
+    if task.get("table"):
+        result["table"] = probe.table()
+    reference = task.get("reference")
+    if reference is not None:
+        result["comparison"] = _compare(tf, probe, reference, job, runs, poisoned, events)
+    return result
+
+
+def _module_run(key: str, job: dict, runs: dict) -> ModuleRun:
+    if key not in runs:
+        try:
+            runs[key] = ModuleRun(key, job["modules"][key], job["path"])
+        except SyntaxError as error:
+            raise NotProbed(f"the {'rewritten ' if key != 'original' else ''}source does not parse: {error}")
+    return runs[key]
+
+
+def build_callable(module, unit: Unit):
+    """``(call, parameters)``: ``call(*positional, **keyword)`` runs the unit; ``parameters`` are
+    ``(name, keyword_only)`` pairs to feed with probe tensors."""
+    target = module.__dict__.get(unit.name)
+    declared = [(p.name, p.keyword_only) for p in unit.parameters]
+    if unit.kind == "function":
+        if not callable(target):
+            raise NotProbed(f"{unit.name} is not callable once its definition has run")
+        return target, declared
+    if not isinstance(target, type):
+        raise NotProbed(f"{unit.name} is not a class once its definition has run")
+    try:
+        instance = target()
+    except BaseException as error:
+        raise NotProbed(f"cannot build {unit.name}() from its defaults: {describe(error)}") from None
+    if _derives_from(target, "Layer"):
+        return instance, _required(instance.call)  # calling the layer runs build() and then call()
+    if _derives_from(target, "Metric"):
+        def update_then_result(*args, **kwargs):
+            instance.reset_state()
+            instance.update_state(*args, **kwargs)
+            return instance.result()
+
+        return update_then_result, _required(instance.update_state)
+    method = getattr(instance, unit.method or "__call__")
+    return method, declared
+
+
+def _derives_from(cls: type, name: str) -> bool:
+    return any(base.__name__ == name and base.__module__.partition(".")[0] in ("keras", "tf_keras", "tensorflow")
+               for base in cls.__mro__)
+
+
+def _required(method) -> list[tuple[str, bool]]:
+    import inspect
+
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return [("inputs", False)]
+    required = [(p.name, p.kind == p.KEYWORD_ONLY) for p in parameters
+                if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return required or [("inputs", False)]
+
+
+# -- probing ------------------------------------------------------------------------------------------------------
+class Probe:
+    """Gradients of ``reduce_sum(f(inputs))`` on rank-1 probe tensors, eagerly and under XLA.
+
+    Element i of every input tensor is one probe point.  When the output has one row per point (an element-wise
+    activation, a layer), row i's forward value and the inputs' gradient at i belong to point i and the whole set
+    is probed in one call per mode.  Otherwise the points are probed one at a time (a sample of them when there
+    are many).  The traced functions are built once per task and reused.
+    """
+
+    def __init__(self, tf, call, parameters, points, dtype: str):
+        import numpy as np
+
+        self.tf, self.np = tf, np
+        self.call = call
+        self.parameters = parameters
+        self.points = points
+        self.dtype = dtype
+        self.columns = [np.asarray([point[i] for point in points], dtype=dtype) for i in range(len(parameters))]
+        self.layouts = ["vector", "column"]  # rank-1 first; a layer that needs rank 2 gets (n, 1)
+        self.steps = {"eager": self._step}
+        self.rows: dict[str, dict] = {}
+
+    def _args(self, columns, layout):
+        tensors = [self.tf.constant(column if layout == "vector" else column[:, None]) for column in columns]
+        positional = [t for t, (_, keyword) in zip(tensors, self.parameters) if not keyword]
+        keywords = {name: t for t, (name, keyword) in zip(tensors, self.parameters) if keyword}
+        return tensors, positional, keywords
+
+    def _step(self, *tensors):
+        tf = self.tf
+        positional = [t for t, (_, keyword) in zip(tensors, self.parameters) if not keyword]
+        keywords = {name: t for t, (name, keyword) in zip(tensors, self.parameters) if keyword}
+        with tf.GradientTape() as tape:
+            for tensor in tensors:
+                tape.watch(tensor)
+            output = self.call(*positional, **keywords)
+            outputs = [tf.convert_to_tensor(t) for t in tf.nest.flatten(output) if t is not None]
+            floats = [t for t in outputs if t.dtype.is_floating]
+            if not floats:
+                raise NotProbed("its result is not a floating-point tensor, so no gradient flows through it")
+            total = tf.add_n([tf.cast(tf.reduce_sum(t), tf.float32) for t in floats])
+        gradients = tape.gradient(total, list(tensors), unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return floats, [tf.convert_to_tensor(g) for g in gradients]
+
+    def _runner(self, mode: str):
+        if mode not in self.steps:
+            self.steps[mode] = self.tf.function(self._step, jit_compile=True)
+        return self.steps[mode]
+
+    def run(self, mode: str) -> dict:
+        np = self.np
+        runner = self._runner(mode)
+        n = len(self.points)
+        error = None
+        for layout in list(self.layouts):
+            try:
+                outputs, gradients = _quietly(runner, self._args(self.columns, layout)[0])
+            except NotProbed:
+                raise
+            except SystemExit as exit_:
+                raise NotProbed(f"it called sys.exit({exit_.code!r})") from None
+            except BaseException as failure:  # the layout or the mode does not suit this function
+                error = error or f"calling {_mode_name(mode)} failed: {describe(failure)}"
+                continue
+            self.layouts = [layout]  # the next mode uses the layout that worked
+            forward = _rows(np, outputs, n)
+            grads = [np.asarray(g).reshape(n, -1) if np.size(g) % n == 0 and np.size(g) else None for g in gradients]
+            if forward is not None and all(g is not None for g in grads):
+                nan = np.zeros(n, bool)
+                for g in grads:
+                    nan |= np.isnan(g).any(axis=1)
+                finite = np.isfinite(forward).all(axis=1)
+                self.rows[mode] = {"forward": forward, "grads": grads, "nan": nan & finite, "indices": None}
+                return self._summary(mode)
+            return self._per_point(mode, runner, layout)
+        return {"error": error}
+
+    def _per_point(self, mode: str, runner, layout: str) -> dict:
+        np = self.np
+        n = len(self.points)
+        indices = list(range(n))
+        if n > PER_POINT_LIMIT:
+            indices = sorted(random.Random(0).sample(indices, PER_POINT_LIMIT))
+        forward_rows, grad_rows, nan = [], [], []
+        for i in indices:
+            columns = [column[i:i + 1] for column in self.columns]
+            outputs, gradients = _quietly(runner, self._args(columns, layout)[0])
+            values = np.concatenate([np.asarray(o, dtype=np.float64).ravel() for o in outputs])
+            grads = [np.asarray(g, dtype=np.float64).ravel() for g in gradients]
+            forward_rows.append(values[:1] if values.size else np.array([np.nan]))
+            grad_rows.append(grads)
+            nan.append(bool(np.isfinite(values).all() and any(np.isnan(g).any() for g in grads)))
+        self.rows[mode] = {"forward": np.stack(forward_rows),
+                           "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(len(self.columns))],
+                           "nan": np.asarray(nan), "indices": indices}
+        summary = self._summary(mode)
+        summary["per_point"] = len(indices)
+        return summary
+
+    def _summary(self, mode: str) -> dict:
+        rows = self.rows[mode]
+        positions = self.np.flatnonzero(rows["nan"])
+        points = [(self._point_index(mode, p), p) for p in positions]
+        points.sort(key=lambda item: _point_key(self.points[item[0]], self.dtype))
+        witnesses = []
+        for index, position in points[:WITNESSES]:
+            witnesses.append({
+                "point": list(self.points[index]),
+                "text": [format_value(v, self.dtype) for v in self.points[index]],
+                "forward": float(rows["forward"][position][0]),
+            })
+        return {"error": None, "nan": len(positions), "witnesses": witnesses}
+
+    def _point_index(self, mode: str, position: int) -> int:
+        indices = self.rows[mode]["indices"]
+        return int(position) if indices is None else indices[int(position)]
+
+    def table(self) -> list[dict]:
+        """One row per probe point (up to ``TABLE_ROWS``): inputs, forward value, gradients per mode."""
+        base = self.rows.get("eager") or next(iter(self.rows.values()), None)
+        if base is None:
+            return []
+        count = len(base["nan"])
+        rows = []
+        for position in range(min(count, TABLE_ROWS)):
+            index = self._point_index("eager" if "eager" in self.rows else next(iter(self.rows)), position)
+            row = {"point": [format_value(v, self.dtype) for v in self.points[index]],
+                   "forward": _number(base["forward"][position][0])}
+            for mode, data in self.rows.items():
+                row[mode] = [_number(g[position][0]) for g in data["grads"]]
+                row[f"{mode}_nan"] = bool(data["nan"][position])
+            rows.append(row)
+        return rows
+
+    def forward_vector(self, mode: str = "eager"):
+        rows = self.rows.get(mode)
+        return None if rows is None or rows["indices"] is not None else rows["forward"]
+
+
+def _compare(tf, probe: Probe, reference: dict, job: dict, runs: dict, poisoned: dict, events: Events) -> dict:
+    """Forward values of the rewritten unit against the original's, on the same probe points (eagerly)."""
+    np = probe.np
+    unit = Unit.from_json(reference["unit"])
+    try:
+        if unit.problem:
+            raise NotProbed(unit.problem)
+        run = _module_run(reference["module"], job, runs)
+        run.run(unit.steps, poisoned, events)
+        call, parameters = build_callable(run.module, unit)
+        if [name for name, _ in parameters] != [name for name, _ in probe.parameters]:
+            raise NotProbed("the rewrite changed the function's parameters")
+        original = Probe(tf, call, parameters, probe.points, probe.dtype)
+        outcomes = {mode: original.run(mode) for mode in probe.rows}
+    except NotProbed as reason:
+        return {"error": f"the original could not be probed: {reason}"}
+    if outcomes.get("eager", {}).get("error"):
+        return {"error": f"the original could not be probed: {outcomes['eager']['error']}"}
+    before, after = original.forward_vector(), probe.forward_vector()
+    if before is None or after is None or before.shape != after.shape:
+        return {"error": "the outputs cannot be compared element by element"}
+    # Below the smallest normal number, TensorFlow may or may not flush a result to zero depending on the kernel
+    # that ran (graph functions flush denormals): such differences are not the rewrite's.
+    tiny = float(np.finfo(probe.dtype).tiny)
+    same = np.isclose(before, after, rtol=1e-6, atol=tiny, equal_nan=True) | (before == after)
+    mismatches = np.flatnonzero(~same.all(axis=1))
+    result = {"error": None, "compared": int(len(before)), "mismatches": int(len(mismatches)), "new_nan": {}}
+    if len(mismatches):
+        first = _first_point(probe, mismatches)
+        result["first"] = {"point": [format_value(v, probe.dtype) for v in probe.points[first]],
+                           "original": _number(before[first][0]), "rewritten": _number(after[first][0])}
+    for mode, rows in probe.rows.items():
+        reference = original.rows.get(mode)
+        if reference is None or rows["indices"] is not None or reference["indices"] is not None:
+            continue
+        new = np.flatnonzero(rows["nan"] & ~reference["nan"])  # NaN gradients the rewrite brought in
+        if len(new):
+            point = probe.points[_first_point(probe, new)]
+            result["new_nan"][mode] = [format_value(v, probe.dtype) for v in point]
+    return result
+
+
+def _first_point(probe: Probe, indices) -> int:
+    return int(min(indices, key=lambda i: _point_key(probe.points[int(i)], probe.dtype)))
+
+
+def _rows(np, outputs, n: int):
+    """The outputs as an (n, k) array with one row per probe point, or None when they are not laid out so."""
+    columns = []
+    for output in outputs:
+        array = np.asarray(output, dtype=np.float64)
+        if array.ndim == 0 or array.shape[0] != n:
+            return None
+        columns.append(array.reshape(n, -1))
+    return np.concatenate(columns, axis=1)
+
+
+def _quietly(runner, tensors):
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        return runner(*tensors)
+
+
+def _point_key(point, dtype: str) -> tuple:
+    """Witnesses people can read first: the shortest printed values (89.0 before 88.72 and -1.1754944e-38), then
+    the smallest magnitudes."""
+    return (max(_printed_length(v, math.copysign(1.0, v), dtype) for v in point),
+            max(magnitude_key(v) for v in point), tuple(magnitude_key(v) for v in point))
+
+
+@functools.lru_cache(maxsize=None)
+def _printed_length(value: float, sign: float, dtype: str) -> int:  # ``sign`` keeps -0.0 apart from 0.0
+    return len(format_value(value, dtype))
+
+
+def _mode_name(mode: str) -> str:
+    return "eagerly" if mode == "eager" else "under XLA"
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) or math.isinf(value) else None
+
+
+def describe(error: BaseException) -> str:
+    """``TypeError: f() missing 1 required positional argument`` -- one line, bounded."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,501 @@
+"""Apply the findings' rewrites to source text: ``tflint-nan --fix`` and ``--diff``.
+
+Each finding's ``Fix`` is a set of text edits (``rewrite.py`` plans them: the wrapped op input, a hoisted
+condition, an import).  The engine lints, applies every fix whose edits do not collide, and lints the result
+again, until no applicable fix is left (at most ``MAX_ROUNDS`` rounds):
+
+* Innermost first.  Where one fix's input contains another's (a log of a quotient), the inner one is applied and
+  the outer op is planned again on the new text: guarding the inner input often makes the outer op provably safe,
+  and otherwise its next rewrite wraps the already-guarded expression.  Every risky op ends up safe or reported.
+* Everything outside the edits is kept byte for byte: the edits replace character ranges of the text the analysis
+  parsed (columns are LibCST's, in characters), so comments, formatting and line endings stay as they were.
+* Each round's result must parse (with CPython's and LibCST's parsers) before it is kept; a fix whose result does
+  not parse is dropped and its finding reported with the reason.
+* Edits that would change a line whose ``# noqa`` covers the finding's code are not applied.
+
+``fix_source`` is the engine on a string; ``fix_file`` adds reading, encodings (BOM, coding cookies) and the atomic
+write; ``fix_command`` is the command-line front end.  An optional ``verify(original, fixed, path)`` callback sees the
+whole fixed source before anything is written or returned: it returns None to accept it, or the reason to keep the
+original (``--fix --dynamic`` checks the rewrite under TensorFlow this way).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import io
+import os
+import sys
+import tokenize
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, NamedTuple, TextIO
+
+import libcst as cst
+
+from .atomic import write_atomic
+from .finding import Edit, Finding, Position
+from .knowledge import PARSE_ERROR_CODE
+from .lint import (
+    Settings,
+    SourceError,
+    _suppressed,
+    analyse,
+    check_syntax,
+    decode,
+    is_notebook,
+    might_have_findings,
+    run_with_deep_stack,
+)
+from .rewrite import line_starts, position_of
+
+MAX_ROUNDS = 10
+Verify = Callable[[str, str, str], "str | None"]  # (original, fixed, path): None, or why the fix is refused
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class Remaining(NamedTuple):
+    """A finding the fix left in place, and why."""
+
+    finding: Finding
+    reason: str
+
+
+@dataclass
+class FixResult:
+    """What fixing one source did.
+
+    ``fixed`` are findings of ``source`` (positions in ``source``) that the rewrite removed.  ``remaining`` are the
+    findings of ``new_source`` (positions in ``new_source``) with the reason each is left; ``remaining_in_source``
+    are the same findings located in ``source`` (what ``--diff`` reports, since nothing was written).
+    """
+
+    source: str
+    new_source: str
+    fixed: list[Finding] = field(default_factory=list)
+    remaining: list[Remaining] = field(default_factory=list)
+    remaining_in_source: list[Remaining] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.new_source != self.source
+
+
+@dataclass
+class _Span:
+    """An edit as character offsets of the text it applies to."""
+
+    start: int
+    end: int
+    text: str
+    keeps: int | None = None  # where the replaced text reappears verbatim inside ``text``
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return self.start, self.end, self.text
+
+    def collides(self, other: _Span) -> bool:
+        if self.key == other.key:
+            return False  # the same edit, needed by two fixes (an import, a hoisted condition)
+        if self.start == self.end and other.start == other.end:
+            return self.start == other.start  # two insertions at one point: their order would be arbitrary
+        if self.start == self.end:
+            return other.start < self.start < other.end
+        if other.start == other.end:
+            return self.start < other.start < self.end
+        return self.start < other.end and other.start < self.end
+
+
+def fix_source(source: str, path: str = "<string>", settings: Settings = Settings(),
+               verify: Verify | None = None) -> FixResult:
+    """Rewrite every fixable finding in ``source``; raises ``SourceError`` when ``source`` cannot be analysed."""
+    settings = settings.for_path(path)
+    original = analyse(source, path, settings)
+    text, findings = source, original
+    starts = line_starts(text)
+    tracked = {id(finding): _offset(starts, finding.start) for finding in original}  # where each one is now
+    failed: dict[int, str] = {}  # offset of a finding whose rewrite was tried and dropped -> why
+    for _ in range(MAX_ROUNDS):
+        planned = _plan(text, starts, findings, failed)
+        if not planned:
+            break
+        new_text, spans = _apply_round(text, starts, planned, path, settings, failed)
+        if not spans:
+            continue  # every planned fix was dropped; plan again without them
+        tracked = {key: _map_offset(offset, spans) for key, offset in tracked.items()}
+        failed = {_map_offset(offset, spans): reason for offset, reason in failed.items()}
+        text, starts = new_text, line_starts(new_text)
+        findings = analyse(text, path, settings)
+    else:
+        if _plan(text, starts, findings, failed):
+            for finding in findings:
+                failed.setdefault(_offset(starts, finding.start),
+                                  f"the rewrites did not settle within {MAX_ROUNDS} rounds")
+    if verify is not None and text != source:
+        rejection = verify(source, text, path)
+        if rejection is not None:
+            reason = f"the fixed code failed verification: {rejection}"
+            unchanged = [Remaining(finding, reason) for finding in original]
+            return FixResult(source, source, [], unchanged, unchanged)
+    remaining = [Remaining(finding, _reason(finding, starts, failed, text)) for finding in findings]
+    at_offset = {(_offset(starts, item.finding.start), item.finding.code): item for item in remaining}
+    fixed, remaining_in_source = [], []
+    for finding in original:
+        item = at_offset.get((tracked[id(finding)], finding.code))
+        if item is None:
+            fixed.append(finding)
+        else:
+            remaining_in_source.append(Remaining(finding, item.reason))
+    return FixResult(source, text, fixed, remaining, remaining_in_source)
+
+
+def _plan(text: str, starts: list[int], findings: list[Finding], failed: dict[int, str]) -> list[Finding]:
+    lines = text.splitlines()
+    planned = []
+    for finding in findings:
+        if finding.fix is None or _offset(starts, finding.start) in failed:
+            continue
+        protected = _protected_line(finding, lines)
+        if protected is not None:
+            failed[_offset(starts, finding.start)] = (f"the rewrite would change line {protected}, whose `# noqa` "
+                                                      f"covers {finding.code}")
+            continue
+        planned.append(finding)
+    return planned
+
+
+def _protected_line(finding: Finding, lines: list[str]) -> int | None:
+    """A line the fix would change whose ``# noqa`` comment suppresses the finding's code."""
+    for edit in finding.fix.edits:
+        if edit.start == edit.end:
+            continue  # an insertion leaves the existing lines as they are
+        for line in range(edit.start.line, edit.end.line + 1):
+            if _suppressed(dataclasses.replace(finding, start=Position(line, 0)), lines):
+                return line
+    return None
+
+
+def _apply_round(text: str, starts: list[int], planned: list[Finding], path: str, settings: Settings,
+                 failed: dict[int, str]) -> tuple[str, list[_Span]]:
+    """Apply the innermost non-colliding fixes; the new text and the edits applied (none if all were dropped)."""
+    chosen = _choose(starts, planned)
+    while chosen:
+        spans = _merge(chosen)
+        new_text = _apply(text, spans)
+        error = _parse_error(new_text, path, settings)
+        if error is None:
+            return new_text, spans
+        if len(chosen) == 1:
+            failed[_offset(starts, chosen[0][0].start)] = f"the rewritten code does not parse ({error})"
+            return text, []
+        # Find the culprits one by one; the others go ahead together (or, if only the combination fails, the
+        # first alone: the rest are planned again on its result).
+        culprits = set()
+        for finding, finding_spans in chosen:
+            error = _parse_error(_apply(text, finding_spans), path, settings)
+            if error is not None:
+                failed[_offset(starts, finding.start)] = f"the rewritten code does not parse ({error})"
+                culprits.add(id(finding))
+        chosen = [item for item in chosen if id(item[0]) not in culprits] if culprits else chosen[:1]
+    return text, []
+
+
+def _choose(starts: list[int], planned: list[Finding]) -> list[tuple[Finding, list[_Span]]]:
+    """The fixes to apply together: innermost (smallest rewritten input) first, skipping any that collide."""
+    candidates = []
+    for finding in planned:
+        spans = [_Span(_offset(starts, edit.start), _offset(starts, edit.end), edit.text, edit.keeps)
+                 for edit in finding.fix.edits]
+        main = spans[0]
+        candidates.append((main.end - main.start, main.start, finding, spans))
+    candidates.sort(key=lambda item: (item[0], item[1]))
+    chosen: list[tuple[Finding, list[_Span]]] = []
+    taken: list[_Span] = []
+    for _, _, finding, spans in candidates:
+        if any(span.collides(other) for span in spans for other in taken):
+            continue  # planned again next round, on the text this round produces
+        chosen.append((finding, spans))
+        taken.extend(spans)
+    return chosen
+
+
+def _merge(chosen: list[tuple[Finding, list[_Span]]]) -> list[_Span]:
+    spans: dict[tuple[int, int, str], _Span] = {}
+    for _, finding_spans in chosen:
+        for span in finding_spans:
+            spans.setdefault(span.key, span)
+    # In text order; at one offset an insertion comes before the replacement that starts there.
+    return sorted(spans.values(), key=lambda span: (span.start, span.end))
+
+
+def _apply(text: str, spans: list[_Span]) -> str:
+    pieces, cursor = [], 0
+    for span in sorted(spans, key=lambda span: (span.start, span.end)):
+        pieces.append(text[cursor:span.start])
+        pieces.append(span.text)
+        cursor = span.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def _map_offset(offset: int | None, spans: list[_Span]) -> int | None:
+    """Where text at ``offset`` is after ``spans`` were applied; None if the edits replaced it."""
+    if offset is None:
+        return None
+    delta = 0
+    for span in spans:
+        if span.start == span.end:
+            if span.start <= offset:
+                delta += len(span.text)
+            continue
+        if span.end <= offset:
+            delta += len(span.text) - (span.end - span.start)
+        elif span.start <= offset:
+            if span.keeps is None:
+                return None
+            return span.start + delta + span.keeps + (offset - span.start)
+        else:
+            break
+    return offset + delta
+
+
+def _parse_error(text: str, path: str, settings: Settings) -> str | None:
+    try:
+        check_syntax(text, path)
+        run_with_deep_stack(lambda: cst.parse_module(text))
+    except SourceError as error:
+        return str(error)
+    except cst.ParserSyntaxError as error:
+        return f"syntax error: {error.message}"
+    return None
+
+
+def _reason(finding: Finding, starts: list[int], failed: dict[int, str], text: str) -> str:
+    if finding.no_fix_reason is not None:
+        return finding.no_fix_reason
+    reason = failed.get(_offset(starts, finding.start))
+    if reason is not None:
+        return reason
+    if finding.fix is None:
+        return "no exact rewrite is known for it"
+    return f"the rewrites did not settle within {MAX_ROUNDS} rounds"
+
+
+def _offset(starts: list[int], position: Position) -> int:
+    return starts[position.line - 1] + position.column
+
+
+# -- files --------------------------------------------------------------------------------------------------------
+@dataclass
+class FileFix:
+    """The outcome for one file: its ``FixResult``, or an ``error`` (a TFN999 finding) when it could not be read,
+    analysed or written."""
+
+    path: str
+    result: FixResult | None = None
+    error: Finding | None = None
+    written: bool = False
+
+
+def fix_file(path: str, settings: Settings = Settings(), write: bool = True, verify: Verify | None = None,
+             explicit: bool = True) -> FileFix:
+    """Fix one file; with ``write`` the file is replaced atomically when anything changed."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        return FileFix(path, error=_error(path, f"cannot read: {error.strerror or error}"))
+    try:
+        source = decode(data)
+        if is_notebook(path):
+            # Only the fixed cells' source changes; outputs, metadata and the JSON layout are kept.
+            from .notebooks import NotebookError, fix_notebook
+
+            try:
+                result = fix_notebook(source, path, settings, verify, always_check_syntax=explicit)
+            except NotebookError as error:
+                return FileFix(path, error=_error(path, str(error)))
+        elif not might_have_findings(data):
+            if explicit:
+                check_syntax(source, path)
+            return FileFix(path, FixResult(source, source))
+        else:
+            result = fix_source(source, path, settings, verify)
+    except SourceError as error:
+        return FileFix(path, error=_error(path, str(error), error.line, error.column))
+    outcome = FileFix(path, result)
+    if result.changed:
+        encoding = _encoding(data)
+        if source.encode(encoding) != data:
+            unchanged = [Remaining(f, f"the file does not survive decoding and encoding as {encoding}; not written")
+                         for f in result.fixed]
+            outcome.result = FixResult(source, source, [], unchanged + result.remaining_in_source,
+                                       unchanged + result.remaining_in_source)
+            return outcome
+        if write:
+            try:
+                with open(path, "rb") as handle:
+                    if handle.read() != data:
+                        return FileFix(path, error=_error(path, "changed on disk while being fixed; not written"))
+                write_atomic(path, result.new_source.encode(encoding))
+            except OSError as error:
+                return FileFix(path, error=_error(path, f"cannot write: {error.strerror or error}"))
+            outcome.written = True
+    return outcome
+
+
+def _encoding(data: bytes) -> str:
+    """The codec that reproduces the file's bytes: the one Python reads it with (BOM, coding cookie, UTF-8)."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return encoding
+
+
+def _error(path: str, message: str, line: int = 1, column: int = 0) -> Finding:
+    position = Position(max(line, 1), max(column, 0))
+    return Finding(path, position, position, PARSE_ERROR_CODE, message)
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A unified diff of one file, ``--- path`` / ``+++ path``, that ``patch -p0`` applies."""
+    old_lines, new_lines = _split_lines(old), _split_lines(new)
+    out = []
+    for line in difflib.unified_diff(old_lines, new_lines, fromfile=path, tofile=path):
+        if line.endswith(("\n", "\r")):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _split_lines(text: str) -> list[str]:
+    starts = line_starts(text)
+    return [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)]) if start < end]
+
+
+# -- the command ----------------------------------------------------------------------------------------------------
+def fix_command(files: Iterable[tuple[str, bool]], settings: Settings, *, diff: bool, output_format: str = "concise",
+                quiet: bool = False, exit_zero: bool = False, verify: Verify | None = None,
+                out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``--fix`` (write the files) or ``--diff`` (print what would change, write nothing)."""
+    from .report import render
+
+    out, err = out or sys.stdout, err or sys.stderr
+    outcomes = [fix_file(path, settings, write=not diff, verify=verify, explicit=explicit) for path, explicit in files]
+    reported: list[Finding] = []
+    fixed = files_fixed = remaining = 0
+    for outcome in outcomes:
+        if outcome.error is not None:
+            reported.append(outcome.error)
+            continue
+        result = outcome.result
+        if result.fixed:
+            fixed += len(result.fixed)
+            files_fixed += 1
+        left = result.remaining_in_source if diff else result.remaining
+        remaining += len(left)
+        reported += [_with_reason(item) for item in left]
+        if diff and result.changed:
+            out.write(unified_diff(outcome.path, result.source, result.new_source))
+    reported.sort(key=Finding.sort_key)
+    if diff:
+        err.write(render(reported, "concise"))  # stdout carries the patch alone
+    else:
+        out.write(render(reported, output_format, _new_lines(outcomes)))
+    out.flush()
+    errors = sum(1 for outcome in outcomes if outcome.error is not None)
+    if not quiet:
+        print(fix_summary(fixed, files_fixed, remaining, errors, len(outcomes), diff), file=err)
+    if exit_zero:
+        return EXIT_CLEAN
+    if diff:
+        changed = any(outcome.result is not None and outcome.result.changed for outcome in outcomes)
+        return EXIT_FINDINGS if changed or errors else EXIT_CLEAN
+    return EXIT_FINDINGS if remaining or errors else EXIT_CLEAN
+
+
+def _with_reason(item: Remaining) -> Finding:
+    """The finding, its message saying why it was not fixed (unless the message already says so)."""
+    finding = item.finding
+    if finding.no_fix_reason is not None:
+        return finding
+    return dataclasses.replace(finding, message=f"{finding.message} [not fixed: {item.reason}]")
+
+
+def _new_lines(outcomes: list[FileFix]):
+    sources = {outcome.path: outcome.result.new_source for outcome in outcomes if outcome.result is not None}
+
+    def lines(finding: Finding) -> list[str] | None:
+        source = sources.get(finding.path)
+        return _split_lines(source) if source else None
+
+    return lines
+
+
+def fix_summary(fixed: int, files_fixed: int, remaining: int, errors: int, checked: int, diff: bool) -> str:
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'s' if n != 1 else ''}"
+
+    files = count(checked, "file")
+    if not fixed and not remaining and not errors:
+        return f"No problems found ({files} checked)."
+    verb = "Would fix" if diff else "Fixed"
+    text = f"{verb} {count(fixed, 'problem')}" + (f" in {count(files_fixed, 'file')}" if fixed else "")
+    if remaining:
+        would = "would " if diff else ""
+        text += (f"; {count(remaining, 'problem')} {would}remain{'s' if remaining == 1 and not diff else ''}, "
+                 "with no safe rewrite known (reasons above)")
+    if errors:
+        text += f"; {count(errors, 'file')} could not be {'checked' if diff else 'fixed'}"
+    return f"{text} ({files} checked)."
+
+
+def fix_stdin(data: bytes, name: str, settings: Settings, *, diff: bool, quiet: bool = False,
+              exit_zero: bool = False, verify: Verify | None = None, out: TextIO | None = None,
+              err: TextIO | None = None) -> int:
+    """``tflint-nan --fix -`` (``--stdin-filename NAME``): the fixed source on stdout (with ``--diff``, the patch),
+    the findings left on stderr. ``name`` decides the configuration that applies and, for ``.ipynb``, that the
+    input is a notebook. Input that cannot be analysed is passed through unchanged and reported."""
+    from .report import render
+
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        source = decode(data)
+        if is_notebook(name):
+            from .notebooks import NotebookError, fix_notebook
+
+            try:
+                result = fix_notebook(source, name, settings, verify)
+            except NotebookError as error:
+                raise SourceError(str(error)) from None
+        else:
+            result = fix_source(source, name, settings, verify)
+    except SourceError as error:
+        if not diff:
+            _write_bytes(out, data)
+        err.write(render([_error(name, str(error), error.line, error.column)], "concise"))
+        return EXIT_CLEAN if exit_zero else EXIT_FINDINGS
+    if diff:
+        if result.changed:
+            out.write(unified_diff(name, result.source, result.new_source))
+        left = result.remaining_in_source
+    else:
+        _write_bytes(out, result.new_source.encode(_encoding(data)) if result.changed else data)
+        left = result.remaining
+    out.flush()
+    err.write(render(sorted((_with_reason(item) for item in left), key=Finding.sort_key), "concise"))
+    if not quiet:
+        print(fix_summary(len(result.fixed), 1 if result.fixed else 0, len(left), 0, 1, diff), file=err)
+    if exit_zero:
+        return EXIT_CLEAN
+    return EXIT_FINDINGS if (result.changed if diff else left) else EXIT_CLEAN
+
+
+def _write_bytes(out: TextIO, data: bytes) -> None:
+    """The bytes exactly (encoding, BOM and line endings as they came), on a text stream that has a buffer."""
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        out.write(data.decode("utf-8", "surrogateescape"))
