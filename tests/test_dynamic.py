@@ -301,7 +301,8 @@ def test_a_hanging_function_times_out_and_the_rest_of_the_file_is_probed(hostile
 def test_a_hanging_module_statement_is_blamed_once_and_never_rerun(hostile_report):
     texts = verdict_texts(hostile_report, "hangs_at_import.py")
     blamed = "not probed: timed out after 10 s while running the module's code at line 11 of the module"
-    assert texts == {"first": [blamed], "second": [blamed], "independent": ["confirmed: NaN gradient at x=89.0 (eager)"]}
+    assert texts == {"first": [blamed], "second": [blamed],
+                     "independent": ["confirmed: NaN gradient at x=89.0 (eager)"]}
 
 
 def test_crashes_and_exits_are_reported_not_fatal(hostile_report):
@@ -325,7 +326,8 @@ def test_output_floods_are_stopped_and_chatter_is_harmless(hostile_report):
 
 def test_module_level_training_code_is_never_run(hostile_report):
     directory, _, _ = hostile_report
-    assert verdict_texts(hostile_report, "trains_at_import.py") == {"elu": ["confirmed: NaN gradient at x=89.0 (eager)"]}
+    texts = verdict_texts(hostile_report, "trains_at_import.py")
+    assert texts == {"elu": ["confirmed: NaN gradient at x=89.0 (eager)"]}
     assert not (directory / "trains_at_import.ran").exists()
 
 
@@ -431,9 +433,9 @@ def test_verification_refuses_rewrites_that_change_values_or_add_nan_gradients()
     assert verify_rewrite(ELU, shifted, "elu.py", timeout=60) == \
         "elu computes -0.63212055 instead of 0.0 at x=0.0"
     hidden_sqrt = exact.replace("- 1.)", "- 1.) + 0. * tf.where(x > 0., tf.sqrt(x), 0.)")
-    assert verify_rewrite(ELU, hidden_sqrt, "elu.py", timeout=60).startswith(
-        "elu gets a NaN gradient the original did not have, at x=")
+    assert verify_rewrite(ELU, hidden_sqrt, "elu.py", timeout=60) == \
+        "elu gets a NaN gradient the original did not have, at x=0.0 (XLA)"
     module_level = exact + "\nY = tf.where(tf.ones([1]) > 0., 1., tf.exp(tf.minimum(tf.ones([1]), 0.)))\n"
     original_module_level = ELU + "\nY = tf.where(tf.ones([1]) > 0., 1., tf.exp(tf.ones([1])))\n"
     assert verify_rewrite(original_module_level, module_level, "elu.py", timeout=60) == \
-        "the rewrite changes module-level code at line 8, which cannot be probed"
+        "the rewrite changes module-level code at line 7, which cannot be probed"

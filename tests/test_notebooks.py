@@ -193,9 +193,14 @@ def test_fix_keeps_another_writers_json_layout(tmp_path):
 
 def test_fix_reports_what_it_leaves_in_a_cell_that_does_not_parse(tmp_path):
     path = save(tmp_path, "broken.ipynb", notebook(IMPORTS, new_code_cell("def broken(:\n    pass"), ELU))
-    result = tflint_nan("--fix", "broken.ipynb", cwd=tmp_path)
+    result = tflint_nan("--fix", "--output-format", "full", "broken.ipynb", cwd=tmp_path)
     assert result.returncode == 1
-    assert reported(result.stdout) == [("broken.ipynb:cell 2:1:12", "TFN999")]
+    assert result.stdout.splitlines()[:4] == [
+        "broken.ipynb:cell 2:1:12: TFN999 syntax error: invalid syntax",
+        "  |",
+        "1 | def broken(:",
+        "  |            ^ TFN999",
+    ]
     assert "K.exp(K.minimum(x, 0.))" in "".join(json.loads(path.read_text())["cells"][2]["source"])
 
 

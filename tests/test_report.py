@@ -211,3 +211,11 @@ def test_diff_on_stdin_prints_the_patch(tmp_path):
     assert result.returncode == 1
     assert result.stdout.splitlines()[:3] == ["--- model.py", "+++ model.py", "@@ -2,8 +2,8 @@"]
     assert "+    return tf.where(x > 0, x, tf.exp(tf.minimum(x, 0.)) - 1.)" in result.stdout.splitlines()
+
+
+def test_full_counts_lines_as_python_does_past_a_form_feed(tmp_path):
+    write(tmp_path, "paged.py", "import tensorflow as tf\n\x0c\ndef f(x):\n    return tf.where(x > 0, x, tf.exp(x))\n")
+    result = tflint_nan("--output-format", "full", "paged.py", cwd=tmp_path)
+    lines = result.stdout.split("\n")
+    assert lines[0].startswith("paged.py:4:31: TFN001")
+    assert lines[1:3] == ["  |", "4 |     return tf.where(x > 0, x, tf.exp(x))"]

@@ -117,8 +117,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if isinstance(node, cst.Name):
                 cached = node.value
             else:
-                code = self.module.code_for_node(node.with_changes(lpar=[], rpar=[]) if hasattr(node, "lpar") else node)
-                cached = "".join(code.split())
+                cached = "".join(self.module.code_for_node(_without_parentheses(node)).split())
             self._keys[id(node)] = cached
         return cached
 
@@ -259,6 +258,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if no_gradient and not self.strict:
             return
         as_of = self._tick()
+        self.analysis.reset_budget()
         for branch, is_true_branch in ((when_true, True), (when_false, False)):
             discarded = self.analysis.region(cond, not is_true_branch, as_of)
             if is_empty(discarded):
@@ -280,7 +280,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         start, end = self.position(use.node)
         select_start, _ = self.position(call)
         fix, no_fix_reason = self.rewriter.fix(call, api, cond, is_true_branch, use, as_of)
-        select_name = self.code(call.func)
+        select_name = _shorten(self.code(call.func))
         where = f" (line {select_start.line})" if select_start.line != start.line else ""
         branch = "true" if is_true_branch else "false"
         discarded = self.rewriter.describe(cond, not is_true_branch, as_of)
@@ -384,6 +384,16 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return RiskyUse(knowledge.risky_op("power_exponent"), node, exponent, as_of, nesting, no_gradient)
         # Both tensors: the base decides (0 ** y and negative ** fractional y).
         return RiskyUse(knowledge.risky_op("fractional_power"), node, base, as_of, nesting, no_gradient)
+
+
+def _without_parentheses(node: cst.CSTNode) -> cst.CSTNode:
+    """``node`` without its own parentheses, so ``(x)`` and ``x`` share a key; as it is when it needs them (``()``)."""
+    if not getattr(node, "lpar", None):
+        return node
+    try:
+        return node.with_changes(lpar=[], rpar=[])
+    except cst.CSTValidationError:
+        return node
 
 
 def _shorten(code: str, limit: int = 60) -> str:

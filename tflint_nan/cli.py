@@ -13,7 +13,7 @@ from .discovery import iter_files
 from .finding import FileResult, Finding
 from .knowledge import PARSE_ERROR_CODE, RULE_CODES
 from .lint import decode, is_notebook, lint_bytes
-from .report import FORMATS, render, render_statistics
+from .report import FORMATS, render, render_statistics, source_lines
 from .rules import RULES, RULES_BY_CODE, explain
 from .runner import lint_files
 
@@ -299,8 +299,8 @@ class _SourceLines:
                 from .notebooks import cell_sources
 
                 source = cell_sources(data).get(cell) if cell is not None else None
-                return source.splitlines(keepends=True) if source is not None else None
-            return decode(data).splitlines(keepends=True)
+                return source_lines(source) if source is not None else None
+            return source_lines(decode(data))
         except Exception:  # the file changed or vanished since it was linted: show the finding without source
             return None
 

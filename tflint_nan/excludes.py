@@ -19,7 +19,7 @@ ALWAYS_SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn"})
 
 
 def _wildmatch(patterns) -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 @functools.lru_cache(maxsize=256)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import io
-import os
 import sys
 import tokenize
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from typing import Callable, Iterable, NamedTuple, TextIO
 import libcst as cst
 
 from .atomic import write_atomic
-from .finding import Edit, Finding, Position
+from .finding import Finding, Position
 from .knowledge import PARSE_ERROR_CODE
 from .lint import (
     Settings,
@@ -46,7 +45,7 @@ from .lint import (
     might_have_findings,
     run_with_deep_stack,
 )
-from .rewrite import line_starts, position_of
+from .rewrite import line_starts
 
 MAX_ROUNDS = 10
 Verify = Callable[[str, str, str], "str | None"]  # (original, fixed, path): None, or why the fix is refused
@@ -123,7 +122,8 @@ def fix_source(source: str, path: str = "<string>", settings: Settings = Setting
         if not spans:
             continue  # every planned fix was dropped; plan again without them
         tracked = {key: _map_offset(offset, spans) for key, offset in tracked.items()}
-        failed = {_map_offset(offset, spans): reason for offset, reason in failed.items()}
+        failed = {moved: reason for moved, reason in
+                  ((_map_offset(offset, spans), reason) for offset, reason in failed.items()) if moved is not None}
         text, starts = new_text, line_starts(new_text)
         findings = analyse(text, path, settings)
     else:
@@ -426,6 +426,10 @@ def _new_lines(outcomes: list[FileFix]):
 
     def lines(finding: Finding) -> list[str] | None:
         source = sources.get(finding.path)
+        if source and finding.cell is not None:  # a notebook: the lines of the finding's cell
+            from .notebooks import cell_sources
+
+            source = cell_sources(source).get(finding.cell)
         return _split_lines(source) if source else None
 
     return lines

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 INF = math.inf
+# More disjoint parts than this are replaced by their hull (an over-approximation, so still sound): sums and
+# products of sets of points multiply their part counts, and a chain of them would grow without bound.
+MAX_PARTS = 32
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,9 @@ def _normalise(parts: Iterable[Interval]) -> tuple[Interval, ...]:
                     merged[-1] = Interval(last.lo, part.hi, last.lo_closed, part.hi_closed)
                 continue
         merged.append(part)
+    if len(merged) > MAX_PARTS:
+        first, last = merged[0], merged[-1]
+        return (Interval(first.lo, last.hi, first.lo_closed, last.hi_closed),)
     return tuple(merged)
 
 

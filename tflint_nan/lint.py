@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib.metadata
 import io
 import os
 import re
@@ -25,6 +26,13 @@ _SELECT_WORDS = (b"where", b"switch", b"Select")
 MAX_NESTING_DEPTH = 1000
 _THREAD_STACK_BYTES = 512 * 1024 * 1024  # reserved address space; only the pages used are committed
 _RECURSION_LIMIT = 60_000
+# A file CPython rejects is shown to LibCST (which may know newer syntax) only within these bounds.
+MAX_FALLBACK_BRACKET_DEPTH = 200  # CPython's own limit for valid files
+MAX_FALLBACK_LINE_TOKENS = 3_000
+try:
+    _LIBCST_VERSION = importlib.metadata.version("libcst")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a vendored or source checkout
+    _LIBCST_VERSION = "(unknown version)"
 _NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -90,7 +98,15 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
     """Findings for one module's source, filtered by settings and (unless a host tool such as flake8 owns it)
     ``# noqa``; raises SourceError."""
     check_syntax(source, path)
-    analyzer = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict))
+    try:
+        analyzer = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict))
+    except SourceError:
+        raise
+    except MemoryError:
+        raise SourceError("ran out of memory while analysing; not analysed") from None
+    except Exception as error:  # a bug, in this package or in LibCST: this file is reported, the others checked
+        raise SourceError(f"internal error while analysing ({type(error).__name__}: {error}); not analysed, "
+                          "please report it with this file") from error
     lines = source.splitlines()
     return [
         finding
@@ -104,6 +120,12 @@ def _analyse_module(source: str, path: str, strict: bool) -> ModuleAnalyzer:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
         raise _syntax_error(source, error) from None
+    except (RecursionError, MemoryError):
+        raise
+    except Exception as error:
+        # LibCST rejects some valid code with an internal error, e.g. `return(lambda: 0)` (LibCST issue 1448).
+        raise SourceError(f"LibCST {_LIBCST_VERSION} cannot parse this file ({type(error).__name__}: {error}); "
+                          "not analysed") from None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     analyzer = ModuleAnalyzer(wrapper, path, strict=strict)
     wrapper.visit(analyzer)
@@ -129,7 +151,8 @@ def run_with_deep_stack(function):
     previous_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
     try:
-        thread = threading.Thread(target=target, name="tflint-nan-analysis")
+        # A daemon: when Ctrl-C interrupts the join, the process can exit without waiting for the analysis.
+        thread = threading.Thread(target=target, name="tflint-nan-analysis", daemon=True)
         thread.start()
         thread.join()
     finally:
@@ -156,11 +179,14 @@ def check_syntax(source: str, path: str) -> None:
     gets the final word.
     """
     try:
-        tree = ast.parse(source, path)
+        # No filename: given one, CPython computes error columns from the file on disk at that path, which for a
+        # notebook, standard input or a fix in progress is not this text.
+        tree = ast.parse(source)
     except SyntaxError as error:
-        if "nested" in str(error.msg) or "too complex" in str(error.msg):
-            raise SourceError(f"syntax error: {error.msg}", error.lineno or 1, max((error.offset or 1) - 1, 0))
-        run_with_deep_stack(lambda: _libcst_syntax_check(source))
+        rejected = SourceError(f"syntax error: {error.msg}", error.lineno or 1, max((error.offset or 1) - 1, 0))
+        if _is_parser_limit(str(error.msg)) or not _bounded_for_libcst(source):
+            raise rejected from None
+        run_with_deep_stack(lambda: _libcst_syntax_check(source, rejected))
         return
     except (RecursionError, MemoryError):
         raise SourceError("too deeply nested to parse") from None
@@ -171,11 +197,47 @@ def check_syntax(source: str, path: str) -> None:
         raise SourceError(f"expression nesting depth {depth} exceeds {MAX_NESTING_DEPTH}; not analysed")
 
 
-def _libcst_syntax_check(source: str) -> None:
+def _is_parser_limit(message: str) -> bool:
+    """CPython's own limits (bracket nesting, indentation levels, complexity): no newer Python lifts them."""
+    return "nested" in message or "too complex" in message or "too many" in message
+
+
+def _bounded_for_libcst(source: str) -> bool:
+    """Whether LibCST may be asked about a file CPython rejected, without risking minutes or gigabytes.
+
+    For valid files ``check_syntax`` bounds the nesting depth first; here there is no syntax tree, so tokens bound
+    the cost instead: LibCST's parse time grows with the square of bracket nesting and faster than linearly with
+    the length of a logical line (a chain of 4,000 subscripts takes a minute).  Source that does not even
+    tokenize is not newer syntax, just broken.
+    """
+    depth = length = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT):
+                if token.type == tokenize.NEWLINE:
+                    length = 0
+                continue
+            length += 1
+            if token.type == tokenize.OP:
+                if token.string in "([{":
+                    depth += 1
+                elif token.string in ")]}":
+                    depth -= 1
+            if depth > MAX_FALLBACK_BRACKET_DEPTH or length > MAX_FALLBACK_LINE_TOKENS:
+                return False
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _libcst_syntax_check(source: str, rejected: SourceError) -> None:
+    """Accept ``source`` if LibCST parses it (syntax newer than this interpreter); else raise CPython's error."""
     try:
         cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        raise _syntax_error(source, error) from None
+    except (RecursionError, MemoryError):
+        raise
+    except Exception:  # a syntax error, or LibCST failing inside: CPython's message is the precise one
+        raise rejected from None
 
 
 def _nesting_depth(tree: ast.AST) -> int:
@@ -246,7 +308,7 @@ def _syntax_error(source: str, error: cst.ParserSyntaxError) -> SourceError:
 
 def _error(path: str, error: SourceError) -> Finding:
     position = Position(max(error.line, 1), max(error.column, 0))
-    return Finding(path, position, position, PARSE_ERROR_CODE, str(error))
+    return Finding(path, position, position, PARSE_ERROR_CODE, " ".join(str(error).split()))  # one output line
 
 
 def _suppressed(finding: Finding, lines: list[str]) -> bool:

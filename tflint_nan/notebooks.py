@@ -25,6 +25,7 @@ from typing import Callable
 from .finding import Edit, FileResult, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
 from .lint import Settings, SourceError, analyse, check_syntax, might_have_findings
+from .report import source_lines
 
 # Cell magics whose body is Python that the kernel runs.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "skip", "memit", "mprun"})
@@ -100,7 +101,7 @@ def python_lines(source: str) -> str | None:
         return source
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
     first = next((index for index, line in enumerate(lines) if line.strip()), None)
     if first is not None and lines[first].lstrip().startswith("%%"):
         magic = lines[first].lstrip()[2:].split(None, 1)
@@ -146,7 +147,7 @@ def join_cells(cells: list[CodeCell]) -> str:
         text = cell.python if cell.python.endswith("\n") or not cell.python else cell.python + "\n"
         if parts:
             text = "".join(
-                _blank(row, "") if _FUTURE_IMPORT.match(row) else row for row in text.splitlines(keepends=True)
+                _blank(row, "") if _FUTURE_IMPORT.match(row) else row for row in source_lines(text)
             )
         cell.first_line = line
         parts.append(text)
@@ -172,7 +173,7 @@ class CellMap:
         """For a module with a boundary comment before each cell (see ``fixed_sources``)."""
         starts = [
             (index + 2, int(match.group(1)))
-            for index, line in enumerate(module.splitlines(keepends=True))
+            for index, line in enumerate(source_lines(module))
             for match in [_BOUNDARY_LINE.match(line)] if match
         ]
         return cls(starts, lead=starts[0][0] - 2 if starts else 0)
@@ -267,7 +268,7 @@ def _cell_error(path: str, cell: int, error: SourceError) -> Finding:
     return Finding(path, position, position, PARSE_ERROR_CODE, str(error), cell=cell)
 
 
-def cell_sources(data: bytes) -> dict[int, str]:
+def cell_sources(data: bytes | str) -> dict[int, str]:
     """Each code cell's source by cell number (for showing the source line of a finding)."""
     return {cell.number: cell.source for cell in code_cells(load(data))}
 
@@ -289,10 +290,11 @@ def fixed_sources(cells: list[CodeCell], fix_module: Callable[[str], str]) -> di
     included = [cell for cell in cells if cell.first_line]
     if not included:
         return {}
+    joined_lines = source_lines(joined)
     before = {}
     for index, cell in enumerate(included):
-        end = included[index + 1].first_line if index + 1 < len(included) else None
-        before[cell.number] = "".join(joined.splitlines(keepends=True)[cell.first_line - 1:(end - 1) if end else None])
+        end = included[index + 1].first_line - 1 if index + 1 < len(included) else len(joined_lines)
+        before[cell.number] = "".join(joined_lines[cell.first_line - 1:end])
     marked = "".join(_BOUNDARY.format(number=cell.number) + before[cell.number] for cell in included)
     fixed = fix_module(marked)
     if fixed == marked:
@@ -313,9 +315,9 @@ def fixed_sources(cells: list[CodeCell], fix_module: Callable[[str], str]) -> di
 def _restore_ipython_lines(original: str, before: str, after: str) -> str:
     """``after`` (the fixed form of ``before``, the cell as analysed) with the cell's own lines where
     ``before`` had blanked them."""
-    original_lines = original.splitlines(keepends=True)
-    before_lines = before.splitlines(keepends=True)
-    after_lines = after.splitlines(keepends=True)
+    original_lines = source_lines(original)
+    before_lines = source_lines(before)
+    after_lines = source_lines(after)
     result: list[str] = []
     matcher = difflib.SequenceMatcher(None, before_lines, after_lines, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

@@ -26,6 +26,11 @@ from .intervals import EVERYTHING, NOTHING, IntervalSet
 Region = Mapping[str, IntervalSet]
 EVERYWHERE: Region = {}  # no constraint
 MAX_DEPTH = 40  # how far variables and nested expressions are followed
+# How many region and value steps one select call may take.  Real conditions and operands need a few dozen; the
+# budget bounds code whose variables refer to each other twice over (``a2 = a1 + a1``, ``c2 = c1 & c1``), where
+# following every path takes time exponential in the chain's length.  An exhausted budget answers "unknown"
+# (EVERYWHERE, EVERYTHING): the analysis stays sound and may only report more.
+MAX_STEPS = 20_000
 
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _NEGATE = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
@@ -110,11 +115,20 @@ class Analysis:
 
     def __init__(self, context: Context):
         self.ctx = context
+        self.steps_left = MAX_STEPS
+
+    def reset_budget(self) -> None:
+        """Start a new query (one select call) with a full step budget."""
+        self.steps_left = MAX_STEPS
+
+    def _spend(self) -> bool:
+        self.steps_left -= 1
+        return self.steps_left >= 0
 
     # -- conditions ----------------------------------------------------------------------------------------------
     def region(self, cond: cst.BaseExpression, positive: bool, as_of: int, depth: int = 0) -> Region:
         """Over-approximation of the elements where ``cond`` is ``positive``."""
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH or not self._spend():
             return EVERYWHERE
         if isinstance(cond, cst.Comparison):
             return self._comparison_region(cond, positive, as_of, depth)
@@ -214,7 +228,7 @@ class Analysis:
     # -- values --------------------------------------------------------------------------------------------------
     def value_range(self, node: cst.BaseExpression, region: Region, as_of: int, depth: int = 0) -> IntervalSet:
         """Every value ``node`` can take on the elements of ``region``."""
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH or not self._spend():
             return EVERYTHING
         known = region.get(self.ctx.key(node)) if region else None
         values = self._structural_range(node, region, as_of, depth)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Sequence
@@ -35,13 +36,13 @@ SARIF_VERSION = "2.1.0"
 SourceLines = Callable[[Finding], "list[str] | None"]
 
 
-def render(findings: Sequence[Finding], output_format: str, source_lines: SourceLines | None = None) -> str:
+def render(findings: Sequence[Finding], output_format: str, lines_of: SourceLines | None = None) -> str:
     """The whole report for ``findings`` (already sorted) in one of FORMATS; "" when a line-based format has
     nothing to say."""
     if output_format == "concise":
         return _lines(concise(finding) for finding in findings)
     if output_format == "full":
-        return "".join(full(finding, source_lines(finding) if source_lines else None) for finding in findings)
+        return "".join(full(finding, lines_of(finding) if lines_of else None) for finding in findings)
     if output_format == "json":
         return as_json(findings) + "\n"
     if output_format == "json-lines":
@@ -51,6 +52,15 @@ def render(findings: Sequence[Finding], output_format: str, source_lines: Source
     if output_format == "github":
         return _lines(github(finding) for finding in findings)
     raise ValueError(f"unknown output format {output_format!r}; known: {', '.join(FORMATS)}")
+
+
+_SOURCE_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def source_lines(text: str) -> list[str]:
+    """``text``'s lines with their endings, split where Python and LibCST end lines (\\n, \\r\\n, \\r) and nowhere
+    else (``str.splitlines`` also splits at form feeds and other separators, which would shift line numbers)."""
+    return _SOURCE_LINE.findall(text)
 
 
 def _lines(lines: Iterable[str]) -> str:
@@ -143,7 +153,7 @@ def apply_edits(lines: list[str], edits: Iterable[Edit], first_line: int = 1) ->
     for edit in sorted(edits, key=lambda edit: (edit.start, edit.end), reverse=True):
         start, end = offset(edit.start.line, edit.start.column), offset(edit.end.line, edit.end.column)
         text = text[:start] + edit.text + text[end:]
-    return text.splitlines(keepends=True)
+    return source_lines(text)
 
 
 # -- json --------------------------------------------------------------------------------------------------------------

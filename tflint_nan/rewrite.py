@@ -26,7 +26,7 @@ A rewrite is offered only when it is known to be exact; otherwise the finding sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -48,6 +48,7 @@ _LOOPS = (cst.For, cst.While)
 _TRANSPARENT = (cst.UnaryOperation, cst.Comparison, cst.ComparisonTarget, cst.Arg, cst.Element, cst.IfExp,
                 cst.List, cst.Tuple)
 _MAX_PATH_DEPTH = 60
+_MAX_DESCRIPTION = 200  # characters of a condition put into words; longer ones are quoted as written
 HOISTED_CONDITION_NAME = "mask"
 
 
@@ -349,6 +350,9 @@ class Rewriter:
             assignment = index.parent(assignment)
         if assignment is None:
             raise NoRewrite(f"the assignment of `{name.value}` could not be found")
+        if isinstance(assignment, cst.Assign) and len(assignment.targets) > 1:
+            raise NoRewrite(f"the value of `{name.value}` (line {self._line(assignment)}) is assigned to other names "
+                            "too, which a rewrite of the op would change as well")
         scope = index.enclosing(assignment, _SCOPES)
         loop = index.enclosing(assignment, _LOOPS, stop=scope)
         _, live_from = self._span(assignment)
@@ -577,9 +581,13 @@ class Rewriter:
         return f"{self._code(left)} {symbol} {self._code(right)}"
 
     def _junction(self, is_and: bool, left, right, positive: bool, as_of: int, depth: int) -> str | None:
+        # Stop at the first side that cannot be described or makes the words too long: conditions built from
+        # variables that repeat each other (c2 = c1 & c1) would otherwise double the work at every step.
         a = self._expression(left, positive, as_of, depth + 1)
+        if a is None or len(a) > _MAX_DESCRIPTION:
+            return None
         b = self._expression(right, positive, as_of, depth + 1)
-        if a is None or b is None:
+        if b is None or len(a) + len(b) > _MAX_DESCRIPTION:
             return None
         word = "and" if is_and == positive else "or"
         return f"{a} {word} {b}"
@@ -698,7 +706,6 @@ class _ModuleIndex:
                 return True
             current = self.parent(current)
         return False
-
 
 
 def _context(parent: cst.CSTNode, child: cst.CSTNode, context: str) -> str:

@@ -1,6 +1,6 @@
 """The probe process: imports TensorFlow, runs the extracted code of one file and probes its gradients.
 
-It runs as ``python -m tflint_nan.dynamic.child`` under the supervision of ``supervisor.py``, which gives it a time
+It runs in a child interpreter started by ``supervisor.py``, under its supervision, which gives it a time
 limit per task and an output limit, and reads what it reports.  Protocol:
 
 * the job arrives as one JSON document on stdin (then stdin is closed: user code that reads input sees EOF);
@@ -70,7 +70,7 @@ def main() -> None:
     _block_network()
     events.send(event="ready", tensorflow=tf.__version__)
     runs: dict[str, ModuleRun] = {}
-    poisoned = {(step[0], step[1]): reason for step, reason in job.get("poisoned", [])}
+    poisoned = {tuple(step): reason for step, reason in job.get("poisoned", [])}  # (module, statement, name)
     for task in job["tasks"]:
         events.send(event="start", task=task["id"])
         try:
@@ -91,6 +91,7 @@ class ModuleRun:
     """One module's namespace, filled step by step; each step runs at most once and remembers its failure."""
 
     def __init__(self, key: str, source: str, path: str):
+        self.key = key
         self.filename = path if key == "original" else f"{path} ({key})"
         self.tree = ast.parse(source, self.filename)
         self.path = path
@@ -111,8 +112,8 @@ class ModuleRun:
         for step in steps:
             key = (step.statement, step.name)
             if key not in self.outcomes:
-                if key in poisoned and self.filename == self.path:
-                    self.outcomes[key] = poisoned[key]
+                if (self.key, *key) in poisoned:
+                    self.outcomes[key] = poisoned[(self.key, *key)]
                 else:
                     self.outcomes[key] = self._execute(step, events)
             if self.outcomes[key] is not None:
@@ -122,7 +123,7 @@ class ModuleRun:
         node = self.tree.body[step.statement]
         if step.name is not None:
             node = _import_of(node, step.name)
-        events.send(event="step", statement=step.statement, name=step.name, line=node.lineno)
+        events.send(event="step", module=self.key, statement=step.statement, name=step.name, line=node.lineno)
         code = compile(ast.Module(body=[node], type_ignores=[]), self.filename, "exec")
         try:
             exec(code, self.module.__dict__)
@@ -137,8 +138,12 @@ class ModuleRun:
 
 def _import_of(node: ast.stmt, name: str) -> ast.stmt:
     """The import statement cut down to the alias that binds ``name``."""
-    aliases = [alias for alias in node.names if (alias.asname or alias.name.partition(".")[0]
-                                                 if isinstance(node, ast.Import) else alias.asname or alias.name) == name]
+    def bound_name(alias: ast.alias) -> str:
+        if isinstance(node, ast.Import):
+            return alias.asname or alias.name.partition(".")[0]  # import a.b binds a
+        return alias.asname or alias.name
+
+    aliases = [alias for alias in node.names if bound_name(alias) == name]
     copy = ast.Import(names=aliases) if isinstance(node, ast.Import) else ast.ImportFrom(
         module=node.module, names=aliases, level=node.level)
     return ast.copy_location(copy, node)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
@@ -20,7 +21,7 @@ from ..finding import Edit, Finding
 from ..knowledge import PARSE_ERROR_CODE, RULE_CODES
 from ..lint import SourceError, decode
 from .extract import ExtractError, ModuleSlicer, Unit
-from .supervisor import DEFAULT_TIMEOUT, Job, run_job
+from .supervisor import DEFAULT_TIMEOUT, Job, Session, run_job
 from .values import DEFAULT_DTYPE, probe_values
 from .verdict import CONFIRMED, NOT_PROBED, NOT_REPRODUCED, Verdict, not_probed
 
@@ -61,15 +62,22 @@ def confirm_findings(findings: Sequence[Finding], timeout: float = DEFAULT_TIMEO
             tracker.event(event)
 
         try:
-            return run_job(plan.job, timeout, on_event)
+            return run_job(plan.job, timeout, on_event, session)
         finally:
             tracker.file_finished(len(plan.job.tasks) - len(reported))
 
     results_by_plan = {}
+    session = Session()
     if runnable:
-        with ThreadPoolExecutor(max_workers=workers or default_workers(len(runnable))) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers or default_workers(len(runnable)))
+        try:
             for plan, results in zip(runnable, pool.map(run, runnable)):
                 results_by_plan[id(plan)] = results
+        except BaseException:  # Ctrl-C: stop every child before the threads that watch them are joined
+            session.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     tracker.close()
     for plan in plans:
         verdicts.update(_read_verdicts(plan, results_by_plan.get(id(plan), {})))
@@ -148,11 +156,13 @@ def _add_task(plan: _Plan, module: str, unit: Unit, codes: Iterable[str], dtype:
 
 def _isolated_unit(source: str, path: str, unit: Unit, finding: Finding, others: list[Finding]):
     """(source, unit) with every other finding's rewrite applied, or None when that cannot be done."""
-    edits = []
+    edits: dict[tuple, Edit] = {}
     for other in others:
         if other.fix is None or not other.fix.edits:
             return None
-        edits += other.fix.edits
+        for edit in other.fix.edits:  # two fixes may need the same edit (an import, a hoisted condition)
+            edits[(edit.start, edit.end, edit.text)] = edit
+    edits = list(edits.values())
     if any(_overlaps(edit, finding.start, finding.end) for edit in edits):
         return None
     try:
@@ -233,8 +243,6 @@ class _Tracker:
     """Counts finished tasks and files for the progress line."""
 
     def __init__(self, progress: Progress | None, files: int, tasks: int):
-        import threading
-
         self.progress, self.files, self.tasks = progress, files, tasks
         self.files_done = self.tasks_done = 0
         self.current: list[str] = []

@@ -40,7 +40,8 @@ class Job:
     path: str
     modules: dict[str, str]
     tasks: list[dict]
-    poisoned: dict[tuple[int, str | None], str] = field(default_factory=dict)
+    # Module statements that hung or killed a child: (module key, statement index, import name) -> the failure.
+    poisoned: dict[tuple[str, int, str | None], str] = field(default_factory=dict)
 
     def to_json(self, tasks: list[dict]) -> str:
         return json.dumps({"path": self.path, "modules": self.modules, "tasks": tasks,
@@ -52,17 +53,50 @@ def child_environment() -> dict[str, str]:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     env["KERAS_BACKEND"] = "tensorflow"  # gradients are taken with tf.GradientTape
     env["CUDA_VISIBLE_DEVICES"] = "-1"  # probe on the CPU: small tensors, no GPU memory taken from training
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-def run_job(job: Job, timeout: float = DEFAULT_TIMEOUT, on_event=None) -> dict[int, dict]:
+# The child finds this package where the parent found it; appended, so it never shadows anything on sys.path.
+_CHILD_COMMAND = ("import sys; sys.path.append({root!r}); from tflint_nan.dynamic.child import main; main()"
+                  .format(root=_PACKAGE_ROOT))
+
+
+class Session:
+    """The child processes of one run, so that an interrupted run can stop them all at once."""
+
+    def __init__(self):
+        self.cancelled = threading.Event()
+        self._processes: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def started(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._processes.add(process)
+        if self.cancelled.is_set():
+            _stop(process)
+
+    def finished(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._processes.discard(process)
+
+    def cancel(self) -> None:
+        """Stop every child; ``run_job`` calls in other threads return promptly."""
+        self.cancelled.set()
+        with self._lock:
+            processes = list(self._processes)
+        for process in processes:
+            _kill(process)
+
+
+def run_job(job: Job, timeout: float = DEFAULT_TIMEOUT, on_event=None, session: Session | None = None
+            ) -> dict[int, dict]:
     """Each task's result (``status`` "probed" or "not_probed"), keyed by task id."""
+    session = session or Session()
     results: dict[int, dict] = {}
     pending = list(job.tasks)
-    while pending:
-        attempt = _Attempt(job, pending, timeout, on_event)
+    while pending and not session.cancelled.is_set():
+        attempt = _Attempt(job, pending, timeout, on_event, session)
         attempt.run()
         results.update(attempt.results)
         if attempt.fatal is not None:
@@ -81,13 +115,13 @@ def run_job(job: Job, timeout: float = DEFAULT_TIMEOUT, on_event=None) -> dict[i
 class _Attempt:
     """One child process running the pending tasks until it finishes, fails or is stopped."""
 
-    def __init__(self, job: Job, tasks: list[dict], timeout: float, on_event):
-        self.job, self.tasks, self.timeout, self.on_event = job, tasks, timeout, on_event
+    def __init__(self, job: Job, tasks: list[dict], timeout: float, on_event, session: Session):
+        self.job, self.tasks, self.timeout, self.on_event, self.session = job, tasks, timeout, on_event, session
         self.results: dict[int, dict] = {}
         self.fatal: str | None = None
         self.failure = ""
         self.failed_task: int | None = None
-        self.failed_step: tuple[int, str | None] | None = None
+        self.failed_step: tuple[str, int, str | None] | None = None
         self.done = False
         self.events: queue.Queue = queue.Queue()
         self.output = _OutputTail()
@@ -95,11 +129,12 @@ class _Attempt:
     def run(self) -> None:
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "tflint_nan.dynamic.child"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                [sys.executable, "-c", _CHILD_COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, env=child_environment(), start_new_session=os.name == "posix")
         except OSError as error:
             self.fatal = f"cannot start the probe process: {error}"
             return
+        self.session.started(process)
         threading.Thread(target=self._feed, args=(process, self.job.to_json(self.tasks)), daemon=True).start()
         threading.Thread(target=self._read_events, args=(process.stdout,), daemon=True).start()
         threading.Thread(target=self._read_output, args=(process.stderr,), daemon=True).start()
@@ -107,11 +142,12 @@ class _Attempt:
             self._supervise(process)
         finally:
             _stop(process)
+            self.session.finished(process)
 
     def _supervise(self, process: subprocess.Popen) -> None:
         stage = "starting TensorFlow"
         current_task: int | None = None
-        current_step: tuple[int, str | None] | None = None
+        current_step: tuple[str, int, str | None] | None = None
         step_line = 0
         deadline = time.monotonic() + max(self.timeout, STARTUP_TIMEOUT)
         while True:
@@ -146,7 +182,7 @@ class _Attempt:
                 deadline = time.monotonic() + self.timeout
                 self.output.reset_count()
             elif name == "step":
-                current_step = (event["statement"], event["name"])
+                current_step = (event["module"], event["statement"], event["name"])
                 step_line = event["line"]
                 stage = "running the module's code"
             elif name == "call":
@@ -241,7 +277,7 @@ def _exit_words(code: int) -> str:
     return f"exited with status {code}"
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _kill(process: subprocess.Popen) -> None:
     if process.poll() is None:
         try:
             if os.name == "posix":
@@ -250,6 +286,10 @@ def _stop(process: subprocess.Popen) -> None:
                 process.kill()
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _stop(process: subprocess.Popen) -> None:
+    _kill(process)
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:

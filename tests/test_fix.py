@@ -1,0 +1,565 @@
+"""``--fix`` and ``--diff`` without TensorFlow: what the engine writes, what it refuses and why, and how files are
+read and written.  ``test_fix_tf.py`` proves under TensorFlow that the rewrites keep values and gradients."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tflint_nan import atomic, fix
+from tflint_nan.cli import main
+from tflint_nan.finding import Edit, Fix
+from tflint_nan.fix import fix_file, fix_source, unified_diff
+from tflint_nan.lint import Settings, analyse, lint_path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+FIXTURE_FILES = sorted(FIXTURES.rglob("*.py"))
+
+
+def fixed(code: str, **settings) -> fix.FixResult:
+    return fix_source(textwrap.dedent(code), "snippet.py", Settings(**settings))
+
+
+def reasons(result: fix.FixResult) -> list[str]:
+    return [item.reason for item in result.remaining]
+
+
+# -- the fixture set --------------------------------------------------------------------------------------------
+_FIXTURE_RESULTS: dict[Path, fix.FixResult] = {}
+
+
+def fixture_result(path: Path) -> fix.FixResult:
+    if path not in _FIXTURE_RESULTS:
+        _FIXTURE_RESULTS[path] = fix_source(path.read_text(encoding="utf-8"), str(path))
+    return _FIXTURE_RESULTS[path]
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda path: path.relative_to(FIXTURES).as_posix())
+def test_every_fixture_finding_is_fixed_and_the_result_is_clean_and_stable(path):
+    found = lint_path(str(path)).findings
+    result = fixture_result(path)
+    assert [f.start for f in result.fixed] == [f.start for f in found]
+    assert result.remaining == [] and result.remaining_in_source == []
+    assert analyse(result.new_source, str(path)) == []
+    again = fix_source(result.new_source, str(path))
+    assert again.new_source == result.new_source and again.fixed == []
+    assert result.changed == bool(found)
+
+
+def test_fixture_counts():
+    """93 findings in the fixture set (the question's script included); every one has an exact rewrite."""
+    results = [fixture_result(path) for path in FIXTURE_FILES]
+    assert sum(len(result.fixed) for result in results) == 93
+    assert sum(len(result.remaining) for result in results) == 0
+
+
+def test_only_the_rewritten_expressions_change():
+    path = FIXTURES / "bad" / "exp_family.py"
+    source, result = path.read_text(encoding="utf-8"), fixture_result(path)
+    old_lines, new_lines = source.splitlines(), result.new_source.splitlines()
+    assert len(old_lines) == len(new_lines)
+    changed = [(old, new) for old, new in zip(old_lines, new_lines) if old != new]
+    assert len(changed) == 13  # 15 findings: symmetric_decay's two share a line, as do two of stable_sigmoid's
+    for old, new in changed:
+        assert old.split("#")[1] == new.split("#")[1]  # the expect markers, comments, stay as they were
+
+
+# -- exact rewrite texts -------------------------------------------------------------------------------------------
+REWRITES = {
+    "clamp": ("tf.where(x > 0., x, tf.exp(x) - 1.)", "tf.where(x > 0., x, tf.exp(tf.minimum(x, 0.)) - 1.)"),
+    "double where": (
+        "tf.where(x > 0., tf.math.log(x), 0.)", "tf.where(x > 0., tf.math.log(tf.where(x > 0., x, 1.)), 0.)"),
+    "parenthesised input keeps one pair of parentheses": (
+        "tf.where(x > 0., x / (1. + x), 0.)", "tf.where(x > 0., x / tf.where(x > 0., (1. + x), 1.), 0.)"),
+    "keras backend": ("K.switch(x > 0., K.log(x), 0.)", "K.switch(x > 0., K.log(K.switch(x > 0., x, 1.)), 0.)"),
+    "K.switch cannot take a float then-branch": (
+        "K.switch(x > 0., 0. * x, K.log(1. - x))",
+        "K.switch(x > 0., 0. * x, K.log(K.switch(x > 0., K.ones_like(1. - x), 1. - x)))"),
+    "compat.v1.where needs tensor branches": (
+        "tf.compat.v1.where(x > 1., tf.math.acosh(x), tf.zeros_like(x))",
+        "tf.compat.v1.where(x > 1., tf.math.acosh(tf.compat.v1.where(x > 1., x, 2. * tf.compat.v1.ones_like(x))), "
+        "tf.zeros_like(x))"),
+    "raw ops take keywords": (
+        "tf.raw_ops.SelectV2(condition=x > 0., t=tf.math.log(x), e=0.)",
+        "tf.raw_ops.SelectV2(condition=x > 0., t=tf.math.log(tf.raw_ops.SelectV2(condition=x > 0., t=x, e=1.)), e=0.)"),
+    "keras.ops gets the double where where minimum's tie gradient would differ under JAX": (
+        "ops.where(x > 0., x, ops.exp(x))", "ops.where(x > 0., x, ops.exp(ops.where(x > 0., 0., x)))"),
+    "keras.ops clamps when the tie is discarded": (
+        "ops.where(x >= 0., x, ops.exp(x))", "ops.where(x >= 0., x, ops.exp(ops.minimum(x, 0.)))"),
+    "tnp": ("tnp.where(x > 0., x, tnp.exp(x))", "tnp.where(x > 0., x, tnp.exp(tnp.minimum(x, 0.)))"),
+    "the innermost op first: a log of a quotient": (
+        "tf.where(y > 0., tf.math.log(x / y), 0.)",
+        "tf.where(y > 0., tf.math.log(tf.where(y > 0., x / tf.where(y > 0., y, 1.), 1.)), 0.)"),
+    "the inner guard makes the outer op safe": (
+        "tf.where(x > 0., tf.math.log(tf.math.sqrt(x)), 0.)",
+        "tf.where(x > 0., tf.math.log(tf.math.sqrt(tf.where(x > 0., x, 1.))), 0.)"),
+}
+PRELUDE = ("import keras.backend as K\nimport tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n"
+           "from keras import ops\n\n\ndef f(x, y):\n    return ")
+
+
+@pytest.mark.parametrize("before, after", REWRITES.values(), ids=REWRITES.keys())
+def test_rewrite_text(before, after):
+    result = fix_source(PRELUDE + before + "\n", "snippet.py")
+    assert result.new_source == PRELUDE + after + "\n"
+    assert result.remaining == [] and result.fixed
+
+
+def test_comments_and_line_breaks_inside_the_rewritten_input_survive():
+    code = """\
+        import tensorflow as tf
+
+
+        def f(x):
+            return tf.where(x > -1.,
+                            tf.math.log(x  # the input
+                                        + 1.),
+                            0.)
+        """
+    result = fixed(code)
+    assert "# the input" in result.new_source
+    rewritten = "tf.math.log(tf.where(x > -1., x  # the input\n                                + 1., 1.))"
+    assert rewritten in result.new_source
+    assert result.fixed and analyse(result.new_source, "snippet.py") == []
+
+
+# -- the condition, written at the op ----------------------------------------------------------------------------
+def test_a_condition_assigned_after_the_op_is_repeated_when_pure():
+    result = fixed("""\
+        import tensorflow as tf
+
+
+        def f(x):
+            logs = tf.math.log(x)
+            positive = x > 0.
+            return tf.where(positive, logs, 0.)
+        """)
+    assert "    logs = tf.math.log(tf.where(x > 0., x, 1.))\n" in result.new_source
+    assert result.remaining == []
+
+
+def test_a_stored_condition_is_reused_by_name():
+    result = fixed("""\
+        import tensorflow as tf
+
+
+        def f(x):
+            mask = x > 0.
+            logs = tf.math.log(x)
+            return tf.where(mask, logs, 0.)
+        """)
+    assert "    logs = tf.math.log(tf.where(mask, x, 1.))\n" in result.new_source
+
+
+def test_a_costly_condition_is_hoisted_into_a_variable():
+    result = fixed("""\
+        import tensorflow as tf
+
+
+        def f(x, mask):
+            # keep about half
+            return tf.where(tf.random.uniform(tf.shape(x)) > 0.5, tf.math.log(x), tf.math.log(-x))
+        """)
+    assert result.new_source == textwrap.dedent("""\
+        import tensorflow as tf
+
+
+        def f(x, mask):
+            # keep about half
+            mask_1 = tf.random.uniform(tf.shape(x)) > 0.5
+            return tf.where(mask_1, tf.math.log(tf.where(mask_1, x, 1.)), tf.math.log(tf.where(mask_1, 1., -x)))
+        """)
+    assert len(result.fixed) == 2 and result.remaining == []
+
+
+def test_hoisting_keeps_crlf_and_indentation():
+    source = ("import tensorflow as tf\r\n\r\nclass L:\r\n    def call(self, x):\r\n"
+              "        return tf.where(tf.random.uniform(tf.shape(x)) > 0.5, tf.math.log(x), 0.)\r\n")
+    result = fix_source(source, "snippet.py")
+    assert result.new_source == (
+        "import tensorflow as tf\r\n\r\nclass L:\r\n    def call(self, x):\r\n"
+        "        mask = tf.random.uniform(tf.shape(x)) > 0.5\r\n"
+        "        return tf.where(mask, tf.math.log(tf.where(mask, x, 1.)), 0.)\r\n")
+
+
+REFUSED = {
+    "costly condition assigned after the op": ("""\
+        def f(x):
+            logs = tf.math.log(x)
+            keep = tf.random.uniform(tf.shape(x)) > 0.5
+            return tf.where(keep, logs, 0.)
+        """, "the condition `keep` is assigned on line 6, after the op on line 5, and calls `tf.random.uniform`"),
+    "costly condition in a lambda": ("""\
+        f = lambda v: tf.where(tf.random.uniform(tf.shape(v)) > 0.5, tf.math.log(v), 0.)
+        """, "the select sits in a lambda or comprehension, out of which it cannot be moved"),
+    "costly condition on one side of a conditional expression": ("""\
+        def f(x, training):
+            return tf.where(tf.random.uniform(tf.shape(x)) > 0.5, tf.math.log(x), 0.) if training else x
+        """, "the select runs only on one side of a conditional"),
+    "costly condition after another call with effects": ("""\
+        def f(x):
+            return tf.random.normal(tf.shape(x)) + tf.where(tf.random.uniform(tf.shape(x)) > .5, tf.math.log(x), 0.)
+        """, "`tf.random.normal` runs before it in the same statement"),
+    "costly condition and the op on an earlier line": ("""\
+        def f(x):
+            logs = tf.math.log(x)
+            return tf.where(tf.random.uniform(tf.shape(x)) > 0.5, logs, 0.)
+        """, "the op is computed on an earlier line (5): assign the condition to a variable before line 5"),
+    "a condition variable reassigned between the op and the select": ("""\
+        def f(x):
+            e = tf.math.log(x)
+            x = -x
+            return tf.where(x > 0., e, 0.)
+        """, "`x` in the select (line 7) is not the same variable at the op (line 5): it is assigned in between"),
+    "the op's variable has another use": ("""\
+        def f(x):
+            e = tf.exp(x)
+            y = tf.where(x > 0., x, e - 1.)
+            return y + e
+        """, "`e` (assigned on line 5) is also used on line 7, which a rewrite of the op would change too"),
+    "a reduction between the op and the select": ("""\
+        def f(x):
+            return tf.where(x > 0., x, tf.reduce_sum(tf.exp(x)) * tf.ones_like(x))
+        """, "reaches the select through `tf.reduce_sum(tf.exp(x))`, which is not known to be element-wise"),
+    "a matrix product between the op and the select": ("""\
+        def f(x, w):
+            return tf.where(x > 0., x, tf.exp(x) @ w)
+        """, "reaches the select through `tf.exp(x) @ w`"),
+}
+
+
+@pytest.mark.parametrize("body, reason", REFUSED.values(), ids=REFUSED.keys())
+def test_no_rewrite_when_it_would_not_be_exact(body, reason):
+    source = "import tensorflow as tf\n\n\n" + textwrap.dedent(body)
+    result = fix_source(source, "snippet.py")
+    assert result.new_source == source and result.fixed == []
+    [item] = result.remaining
+    assert reason in item.reason
+    assert item.finding.fix is None and reason in item.finding.message  # the lint message says why as well
+
+
+def test_a_variable_reassigned_before_its_other_use_is_still_fixed():
+    result = fixed("""\
+        import tensorflow as tf
+
+
+        def f(x, z):
+            e = tf.exp(x)
+            y = tf.where(x > 0., x, e)
+            e = tf.exp(z)
+            return y + tf.where(z > 0., z, e)
+        """)
+    assert len(result.fixed) == 2 and result.remaining == []
+
+
+# -- imports: only when no usable name exists -----------------------------------------------------------------------
+def test_bare_names_extend_the_existing_import():
+    result = fixed("""\
+        from tensorflow import exp, where
+
+
+        def f(x):
+            return where(x > 0., x, exp(x) - 1.)
+        """)
+    assert result.new_source == textwrap.dedent("""\
+        from tensorflow import exp, where, minimum
+
+
+        def f(x):
+            return where(x > 0., x, exp(minimum(x, 0.)) - 1.)
+        """)
+
+
+def test_an_existing_alias_is_used_before_adding_anything():
+    source = textwrap.dedent("""\
+        import tensorflow as tf
+        from tensorflow import exp, where
+
+
+        def f(x):
+            return where(x > 0., x, exp(x) - 1.)
+        """)
+    result = fix_source(source, "snippet.py")
+    assert result.new_source == source.replace("exp(x)", "exp(tf.minimum(x, 0.))")
+
+
+def test_an_import_is_added_after_the_docstring_and_imports_when_nothing_else_works():
+    result = fixed('''\
+        """Module docstring."""
+        from __future__ import annotations
+
+        import math
+
+
+        def f(x):
+            from tensorflow import exp, where
+            return where(x > 0., x, exp(x) - 1.)
+        ''')
+    assert result.new_source.startswith('"""Module docstring."""\nfrom __future__ import annotations\n\n'
+                                        "import math\nimport tensorflow as tf\n\n\ndef f(x):\n")
+    assert "exp(tf.minimum(x, 0.))" in result.new_source
+
+
+def test_no_import_when_its_name_is_taken():
+    result = fixed("""\
+        def f(x, tf=None):
+            from tensorflow import exp, where
+            return where(x > 0., x, exp(x) - 1.)
+        """)
+    assert "exp(where(x > 0., 0., x))" in result.new_source  # the select's own name writes the double where
+    assert "import tensorflow as tf" not in result.new_source
+
+
+def test_two_fixes_needing_the_same_import_add_it_once():
+    result = fixed("""\
+        from tensorflow import exp, where
+
+
+        def f(x):
+            return where(x > 0., x, exp(x) - 1.)
+
+
+        def g(x):
+            return where(x < 0., exp(x), x)
+        """)
+    assert result.new_source.startswith("from tensorflow import exp, where, minimum\n\n")
+    assert result.new_source.count("minimum") == 3
+
+
+# -- what is left alone ----------------------------------------------------------------------------------------------
+def test_noqa_lines_are_not_touched():
+    code = """\
+        import tensorflow as tf
+
+
+        def f(x):
+            return tf.where(x > 0., x, tf.exp(x) - 1.)  # noqa: TFN001
+
+
+        def g(x):
+            return tf.where(x > 0., tf.math.log(x), tf.exp(x))  # noqa: TFN002
+        """
+    result = fixed(code)
+    lines = result.new_source.splitlines()
+    assert lines[4] == "    return tf.where(x > 0., x, tf.exp(x) - 1.)  # noqa: TFN001"
+    assert lines[8] == "    return tf.where(x > 0., tf.math.log(x), tf.exp(tf.minimum(x, 0.)))  # noqa: TFN002"
+
+
+def test_edits_reaching_a_line_whose_noqa_covers_the_code_are_refused():
+    code = """\
+        import tensorflow as tf
+
+
+        def f(x):
+            return tf.where(x > -1., tf.math.log(x +
+                                                 1.), 0.)  # noqa: TFN002
+        """
+    result = fixed(code)
+    assert result.new_source == textwrap.dedent(code) and result.fixed == []
+    assert reasons(result) == ["the rewrite would change line 6, whose `# noqa` covers TFN002"]
+
+
+def test_select_and_ignore_limit_what_is_fixed():
+    code = "import tensorflow as tf\n\n\ndef f(x):\n    return tf.where(x > 0., tf.math.log(x), tf.exp(x) - 1.)\n"
+    only_log = fix_source(code, "snippet.py", Settings(select=frozenset({"TFN002"})))
+    assert only_log.new_source.endswith("tf.math.log(tf.where(x > 0., x, 1.)), tf.exp(x) - 1.)\n")
+    not_log = fix_source(code, "snippet.py", Settings(ignore=frozenset({"TFN002"})))
+    assert not_log.new_source.endswith("tf.math.log(x), tf.exp(tf.minimum(x, 0.)) - 1.)\n")
+
+
+def test_a_rewrite_that_does_not_parse_is_dropped(monkeypatch):
+    """The engine re-parses every result; a broken edit is reported, never written."""
+    real_analyse = fix.analyse
+
+    def analyse_with_a_broken_fix(source, path, settings):
+        findings = real_analyse(source, path, settings)
+        return [finding if finding.fix is None or "return" in finding.fix.edits[0].text else
+                finding.__class__(**{**finding.__dict__, "fix": Fix("Broken", "(", (
+                    Edit(finding.fix.edits[0].start, finding.fix.edits[0].end, "tf.exp((x"),))})
+                for finding in findings]
+
+    monkeypatch.setattr(fix, "analyse", analyse_with_a_broken_fix)
+    code = "import tensorflow as tf\n\n\ndef f(x):\n    return tf.where(x > 0., tf.math.log(x), tf.exp(x))\n"
+    result = fix_source(code, "snippet.py")
+    assert result.new_source == code
+    assert [item.finding.code for item in result.remaining] == ["TFN002", "TFN001"]
+    assert all(reason.startswith("the rewritten code does not parse") for reason in reasons(result))
+
+
+def test_verify_sees_both_versions_and_can_veto():
+    code = "import tensorflow as tf\n\n\ndef f(x):\n    return tf.where(x > 0., x, tf.exp(x))\n"
+    seen = []
+
+    def verify(original, candidate, path):
+        seen.append((original, candidate, path))
+        return "the probe found a difference"
+
+    result = fix_source(code, "snippet.py", verify=verify)
+    assert seen == [(code, code.replace("tf.exp(x)", "tf.exp(tf.minimum(x, 0.))"), "snippet.py")]
+    assert result.new_source == code and result.fixed == []
+    assert reasons(result) == ["the fixed code failed verification: the probe found a difference"]
+    assert fix_source(code, "snippet.py", verify=lambda original, candidate, path: None).changed
+
+
+# -- files: encodings, line endings, atomic writes ------------------------------------------------------------------
+EXAMPLE = (FIXTURES / "example.py").read_text(encoding="utf-8")
+EXAMPLE_FIXED = fix_source(EXAMPLE, "example.py").new_source
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_line_endings_are_kept(tmp_path, newline):
+    path = tmp_path / "example.py"
+    path.write_bytes(EXAMPLE.replace("\n", newline).encode())
+    outcome = fix_file(str(path))
+    assert outcome.written and outcome.error is None
+    assert path.read_bytes() == EXAMPLE_FIXED.replace("\n", newline).encode()
+
+
+def test_bom_and_crlf_are_kept(tmp_path):
+    path = tmp_path / "example.py"
+    path.write_bytes(b"\xef\xbb\xbf" + EXAMPLE.replace("\n", "\r\n").encode())
+    fix_file(str(path))
+    assert path.read_bytes() == b"\xef\xbb\xbf" + EXAMPLE_FIXED.replace("\n", "\r\n").encode()
+
+
+def test_a_declared_encoding_is_kept(tmp_path):
+    source = "# -*- coding: latin-1 -*-\n# Caf\xe9 \xbd\n" + EXAMPLE
+    path = tmp_path / "example.py"
+    path.write_bytes(source.encode("latin-1"))
+    fix_file(str(path))
+    assert path.read_bytes() == ("# -*- coding: latin-1 -*-\n# Caf\xe9 \xbd\n" + EXAMPLE_FIXED).encode("latin-1")
+
+
+def test_permissions_are_kept_and_no_temporary_file_is_left(tmp_path):
+    path = tmp_path / "example.py"
+    path.write_text(EXAMPLE, encoding="utf-8")
+    path.chmod(0o640)
+    fix_file(str(path))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["example.py"]
+
+
+def test_a_symlink_stays_a_link_to_the_fixed_file(tmp_path):
+    target = tmp_path / "real.py"
+    target.write_text(EXAMPLE, encoding="utf-8")
+    link = tmp_path / "link.py"
+    link.symlink_to(target)
+    fix_file(str(link))
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == EXAMPLE_FIXED
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_write_leaves_the_original_intact(tmp_path, monkeypatch, failing):
+    path = tmp_path / "example.py"
+    path.write_text(EXAMPLE, encoding="utf-8")
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, failing, fail)
+    outcome = fix_file(str(path))
+    assert outcome.error is not None and "No space left on device" in outcome.error.message
+    assert not outcome.written
+    assert path.read_text(encoding="utf-8") == EXAMPLE
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["example.py"]
+
+
+def test_a_file_changed_while_being_fixed_is_not_overwritten(tmp_path):
+    path = tmp_path / "example.py"
+    path.write_text(EXAMPLE, encoding="utf-8")
+
+    def someone_edits_the_file(original, candidate, name):
+        path.write_text(EXAMPLE + "\n# edited meanwhile\n", encoding="utf-8")
+
+    outcome = fix_file(str(path), verify=someone_edits_the_file)
+    assert "changed on disk while being fixed" in outcome.error.message
+    assert path.read_text(encoding="utf-8").endswith("# edited meanwhile\n")
+
+
+def test_unreadable_and_unparsable_files_are_errors(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n    tf.where(x, y, z)\n", encoding="utf-8")
+    outcome = fix_file(str(broken))
+    assert outcome.error.code == "TFN999" and "syntax error" in outcome.error.message
+    assert fix_file(str(tmp_path / "missing.py")).error.message.startswith("cannot read")
+
+
+def test_diff_marks_a_missing_final_newline():
+    diff = unified_diff("f.py", "a = 1\nb = 2", "a = 1\nb = 3")
+    assert diff.splitlines()[-3:] == ["-b = 2", "+b = 3", "\\ No newline at end of file"] or (
+        diff.endswith("+b = 3\n\\ No newline at end of file\n"))
+
+
+# -- the command line -----------------------------------------------------------------------------------------------
+def test_diff_prints_a_patch_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("example.py").write_text(EXAMPLE, encoding="utf-8")
+    assert main(["--diff", "example.py"]) == 1
+    out, err = capsys.readouterr()
+    assert out == unified_diff("example.py", EXAMPLE, EXAMPLE_FIXED)
+    assert out.startswith("--- example.py\n+++ example.py\n@@ ")
+    assert "Would fix 2 problems in 1 file (1 file checked)." in err
+    assert Path("example.py").read_text(encoding="utf-8") == EXAMPLE
+
+
+def test_the_diff_applies_with_patch(tmp_path):
+    if subprocess.run(["patch", "--version"], capture_output=True).returncode != 0:  # pragma: no cover
+        pytest.skip("patch is not installed")
+    (tmp_path / "example.py").write_text(EXAMPLE, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    diff = subprocess.run([sys.executable, "-m", "tflint_nan", "--diff", "example.py"], cwd=tmp_path,
+                          capture_output=True, env=env, timeout=120)
+    assert diff.returncode == 1
+    subprocess.run(["patch", "-p0", "--quiet"], input=diff.stdout, cwd=tmp_path, check=True)
+    assert (tmp_path / "example.py").read_text(encoding="utf-8") == EXAMPLE_FIXED
+
+
+def test_diff_with_nothing_to_change_exits_0(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("clean.py").write_text(EXAMPLE_FIXED, encoding="utf-8")
+    assert main(["--diff", "clean.py"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "No problems found (1 file checked)." in err
+
+
+def test_fix_writes_reports_and_a_second_run_has_nothing_to_do(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("src").mkdir()
+    Path("src/example.py").write_text(EXAMPLE, encoding="utf-8")
+    Path("src/unfixable.py").write_text(
+        "import tensorflow as tf\n\n\ndef f(x):\n    e = tf.exp(x)\n    return tf.where(x > 0., x, e) + e\n",
+        encoding="utf-8")
+    assert main(["--fix", "src"]) == 1  # one finding remains
+    out, err = capsys.readouterr()
+    assert Path("src/example.py").read_text(encoding="utf-8") == EXAMPLE_FIXED
+    assert out.startswith("src/unfixable.py:5:9: TFN001 ")
+    assert "`e` (assigned on line 5) is also used on line 6" in out
+    assert "Fixed 2 problems in 1 file; 1 problem remains, with no safe rewrite known" in err
+    assert main(["--fix", "src/example.py"]) == 0
+    assert "No problems found (1 file checked)." in capsys.readouterr().err
+
+
+def test_fix_with_select_and_exit_zero(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("example.py").write_text(EXAMPLE, encoding="utf-8")
+    assert main(["--fix", "--select", "TFN002", "--exit-zero", "-q", "example.py"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+    text = Path("example.py").read_text(encoding="utf-8")
+    assert "tf.math.log(tf.where(x > 0., x, 1.))" in text and "K.exp(x) - 1." in text
+
+
+def test_fix_reports_files_it_cannot_parse(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("broken.py").write_text("def f(:\n", encoding="utf-8")
+    assert main(["--fix", "broken.py"]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("broken.py:1:") and "TFN999" in out
+    assert "1 file could not be fixed" in err
