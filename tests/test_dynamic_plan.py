@@ -166,7 +166,7 @@ def test_metric_classes_are_probed_through_update_state():
     ("import tensorflow as tf\nclass C:\n    y = tf.where(x > 0, x, tf.exp(x))\n", 3, "in a class body"),
     ("import tensorflow as tf\nasync def f(x):\n    return tf.where(x > 0, x, tf.exp(x))\n", 3, "async function"),
     ("import tensorflow as tf\nif True:\n    def f(x):\n        return tf.where(x > 0, x, tf.exp(x))\n", 4,
-     "module-level code"),
+     "defined inside a top-level if block"),
 ])
 def test_findings_outside_a_probeable_unit_say_why(code, line, reason):
     unit = ModuleSlicer(code).unit_at(line, 4)

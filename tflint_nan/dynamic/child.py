@@ -1,7 +1,7 @@
 """The probe process: imports TensorFlow, runs the extracted code of one file and probes its gradients.
 
-It runs in a child interpreter started by ``supervisor.py``, under its supervision, which gives it a time
-limit per task and an output limit, and reads what it reports.  Protocol:
+It runs in a child interpreter started by ``supervisor.py``, which gives it a time limit per task and an output
+limit, and reads what it reports.  Protocol:
 
 * the job arrives as one JSON document on stdin (then stdin is closed: user code that reads input sees EOF);
 * events leave as JSON lines on the process's original stdout.  File descriptor 1 is pointed at stderr first, so

@@ -50,6 +50,7 @@ def confirm_findings(findings: Sequence[Finding], timeout: float = DEFAULT_TIMEO
     plans = [_plan_file(path, [(i, findings[i]) for i in indices], dtype) for path, indices in by_path.items()]
     verdicts: dict[int, Verdict] = {}
     runnable = [plan for plan in plans if plan.job is not None and plan.job.tasks]
+    runnable.sort(key=lambda plan: -len(plan.job.tasks))  # the longest files first keep the workers evenly busy
     tracker = _Tracker(progress, len(runnable), sum(len(plan.job.tasks) for plan in runnable))
 
     def run(plan: _Plan) -> dict[int, dict]:

@@ -20,6 +20,8 @@ import ast
 import symtable
 from dataclasses import dataclass, field
 
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_BLOCK_KEYWORDS = {ast.AsyncWith: "async with", ast.AsyncFor: "async for", ast.Try: "try"}
 # The method a class is probed through when none is named: a Keras layer's call, a callable, a metric's update.
 _ENTRY_METHODS = ("call", "__call__", "update_state")
 
@@ -125,6 +127,10 @@ class ModuleSlicer:
                             _first_line(member) <= line <= (member.end_lineno or member.lineno)):
                         return self._class_unit(index, node, member)
                 return _problem(node.name, statement, "in a class body, outside its methods")
+            if any(isinstance(inner, _DEFINITIONS) for inner in ast.walk(node)):
+                keyword = _BLOCK_KEYWORDS.get(type(node), type(node).__name__.lower())
+                return _problem(None, statement, f"defined inside a top-level {keyword} block; only top-level "
+                                                 "functions, lambdas and classes are probed")
             return _problem(None, statement, "module-level code, outside any function or class")
         return _problem(None, None, f"line {line} is outside the module's statements")
 
