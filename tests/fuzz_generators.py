@@ -14,8 +14,10 @@ truncation, random bytes, mixed indentation, CRLF/CR line endings, a BOM, and re
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
+import signal
 
 # -- TensorFlow/Keras-shaped programs --------------------------------------------------------------------------------
 
@@ -349,8 +351,8 @@ class ProgramGenerator:
                           "  # type: ignore", "  # tf.where(x, y, tf.exp(z))", "  # é 日本"))
 
     def long_line(self) -> str:
-        terms = [self.pick(("x", "tf.exp(x)", "K.switch(x > 0, x, tf.math.log(x))", "1.", "y"))
-                 for _ in range(self.rng.randrange(50, 600))]
+        terms = [self.pick(("x", "x", "tf.exp(x)", "1.", "y", "y", "0.5", "K.switch(x > 0, x, tf.math.log(x))"))
+                 for _ in range(self.rng.randrange(50, 400))]
         target = self.fresh("long")
         self.locals[-1].append(target)
         return f"{target} = " + " + ".join(terms)
@@ -590,3 +592,25 @@ MUTATIONS = (
     delete_token, delete_token, duplicate_token, swap_tokens, insert_token, insert_token, replace_token, truncate,
     random_bytes, mix_indentation, line_endings, add_bom, reencode, deep_brackets, long_line,
 )
+
+
+# -- hangs -----------------------------------------------------------------------------------------------------------
+
+class Hang(AssertionError):
+    """An input took longer than a generous bound: a hang, not a slow run."""
+
+
+@contextlib.contextmanager
+def no_hang(seconds: float, what: str = "linting one input"):
+    """Fail with ``Hang`` if the block runs longer than ``seconds`` (main thread only; POSIX)."""
+
+    def expire(signum, frame):
+        raise Hang(f"{what} ran longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -32,7 +32,7 @@ from typing import Callable, Iterable, NamedTuple, TextIO
 import libcst as cst
 
 from .atomic import write_atomic
-from .finding import Finding, Position
+from .finding import Edit, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
 from .lint import (
     Settings,
@@ -118,14 +118,21 @@ def fix_source(source: str, path: str = "<string>", settings: Settings = Setting
         planned = _plan(text, starts, findings, failed)
         if not planned:
             break
-        new_text, spans = _apply_round(text, starts, planned, path, settings, failed)
+        new_text, spans, applied = _apply_round(text, starts, planned, path, settings, failed)
         if not spans:
             continue  # every planned fix was dropped; plan again without them
+        new_findings = analyse(new_text, path, settings)
+        ineffective = _ineffective(applied, spans, starts, new_findings, line_starts(new_text))
+        if ineffective:
+            for finding in ineffective:
+                failed[_offset(starts, finding.start)] = (
+                    "even rewritten, the op is not provably safe to the analysis (its condition is beyond what it "
+                    "can reason about), so it is left as written")
+            continue  # the same round again, without them
         tracked = {key: _map_offset(offset, spans) for key, offset in tracked.items()}
         failed = {moved: reason for moved, reason in
                   ((_map_offset(offset, spans), reason) for offset, reason in failed.items()) if moved is not None}
-        text, starts = new_text, line_starts(new_text)
-        findings = analyse(text, path, settings)
+        text, starts, findings = new_text, line_starts(new_text), new_findings
     else:
         if _plan(text, starts, findings, failed):
             for finding in findings:
@@ -176,18 +183,19 @@ def _protected_line(finding: Finding, lines: list[str]) -> int | None:
 
 
 def _apply_round(text: str, starts: list[int], planned: list[Finding], path: str, settings: Settings,
-                 failed: dict[int, str]) -> tuple[str, list[_Span]]:
-    """Apply the innermost non-colliding fixes; the new text and the edits applied (none if all were dropped)."""
+                 failed: dict[int, str]) -> tuple[str, list[_Span], list[tuple[Finding, list[_Span]]]]:
+    """Apply the innermost non-colliding fixes: the new text, the edits applied (none if all were dropped) and the
+    fixes they came from."""
     chosen = _choose(starts, planned)
     while chosen:
         spans = _merge(chosen)
         new_text = _apply(text, spans)
         error = _parse_error(new_text, path, settings)
         if error is None:
-            return new_text, spans
+            return new_text, spans, chosen
         if len(chosen) == 1:
             failed[_offset(starts, chosen[0][0].start)] = f"the rewritten code does not parse ({error})"
-            return text, []
+            return text, [], []
         # Find the culprits one by one; the others go ahead together (or, if only the combination fails, the
         # first alone: the rest are planned again on its result).
         culprits = set()
@@ -197,7 +205,34 @@ def _apply_round(text: str, starts: list[int], planned: list[Finding], path: str
                 failed[_offset(starts, finding.start)] = f"the rewritten code does not parse ({error})"
                 culprits.add(id(finding))
         chosen = [item for item in chosen if id(item[0]) not in culprits] if culprits else chosen[:1]
-    return text, []
+    return text, [], []
+
+
+def _ineffective(applied: list[tuple[Finding, list[_Span]]], spans: list[_Span], starts: list[int],
+                 new_findings: list[Finding], new_starts: list[int]) -> list[Finding]:
+    """Applied fixes whose op is flagged again with the very same rewrite around its (rewritten) input: the analysis
+    cannot see that the guard helps, so applying it again and again would only nest it deeper."""
+    again = {}
+    for finding in new_findings:
+        if finding.fix is not None:
+            again[(_offset(new_starts, finding.start), finding.code)] = _wrapping(finding.fix.edits[0], new_starts)
+    ineffective = []
+    for finding, finding_spans in applied:
+        moved = _map_offset(_offset(starts, finding.start), spans)
+        main = finding_spans[0]
+        wrapping = (main.text[:main.keeps], main.text[main.keeps + main.end - main.start:]) if main.keeps is not None \
+            else None
+        if wrapping is not None and again.get((moved, finding.code)) == wrapping:
+            ineffective.append(finding)
+    return ineffective
+
+
+def _wrapping(edit: Edit, starts: list[int]) -> tuple[str, str] | None:
+    """The text a wrapping edit puts before and after the input it keeps."""
+    if edit.keeps is None:
+        return None
+    length = _offset(starts, edit.end) - _offset(starts, edit.start)
+    return edit.text[:edit.keeps], edit.text[edit.keeps + length:]
 
 
 def _choose(starts: list[int], planned: list[Finding]) -> list[tuple[Finding, list[_Span]]]:

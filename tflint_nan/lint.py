@@ -13,14 +13,13 @@ import threading
 import tokenize
 from dataclasses import dataclass
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper
-
-from .analysis import ModuleAnalyzer
+from . import screen
 from .finding import FileResult, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
 
-# A file can only hold a select call if one of these words appears in it; most files are skipped unparsed.
+# LibCST (a tenth of a second to import) and the analysis are imported when a file needs them: most files are
+# decided by ``screen`` alone.
+# Without one of these words a file holds no select call (the exhaustive path's only shortcut).
 _SELECT_WORDS = (b"where", b"switch", b"Select")
 # Deeper syntax trees are reported (TFN999) instead of analysed: real code stays far below this.
 MAX_NESTING_DEPTH = 1000
@@ -94,12 +93,15 @@ def decode(data: bytes) -> str:
         raise SourceError(f"cannot decode as {encoding}: {error.reason if hasattr(error, 'reason') else error}") from None
 
 
-def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa: bool = True) -> list[Finding]:
+def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa: bool = True,
+            exhaustive: bool = False) -> list[Finding]:
     """Findings for one module's source, filtered by settings and (unless a host tool such as flake8 owns it)
-    ``# noqa``; raises SourceError."""
-    check_syntax(source, path)
+    ``# noqa``; raises SourceError.  ``exhaustive`` analyses every statement with LibCST instead of only those
+    ``screen.plan`` keeps (same findings, far slower; the tests compare the two)."""
+    tree = check_syntax(source, path)
     try:
-        analyzer = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict))
+        found = run_with_deep_stack(
+            lambda: _analyse_module(source, path, settings.strict, None if exhaustive else tree))
     except SourceError:
         raise
     except MemoryError:
@@ -110,12 +112,20 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
     lines = source.splitlines()
     return [
         finding
-        for finding in analyzer.findings()
+        for finding in found
         if settings.enabled(finding.code) and not (honour_noqa and _suppressed(finding, lines))
     ]
 
 
-def _analyse_module(source: str, path: str, strict: bool) -> ModuleAnalyzer:
+def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | None) -> list[Finding]:
+    """The analysis's findings; with CPython's ``tree``, only for the statements ``screen.plan`` keeps."""
+    plan = None
+    if tree is not None:
+        plan = screen.plan(tree)
+        if plan is None:
+            return []  # no select call here can have a finding: LibCST is not needed
+    import libcst as cst
+
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -126,10 +136,18 @@ def _analyse_module(source: str, path: str, strict: bool) -> ModuleAnalyzer:
         # LibCST rejects some valid code with an internal error, e.g. `return(lambda: 0)` (LibCST issue 1448).
         raise SourceError(f"LibCST {_LIBCST_VERSION} cannot parse this file ({type(error).__name__}: {error}); "
                           "not analysed") from None
+    if plan is not None:
+        from .focus import analyse_plan
+
+        return analyse_plan(module, tree, plan, path, strict)
+    from libcst.metadata import MetadataWrapper
+
+    from .analysis import ModuleAnalyzer
+
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     analyzer = ModuleAnalyzer(wrapper, path, strict=strict)
     wrapper.visit(analyzer)
-    return analyzer
+    return analyzer.findings()
 
 
 def run_with_deep_stack(function):
@@ -167,11 +185,13 @@ def run_with_deep_stack(function):
 
 
 def might_have_findings(data: bytes) -> bool:
-    return any(word in data for word in _SELECT_WORDS)
+    """False only for files that cannot have findings (``screen.might_have_findings``)."""
+    return screen.might_have_findings(data)
 
 
-def check_syntax(source: str, path: str) -> None:
-    """Raise SourceError for invalid or pathologically nested source.
+def check_syntax(source: str, path: str) -> ast.Module | None:
+    """Raise SourceError for invalid or pathologically nested source; return CPython's syntax tree (None when only
+    LibCST accepts the source).
 
     CPython's parser is several times faster than LibCST's and bounds bracket nesting itself; the depth check
     keeps LibCST (whose parse time grows with the square of the nesting) away from generated monsters. When
@@ -180,21 +200,24 @@ def check_syntax(source: str, path: str) -> None:
     """
     try:
         # No filename: given one, CPython computes error columns from the file on disk at that path, which for a
-        # notebook, standard input or a fix in progress is not this text.
-        tree = ast.parse(source)
+        # notebook, standard input or a fix in progress is not this text.  A deep stack: building the tree of a
+        # long expression (a sum of a thousand terms) recurses in C, and CPython 3.11 reports running out of
+        # recursion there as a SystemError.
+        tree = run_with_deep_stack(lambda: ast.parse(source))
     except SyntaxError as error:
         rejected = SourceError(f"syntax error: {error.msg}", error.lineno or 1, max((error.offset or 1) - 1, 0))
         if _is_parser_limit(str(error.msg)) or not _bounded_for_libcst(source):
             raise rejected from None
         run_with_deep_stack(lambda: _libcst_syntax_check(source, rejected))
-        return
-    except (RecursionError, MemoryError):
+        return None
+    except (RecursionError, MemoryError, SystemError):
         raise SourceError("too deeply nested to parse") from None
     except ValueError as error:
         raise SourceError(f"cannot parse: {error}") from None
     depth = _nesting_depth(tree)
     if depth > MAX_NESTING_DEPTH:
         raise SourceError(f"expression nesting depth {depth} exceeds {MAX_NESTING_DEPTH}; not analysed")
+    return tree
 
 
 def _is_parser_limit(message: str) -> bool:
@@ -232,6 +255,8 @@ def _bounded_for_libcst(source: str) -> bool:
 
 def _libcst_syntax_check(source: str, rejected: SourceError) -> None:
     """Accept ``source`` if LibCST parses it (syntax newer than this interpreter); else raise CPython's error."""
+    import libcst as cst
+
     try:
         cst.parse_module(source)
     except (RecursionError, MemoryError):
@@ -253,23 +278,28 @@ def _nesting_depth(tree: ast.AST) -> int:
 
 
 def lint_source(source: str, path: str = "<stdin>", settings: Settings = Settings(),
-                always_check_syntax: bool = True) -> FileResult:
-    return _lint(source.encode("utf-8", "surrogatepass"), lambda: source, path, settings, always_check_syntax)
+                always_check_syntax: bool = True, exhaustive: bool = False) -> FileResult:
+    return _lint(source.encode("utf-8", "surrogatepass"), lambda: source, path, settings, always_check_syntax,
+                 exhaustive)
 
 
-def lint_bytes(data: bytes, path: str, settings: Settings = Settings(), always_check_syntax: bool = True) -> FileResult:
+def lint_bytes(data: bytes, path: str, settings: Settings = Settings(), always_check_syntax: bool = True,
+               exhaustive: bool = False) -> FileResult:
+    """``exhaustive``: no shortcuts (every file with a select word analysed, every statement in LibCST); the
+    findings are the same, the tests and the benchmark check that."""
     if is_notebook(path):
         from .notebooks import lint_notebook
 
         return lint_notebook(data, path, settings.for_path(path), always_check_syntax)
-    return _lint(data, lambda: decode(data), path, settings, always_check_syntax)
+    return _lint(data, lambda: decode(data), path, settings, always_check_syntax, exhaustive)
 
 
 def is_notebook(path: str) -> bool:
     return os.path.splitext(path)[1].lower() == ".ipynb"
 
 
-def lint_path(path: str, settings: Settings = Settings(), always_check_syntax: bool = True) -> FileResult:
+def lint_path(path: str, settings: Settings = Settings(), always_check_syntax: bool = True,
+              exhaustive: bool = False) -> FileResult:
     """Lint one file.  Files with no select-call word cannot have findings: they are only syntax-checked, and
     only when ``always_check_syntax`` (files named on the command line; directory walks skip that cost)."""
     try:
@@ -277,15 +307,16 @@ def lint_path(path: str, settings: Settings = Settings(), always_check_syntax: b
             data = handle.read()
     except OSError as error:
         return FileResult(path, error=_error(path, SourceError(f"cannot read: {error.strerror or error}")))
-    return lint_bytes(data, path, settings, always_check_syntax)
+    return lint_bytes(data, path, settings, always_check_syntax, exhaustive)
 
 
-def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_syntax: bool) -> FileResult:
+def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_syntax: bool,
+          exhaustive: bool = False) -> FileResult:
     settings = settings.for_path(path)
     result = FileResult(path)
     try:
-        if might_have_findings(data):
-            result.findings = analyse(source_of(), path, settings)
+        if any(word in data for word in _SELECT_WORDS) if exhaustive else might_have_findings(data):
+            result.findings = analyse(source_of(), path, settings, exhaustive=exhaustive)
         elif always_check_syntax:
             check_syntax(source_of(), path)
     except SourceError as error:
@@ -302,8 +333,10 @@ def _syntax_error(source: str, error: cst.ParserSyntaxError) -> SourceError:
         column = max((python_error.offset or 1) - 1, 0)
         return SourceError(f"syntax error: {python_error.msg}", line, column)
     except (ValueError, RecursionError, MemoryError):
-        pass
-    return SourceError(f"syntax error: {error.message}", error.editor_line, error.editor_column - 1)
+        return SourceError(f"syntax error: {error.message}", error.editor_line, error.editor_column - 1)
+    # Python accepts it: a LibCST limitation (e.g. thousands of implicitly concatenated strings), not the user's error.
+    return SourceError(f"LibCST {_LIBCST_VERSION} cannot parse this file, which Python accepts ({error.message}); "
+                       "not analysed", error.editor_line, error.editor_column - 1)
 
 
 def _error(path: str, error: SourceError) -> Finding:

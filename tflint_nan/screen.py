@@ -1,0 +1,379 @@
+"""Decide, cheaply, which code can hold a finding.
+
+LibCST's parse and its qualified-name and position metadata cost tens of microseconds per byte; the checks here
+cost a fraction of that.  Each over-approximates the analysis in ``analysis.py``: it lets through everything that
+could produce a finding, so skipping what it rejects never loses one (``tests/test_focus.py`` compares the focused
+path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and Keras's own sources).
+
+1. ``might_have_findings`` (bytes): a select name (``where``, ``switch``...) as an attribute or an imported name,
+   and a way for a name to resolve into TensorFlow or Keras: an import of a module that holds a select, or a
+   binding of a name such as ``keras``.  Comments supply neither; strings can (that only costs time).
+2. ``plan`` (CPython's syntax tree, which ``lint.check_syntax`` builds anyway): a call that may resolve to a
+   select (imports and ``K = tf.keras.backend`` aliases followed) with three arguments, one of which reaches a
+   risky op, a division or a power, directly or through any assignment to a name it reads.  Top-level functions
+   and classes, and methods, without such a call are left out of the LibCST analysis (``focus.py``) when leaving
+   them out cannot change what the analysis sees of the rest: the names they bind at module level and the
+   aliases they record.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from . import knowledge
+
+SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names)
+RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names)
+# Qualified names start with a module a file imports (or a name it binds): these are the ones that matter.
+LIBRARY_HEADS = frozenset(name.split(".")[0] for name in SELECT_NAMES | RISKY_NAMES)
+# Every dotted prefix of a select or risky op: what an alias (``K = tf.keras.backend``) must resolve to, to matter.
+LIBRARY_PREFIXES = frozenset(
+    ".".join(parts[:end]) for name in SELECT_NAMES | RISKY_NAMES for parts in [name.split(".")]
+    for end in range(1, len(parts) + 1)
+)
+# The modules that hold a select, and their parents: ``from tensorflow.compat import v1`` can reach one.
+SELECT_MODULES = frozenset(
+    ".".join(name.split(".")[:end]) for name in SELECT_NAMES for end in range(1, name.count(".") + 1)
+)
+
+# -- 1. bytes ---------------------------------------------------------------------------------------------------------
+
+
+def _alternatives(words: Iterable[str]) -> bytes:
+    return b"|".join(re.escape(word.encode()) for word in sorted(words, key=len, reverse=True))
+
+
+_SELECT_WORDS = frozenset(name.rsplit(".", 1)[1] for name in SELECT_NAMES)
+_SELECT_WORD_BYTES = tuple(sorted({word.encode() for word in _SELECT_WORDS}))
+_HEAD_BYTES = tuple(sorted({head.encode() for head in LIBRARY_HEADS}))
+_COMMENT = rb"#[^\r\n]*(?![^\r\n])"  # a whole comment, to the end of its line (no backtracking inside it)
+# ``x . where`` (whitespace, line continuations and, inside brackets, comments may separate the dot and the name),
+# or ``from m import (a,  # comment\n where)`` / ``import where``.
+_SELECT_IN_CODE = re.compile(
+    rb"\.(?:[\s\\]|" + _COMMENT + rb")*(?:" + _alternatives(_SELECT_WORDS) + rb")\b"
+    rb"|\bimport\b(?:[^#;=.'\"\[\]{}]|" + _COMMENT + rb")*?\b(?:" + _alternatives(_SELECT_WORDS) + rb")\b"
+)
+_HEADS = _alternatives(LIBRARY_HEADS)
+# ``from tensorflow.compat import v1``: the module path, to compare with the modules that hold a select.
+_FROM_LIBRARY = re.compile(rb"\bfrom[\s\\]+((?:" + _HEADS + rb")\b(?:[\s\\]*\.[\s\\]*\w+)*)[\s\\]+import\b")
+# ``import os, tensorflow as tf`` (one logical line).
+_IMPORT_LIBRARY = re.compile(rb"\bimport\b(?:\\\r?\n|\\\r|[^\r\n#;\\])*?\b(?:" + _HEADS + rb")\b")
+# A name such as ``keras`` that may be bound in the file (``keras = LazyLoader(...)``): any occurrence not
+# preceded by a character that no binding target follows, and not followed by a dot.
+_LIBRARY_BINDING = re.compile(rb"(?<![\w.\-/+%@<>&^~#\"'`$?!\\])(?:" + _HEADS + rb")\b(?![ \t\f]*\.)")
+_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
+_WHITESPACE = re.compile(rb"[\s\\]+")
+
+
+def might_have_findings(data: bytes) -> bool:
+    """False only when no select call in ``data`` (a Python file's bytes) can resolve to TensorFlow or Keras."""
+    data = _as_utf8(data)
+    if not any(word in data for word in _SELECT_WORD_BYTES) or not any(head in data for head in _HEAD_BYTES):
+        return False
+    if _SELECT_IN_CODE.search(data) is None:
+        return False
+    for match in _FROM_LIBRARY.finditer(data):
+        if _WHITESPACE.sub(b"", match.group(1)).decode("ascii") in SELECT_MODULES:
+            return True
+    return _IMPORT_LIBRARY.search(data) is not None or _LIBRARY_BINDING.search(data) is not None
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """The source re-encoded as UTF-8 when a coding comment declares another encoding (cp1252, utf-16...)."""
+    head = data[: data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)]
+    if _CODING_COOKIE.search(head) is None:
+        return data
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        if encoding in ("utf-8", "utf-8-sig"):
+            return data
+        return data.decode(encoding).encode("utf-8", "surrogatepass")
+    except (SyntaxError, UnicodeError, LookupError):
+        return data + b" .where tensorflow"  # undecodable: let the analysis report it
+
+
+# -- 2. CPython's syntax tree -------------------------------------------------------------------------------------------
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# Where the analysis stops following a branch (analysis.ModuleAnalyzer._risky_uses): lambdas and comprehensions
+# run elsewhere, literals carry no gradient, attributes (x.shape) are no tensor op.
+_OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Constant, ast.JoinedStr,
+           ast.Attribute)
+
+
+@dataclass
+class _Unit:
+    """A statement that may be left out: its calls and what visiting it would change for the rest."""
+
+    node: ast.stmt
+    calls: list[ast.Call] = field(default_factory=list)  # with three or more arguments
+    alias_keys: set[str] = field(default_factory=set)  # ``name = a.b`` / ``name = other`` inside it
+    module_bindings: set[str] = field(default_factory=set)  # its own name, and names it declares global
+    has_candidate: bool = False
+
+
+@dataclass
+class Plan:
+    """Which statements the LibCST analysis needs: indices into the module body, and per kept class, into its body."""
+
+    kept: set[int]
+    kept_methods: dict[int, set[int]]  # class statement index -> kept indices of its body; absent: all kept
+
+
+class _Facts:
+    """What the whole file binds and imports, gathered in one walk."""
+
+    def __init__(self, tree: ast.Module):
+        self.values: dict[str, list[ast.expr]] = {}  # name -> every value assigned to it, anywhere
+        self.imports: dict[str, set[str]] = {}  # name -> qualified names its imports give it
+        self.import_heads: set[str] = set()
+        self.aliases: list[tuple[str, ast.expr]] = []
+        self.globals: set[str] = set()
+        self.units: list[_Unit] = []
+        self.methods: dict[int, list[_Unit]] = {}  # class index -> its methods
+        self.class_level_calls: dict[int, list[ast.Call]] = {}
+        for index, statement in enumerate(tree.body):
+            unit = self._gather(statement)
+            self.units.append(unit)
+            if isinstance(statement, ast.ClassDef):
+                self.methods[index] = [self._gather(member) for member in statement.body if isinstance(member, _FUNCTIONS)]
+                method_calls = {id(call) for method in self.methods[index] for call in method.calls}
+                self.class_level_calls[index] = [call for call in unit.calls if id(call) not in method_calls]
+        self.alias_keys = {name for name, _ in self.aliases}
+        self.attribute_alias_roots = {root for _, value in self.aliases if isinstance(value, ast.Attribute)
+                                      for root in [_chain(value)[0]] if root is not None}
+        self.first_bindings = _first_module_bindings(tree)
+        self.module_names = set(self.first_bindings) | self.globals | self.import_heads | {"builtins"}
+        self.top_level_names = {statement.name for statement in tree.body if isinstance(statement, _SCOPES)}
+        self.library_aliases: set[str] = set()
+        self.locals_may_alias = False
+        self._resolve_library_aliases()
+
+    def _gather(self, statement: ast.stmt) -> _Unit:
+        unit = _Unit(statement)
+        if isinstance(statement, _SCOPES):
+            unit.module_bindings.add(statement.name)
+        for node in ast.walk(statement):
+            kind = type(node)
+            if kind is ast.Call:
+                if len(node.args) + len(node.keywords) >= 3:
+                    unit.calls.append(node)
+            elif kind is ast.Assign:
+                for target in node.targets:
+                    if type(target) is ast.Name:
+                        self.values.setdefault(target.id, []).append(node.value)
+                        if _is_alias_value(node.value):
+                            unit.alias_keys.add(target.id)
+                            self.aliases.append((target.id, node.value))
+            elif kind is ast.AnnAssign or kind is ast.NamedExpr:
+                if type(node.target) is ast.Name and node.value is not None:
+                    self.values.setdefault(node.target.id, []).append(node.value)
+            elif kind is ast.Import:
+                for alias in node.names:
+                    head = alias.name.split(".")[0]
+                    self.import_heads.add(head)
+                    self.imports.setdefault(alias.asname or head, set()).add(alias.name if alias.asname else head)
+            elif kind is ast.ImportFrom:
+                if node.level == 0 and node.module:
+                    self.import_heads.add(node.module.split(".")[0])
+                    for alias in node.names:
+                        self.imports.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+            elif kind is ast.Global:
+                unit.module_bindings.update(node.names)
+                self.globals.update(node.names)
+        return unit
+
+    def _resolve_library_aliases(self) -> None:
+        """Aliases whose value may resolve into TensorFlow or Keras (``K = tf.keras.backend``), to a fixpoint."""
+        while True:
+            found = {name for name, value in self.aliases
+                     if name not in self.library_aliases and self.may_resolve(value, LIBRARY_PREFIXES)}
+            if not found:
+                return
+            self.library_aliases |= found
+            # A function or class named like such an alias: names local to it resolve through the alias too.
+            self.locals_may_alias = bool(self.top_level_names & self.library_aliases) or (
+                "builtins" in self.library_aliases)
+
+    def may_resolve(self, expression: ast.expr, targets: frozenset[str]) -> bool:
+        """Whether LibCST may give ``expression`` (a callee) a qualified name in ``targets``, after the analysis
+        rewrites alias heads (``analysis.ModuleAnalyzer.qualified_names``)."""
+        root, attributes = _chain(expression)
+        if root is None or self.locals_may_alias:
+            return self.locals_may_alias
+        rest = "".join("." + attribute for attribute in attributes)
+        for imported in self.imports.get(root, ()):
+            if imported + rest in targets or imported.split(".")[0] in self.library_aliases:
+                return True
+        return root in self.library_aliases or (root in LIBRARY_HEADS and root + rest in targets)
+
+
+def _chain(expression: ast.expr) -> tuple[str | None, list[str]]:
+    """The root name and attributes of a callee as LibCST's ``get_full_name_for_node`` spells it."""
+    attributes = []
+    while True:
+        if isinstance(expression, ast.Attribute):
+            attributes.append(expression.attr)
+            expression = expression.value
+        elif isinstance(expression, ast.Call):
+            expression = expression.func
+        elif isinstance(expression, ast.Subscript):
+            expression = expression.value
+        else:
+            break
+    attributes.reverse()
+    return (expression.id if isinstance(expression, ast.Name) else None), attributes
+
+
+def _is_alias_value(value: ast.expr) -> bool:
+    """What ``analysis.ModuleAnalyzer.leave_Assign`` records as an alias: a name or attribute (LibCST spells
+    ``None``, ``True`` and ``False`` as names)."""
+    return isinstance(value, (ast.Name, ast.Attribute)) or (
+        type(value) is ast.Constant and (value.value is None or type(value.value) is bool))
+
+
+def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
+    """Each name bound in the module's own scope (not inside functions or classes) -> the index of the first
+    top-level statement that binds it."""
+    first: dict[str, int] = {}
+    for index, statement in enumerate(tree.body):
+        stack: list[ast.AST] = [statement]
+        while stack:
+            node = stack.pop()
+            names: Iterable[str] = ()
+            if isinstance(node, (*_SCOPES, ast.Lambda)):
+                if isinstance(node, _SCOPES):
+                    first.setdefault(node.name, index)
+                    stack.extend(node.decorator_list)
+                continue
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                names = (node.id,)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+            elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+                names = (node.name,)
+            elif isinstance(node, ast.MatchMapping) and node.rest:
+                names = (node.rest,)
+            for name in names:
+                first.setdefault(name, index)
+            stack.extend(ast.iter_child_nodes(node))
+    return first
+
+
+class _Screen:
+    def __init__(self, tree: ast.Module):
+        self.tree = tree
+        self.facts = _Facts(tree)
+        self._risky_names: set[str] | None = None
+
+    def plan(self) -> Plan | None:
+        facts = self.facts
+        for unit in [*facts.units, *(method for methods in facts.methods.values() for method in methods)]:
+            unit.has_candidate = any(self._is_candidate(call) for call in unit.calls)
+        if not any(unit.has_candidate for unit in facts.units):
+            return None
+        kept = {index for index, unit in enumerate(facts.units) if not self._removable(unit, index)}
+        kept_methods = {}
+        for index in kept & facts.methods.keys():
+            if any(self._is_candidate(call) for call in facts.class_level_calls[index]):
+                continue  # a select in the class body itself may see its methods' names
+            body = self.tree.body[index].body
+            method_units = iter(facts.methods[index])
+            kept_methods[index] = {
+                position for position, member in enumerate(body)
+                if not (isinstance(member, _FUNCTIONS) and self._removable(next(method_units), None))
+            }
+        return Plan(kept, kept_methods)
+
+    def _removable(self, unit: _Unit, index: int | None) -> bool:
+        """Whether leaving ``unit`` out changes nothing the analysis sees of the statements kept."""
+        facts = self.facts
+        if unit.has_candidate or not isinstance(unit.node, _SCOPES):
+            return False
+        # An alias recorded inside it would rewrite qualified names that start with a module-level name.
+        if unit.alias_keys & (facts.module_names | LIBRARY_HEADS | facts.library_aliases):
+            return False
+        # Its name, or a global it assigns, as an alias, a library name or the root of an attribute alias.
+        if unit.module_bindings & (LIBRARY_HEADS | facts.alias_keys | facts.attribute_alias_roots):
+            return False
+        if index is not None and facts.first_bindings.get(unit.node.name, index) < index:
+            return False  # the analysis would find that earlier binding where it now finds the definition
+        return True
+
+    def _is_candidate(self, call: ast.Call) -> bool:
+        if not self.facts.may_resolve(call.func, SELECT_NAMES):
+            return False
+        return any(self._reaches_risky(argument) for argument in (*call.args, *(k.value for k in call.keywords)))
+
+    def _reaches_risky(self, expression: ast.expr) -> bool:
+        names: set[str] = set()
+        return self._scan(expression, names) or bool(names & self.risky_names())
+
+    def risky_names(self) -> set[str]:
+        """Names some assignment gives a value that reaches a risky op (directly or through other names)."""
+        if self._risky_names is None:
+            users: dict[str, set[str]] = {}
+            risky: set[str] = set()
+            for name, values in self.facts.values.items():
+                for value in values:
+                    used: set[str] = set()
+                    if self._scan(value, used):
+                        risky.add(name)
+                    for other in used:
+                        users.setdefault(other, set()).add(name)
+            pending = list(risky)
+            while pending:
+                for user in users.get(pending.pop(), ()):
+                    if user not in risky:
+                        risky.add(user)
+                        pending.append(user)
+            self._risky_names = risky
+        return self._risky_names
+
+    def _scan(self, expression: ast.expr, names: set[str]) -> bool:
+        """Whether ``expression`` itself holds a risky op; collects the names it reads into ``names``."""
+        stack: list[ast.AST] = [expression]
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Name:
+                names.add(node.id)
+            elif isinstance(node, _OPAQUE):
+                continue
+            elif kind is ast.Call:
+                if self.facts.may_resolve(node.func, RISKY_NAMES):
+                    return True
+                stack.extend(node.args)
+                stack.extend(keyword.value for keyword in node.keywords)
+            elif kind is ast.BinOp and (type(node.op) is ast.Div or (
+                    type(node.op) is ast.Pow and not _is_natural_number(node.right))):
+                return True
+            else:
+                stack.extend(ast.iter_child_nodes(node))
+        return False
+
+
+def _is_natural_number(node: ast.expr) -> bool:
+    """``2``, ``+3``, ``2.0``: an exponent that makes ``x ** n`` a polynomial, never risky (``analysis._power_use``)."""
+    sign = 1.0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        if isinstance(node.op, ast.USub):
+            sign = -sign
+        node = node.operand
+    if not (isinstance(node, ast.Constant) and type(node.value) in (int, float)):
+        return False
+    try:
+        value = sign * float(node.value)
+        return value >= 0 and value == int(value)
+    except (OverflowError, ValueError):  # inf, nan
+        return False
+
+
+def plan(tree: ast.Module) -> Plan | None:
+    """None when no select call in the module can have a finding; else the statements to analyse."""
+    return _Screen(tree).plan()
