@@ -245,6 +245,34 @@ def test_no_rewrite_when_it_would_not_be_exact(body, reason):
     assert item.finding.fix is None and reason in item.finding.message  # the lint message says why as well
 
 
+def test_a_condition_that_does_not_pin_down_the_input_still_gets_the_double_where():
+    """``(y > 0.) & (z > 0.)`` says nothing about ``x``; the repeated condition still agrees with itself."""
+    result = fixed("""\
+        import tensorflow as tf
+
+
+        def f(x, y, z):
+            return tf.where((y > 0.) & (z > 0.), tf.math.log(x), 0.)
+        """)
+    assert result.new_source.endswith(
+        "tf.where((y > 0.) & (z > 0.), tf.math.log(tf.where((y > 0.) & (z > 0.), x, 1.)), 0.)\n")
+    assert analyse(result.new_source, "snippet.py") == []
+
+
+def test_a_rewrite_the_analysis_cannot_confirm_is_not_nested_again_and_again(monkeypatch):
+    """Should the analysis fail to see that a guard helps, the engine stops at once instead of wrapping the input
+    ten times: the finding is reported with the reason and the code is left as written."""
+    from tflint_nan import ranges
+
+    monkeypatch.setattr(ranges.Analysis, "region", lambda self, cond, positive, as_of, depth=0:
+                        self._structured_region(cond, positive, as_of, depth))
+    code = "import tensorflow as tf\n\n\ndef f(x, y, z):\n    return tf.where((y > 0.) & (z > 0.), tf.math.log(x), 0.)\n"
+    result = fix_source(code, "snippet.py")
+    assert result.new_source == code
+    assert reasons(result) == ["even rewritten, the op is not provably safe to the analysis (its condition is "
+                               "beyond what it can reason about), so it is left as written"]
+
+
 def test_a_variable_reassigned_before_its_other_use_is_still_fixed():
     result = fixed("""\
         import tensorflow as tf

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from typing import Sequence
@@ -12,7 +13,7 @@ from .config import CommandLine, ConfigError, Configuration, resolve, show
 from .discovery import iter_files
 from .finding import FileResult, Finding
 from .knowledge import PARSE_ERROR_CODE, RULE_CODES
-from .lint import decode, is_notebook, lint_bytes
+from .lint import decode, is_notebook, lint_bytes, parse_size
 from .report import FORMATS, render, render_statistics, source_lines
 from .rules import RULES, RULES_BY_CODE, explain
 from .runner import lint_files
@@ -32,6 +33,8 @@ EPILOG = """\
 other commands:
   tflint-nan rules              list the rule codes
   tflint-nan rule TFN001        explain one rule: what, why, bad and good example, fix
+  tflint-nan probe F.py::NAME   run one function under TensorFlow on extreme inputs and print its gradients
+                                (runs your code; see tflint-nan probe --help)
 
 output:
   path:line:col: CODE message   one line per finding (flake8 format, 1-based), sorted by path, line, column
@@ -105,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "imports and the module-level names it uses) in a child process on extreme inputs, "
                              "eagerly and under XLA, and add a verdict to the finding; needs tflint-nan[dynamic]")
     parser.add_argument("--timeout", metavar="SECONDS", type=_seconds, default=None,
-                        help="--dynamic: seconds for TensorFlow's start-up and for each probed function "
+                        help="--dynamic: seconds each probed function may run, with the module code it needs "
                              "(default: dynamic-timeout from the configuration, else 60)")
     parser.add_argument("--fix", action="store_true",
                         help="rewrite each finding in place with its exact rewrite (a clamp or a double where); "
@@ -113,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--diff", action="store_true",
                         help="print the rewrites --fix would make as a unified diff and write nothing; exit 1 if "
                              "any file would change")
+    parser.add_argument("--max-file-size", metavar="SIZE", type=_size, default=None,
+                        help="skip files larger than SIZE, with a notice on stderr (default: 10MB; 0: no limit)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print the summary line")
     parser.add_argument("--version", action="version", version=f"tflint-nan {__version__}")
@@ -127,6 +132,13 @@ def _seconds(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError("must be a positive number of seconds")
     return value
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _globs(text: str) -> tuple[str, ...]:
@@ -186,6 +198,8 @@ def _main(argv: list[str]) -> int:
             print(f"tflint-nan: {dynamic.INSTALL_HINT}", file=sys.stderr)
             return EXIT_ERROR
     settings = configuration.settings
+    if args.max_file_size is not None:
+        settings = dataclasses.replace(settings, max_file_size=args.max_file_size)
     if args.fix or args.diff:
         if "-" in args.paths:
             if len(args.paths) > 1:
@@ -208,6 +222,7 @@ def _main(argv: list[str]) -> int:
                 and configuration.excludes.explicitly_named_excluded(args.stdin_filename)):
             results.append(lint_bytes(stdin_data, stdin_name, settings))
     results += lint_files(iter_files(paths, configuration.excludes), settings)
+    print_notices(results)
     findings = sorted(
         (finding for result in results for finding in _reported(result)), key=Finding.sort_key
     )
@@ -303,6 +318,13 @@ class _SourceLines:
             return source_lines(decode(data))
         except Exception:  # the file changed or vanished since it was linted: show the finding without source
             return None
+
+
+def print_notices(results) -> None:
+    """One stderr line for each file deliberately not checked (too large, not Python): not a finding."""
+    for result in results:
+        if result.skipped:
+            print(f"{result.path}: skipped: {result.skipped}", file=sys.stderr)
 
 
 def _reported(result: FileResult) -> list[Finding]:

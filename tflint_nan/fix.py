@@ -24,6 +24,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import io
+import os
+import stat
 import sys
 import tokenize
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from .finding import Edit, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
 from .lint import (
     Settings,
+    Skipped,
     SourceError,
     _suppressed,
     analyse,
@@ -43,6 +46,7 @@ from .lint import (
     decode,
     is_notebook,
     might_have_findings,
+    read_file,
     run_with_deep_stack,
 )
 from .rewrite import line_starts
@@ -330,16 +334,18 @@ class FileFix:
     result: FixResult | None = None
     error: Finding | None = None
     written: bool = False
+    skipped: str | None = None  # a notice: the file was deliberately not checked (too large, not a regular file)
 
 
 def fix_file(path: str, settings: Settings = Settings(), write: bool = True, verify: Verify | None = None,
              explicit: bool = True) -> FileFix:
     """Fix one file; with ``write`` the file is replaced atomically when anything changed."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        return FileFix(path, error=_error(path, f"cannot read: {error.strerror or error}"))
+        data = read_file(path, settings.max_file_size, explicit)
+    except SourceError as error:
+        return FileFix(path, error=_error(path, str(error)))
+    except Skipped as notice:
+        return FileFix(path, skipped=str(notice))
     try:
         source = decode(data)
         if is_notebook(path):
@@ -358,6 +364,11 @@ def fix_file(path: str, settings: Settings = Settings(), write: bool = True, ver
             result = fix_source(source, path, settings, verify)
     except SourceError as error:
         return FileFix(path, error=_error(path, str(error), error.line, error.column))
+    except RecursionError:
+        return FileFix(path, error=_error(path, "too deeply nested to fix; not written"))
+    except Exception as error:  # a bug: this file is reported and left as it was, the others are still fixed
+        return FileFix(path, error=_error(path, f"internal error while fixing ({type(error).__name__}: {error}); "
+                                                "not written, please report it with this file"))
     outcome = FileFix(path, result)
     if result.changed:
         encoding = _encoding(data)
@@ -368,6 +379,8 @@ def fix_file(path: str, settings: Settings = Settings(), write: bool = True, ver
                                        unchanged + result.remaining_in_source)
             return outcome
         if write:
+            if _read_only(path):
+                return FileFix(path, error=_error(path, "read-only (no write permission bit set); not written"))
             try:
                 with open(path, "rb") as handle:
                     if handle.read() != data:
@@ -377,6 +390,14 @@ def fix_file(path: str, settings: Settings = Settings(), write: bool = True, ver
                 return FileFix(path, error=_error(path, f"cannot write: {error.strerror or error}"))
             outcome.written = True
     return outcome
+
+
+def _read_only(path: str) -> bool:
+    """No write permission bit: the owner marked it read-only (root could replace it; the fix does not)."""
+    try:
+        return not os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    except OSError:
+        return False  # vanished: the write reports it
 
 
 def _encoding(data: bytes) -> str:
@@ -419,6 +440,9 @@ def fix_command(files: Iterable[tuple[str, bool]], settings: Settings, *, diff: 
     reported: list[Finding] = []
     fixed = files_fixed = remaining = 0
     for outcome in outcomes:
+        if outcome.skipped is not None:
+            print(f"{outcome.path}: skipped: {outcome.skipped}", file=err)
+            continue
         if outcome.error is not None:
             reported.append(outcome.error)
             continue

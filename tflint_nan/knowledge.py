@@ -360,7 +360,8 @@ ELEMENTWISE = (
 # double where may repeat them; any other call (tf.random.uniform, a model) is evaluated once, in a variable.
 PURE_CONDITION_CALLS = (
     ELEMENTWISE | frozenset(COMPARISONS) | frozenset(LOGICAL)
-    | qualified(tf=("constant", "ones_like", "zeros_like", "convert_to_tensor"), K=("constant", "epsilon"))
+    | qualified(tf=("constant", "ones_like", "zeros_like", "convert_to_tensor"), tf_v1=("is_finite", "is_nan", "is_inf"),
+                tf_math=("is_finite", "is_nan", "is_inf"), K=("constant", "epsilon"))
     | {"keras.config.epsilon", "builtins.abs"}
 )
 

@@ -8,6 +8,7 @@ import importlib.metadata
 import io
 import os
 import re
+import stat
 import sys
 import threading
 import tokenize
@@ -21,6 +22,9 @@ from .knowledge import PARSE_ERROR_CODE
 # decided by ``screen`` alone.
 # Without one of these words a file holds no select call (the exhaustive path's only shortcut).
 _SELECT_WORDS = (b"where", b"switch", b"Select")
+# Files larger than this are skipped with a notice (``--max-file-size``): the syntax trees of a file take a hundred
+# times its size in memory, and nothing that large is hand-written.
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 # Deeper syntax trees are reported (TFN999) instead of analysed: real code stays far below this.
 MAX_NESTING_DEPTH = 1000
 _THREAD_STACK_BYTES = 512 * 1024 * 1024  # reserved address space; only the pages used are committed
@@ -43,6 +47,7 @@ class Settings:
     # (glob, codes) pairs from the configuration; globs match paths relative to ``project_root``
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     project_root: str = ""
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are skipped with a notice; 0: no limit
 
     def enabled(self, code: str) -> bool:
         if code == PARSE_ERROR_CODE:
@@ -63,6 +68,10 @@ class Settings:
 
         extra = matching_per_file_ignores(self.per_file_ignores, self.project_root, path)
         return dataclasses.replace(self, ignore=self.ignore | extra, per_file_ignores=(), project_root="")
+
+
+class Skipped(Exception):
+    """The file is deliberately not checked; the message is the notice (it is not a finding)."""
 
 
 class SourceError(Exception):
@@ -303,11 +312,67 @@ def lint_path(path: str, settings: Settings = Settings(), always_check_syntax: b
     """Lint one file.  Files with no select-call word cannot have findings: they are only syntax-checked, and
     only when ``always_check_syntax`` (files named on the command line; directory walks skip that cost)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        return FileResult(path, error=_error(path, SourceError(f"cannot read: {error.strerror or error}")))
+        data = read_file(path, settings.max_file_size, explicit=always_check_syntax)
+    except SourceError as error:
+        return FileResult(path, error=_error(path, error))
+    except Skipped as notice:
+        return FileResult(path, skipped=str(notice))
     return lint_bytes(data, path, settings, always_check_syntax, exhaustive)
+
+
+def read_file(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE, explicit: bool = True) -> bytes:
+    """A file's bytes; raises SourceError when it cannot be read, Skipped when it is over ``max_size`` bytes
+    (0: no limit) or, found by a directory walk (not ``explicit``), is not a regular file.
+
+    A FIFO or device that a walk finds is never opened for blocking reads (that would wait forever for a writer);
+    one named on the command line is read, as the user asked.  The size is taken from the open file, and at most
+    one byte more than the limit is read, so a file that grows meanwhile (or a pipe) cannot exhaust memory.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | (0 if explicit else getattr(os, "O_NONBLOCK", 0))
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise SourceError(f"cannot read: {error.strerror or error}") from None
+    try:
+        info = os.fstat(descriptor)
+        if not explicit and not stat.S_ISREG(info.st_mode):
+            raise Skipped("not a regular file; not checked")
+        if max_size and stat.S_ISREG(info.st_mode) and info.st_size > max_size:
+            raise Skipped(_too_large(info.st_size, max_size))
+        with os.fdopen(descriptor, "rb") as handle:
+            descriptor = None
+            data = handle.read(max_size + 1) if max_size else handle.read()
+    except OSError as error:
+        raise SourceError(f"cannot read: {error.strerror or error}") from None
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)
+    if max_size and len(data) > max_size:
+        raise Skipped(_too_large(len(data), max_size, at_least=True))
+    return data
+
+
+def _too_large(size: int, limit: int, at_least: bool = False) -> str:
+    return (f"{'over ' if at_least else ''}{format_size(size)} is over the size limit of {format_size(limit)} "
+            "(--max-file-size); not checked")
+
+
+def format_size(size: int) -> str:
+    """``12.5 MB``, ``300 KB``, ``17 bytes`` (units of 1024)."""
+    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{size} byte{'s' if size != 1 else ''}"
+
+
+def parse_size(text: str) -> int:
+    """``10MB``, ``10M``, ``512k``, ``1048576``, ``0`` (no limit) -> bytes; raises ValueError."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", text, re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"not a size: {text!r} (examples: 10MB, 512KB, 0 for no limit)")
+    factor = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2).lower()]
+    return int(float(match.group(1)) * factor)
 
 
 def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_syntax: bool,

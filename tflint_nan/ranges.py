@@ -127,7 +127,16 @@ class Analysis:
 
     # -- conditions ----------------------------------------------------------------------------------------------
     def region(self, cond: cst.BaseExpression, positive: bool, as_of: int, depth: int = 0) -> Region:
-        """Over-approximation of the elements where ``cond`` is ``positive``."""
+        """Over-approximation of the elements where ``cond`` is ``positive``.
+
+        Whatever its structure says, a condition also agrees with itself: the region records ``cond``'s own value,
+        so the double where ``where(c, op(where(c, x, safe)), ...)`` is recognised even where ``c`` is too complex
+        for the structure to pin down the input (``(y > 0.) & (z > 0.)`` around ``log(x)``).
+        """
+        itself = {"?" + self.ctx.key(cond): IntervalSet.point(1.0 if positive else 0.0)}
+        return conjoin(self._structured_region(cond, positive, as_of, depth), itself)
+
+    def _structured_region(self, cond: cst.BaseExpression, positive: bool, as_of: int, depth: int) -> Region:
         if depth > MAX_DEPTH or not self._spend():
             return EVERYWHERE
         if isinstance(cond, cst.Comparison):
@@ -164,8 +173,7 @@ class Analysis:
                     left, right = argument(cond, 0, ("x", "x1")), argument(cond, 1, ("y", "x2"))
                     if left is not None and right is not None:
                         return self._logical(logic == "and", [left, right], positive, as_of, depth)
-        # Anything else is an opaque boolean: it still matches itself, which is what the double where needs.
-        return {"?" + self.ctx.key(cond): IntervalSet.point(1.0 if positive else 0.0)}
+        return EVERYWHERE  # an opaque boolean: only ``region`` knows it matches itself
 
     def _logical(self, is_and: bool, operands, positive: bool, as_of: int, depth: int) -> Region:
         parts = [self.region(operand, positive, as_of, depth + 1) for operand in operands]

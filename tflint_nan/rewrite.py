@@ -127,7 +127,8 @@ class Rewriter:
         """(minimum function, bound) when the kept elements are exactly ``input <= bound`` (or ``<``)."""
         if use.op.clamp != "upper":
             return None
-        kept = self.analyzer.analysis.region(cond, is_true_branch, as_of)
+        kept = {key: values for key, values in self.analyzer.analysis.region(cond, is_true_branch, as_of).items()
+                if not key.startswith("?")}  # the condition's own value says nothing about the input
         key = self.analyzer.key(use.operand)
         if set(kept) != {key}:
             return None

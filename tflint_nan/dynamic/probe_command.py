@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", metavar="FILE::NAME", help="the file and the function, e.g. model.py::elu")
     parser.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
-                        help=f"limit for TensorFlow's start-up and for the probe (default {DEFAULT_TIMEOUT:g})")
+                        help=f"seconds the function may run, with the module code it needs (default "
+                             f"{DEFAULT_TIMEOUT:g}, or dynamic-timeout from the configuration)")
     parser.add_argument("--dtype", choices=DTYPES, default=DEFAULT_DTYPE,
                         help="dtype of the probe tensors (default float32); the overflow thresholds follow it")
     parser.add_argument("--all", action="store_true", help="print every probe, not only the NaN ones, for "
