@@ -273,6 +273,24 @@ def test_a_rewrite_the_analysis_cannot_confirm_is_not_nested_again_and_again(mon
                                "beyond what it can reason about), so it is left as written"]
 
 
+def test_rewrites_that_never_settle_are_undone(monkeypatch):
+    """A guard that repeats its input (``ones_like(x)``) looks new in every round; if the analysis never accepts it,
+    the engine gives up after a few rounds and starts again without that op, so no half-built nest is written."""
+    from tflint_nan import ranges
+
+    monkeypatch.setattr(ranges.Analysis, "region", lambda self, cond, positive, as_of, depth=0:
+                        self._structured_region(cond, positive, as_of, depth))
+    code = ("import tensorflow as tf\n\n\ndef f(x, y, z):\n"
+            "    return tf.compat.v1.where((y > 0.) & (z > 0.), tf.math.log(x), tf.zeros_like(x))\n"
+            "\n\ndef g(x):\n    return tf.where(x > 0., x, tf.exp(x))\n")
+    result = fix_source(code, "snippet.py")
+    assert result.new_source == code.replace("tf.exp(x))", "tf.exp(tf.minimum(x, 0.)))")
+    assert [item.finding.code for item in result.remaining] == ["TFN002"]
+    assert reasons(result) == [f"it was rewritten {fix.MAX_FIXES_PER_OP} times and is still not provably safe to the "
+                               "analysis"]
+    assert fix_source(result.new_source, "snippet.py").new_source == result.new_source
+
+
 def test_a_variable_reassigned_before_its_other_use_is_still_fixed():
     result = fixed("""\
         import tensorflow as tf

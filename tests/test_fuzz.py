@@ -112,6 +112,11 @@ def assert_no_false_parse_error(data: bytes, result) -> None:
             f"Python accepts this file, yet: {result.error.message}")
 
 
+def statement_first_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", ())
+    return min([node.lineno, *(decorator.lineno for decorator in decorators)])
+
+
 def offset(starts: list[int], position) -> int:
     return starts[position.line - 1] + position.column
 
@@ -120,22 +125,25 @@ def offset(starts: list[int], position) -> int:
 def fix_checked(source: str, path: str = "fuzzed.py", fix_settings: Settings = Settings()) -> None:
     try:
         with no_hang(HANG_SECONDS, "fixing one input"):
+            original = analyse(source, path, fix_settings)
             result = fix_source(source, path, fix_settings)
     except SourceError:
         return  # cannot be analysed: reported as TFN999, nothing to fix
     new = result.new_source
-    if not result.fixed:
-        assert new == source, "a file without fixed findings must stay byte-identical"
+    if not original:
+        assert new == source, "a file without findings must stay byte-identical"
     ast.parse(new)  # the fixed file parses
     with no_hang(HANG_SECONDS, "fixing the fixed input"):
         again = fix_source(new, path, fix_settings)
     assert again.new_source == new and again.fixed == [], "fixing twice changes the file again"
     assert analyse(new, path, fix_settings) == [item.finding for item in result.remaining]
-    assert_changes_only_inside(source, new, analyse(source, path, fix_settings))
+    assert_changes_only_inside(source, new, original)
 
 
 def assert_changes_only_inside(source: str, new: str, findings) -> None:
-    """``new`` is ``source`` with text changed only inside the reported ops and the spans their fixes edit.
+    """``new`` is ``source`` with text changed only in the statements that hold a fixable finding (the op's input
+    is wrapped, the select's condition may be hoisted into a variable just before the statement) and at the
+    places the fixes' own edits name (an added import).
 
     (All the findings, not only those counted as fixed: an op used by two selects is reported against the inner
     one, and once that is fixed, against the outer one, which keeps it "remaining" although it was rewritten.)
@@ -143,12 +151,16 @@ def assert_changes_only_inside(source: str, new: str, findings) -> None:
     if source == new:
         return
     starts = line_starts(source)
+    statements = [(statement_first_line(node), node.end_lineno) for node in ast.walk(ast.parse(source))
+                  if isinstance(node, ast.stmt)]
     regions = []
     for finding in findings:
         if finding.fix is None:
             continue
-        regions.append((offset(starts, finding.start), offset(starts, finding.end)))
         regions += [(offset(starts, edit.start), offset(starts, edit.end)) for edit in finding.fix.edits]
+        first, last = min((span for span in statements if span[0] <= finding.start.line <= span[1]),
+                          key=lambda span: span[1] - span[0], default=(finding.start.line, finding.end.line))
+        regions.append((starts[first - 1], starts[last] if last < len(starts) else len(source)))
     regions.sort()
     merged: list[list[int]] = []
     for start, end in regions:

@@ -9,6 +9,7 @@ import time
 from typing import Sequence
 
 from . import __version__
+from .cache import Cache
 from .config import CommandLine, ConfigError, Configuration, resolve, show
 from .discovery import iter_files
 from .finding import FileResult, Finding
@@ -119,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-file-size", metavar="SIZE", type=_size, default=None,
                         help="skip files larger than SIZE, with a notice on stderr (default: 10MB; 0: no limit)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("-j", "--jobs", metavar="N", type=_jobs, default=None,
+                        help="worker processes (default: one per CPU; 1 lints in this process)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write the results cache (.tflint_nan_cache/ in the project root)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print the summary line")
     parser.add_argument("--version", action="version", version=f"tflint-nan {__version__}")
     return parser
@@ -139,6 +144,16 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _globs(text: str) -> tuple[str, ...]:
@@ -221,7 +236,8 @@ def _main(argv: list[str]) -> int:
         if not (configuration.excludes.force_exclude and args.stdin_filename
                 and configuration.excludes.explicitly_named_excluded(args.stdin_filename)):
             results.append(lint_bytes(stdin_data, stdin_name, settings))
-    results += lint_files(iter_files(paths, configuration.excludes), settings)
+    cache = None if args.no_cache else Cache(configuration.project_root, settings)
+    results += lint_files(iter_files(paths, configuration.excludes), settings, jobs=args.jobs, cache=cache)
     print_notices(results)
     findings = sorted(
         (finding for result in results for finding in _reported(result)), key=Finding.sort_key
@@ -238,7 +254,7 @@ def _main(argv: list[str]) -> int:
         sys.stdout.write(render(findings, args.output_format, sources))
     sys.stdout.flush()
     if not args.quiet:
-        print(summary(findings, len(results)), file=sys.stderr)
+        print(summary(findings, sum(1 for result in results if result.skipped is None)), file=sys.stderr)
         if args.dynamic:
             print(dynamic_summary, file=sys.stderr)
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN

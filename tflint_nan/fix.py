@@ -34,7 +34,7 @@ from typing import Callable, Iterable, NamedTuple, TextIO
 import libcst as cst
 
 from .atomic import write_atomic
-from .finding import Edit, Finding, Position
+from .finding import Finding, Position
 from .knowledge import PARSE_ERROR_CODE
 from .lint import (
     Settings,
@@ -52,6 +52,9 @@ from .lint import (
 from .rewrite import line_starts
 
 MAX_ROUNDS = 10
+# An op is rewritten again when a select around it discards it too (nested selects); more rewrites of the same op
+# than this mean the analysis does not see them help.
+MAX_FIXES_PER_OP = 4
 Verify = Callable[[str, str, str], "str | None"]  # (original, fixed, path): None, or why the fix is refused
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -114,50 +117,87 @@ def fix_source(source: str, path: str = "<string>", settings: Settings = Setting
     """Rewrite every fixable finding in ``source``; raises ``SourceError`` when ``source`` cannot be analysed."""
     settings = settings.for_path(path)
     original = analyse(source, path, settings)
-    text, findings = source, original
-    starts = line_starts(text)
-    tracked = {id(finding): _offset(starts, finding.start) for finding in original}  # where each one is now
-    failed: dict[int, str] = {}  # offset of a finding whose rewrite was tried and dropped -> why
-    for _ in range(MAX_ROUNDS):
-        planned = _plan(text, starts, findings, failed)
-        if not planned:
+    held_back: dict[int, str] = {}  # offsets in ``source`` of ops left as written, and why
+    for _ in range(len(original) + 1):
+        rounds = _Rounds(source, original, path, settings, held_back)
+        if not rounds.unsettled:
             break
-        new_text, spans, applied = _apply_round(text, starts, planned, path, settings, failed)
-        if not spans:
-            continue  # every planned fix was dropped; plan again without them
-        new_findings = analyse(new_text, path, settings)
-        ineffective = _ineffective(applied, spans, starts, new_findings, line_starts(new_text))
-        if ineffective:
-            for finding in ineffective:
-                failed[_offset(starts, finding.start)] = (
-                    "even rewritten, the op is not provably safe to the analysis (its condition is beyond what it "
-                    "can reason about), so it is left as written")
-            continue  # the same round again, without them
-        tracked = {key: _map_offset(offset, spans) for key, offset in tracked.items()}
-        failed = {moved: reason for moved, reason in
-                  ((_map_offset(offset, spans), reason) for offset, reason in failed.items()) if moved is not None}
-        text, starts, findings = new_text, line_starts(new_text), new_findings
-    else:
-        if _plan(text, starts, findings, failed):
-            for finding in findings:
-                failed.setdefault(_offset(starts, finding.start),
-                                  f"the rewrites did not settle within {MAX_ROUNDS} rounds")
+        held_back.update(rounds.unsettled)  # start again, leaving those ops alone from the first round on
+    text, starts = rounds.text, rounds.starts
     if verify is not None and text != source:
         rejection = verify(source, text, path)
         if rejection is not None:
             reason = f"the fixed code failed verification: {rejection}"
             unchanged = [Remaining(finding, reason) for finding in original]
             return FixResult(source, source, [], unchanged, unchanged)
-    remaining = [Remaining(finding, _reason(finding, starts, failed, text)) for finding in findings]
+    remaining = [Remaining(finding, _reason(finding, starts, rounds.failed)) for finding in rounds.findings]
     at_offset = {(_offset(starts, item.finding.start), item.finding.code): item for item in remaining}
     fixed, remaining_in_source = [], []
     for finding in original:
-        item = at_offset.get((tracked[id(finding)], finding.code))
+        item = at_offset.get((rounds.tracked[id(finding)], finding.code))
         if item is None:
             fixed.append(finding)
         else:
             remaining_in_source.append(Remaining(finding, item.reason))
     return FixResult(source, text, fixed, remaining, remaining_in_source)
+
+
+class _Rounds:
+    """Lint, apply the fixes that fit together, repeat: the text, its findings and what happened to each op.
+
+    ``unsettled`` names the original ops (offsets in ``source``) whose rewrites did not settle -- rewritten
+    ``MAX_FIXES_PER_OP`` times, or still planned after ``MAX_ROUNDS`` -- so that the caller starts again without
+    them rather than keep their half-finished nest of guards.
+    """
+
+    def __init__(self, source: str, original: list[Finding], path: str, settings: Settings,
+                 held_back: dict[int, str]):
+        self.text, self.findings = source, original
+        self.starts = self.source_starts = line_starts(source)
+        self.tracked = {id(finding): _offset(self.starts, finding.start) for finding in original}  # where now
+        self.failed: dict[int, str] = dict(held_back)  # offset of an op whose rewrite is dropped -> why
+        self.unsettled: dict[int, str] = {}
+        self.original = original
+        rewrites: dict[int, int] = {}  # offset of an op -> how many of its rewrites were applied
+        for _ in range(MAX_ROUNDS):
+            text, starts = self.text, self.starts
+            for finding in self.findings:
+                if rewrites.get(_offset(starts, finding.start), 0) >= MAX_FIXES_PER_OP:
+                    self._unsettled(finding, f"it was rewritten {MAX_FIXES_PER_OP} times and is still not "
+                                             "provably safe to the analysis")
+            if self.unsettled:
+                return
+            planned = _plan(text, starts, self.findings, self.failed)
+            if not planned:
+                return
+            new_text, spans, applied = _apply_round(text, starts, planned, path, settings, self.failed)
+            if not spans:
+                continue  # every planned fix was dropped; plan again without them
+            new_findings = analyse(new_text, path, settings)
+            ineffective = _ineffective(applied, spans, starts, new_findings, line_starts(new_text))
+            if ineffective:
+                for finding in ineffective:
+                    self.failed[_offset(starts, finding.start)] = (
+                        "even rewritten, the op is not provably safe to the analysis (its condition is beyond what "
+                        "it can reason about), so it is left as written")
+                continue  # the same round again, without them
+            for finding, _ in applied:
+                op = _offset(starts, finding.start)
+                rewrites[op] = rewrites.get(op, 0) + 1
+            self.tracked = {key: _map_offset(offset, spans) for key, offset in self.tracked.items()}
+            self.failed = _moved(self.failed, spans)
+            rewrites = _moved(rewrites, spans)
+            self.text, self.starts, self.findings = new_text, line_starts(new_text), new_findings
+        for finding in _plan(self.text, self.starts, self.findings, self.failed):
+            self._unsettled(finding, f"its rewrites did not settle within {MAX_ROUNDS} rounds")
+
+    def _unsettled(self, finding: Finding, reason: str) -> None:
+        now = _offset(self.starts, finding.start)
+        for candidate in self.original:
+            if self.tracked[id(candidate)] == now and candidate.code == finding.code:
+                self.unsettled[_offset(self.source_starts, candidate.start)] = reason
+                return
+        self.failed[now] = reason  # not an op of the original source: leave it where it is
 
 
 def _plan(text: str, starts: list[int], findings: list[Finding], failed: dict[int, str]) -> list[Finding]:
@@ -214,29 +254,29 @@ def _apply_round(text: str, starts: list[int], planned: list[Finding], path: str
 
 def _ineffective(applied: list[tuple[Finding, list[_Span]]], spans: list[_Span], starts: list[int],
                  new_findings: list[Finding], new_starts: list[int]) -> list[Finding]:
-    """Applied fixes whose op is flagged again with the very same rewrite around its (rewritten) input: the analysis
-    cannot see that the guard helps, so applying it again and again would only nest it deeper."""
+    """Applied fixes whose op is flagged again with the same rewrite around its (rewritten) input: the analysis
+    cannot see that the guard helps, so applying it again and again would only nest it deeper.  (A rewrite that
+    repeats its input, ``ones_like(x)``, differs from round to round; ``MAX_FIXES_PER_OP`` bounds those.)"""
     again = {}
     for finding in new_findings:
         if finding.fix is not None:
-            again[(_offset(new_starts, finding.start), finding.code)] = _wrapping(finding.fix.edits[0], new_starts)
+            main = finding.fix.edits[0]
+            span = _Span(_offset(new_starts, main.start), _offset(new_starts, main.end), main.text, main.keeps)
+            again[(_offset(new_starts, finding.start), finding.code)] = _wrapping(span)
     ineffective = []
     for finding, finding_spans in applied:
         moved = _map_offset(_offset(starts, finding.start), spans)
-        main = finding_spans[0]
-        wrapping = (main.text[:main.keeps], main.text[main.keeps + main.end - main.start:]) if main.keeps is not None \
-            else None
+        wrapping = _wrapping(finding_spans[0])
         if wrapping is not None and again.get((moved, finding.code)) == wrapping:
             ineffective.append(finding)
     return ineffective
 
 
-def _wrapping(edit: Edit, starts: list[int]) -> tuple[str, str] | None:
-    """The text a wrapping edit puts before and after the input it keeps."""
-    if edit.keeps is None:
+def _wrapping(span: _Span) -> tuple[str, str] | None:
+    """What a wrapping edit puts before and after the input it keeps."""
+    if span.keeps is None:
         return None
-    length = _offset(starts, edit.end) - _offset(starts, edit.start)
-    return edit.text[:edit.keeps], edit.text[edit.keeps + length:]
+    return span.text[:span.keeps], span.text[span.keeps + span.end - span.start:]
 
 
 def _choose(starts: list[int], planned: list[Finding]) -> list[tuple[Finding, list[_Span]]]:
@@ -277,6 +317,12 @@ def _apply(text: str, spans: list[_Span]) -> str:
     return "".join(pieces)
 
 
+def _moved(by_offset: dict, spans: list[_Span]) -> dict:
+    """``by_offset`` with its keys where they are after ``spans`` (text the edits replaced drops out)."""
+    moved = ((_map_offset(offset, spans), value) for offset, value in by_offset.items())
+    return {offset: value for offset, value in moved if offset is not None}
+
+
 def _map_offset(offset: int | None, spans: list[_Span]) -> int | None:
     """Where text at ``offset`` is after ``spans`` were applied; None if the edits replaced it."""
     if offset is None:
@@ -309,15 +355,13 @@ def _parse_error(text: str, path: str, settings: Settings) -> str | None:
     return None
 
 
-def _reason(finding: Finding, starts: list[int], failed: dict[int, str], text: str) -> str:
+def _reason(finding: Finding, starts: list[int], failed: dict[int, str]) -> str:
     if finding.no_fix_reason is not None:
         return finding.no_fix_reason
     reason = failed.get(_offset(starts, finding.start))
     if reason is not None:
         return reason
-    if finding.fix is None:
-        return "no exact rewrite is known for it"
-    return f"the rewrites did not settle within {MAX_ROUNDS} rounds"
+    return "no exact rewrite is known for it"
 
 
 def _offset(starts: list[int], position: Position) -> int:
@@ -463,7 +507,8 @@ def fix_command(files: Iterable[tuple[str, bool]], settings: Settings, *, diff: 
     out.flush()
     errors = sum(1 for outcome in outcomes if outcome.error is not None)
     if not quiet:
-        print(fix_summary(fixed, files_fixed, remaining, errors, len(outcomes), diff), file=err)
+        checked = sum(1 for outcome in outcomes if outcome.skipped is None)
+        print(fix_summary(fixed, files_fixed, remaining, errors, checked, diff), file=err)
     if exit_zero:
         return EXIT_CLEAN
     if diff:

@@ -7,7 +7,7 @@ path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and 
 
 1. ``might_have_findings`` (bytes): a select name (``where``, ``switch``...) as an attribute or an imported name,
    and a way for a name to resolve into TensorFlow or Keras: an import of a module that holds a select, or a
-   binding of a name such as ``keras``.  Comments supply neither; strings can (that only costs time).
+   binding of a name such as ``keras``.  A mention in a comment or a string passes too (that only costs time).
 2. ``plan`` (CPython's syntax tree, which ``lint.check_syntax`` builds anyway): a call that may resolve to a
    select (imports and ``K = tf.keras.backend`` aliases followed) with three arguments, one of which reaches a
    risky op, a division or a power, directly or through any assignment to a name it reads.  Top-level functions
@@ -63,9 +63,13 @@ _HEADS = _alternatives(LIBRARY_HEADS)
 _FROM_LIBRARY = re.compile(rb"\bfrom[\s\\]+((?:" + _HEADS + rb")\b(?:[\s\\]*\.[\s\\]*\w+)*)[\s\\]+import\b")
 # ``import os, tensorflow as tf`` (one logical line).
 _IMPORT_LIBRARY = re.compile(rb"\bimport\b(?:\\\r?\n|\\\r|[^\r\n#;\\])*?\b(?:" + _HEADS + rb")\b")
-# A name such as ``keras`` that may be bound in the file (``keras = LazyLoader(...)``): any occurrence not
-# preceded by a character that no binding target follows, and not followed by a dot.
-_LIBRARY_BINDING = re.compile(rb"(?<![\w.\-/+%@<>&^~#\"'`$?!\\])(?:" + _HEADS + rb")\b(?![ \t\f]*\.)")
+# A name such as ``keras`` that may be bound in the file (``keras = LazyLoader(...)``, ``for keras in``,
+# ``def f(keras):``, ``case keras:``...): an occurrence not right after a character no binding target comes after,
+# and followed by one that can follow a binding target (prose such as "a keras model" is not).
+_LIBRARY_BINDING = re.compile(
+    rb"(?<![\w.\-/+%@<>&^~#\"'`$?!\\])(?:" + _HEADS + rb")\b"
+    rb"(?=[ \t\f]*(?:[=:,()\[\]{};|#\\\r\n]|(?:[-+*/%&^@]|//|\*\*|<<|>>)=|\Z|(?:in|if|as)\b))"
+)
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _WHITESPACE = re.compile(rb"[\s\\]+")
 
@@ -107,17 +111,6 @@ _OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp
 
 
 @dataclass
-class _Unit:
-    """A statement that may be left out: its calls and what visiting it would change for the rest."""
-
-    node: ast.stmt
-    calls: list[ast.Call] = field(default_factory=list)  # with three or more arguments
-    alias_keys: set[str] = field(default_factory=set)  # ``name = a.b`` / ``name = other`` inside it
-    module_bindings: set[str] = field(default_factory=set)  # its own name, and names it declares global
-    has_candidate: bool = False
-
-
-@dataclass
 class Plan:
     """Which statements the LibCST analysis needs: indices into the module body, and per kept class, into its body."""
 
@@ -125,25 +118,65 @@ class Plan:
     kept_methods: dict[int, set[int]]  # class statement index -> kept indices of its body; absent: all kept
 
 
+@dataclass(eq=False)
+class _Scope:
+    """A scope as the analysis keeps them (``analysis._Scope``): what is bound in it, and to which values."""
+
+    kind: str  # "module", "function", "lambda", "class"
+    parent: _Scope | None
+    owner: ast.AST | None = None  # the function, lambda or class
+    bound: set[str] = field(default_factory=set)
+    values: dict[str, list[ast.expr]] = field(default_factory=dict)
+
+    def bind(self, target: ast.expr, value: ast.expr | None) -> None:
+        """``analysis.ModuleAnalyzer._bind_target``: a name gets the value, names inside tuples get none."""
+        if isinstance(target, ast.Name):
+            self.bound.add(target.id)
+            if value is not None:
+                self.values.setdefault(target.id, []).append(value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.bind(element, None)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, None)
+
+    def binding_scope(self, name: str) -> _Scope | None:
+        """``analysis.ModuleAnalyzer.binding``: the innermost scope that binds ``name``; class bodies are not
+        visible from inside their methods."""
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.bound and (scope.kind != "class" or scope is self):
+                return scope
+            scope = scope.parent
+        return None
+
+
+@dataclass(eq=False)
+class _Unit:
+    """A statement that may be left out: its calls and what visiting it would change for the rest."""
+
+    node: ast.stmt
+    calls: list[tuple[ast.Call, _Scope]] = field(default_factory=list)  # with three or more arguments
+    alias_keys: set[str] = field(default_factory=set)  # ``name = a.b`` / ``name = other`` inside it
+    module_bindings: set[str] = field(default_factory=set)  # its own name, and names it declares global
+    methods: list[_Unit] = field(default_factory=list)  # a class's methods (their calls are theirs alone)
+    has_candidate: bool = False
+
+
 class _Facts:
-    """What the whole file binds and imports, gathered in one walk."""
+    """What the file binds, imports and calls, gathered in one walk of its syntax tree."""
 
     def __init__(self, tree: ast.Module):
-        self.values: dict[str, list[ast.expr]] = {}  # name -> every value assigned to it, anywhere
-        self.imports: dict[str, set[str]] = {}  # name -> qualified names its imports give it
+        self.imports: dict[str, set[str]] = {}  # name -> qualified names its imports give it (LibCST's spelling)
         self.import_heads: set[str] = set()
-        self.aliases: list[tuple[str, ast.expr]] = []
+        self.aliases: list[tuple[str, ast.expr]] = []  # what ``leave_Assign`` records with ``_record_alias``
         self.globals: set[str] = set()
         self.units: list[_Unit] = []
-        self.methods: dict[int, list[_Unit]] = {}  # class index -> its methods
-        self.class_level_calls: dict[int, list[ast.Call]] = {}
-        for index, statement in enumerate(tree.body):
-            unit = self._gather(statement)
+        module = _Scope("module", None)
+        for statement in tree.body:
+            unit = _Unit(statement)
             self.units.append(unit)
-            if isinstance(statement, ast.ClassDef):
-                self.methods[index] = [self._gather(member) for member in statement.body if isinstance(member, _FUNCTIONS)]
-                method_calls = {id(call) for method in self.methods[index] for call in method.calls}
-                self.class_level_calls[index] = [call for call in unit.calls if id(call) not in method_calls]
+            self._walk(statement, module, unit)
         self.alias_keys = {name for name, _ in self.aliases}
         self.attribute_alias_roots = {root for _, value in self.aliases if isinstance(value, ast.Attribute)
                                       for root in [_chain(value)[0]] if root is not None}
@@ -154,25 +187,48 @@ class _Facts:
         self.locals_may_alias = False
         self._resolve_library_aliases()
 
-    def _gather(self, statement: ast.stmt) -> _Unit:
-        unit = _Unit(statement)
-        if isinstance(statement, _SCOPES):
-            unit.module_bindings.add(statement.name)
-        for node in ast.walk(statement):
+    def _walk(self, statement: ast.stmt, module: _Scope, top: _Unit) -> None:
+        stack: list[tuple[ast.AST, _Scope, _Unit]] = [(statement, module, top)]
+        while stack:
+            node, scope, unit = stack.pop()
             kind = type(node)
             if kind is ast.Call:
                 if len(node.args) + len(node.keywords) >= 3:
-                    unit.calls.append(node)
+                    unit.calls.append((node, scope))
+            elif kind is ast.Name or kind is ast.Constant:
+                continue
+            elif isinstance(node, _SCOPES) or kind is ast.Lambda:
+                if kind is not ast.Lambda:
+                    scope.bind(ast.Name(node.name), None)
+                    if unit is top and scope is module:
+                        unit.module_bindings.add(node.name)
+                    elif kind is not ast.ClassDef and scope.owner is top.node and isinstance(top.node, ast.ClassDef):
+                        unit = _Unit(node, module_bindings={node.name})  # a method of a top-level class
+                        top.methods.append(unit)
+                inner = _Scope("class" if kind is ast.ClassDef else "function", scope, node)
+                if kind is not ast.ClassDef:
+                    arguments = node.args
+                    for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                     arguments.vararg, arguments.kwarg):
+                        if argument is not None:
+                            inner.bound.add(argument.arg)
+                stack.extend((child, inner, unit) for child in ast.iter_child_nodes(node))
+                continue
             elif kind is ast.Assign:
                 for target in node.targets:
-                    if type(target) is ast.Name:
-                        self.values.setdefault(target.id, []).append(node.value)
-                        if _is_alias_value(node.value):
-                            unit.alias_keys.add(target.id)
-                            self.aliases.append((target.id, node.value))
+                    scope.bind(target, node.value)
+                    if type(target) is ast.Name and _is_alias_value(node.value):
+                        unit.alias_keys.add(target.id)
+                        self.aliases.append((target.id, node.value))
             elif kind is ast.AnnAssign or kind is ast.NamedExpr:
-                if type(node.target) is ast.Name and node.value is not None:
-                    self.values.setdefault(node.target.id, []).append(node.value)
+                scope.bind(node.target, node.value)
+            elif kind is ast.AugAssign:
+                scope.bind(node.target, None)
+            elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+                scope.bind(node.target, None)
+            elif kind is ast.withitem:
+                if node.optional_vars is not None:
+                    scope.bind(node.optional_vars, None)
             elif kind is ast.Import:
                 for alias in node.names:
                     head = alias.name.split(".")[0]
@@ -185,8 +241,10 @@ class _Facts:
                         self.imports.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
             elif kind is ast.Global:
                 unit.module_bindings.update(node.names)
+                if unit is not top:
+                    top.module_bindings.update(node.names)
                 self.globals.update(node.names)
-        return unit
+            stack.extend((child, scope, unit) for child in ast.iter_child_nodes(node))
 
     def _resolve_library_aliases(self) -> None:
         """Aliases whose value may resolve into TensorFlow or Keras (``K = tf.keras.backend``), to a fixpoint."""
@@ -238,8 +296,8 @@ def _is_alias_value(value: ast.expr) -> bool:
 
 
 def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
-    """Each name bound in the module's own scope (not inside functions or classes) -> the index of the first
-    top-level statement that binds it."""
+    """Each name bound in the module's own scope, as Python binds names (imports, ``except ... as``, ``match``
+    captures too; not inside functions or classes) -> the index of the first top-level statement binding it."""
     first: dict[str, int] = {}
     for index, statement in enumerate(tree.body):
         stack: list[ast.AST] = [statement]
@@ -269,25 +327,26 @@ class _Screen:
     def __init__(self, tree: ast.Module):
         self.tree = tree
         self.facts = _Facts(tree)
-        self._risky_names: set[str] | None = None
+        self._scanned: dict[int, tuple[bool, set[str]]] = {}
 
     def plan(self) -> Plan | None:
         facts = self.facts
-        for unit in [*facts.units, *(method for methods in facts.methods.values() for method in methods)]:
-            unit.has_candidate = any(self._is_candidate(call) for call in unit.calls)
+        for unit in facts.units:
+            for method in unit.methods:
+                method.has_candidate = any(self._is_candidate(call, scope) for call, scope in method.calls)
+            unit.has_candidate = any(method.has_candidate for method in unit.methods) or any(
+                self._is_candidate(call, scope) for call, scope in unit.calls)
         if not any(unit.has_candidate for unit in facts.units):
             return None
         kept = {index for index, unit in enumerate(facts.units) if not self._removable(unit, index)}
         kept_methods = {}
-        for index in kept & facts.methods.keys():
-            if any(self._is_candidate(call) for call in facts.class_level_calls[index]):
-                continue  # a select in the class body itself may see its methods' names
-            body = self.tree.body[index].body
-            method_units = iter(facts.methods[index])
-            kept_methods[index] = {
-                position for position, member in enumerate(body)
-                if not (isinstance(member, _FUNCTIONS) and self._removable(next(method_units), None))
-            }
+        for index in kept:
+            unit = facts.units[index]
+            if not unit.methods or any(self._is_candidate(call, scope) for call, scope in unit.calls):
+                continue  # no methods, or a select in the class body itself, which may see their names
+            removable = {id(method.node) for method in unit.methods if self._removable(method, None)}
+            kept_methods[index] = {position for position, member in enumerate(unit.node.body)
+                                   if id(member) not in removable}
         return Plan(kept, kept_methods)
 
     def _removable(self, unit: _Unit, index: int | None) -> bool:
@@ -295,8 +354,9 @@ class _Screen:
         facts = self.facts
         if unit.has_candidate or not isinstance(unit.node, _SCOPES):
             return False
+        alias_keys = unit.alias_keys.union(*(method.alias_keys for method in unit.methods))
         # An alias recorded inside it would rewrite qualified names that start with a module-level name.
-        if unit.alias_keys & (facts.module_names | LIBRARY_HEADS | facts.library_aliases):
+        if alias_keys & (facts.module_names | LIBRARY_HEADS | facts.library_aliases):
             return False
         # Its name, or a global it assigns, as an alias, a library name or the root of an attribute alias.
         if unit.module_bindings & (LIBRARY_HEADS | facts.alias_keys | facts.attribute_alias_roots):
@@ -305,40 +365,39 @@ class _Screen:
             return False  # the analysis would find that earlier binding where it now finds the definition
         return True
 
-    def _is_candidate(self, call: ast.Call) -> bool:
+    def _is_candidate(self, call: ast.Call, scope: _Scope) -> bool:
+        """A call that may be a select whose arguments reach a risky op (following names as the analysis does)."""
         if not self.facts.may_resolve(call.func, SELECT_NAMES):
             return False
-        return any(self._reaches_risky(argument) for argument in (*call.args, *(k.value for k in call.keywords)))
+        pending: list[str] = []
+        for argument in (*call.args, *(keyword.value for keyword in call.keywords)):
+            risky, names = self._scan(argument)
+            if risky:
+                return True
+            pending.extend(names)
+        seen: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            found = scope.binding_scope(name)
+            for value in found.values.get(name, ()) if found is not None else ():
+                risky, names = self._scan(value)
+                if risky:
+                    return True
+                pending.extend(names)
+        return False
 
-    def _reaches_risky(self, expression: ast.expr) -> bool:
+    def _scan(self, expression: ast.expr) -> tuple[bool, set[str]]:
+        """Whether ``expression`` itself holds a risky op, and the names it reads (where the analysis looks)."""
+        cached = self._scanned.get(id(expression))
+        if cached is not None:
+            return cached
         names: set[str] = set()
-        return self._scan(expression, names) or bool(names & self.risky_names())
-
-    def risky_names(self) -> set[str]:
-        """Names some assignment gives a value that reaches a risky op (directly or through other names)."""
-        if self._risky_names is None:
-            users: dict[str, set[str]] = {}
-            risky: set[str] = set()
-            for name, values in self.facts.values.items():
-                for value in values:
-                    used: set[str] = set()
-                    if self._scan(value, used):
-                        risky.add(name)
-                    for other in used:
-                        users.setdefault(other, set()).add(name)
-            pending = list(risky)
-            while pending:
-                for user in users.get(pending.pop(), ()):
-                    if user not in risky:
-                        risky.add(user)
-                        pending.append(user)
-            self._risky_names = risky
-        return self._risky_names
-
-    def _scan(self, expression: ast.expr, names: set[str]) -> bool:
-        """Whether ``expression`` itself holds a risky op; collects the names it reads into ``names``."""
+        risky = False
         stack: list[ast.AST] = [expression]
-        while stack:
+        while stack and not risky:
             node = stack.pop()
             kind = type(node)
             if kind is ast.Name:
@@ -346,16 +405,16 @@ class _Screen:
             elif isinstance(node, _OPAQUE):
                 continue
             elif kind is ast.Call:
-                if self.facts.may_resolve(node.func, RISKY_NAMES):
-                    return True
+                risky = self.facts.may_resolve(node.func, RISKY_NAMES)
                 stack.extend(node.args)
                 stack.extend(keyword.value for keyword in node.keywords)
             elif kind is ast.BinOp and (type(node.op) is ast.Div or (
                     type(node.op) is ast.Pow and not _is_natural_number(node.right))):
-                return True
+                risky = True
             else:
                 stack.extend(ast.iter_child_nodes(node))
-        return False
+        self._scanned[id(expression)] = (risky, names)
+        return risky, names
 
 
 def _is_natural_number(node: ast.expr) -> bool:

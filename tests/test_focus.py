@@ -1,0 +1,234 @@
+"""The focused path (byte screen, syntax-tree screen, LibCST on the kept statements only) finds exactly what the
+exhaustive path (LibCST on every statement of every file with a select word) finds.
+
+Compared: every fixture, every rule example, generated TensorFlow-shaped programs, and programs written to break
+each shortcut (aliases recorded in left-out functions, lazily imported globals, shadowed definitions, positions
+after left-out statements with every kind of line ending and comment placement).  ``benchmarks/run.py`` makes the
+same comparison on TensorFlow's and Keras's own sources.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fuzz_generators import tf_program
+from tflint_nan import screen
+from tflint_nan.lint import Settings, lint_source
+from tflint_nan.rules import RULES
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SETTINGS = [Settings(), Settings(strict=True)]
+
+
+def both_paths(source: str, settings: Settings = Settings(), path: str = "module.py"):
+    focused = lint_source(source, path, settings)
+    exhaustive = lint_source(source, path, settings, exhaustive=True)
+    assert (focused.findings, focused.error) == (exhaustive.findings, exhaustive.error)
+    return focused.findings
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.rglob("*.py")), ids=lambda p: p.relative_to(FIXTURES).as_posix())
+@pytest.mark.parametrize("settings", SETTINGS, ids=["default", "strict"])
+def test_fixtures_agree(path, settings):
+    both_paths(path.read_text(encoding="utf-8"), settings, str(path))
+
+
+@pytest.mark.parametrize("rule", [rule for rule in RULES if rule.bad], ids=lambda rule: rule.code)
+def test_rule_examples_agree(rule):
+    assert both_paths(rule.bad)
+    assert not both_paths(rule.good)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_programs_agree(seed):
+    both_paths(tf_program(random.Random(seed)), Settings(strict=seed % 2 == 1))
+
+
+def program(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def test_an_alias_recorded_in_a_left_out_function_still_applies():
+    # analysis records ``K = tf.math`` in ``unrelated`` for the whole module: K.switch is no longer a select.
+    source = program("""
+        import tensorflow as tf
+        K = tf.keras.backend
+
+        def unrelated():
+            K = tf.math
+            return K
+
+        def elu(x):
+            return K.switch(x > 0., x, K.exp(x) - 1.)
+    """)
+    assert both_paths(source) == []
+
+
+def test_a_library_imported_into_a_global_by_another_function_is_followed():
+    source = program("""
+        def load():
+            global keras
+            import keras
+
+        def elu(x):
+            return keras.ops.where(x > 0., x, keras.ops.exp(x) - 1.)
+    """)
+    assert [finding.code for finding in both_paths(source)] == ["TFN001"]
+
+
+def test_a_definition_shadowing_an_earlier_binding_is_kept():
+    source = program("""
+        import tensorflow as tf
+        g = tf.exp(y)
+
+        def g():
+            return 0
+
+        def f(x):
+            return tf.where(x > 0., x, g)
+    """)
+    assert both_paths(source) == []
+
+
+def test_findings_after_left_out_statements_keep_their_positions():
+    filler = "\n".join(f"def unrelated_{n}(a, b):\n    '''doc\n    string'''\n    return a / b  # c\n"
+                       for n in range(5))
+    source = program('''
+        """Module docstring."""
+        import tensorflow as tf; import numpy as np
+        from keras import ops
+
+
+        @decorator  # comment
+        # between decorators
+        @other(
+            1,
+        )
+        async def first(x):
+            return x
+            # a comment indented deeper, owned by the block
+
+
+        # a comment before a class
+        class Layer:
+            """Doc."""
+
+            scale = 2.
+
+            @property
+            def unused(self):
+                return np.where(self.x, 1, 2) / 3
+
+            def call(self, x):
+                return ops.where(x > 0., x, ops.exp(x) / self.scale)
+
+            def after(self):
+                pass
+                # trailing
+            # class footer
+        x = 1; y = 2
+    ''') + filler + program("""
+        def last(x):
+            return tf.where(x > 0., tf.math.log(x), x)
+    """)
+    lines = source.splitlines()
+    select_line = next(n for n, line in enumerate(lines, 1) if "ops.where(x > 0." in line)
+    log_line = next(n for n, line in enumerate(lines, 1) if "tf.math.log" in line)
+    for newline in ("\n", "\r\n", "\r"):
+        findings = both_paths(source.replace("\n", newline))
+        assert [(finding.code, finding.line) for finding in findings] == [
+            ("TFN001", select_line), ("TFN003", select_line), ("TFN002", log_line)]
+
+
+def test_a_fix_that_adds_an_import_before_a_left_out_function():
+    source = program("""
+        import numpy as np
+        from keras import ops
+
+        def unrelated(a):
+            return np.where(a, 1, 2)
+
+        def elu(x):
+            return ops.where(x > 0., x, ops.exp(x) - 1.)
+    """)
+    findings = both_paths(source)
+    assert findings and findings[0].fix is not None
+
+
+def test_a_module_level_variable_read_in_left_out_functions():
+    source = program("""
+        import tensorflow as tf
+        x = tf.constant([1.])
+        ratio = 1. / x
+
+        def reads_it():
+            return ratio * 2
+
+        y = tf.where(x > 0., ratio, 0.)
+    """)
+    assert [finding.code for finding in both_paths(source)] == ["TFN003"]
+
+
+@pytest.mark.parametrize("source", [
+    "import tensorflow as tf\nK = tf.keras.backend\ndef f(x):\n    return K.switch(x > 0, x, K.exp(x))\n",
+    "from tensorflow import where as w\nimport tensorflow as tf\ny = w(x > 0, x, tf.exp(x))\n",
+    "from keras import (\n    ops,  # where, in a comment\n)\ny = ops . \\\n    where(c, a, b)\n",
+    "import os, tensorflow as tf\ny = tf.where(c, a, b)\n",
+    "import tensorflow\ny = tensorflow.compat.v1.where(c, a, b)\n",
+    "keras = LazyLoader('keras')\ny = keras.ops.where(c, a, b)\n",
+    "from tensorflow.keras.backend import switch\ny = switch(c, a, b)\n",
+    "import tensorflow as tf\ny = (tf  # the module\n     .where)(c, a, b)\n",
+    "# -*- coding: latin-1 -*-\nimport tensorflow as tf\ny = tf.where(c, a, b)  # caf\xe9\n",
+])
+def test_the_byte_screen_lets_through_every_spelling(source):
+    data = source.encode("latin-1" if "latin-1" in source else "utf-8")
+    assert screen.might_have_findings(data)
+
+
+@pytest.mark.parametrize("source", [
+    "import numpy as np\ny = np.where(c, a, b)\n",
+    "import tensorflow as tf\ny = tf.exp(x)  # a where, a switch\n",
+    "from tensorflow.python.ops import array_ops\ny = array_ops.where(c, a, b)\n",
+    "def where(c, a, b):\n    return a\n",
+])
+def test_the_byte_screen_rejects_files_without_a_possible_select(source):
+    assert not screen.might_have_findings(source.encode())
+
+
+@pytest.mark.parametrize("source", [
+    "import numpy as np\nimport tensorflow as tf\ny = np.where(c, tf.exp(a), b)\n",
+    "import tensorflow as tf\ny = tf.where(c, a, b)\nz = tf.exp(q)\n",
+    "import tensorflow as tf\ny = tf.where(c)\n",
+    "import tensorflow as tf\ndef f(a):\n    return tf.where(c, a ** 2, b)\n",
+])
+def test_the_syntax_tree_screen_skips_selects_without_a_risky_op(source):
+    assert screen.plan(ast.parse(source)) is None
+    assert both_paths(source) == []
+
+
+def test_the_syntax_tree_screen_keeps_only_what_the_findings_need():
+    source = program("""
+        import tensorflow as tf
+
+        def one(x):
+            return tf.where(x > 0., x, tf.exp(x))
+
+        def two(x):
+            return tf.where(x > 0., x, 1.)
+
+        class Layer:
+            def call(self, x):
+                return tf.where(x > 0., x, 0.)
+
+            def other(self, x):
+                y = x / 2.
+                return tf.where(x > 0., y, 0.)
+    """)
+    plan = screen.plan(ast.parse(source))
+    assert plan.kept == {0, 1, 3}
+    assert plan.kept_methods == {3: {1}}

@@ -1,0 +1,154 @@
+"""Each file's result, remembered under ``.tflint_nan_cache/`` in the project root so a re-run reads it back.
+
+An entry is found by the file's path (as given) and whether it was named explicitly, and is used only when the
+file's bytes hash to the digest stored with it; the directory it lives in is named after the tool (its version and
+a hash of its own source, so an edited checkout never reuses results) and the full settings.  A result can
+therefore never be served for other bytes, another version or other settings: a changed file (``--fix`` rewrote it,
+an editor saved it) is simply linted again.
+
+Entries are JSON files written to a temporary name and renamed into place, so concurrent runs never read half an
+entry; the last writer wins.  An entry that cannot be read or decoded is ignored (and rewritten).  Nothing here
+ever fails a run: a cache that cannot be written is a cache that is not used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .finding import Edit, FileResult, Finding, Fix, Position
+
+CACHE_DIRECTORY = ".tflint_nan_cache"
+_RESULT_TYPES = {cls.__name__: cls for cls in (FileResult, Finding, Position, Edit, Fix)}
+_PACKAGE = Path(__file__).resolve().parent
+
+
+class Cache:
+    """The results for one tool build and one ``Settings`` value, under ``project_root``."""
+
+    def __init__(self, project_root: str, settings) -> None:
+        self.root = os.path.join(project_root, CACHE_DIRECTORY)
+        self.directory = os.path.join(self.root, tool_fingerprint(), settings_key(settings))
+        self._ready = False
+
+    def get(self, path: str, explicit: bool, data: bytes) -> FileResult | None:
+        try:
+            with open(self._entry(path, explicit), "rb") as handle:
+                entry = json.loads(handle.read())
+            if entry["digest"] != _digest(data):
+                return None
+            result = _decode(entry["result"])
+            return result if isinstance(result, FileResult) and result.path == path else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # absent, or not an entry this version wrote: lint the file again
+
+    def put(self, path: str, explicit: bool, data: bytes, result: FileResult) -> None:
+        try:
+            text = json.dumps({"digest": _digest(data), "result": _encode(result)}, separators=(",", ":"))
+        except TypeError:
+            return  # holds something only this run knows how to represent
+        try:
+            self._prepare()
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".entry-")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                    stream.write(text)
+                os.replace(temporary, self._entry(path, explicit))
+            except BaseException:
+                _remove(temporary)
+                raise
+        except OSError:
+            pass
+
+    def _entry(self, path: str, explicit: bool) -> str:
+        name = hashlib.sha256(f"{int(explicit)}\0{path}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return os.path.join(self.directory, name)
+
+    def _prepare(self) -> None:
+        if self._ready:
+            return
+        tool_directory = os.path.dirname(self.directory)
+        first_of_this_build = not os.path.isdir(tool_directory)
+        os.makedirs(self.directory, exist_ok=True)
+        if first_of_this_build:  # results of other builds of the tool will not be read again
+            for entry in os.scandir(self.root):
+                if entry.is_dir(follow_symlinks=False) and entry.path != tool_directory:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+        # Like pytest's and ruff's caches: never committed, skipped by backup tools.
+        for name, text in ((".gitignore", "# created by tflint-nan\n*\n"),
+                           ("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"
+                                            "# This directory is a cache created by tflint-nan.\n")):
+            marker = os.path.join(self.root, name)
+            if not os.path.exists(marker):
+                with open(marker, "w", encoding="utf-8") as stream:
+                    stream.write(text)
+        self._ready = True
+
+
+def tool_fingerprint() -> str:
+    """The version and a digest of the package's own source: results of other code are never reused."""
+    digest = hashlib.sha256(__version__.encode())
+    for source in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(source.relative_to(_PACKAGE).as_posix().encode())
+        digest.update(source.read_bytes())
+    return f"{__version__}-{digest.hexdigest()[:16]}"
+
+
+def settings_key(settings) -> str:
+    """A digest of every field of the settings, independent of set order and hash seeds."""
+    return hashlib.sha256(json.dumps(_canonical(settings)).encode()).hexdigest()[:16]
+
+
+def _canonical(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [type(value).__name__, {field.name: _canonical(getattr(value, field.name))
+                                       for field in dataclasses.fields(value)}]
+    if isinstance(value, (set, frozenset)):
+        return ["set", sorted((_canonical(item) for item in value), key=json.dumps)]
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, dict):
+        return ["dict", sorted(([_canonical(k), _canonical(v)] for k, v in value.items()), key=json.dumps)]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _encode(value):
+    if dataclasses.is_dataclass(value) and type(value).__name__ in _RESULT_TYPES:
+        return {"type": type(value).__name__,
+                "fields": {field.name: _encode(getattr(value, field.name)) for field in dataclasses.fields(value)}}
+    if isinstance(value, tuple):
+        return {"type": "tuple", "items": [_encode(item) for item in value]}
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if isinstance(value, dict):
+        if value["type"] == "tuple":
+            return tuple(_decode(item) for item in value["items"])
+        return _RESULT_TYPES[value["type"]](**{name: _decode(item) for name, item in value["fields"].items()})
+    return value
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
