@@ -82,9 +82,7 @@ def measure(argv: list[str], cwd: Path) -> Run:
         process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         stdout = output.read()
-    cpu = usage.ru_utime + usage.ru_stime
-    peak_rss = max(peak[0], usage.ru_maxrss * 1024)  # ru_maxrss: the largest single process, in KiB
-    return Run(wall, cpu, peak_rss, process.returncode, stdout)
+    return Run(wall, usage.ru_utime + usage.ru_stime, peak[0], process.returncode, stdout)
 
 
 def _sample_tree_rss(root: int, peak: list[int], done: threading.Event) -> None:
@@ -103,7 +101,7 @@ def _process_tree(root: int) -> list[int]:
                 with open(f"/proc/{pid}/task/{task}/children") as handle:
                     pending.extend(int(child) for child in handle.read().split())
         except OSError:
-            continue  # gone, or no /proc: wait4's ru_maxrss is the fallback
+            continue  # gone already
     return pids
 
 
@@ -303,7 +301,7 @@ def main() -> int:
             comparison = compare_with_exhaustive(corpus, jobs)
 
         measured = [cold, no_cache, warm, touched, ruff_run, flake8_run, cat, precommit, big_run, startup, imports]
-        print(f"## tflint-nan benchmark\n")
+        print("## tflint-nan benchmark\n")
         print(f"Corpus: {len(files):,} Python files, {size / 1e6:.1f} MB: the `tensorflow` and `keras` packages of "
               f"{sys.executable} (tensorflow {_version_of('tensorflow')}, keras {_version_of('keras')}).  ")
         print(f"Machine: {platform.platform()}, {jobs} CPUs available, Python {platform.python_version()}; "

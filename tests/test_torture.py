@@ -32,9 +32,10 @@ TEMPORARY_SUFFIX = ".tflint-nan.tmp"
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen:
+    """The command in its own process group, as a shell runs it: a signal to the group reaches its workers too."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "tflint_nan", *args], cwd=cwd, env=env, text=True,
-                            encoding="utf-8", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            encoding="utf-8", stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
 def run(*args: str, cwd: Path, timeout: float = HANG_SECONDS) -> subprocess.CompletedProcess:
@@ -49,6 +50,11 @@ def run(*args: str, cwd: Path, timeout: float = HANG_SECONDS) -> subprocess.Comp
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+def location(line: str) -> str:
+    """The path a finding line names, as given on the command line or found below it (without "./")."""
+    return os.path.normpath(line.split(":", 1)[0])
+
+
 def codes(stdout: str) -> list[str]:
     return [line.split(": ", 2)[1].split(" ", 1)[0] for line in stdout.splitlines() if ": TFN" in line]
 
@@ -59,7 +65,7 @@ def parse_error_lines(stdout: str) -> dict[str, str]:
     for line in stdout.splitlines():
         where, _, rest = line.partition(": ")
         if rest.startswith("TFN999 "):
-            out[where.split(":")[0]] = rest[len("TFN999 "):]
+            out[location(where)] = rest[len("TFN999 "):]
     return out
 
 
@@ -82,7 +88,7 @@ def fifty_thousand_lines() -> tuple[str, int]:
             lines += [f"def elu_{index}(x):", "    return tf.where(x > 0., x, tf.exp(x) - 1.)", ""]
             buggy += 1
         elif index % 83 == 41:
-            lines += [f"def safe_{index}(x):", "    return K.switch(x > 0., tf.math.log(x), x)", ""]
+            lines += [f"def safe_{index}(x):", "    return K.switch(x > 0., tf.math.log(tf.where(x > 0., x, 1.)), x)", ""]
         index += 1
     lines += [""] * (50_000 - len(lines))
     return "\n".join(lines) + "\n", buggy
@@ -155,7 +161,7 @@ def test_nesting_500_deep_is_analysed_or_refused_with_a_reason(tmp_path):
     analysed = set(sources) - set(refused)
     assert {"unary.py", "negations.py", "lambdas.py", "subscripts.py", "attributes.py", "calls_chained.py",
             "variables.py"} <= analysed
-    reported_files = {line.split(":")[0] for line in result.stdout.splitlines()}
+    reported_files = {location(line) for line in result.stdout.splitlines()}
     assert reported_files == set(sources)  # every file holds a risky select, so each is a finding or a TFN999
     fixed = run("--fix", *sorted(sources), cwd=tmp_path)
     assert fixed.returncode in (0, 1)
@@ -195,7 +201,7 @@ def test_symlink_loops_are_not_followed_forever(tmp_path):
     result = run("project", "project/a/up", cwd=tmp_path, timeout=120)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert sorted(line.split(":")[0] for line in lines if ": TFN00" in line) == sorted(
+    assert sorted(location(line) for line in lines if ": TFN00" in line) == sorted(
         ["project/a/real.py"] * 2 + ["project/b/other.py"] * 2 + ["project/a/up/a/real.py"] * 2
         + ["project/a/up/b/other.py"] * 2)
     errors = parse_error_lines(result.stdout)
@@ -247,7 +253,7 @@ def test_a_fifo_found_by_a_walk_is_skipped_and_one_named_is_read(tmp_path):
     result = run("tree", cwd=tmp_path, timeout=120)  # opening the FIFO to read would wait for a writer forever
     assert result.returncode == 1
     assert "tree/pipe.py: skipped: not a regular file" in result.stderr
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["tree/real.py"] * 2
+    assert [location(line) for line in result.stdout.splitlines()] == ["tree/real.py"] * 2
 
     def feed() -> None:
         with open(tmp_path / "tree/pipe.py", "w", encoding="utf-8") as pipe:
@@ -340,7 +346,7 @@ def test_sigkill_during_fix_leaves_every_file_old_or_new(tmp_path, changed_befor
 
     process = start("--fix", ".", cwd=tmp_path)
     reached = wait_until(lambda: changed() >= changed_before_kill or process.poll() is not None)
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)  # the command and any worker it started, wherever they are
     process.communicate(timeout=60)
     assert reached
     for path, (before, after) in tree.items():
@@ -351,13 +357,18 @@ def test_sigkill_during_fix_leaves_every_file_old_or_new(tmp_path, changed_befor
     assert all(path.read_text(encoding="utf-8") == after for path, (_, after) in tree.items())
 
 
-def opened_a_file_under(pid: int, directory: Path) -> bool:
-    """Whether process ``pid`` has a file under ``directory`` open: it is past start-up, in the main loop."""
-    try:
-        return any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith(str(directory))
-                   for fd in os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return False
+def opened_a_file_under(group: int, directory: Path) -> bool:
+    """Whether a process of process group ``group`` has a file under ``directory`` open: the run is under way."""
+    for pid in os.listdir("/proc"):
+        try:
+            if not pid.isdigit() or os.getpgid(int(pid)) != group:
+                continue
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith(str(directory))
+                   for fd in os.listdir(f"/proc/{pid}/fd")):
+                return True
+        except OSError:  # the process or the descriptor went away meanwhile
+            continue
+    return False
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc to see when a run is under way")
@@ -366,7 +377,7 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, fix):
     tree = buggy_tree(tmp_path, 1500, lines=3)
     process = start(*(["--fix"] if fix else []), ".", cwd=tmp_path)
     assert wait_until(lambda: opened_a_file_under(process.pid, tmp_path) or process.poll() is not None)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert stderr == "tflint-nan: interrupted\n"
@@ -382,9 +393,9 @@ def test_a_file_over_the_size_limit_is_skipped_with_a_notice(tmp_path):
     write(tmp_path, "small.py", BUGGY)
     result = run(".", cwd=tmp_path, timeout=300)
     assert result.returncode == 1
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["padded.py"] * 2 + ["small.py"] * 2
+    assert [location(line) for line in result.stdout.splitlines()] == ["padded.py"] * 2 + ["small.py"] * 2
     assert result.stderr.splitlines() == [
-        "huge.py: skipped: 11 MB is over the size limit of 10 MB (--max-file-size); not checked",
+        "./huge.py: skipped: 11 MB is over the size limit of 10 MB (--max-file-size); not checked",
         "Found 4 problems in 2 files (2 files checked).",
     ]
     before = huge.read_bytes(), padded.read_bytes()

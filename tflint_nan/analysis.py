@@ -368,7 +368,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
     def _power_use(self, node, base, exponent, as_of, nesting, no_gradient) -> RiskyUse | None:
         exponent_value = constant_value(exponent)
         if exponent_value is not None:
-            if exponent_value == int(exponent_value):
+            if exponent_value.is_integer():  # False for inf and nan (x ** 1e400)
                 if exponent_value >= 0:
                     return None  # x ** 2: a polynomial, finite gradient everywhere
                 return RiskyUse(knowledge.risky_op("negative_power"), node, base, as_of, nesting, no_gradient)

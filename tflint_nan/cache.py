@@ -8,7 +8,9 @@ an editor saved it) is simply linted again.
 
 Entries are JSON files written to a temporary name and renamed into place, so concurrent runs never read half an
 entry; the last writer wins.  An entry that cannot be read or decoded is ignored (and rewritten).  Nothing here
-ever fails a run: a cache that cannot be written is a cache that is not used.
+ever fails a run: a cache that cannot be written is a cache that is not used.  Results of other versions are never
+read again but are not deleted either (deleting thousands of entries would stall the first run after an upgrade):
+remove the directory to reclaim the space.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -73,13 +74,7 @@ class Cache:
     def _prepare(self) -> None:
         if self._ready:
             return
-        tool_directory = os.path.dirname(self.directory)
-        first_of_this_build = not os.path.isdir(tool_directory)
         os.makedirs(self.directory, exist_ok=True)
-        if first_of_this_build:  # results of other builds of the tool will not be read again
-            for entry in os.scandir(self.root):
-                if entry.is_dir(follow_symlinks=False) and entry.path != tool_directory:
-                    shutil.rmtree(entry.path, ignore_errors=True)
         # Like pytest's and ruff's caches: never committed, skipped by backup tools.
         for name, text in ((".gitignore", "# created by tflint-nan\n*\n"),
                            ("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"

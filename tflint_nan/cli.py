@@ -14,7 +14,7 @@ from .config import CommandLine, ConfigError, Configuration, resolve, show
 from .discovery import iter_files
 from .finding import FileResult, Finding
 from .knowledge import PARSE_ERROR_CODE, RULE_CODES
-from .lint import decode, is_notebook, lint_bytes, parse_size
+from .lint import decode, is_notebook, lint_bytes, parse_size, read_file
 from .report import FORMATS, render, render_statistics, source_lines
 from .rules import RULES, RULES_BY_CODE, explain
 from .runner import lint_files
@@ -323,9 +323,8 @@ class _SourceLines:
     def _read(self, path: str, cell: int | None) -> list[str] | None:
         data = self._data.get(path)
         try:
-            if data is None:
-                with open(path, "rb") as handle:
-                    data = handle.read()
+            if data is None:  # a FIFO is not read twice (it would wait for a writer), nor a file now too large
+                data = read_file(path, explicit=False)
             if is_notebook(path):
                 from .notebooks import cell_sources
 

@@ -12,6 +12,9 @@ again, until no applicable fix is left (at most ``MAX_ROUNDS`` rounds):
 * Each round's result must parse (with CPython's and LibCST's parsers) before it is kept; a fix whose result does
   not parse is dropped and its finding reported with the reason.
 * Edits that would change a line whose ``# noqa`` covers the finding's code are not applied.
+* A rewrite must help: an op the analysis flags again with the same rewrite, or still flags after
+  ``MAX_FIXES_PER_OP`` rewrites, is left as written (from the first round on), so the result never holds a
+  half-built nest of guards and fixing it again changes nothing.
 
 ``fix_source`` is the engine on a string; ``fix_file`` adds reading, encodings (BOM, coding cookies) and the atomic
 write; ``fix_command`` is the command-line front end.  An optional ``verify(original, fixed, path)`` callback sees the

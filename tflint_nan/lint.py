@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib.metadata
 import io
 import os
 import re
@@ -32,10 +31,6 @@ _RECURSION_LIMIT = 60_000
 # A file CPython rejects is shown to LibCST (which may know newer syntax) only within these bounds.
 MAX_FALLBACK_BRACKET_DEPTH = 200  # CPython's own limit for valid files
 MAX_FALLBACK_LINE_TOKENS = 3_000
-try:
-    _LIBCST_VERSION = importlib.metadata.version("libcst")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a vendored or source checkout
-    _LIBCST_VERSION = "(unknown version)"
 _NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -143,7 +138,7 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
         raise
     except Exception as error:
         # LibCST rejects some valid code with an internal error, e.g. `return(lambda: 0)` (LibCST issue 1448).
-        raise SourceError(f"LibCST {_LIBCST_VERSION} cannot parse this file ({type(error).__name__}: {error}); "
+        raise SourceError(f"LibCST {_libcst_version()} cannot parse this file ({type(error).__name__}: {error}); "
                           "not analysed") from None
     if plan is not None:
         from .focus import analyse_plan
@@ -215,7 +210,7 @@ def check_syntax(source: str, path: str) -> ast.Module | None:
         tree = run_with_deep_stack(lambda: ast.parse(source))
     except SyntaxError as error:
         rejected = SourceError(f"syntax error: {error.msg}", error.lineno or 1, max((error.offset or 1) - 1, 0))
-        if _is_parser_limit(str(error.msg)) or not _bounded_for_libcst(source):
+        if _is_parser_limit(str(error.msg)) or not _may_ask_libcst(source):
             raise rejected from None
         run_with_deep_stack(lambda: _libcst_syntax_check(source, rejected))
         return None
@@ -234,17 +229,19 @@ def _is_parser_limit(message: str) -> bool:
     return "nested" in message or "too complex" in message or "too many" in message
 
 
-def _bounded_for_libcst(source: str) -> bool:
+def _may_ask_libcst(source: str) -> bool:
     """Whether LibCST may be asked about a file CPython rejected, without risking minutes or gigabytes.
 
     For valid files ``check_syntax`` bounds the nesting depth first; here there is no syntax tree, so tokens bound
     the cost instead: LibCST's parse time grows with the square of bracket nesting and faster than linearly with
     the length of a logical line (a chain of 4,000 subscripts takes a minute).  Source that does not even
-    tokenize is not newer syntax, just broken.
+    tokenize (a character no Python accepts, such as a second byte-order mark) is not newer syntax, just broken.
     """
     depth = length = 0
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.ERRORTOKEN and not token.string.isspace():
+                return False
             if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT):
                 if token.type == tokenize.NEWLINE:
                     length = 0
@@ -400,8 +397,18 @@ def _syntax_error(source: str, error: cst.ParserSyntaxError) -> SourceError:
     except (ValueError, RecursionError, MemoryError):
         return SourceError(f"syntax error: {error.message}", error.editor_line, error.editor_column - 1)
     # Python accepts it: a LibCST limitation (e.g. thousands of implicitly concatenated strings), not the user's error.
-    return SourceError(f"LibCST {_LIBCST_VERSION} cannot parse this file, which Python accepts ({error.message}); "
+    return SourceError(f"LibCST {_libcst_version()} cannot parse this file, which Python accepts ({error.message}); "
                        "not analysed", error.editor_line, error.editor_column - 1)
+
+
+def _libcst_version() -> str:
+    """For messages only (reading package metadata costs a start-up that most runs never need)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("libcst")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a vendored or source checkout
+        return "(unknown version)"
 
 
 def _error(path: str, error: SourceError) -> Finding:

@@ -58,7 +58,7 @@ class NoRewrite(Exception):
 
 def float_literal(value: float) -> str:
     """``0.``, ``1.``, ``-1.``, ``0.5``, ``1e-07``: literals that keep a float dtype."""
-    if value == int(value) and abs(value) < 1e15:
+    if value.is_integer() and abs(value) < 1e15:
         return f"{int(value)}."
     return repr(value)
 

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from .cache import Cache
 from .finding import FileResult
-from .lint import Settings, SourceError, _error, lint_bytes
+from .lint import Settings, Skipped, SourceError, _error, lint_bytes, read_file
 
 # Below this many files, starting workers costs more than it saves (a pre-commit run names a handful).
 MIN_FILES_PER_WORKER = 4
@@ -55,10 +55,11 @@ def lint_files(files: Iterable[tuple[str, bool]], settings: Settings, jobs: int 
 def lint_file(path: str, explicit: bool, settings: Settings, cache: Cache | None = None) -> FileResult:
     """One file's result: from the cache when its bytes, the tool and the settings are those of a stored result."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        return FileResult(path, error=_error(path, SourceError(f"cannot read: {error.strerror or error}")))
+        data = read_file(path, settings.max_file_size, explicit=explicit)
+    except SourceError as error:
+        return FileResult(path, error=_error(path, error))
+    except Skipped as notice:
+        return FileResult(path, skipped=str(notice))
     if cache is not None:
         stored = cache.get(path, explicit, data)
         if stored is not None:

@@ -23,7 +23,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from . import knowledge
 
@@ -70,7 +70,6 @@ _LIBRARY_BINDING = re.compile(
     rb"(?<![\w.\-/+%@<>&^~#\"'`$?!\\])(?:" + _HEADS + rb")\b"
     rb"(?=[ \t\f]*(?:[=:,()\[\]{};|#\\\r\n]|(?:[-+*/%&^@]|//|\*\*|<<|>>)=|\Z|(?:in|if|as)\b))"
 )
-_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _WHITESPACE = re.compile(rb"[\s\\]+")
 
 
@@ -88,9 +87,9 @@ def might_have_findings(data: bytes) -> bool:
 
 
 def _as_utf8(data: bytes) -> bytes:
-    """The source re-encoded as UTF-8 when a coding comment declares another encoding (cp1252, utf-16...)."""
-    head = data[: data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)]
-    if _CODING_COOKIE.search(head) is None:
+    """The source re-encoded as UTF-8 when its coding comment declares an encoding that does not spell ASCII as
+    ASCII; else the bytes as they are (which is also what undecodable files are screened as)."""
+    if b"coding" not in data[:_second_line_end(data)]:
         return data
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -98,12 +97,18 @@ def _as_utf8(data: bytes) -> bytes:
             return data
         return data.decode(encoding).encode("utf-8", "surrogatepass")
     except (SyntaxError, UnicodeError, LookupError):
-        return data + b" .where tensorflow"  # undecodable: let the analysis report it
+        return data
 
 
-# -- 2. CPython's syntax tree -------------------------------------------------------------------------------------------
+def _second_line_end(data: bytes) -> int:
+    """Where a coding comment can be: the first two lines (``\r`` endings make that at most the whole file)."""
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    return second + 1 if second >= 0 else len(data)
+
+
+# -- 2. CPython's syntax tree ------------------------------------------------------------------------------------
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # Where the analysis stops following a branch (analysis.ModuleAnalyzer._risky_uses): lambdas and comprehensions
 # run elsewhere, literals carry no gradient, attributes (x.shape) are no tensor op.
 _OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Constant, ast.JoinedStr,
@@ -304,10 +309,11 @@ def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
         while stack:
             node = stack.pop()
             names: Iterable[str] = ()
-            if isinstance(node, (*_SCOPES, ast.Lambda)):
+            if isinstance(node, (*_SCOPES, ast.Lambda)):  # only what is evaluated where it is defined
                 if isinstance(node, _SCOPES):
                     first.setdefault(node.name, index)
-                    stack.extend(node.decorator_list)
+                stack.extend(child for child in ast.iter_child_nodes(node)
+                             if not isinstance(child, ast.stmt) and child is not getattr(node, "body", None))
                 continue
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 names = (node.id,)
