@@ -266,7 +266,8 @@ def test_a_rewrite_the_analysis_cannot_confirm_is_not_nested_again_and_again(mon
 
     monkeypatch.setattr(ranges.Analysis, "region", lambda self, cond, positive, as_of, depth=0:
                         self._structured_region(cond, positive, as_of, depth))
-    code = "import tensorflow as tf\n\n\ndef f(x, y, z):\n    return tf.where((y > 0.) & (z > 0.), tf.math.log(x), 0.)\n"
+    code = ("import tensorflow as tf\n\n\ndef f(x, y, z):\n"
+            "    return tf.where((y > 0.) & (z > 0.), tf.math.log(x), 0.)\n")
     result = fix_source(code, "snippet.py")
     assert result.new_source == code
     assert reasons(result) == ["even rewritten, the op is not provably safe to the analysis (its condition is "

@@ -132,7 +132,8 @@ class _FocusedAnalyzer(ModuleAnalyzer):
 
     @classmethod
     def get_inherited_dependencies(cls):
-        return frozenset({QualifiedNameProvider})  # positions only when a finding needs them
+        # Positions are computed when a finding needs them, not before every visit.
+        return frozenset(ModuleAnalyzer.get_inherited_dependencies()) - {PositionProvider}
 
     def __init__(self, wrapper: MetadataWrapper, path: str, strict: bool, reduced: _ReducedModule):
         super().__init__(wrapper, path, strict=strict)

@@ -463,7 +463,7 @@ class Rewriter:
                     end = self._span(statement.names[-1])[1]
                     edit = Edit(self._position(end), self._position(end), f", {function}")
                     return _Text(function, function, (edit,), f" (importing `{function}` from {module})")
-        family = next((module for module in wanted), "tensorflow")
+        family = wanted[0] if wanted else "tensorflow"
         for root, (module, alias) in knowledge.IMPORT_FOR_FAMILY.items():
             if family == root or family.startswith(root + "."):
                 if alias in index.identifiers:

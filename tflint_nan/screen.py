@@ -351,8 +351,9 @@ class _Screen:
             if not unit.methods or any(self._is_candidate(call, scope) for call, scope in unit.calls):
                 continue  # no methods, or a select in the class body itself, which may see their names
             removable = {id(method.node) for method in unit.methods if self._removable(method, None)}
-            kept_methods[index] = {position for position, member in enumerate(unit.node.body)
-                                   if id(member) not in removable}
+            if removable:
+                kept_methods[index] = {position for position, member in enumerate(unit.node.body)
+                                       if id(member) not in removable}
         return Plan(kept, kept_methods)
 
     def _removable(self, unit: _Unit, index: int | None) -> bool:
