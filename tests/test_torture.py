@@ -27,7 +27,10 @@ from tflint_nan.fix import fix_command
 from tflint_nan.lint import MAX_NESTING_DEPTH, Settings
 from tflint_nan.runner import lint_files
 
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="FIFOs, signals, process groups and setuid are POSIX")
+
 HANG_SECONDS = 900  # a hang guard for the big runs; each finishes in well under a tenth of it
+MEMORY_BOUND_MIB = 4096  # a blow-up guard: the largest run here peaks at about a quarter of it
 TEMPORARY_SUFFIX = ".tflint-nan.tmp"
 
 
@@ -53,6 +56,27 @@ def run(*args: str, cwd: Path, timeout: float = HANG_SECONDS) -> subprocess.Comp
 def location(line: str) -> str:
     """The path a finding line names, as given on the command line or found below it (without "./")."""
     return os.path.normpath(line.split(":", 1)[0])
+
+
+MEASURE = """
+import resource, subprocess, sys
+completed = subprocess.run(sys.argv[1:], capture_output=True, text=True, encoding="utf-8")
+sys.stdout.write(completed.stdout)
+sys.stderr.write(completed.stderr)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux: the largest process of the run
+sys.stderr.write(f"PEAK_RSS_KIB {peak}\\n")
+sys.exit(completed.returncode)
+"""
+
+
+def run_measured(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess, int]:
+    """``run``, and the peak resident memory in MiB of the largest process the command started."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "tflint_nan", *args], cwd=cwd,
+                               env=env, text=True, encoding="utf-8", capture_output=True, timeout=HANG_SECONDS)
+    stderr, _, peak = completed.stderr.rpartition("PEAK_RSS_KIB ")
+    assert "Traceback" not in stderr, stderr
+    return subprocess.CompletedProcess(completed.args, completed.returncode, completed.stdout, stderr), int(peak) // 1024
 
 
 def codes(stdout: str) -> list[str]:
@@ -98,7 +122,8 @@ def test_a_50000_line_file_is_checked_and_fixed(tmp_path):
     source, buggy = fifty_thousand_lines()
     assert source.count("\n") == 50_000
     path = write(tmp_path, "big.py", source)
-    result = run("big.py", cwd=tmp_path)
+    result, peak = run_measured("big.py", cwd=tmp_path)
+    assert peak < MEMORY_BOUND_MIB, f"{peak} MiB"
     assert result.returncode == 1
     assert codes(result.stdout) == ["TFN001"] * buggy
     assert result.stderr.strip() == f"Found {buggy} problems in 1 file (1 file checked)."
@@ -150,7 +175,8 @@ def test_nesting_500_deep_is_analysed_or_refused_with_a_reason(tmp_path):
     sources = deep_sources()
     for name, source in sources.items():
         write(tmp_path, name, source)
-    result = run(*sorted(sources), cwd=tmp_path)
+    result, peak = run_measured("-j", "1", *sorted(sources), cwd=tmp_path)
+    assert peak < MEMORY_BOUND_MIB, f"{peak} MiB"
     assert result.returncode == 1
     refused = parse_error_lines(result.stdout)
     for name, reason in refused.items():
@@ -209,41 +235,45 @@ def test_symlink_loops_are_not_followed_forever(tmp_path):
     assert "No such file" in errors["project/dangling.py"]
 
 
-def nobody_can_run_python() -> bool:
+def without_privileges() -> list[str] | None:
+    """A command prefix under which permission bits apply: none needed for a normal user; as root, a new user
+    namespace (root there has no capabilities over the real root's files); None if neither is available."""
+    if os.geteuid() != 0:
+        return []
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        locked = Path(directory) / "locked"
+        locked.write_text("")
+        locked.chmod(0)
+        try:
+            probe = subprocess.run([unshare, "--user", sys.executable, "-c", f"open({str(locked)!r})"],
+                                   capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return [unshare, "--user"] if b"PermissionError" in probe.stderr else None
+
+
+def test_unreadable_files_and_directories_are_reported_and_the_others_checked(tmp_path):
+    prefix = without_privileges()
+    if prefix is None:
+        pytest.skip("running as root without user namespaces (unshare --user): permission bits do not apply")
+    write(tmp_path, "readable.py", BUGGY)
+    secret = write(tmp_path, "secret.py", BUGGY)
+    write(tmp_path, "locked/inside.py", BUGGY)
+    secret.chmod(0)
+    (tmp_path / "locked").chmod(0)
     try:
-        completed = subprocess.run([sys.executable, "-c", "import tflint_nan"], preexec_fn=_become_nobody,
-                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return completed.returncode == 0
-
-
-def _become_nobody() -> None:
-    os.setgid(65534)
-    os.setuid(65534)
-
-
-def test_an_unreadable_file_is_reported_and_the_others_checked(tmp_path):
-    """Permission bits do not stop root, so as root the command runs as the unprivileged user nobody."""
-    as_nobody = os.geteuid() == 0
-    if as_nobody and not nobody_can_run_python():
-        pytest.skip("running as root, and user nobody cannot run this Python: chmod cannot make a file unreadable")
-    directory = Path(tempfile.mkdtemp(prefix="tflint-nan-unreadable-")) if as_nobody else tmp_path
-    try:
-        directory.chmod(0o755)  # nobody may enter it; pytest's own temporary root is private to its user
-        write(directory, "readable.py", BUGGY)
-        secret = write(directory, "secret.py", BUGGY)
-        secret.chmod(0)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        completed = subprocess.run([sys.executable, "-m", "tflint_nan", "."], cwd=directory, env=env, text=True,
-                                   capture_output=True, timeout=120,
-                                   preexec_fn=_become_nobody if as_nobody else None)
+        completed = subprocess.run([*prefix, sys.executable, "-m", "tflint_nan", "."], cwd=tmp_path, env=env,
+                                   text=True, capture_output=True, timeout=120)
     finally:
-        if as_nobody:
-            shutil.rmtree(directory)
+        (tmp_path / "locked").chmod(0o755)
     assert "Traceback" not in completed.stderr
     assert completed.returncode == 1
-    assert parse_error_lines(completed.stdout) == {"secret.py": "cannot read: Permission denied"}
+    assert parse_error_lines(completed.stdout) == {"secret.py": "cannot read: Permission denied",
+                                                   "locked": "cannot read: Permission denied"}
     assert codes(completed.stdout).count("TFN001") == 1 and codes(completed.stdout).count("TFN002") == 1
 
 
@@ -264,6 +294,21 @@ def test_a_fifo_found_by_a_walk_is_skipped_and_one_named_is_read(tmp_path):
     result = run("tree/pipe.py", cwd=tmp_path, timeout=120)
     writer.join(timeout=10)
     assert codes(result.stdout) == ["TFN001", "TFN002"]
+
+
+def test_odd_file_names_on_a_terminal_that_only_speaks_ascii(tmp_path):
+    """Paths and quoted source reach the output; an encoding that cannot show them must not end the run."""
+    source = BUGGY.replace("def elu(x):", "def elu(x):  # λ, 日本")
+    for name in ("with space.py", "ünïcödé.py", "line\nbreak.py"):
+        write(tmp_path, name, source)
+    (tmp_path / os.fsdecode(b"undecodable\xff.py")).write_text(source, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "ascii"}
+    for args in ([], ["--output-format", "json"], ["--output-format", "full"]):
+        completed = subprocess.run([sys.executable, "-m", "tflint_nan", *args, "."], cwd=tmp_path, env=env,
+                                   capture_output=True, timeout=120)
+        stderr = completed.stderr.decode("ascii")
+        assert completed.returncode == 1 and "internal error" not in stderr and "Traceback" not in stderr, stderr
+        assert stderr.splitlines()[-1] == "Found 8 problems in 4 files (4 files checked)."
 
 
 def test_a_file_deleted_between_discovery_and_reading(tmp_path):
@@ -386,6 +431,25 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, fix):
             assert path.read_text(encoding="utf-8") in (before, after)
 
 
+def test_ctrl_c_while_the_command_imports_its_modules(monkeypatch, capsys):
+    """Start-up takes a few tenths of a second on a busy machine: an interrupt then is not a traceback either."""
+    import builtins
+
+    from tflint_nan.__main__ import run as command
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "cli" or name.endswith(".cli"):
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "tflint_nan.cli", raising=False)
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert command() == 130
+    assert capsys.readouterr().err == "tflint-nan: interrupted\n"
+
+
 # -- limits ------------------------------------------------------------------------------------------------------
 def test_a_file_over_the_size_limit_is_skipped_with_a_notice(tmp_path):
     huge = write(tmp_path, "huge.py", BUGGY + "VALUE = 1  # padding\n" * (11 * 1024 * 1024 // 21))
@@ -408,3 +472,13 @@ def test_a_file_over_the_size_limit_is_skipped_with_a_notice(tmp_path):
     assert codes(result.stdout) == ["TFN001", "TFN002"] and "skipped" not in result.stderr
     result = run("--max-file-size", "ten", "small.py", cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "not a size: 'ten'" in result.stderr
+
+
+def test_the_size_limit_is_configurable(tmp_path):
+    write(tmp_path, "pyproject.toml", '[tool.tflint-nan]\nmax-file-size = "50KB"\n')
+    write(tmp_path, "padded.py", BUGGY + "VALUE = 1  # padding\n" * 5000)
+    result = run(".", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0 and result.stdout == ""
+    assert "padded.py: skipped: 102.7 KB is over the size limit of 50 KB" in result.stderr
+    assert 'max-file-size = "50KB"' in run("--show-settings", cwd=tmp_path, timeout=120).stdout
+    assert codes(run("--max-file-size", "1MB", ".", cwd=tmp_path, timeout=120).stdout) == ["TFN001", "TFN002"]

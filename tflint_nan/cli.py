@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from typing import Sequence
@@ -118,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the rewrites --fix would make as a unified diff and write nothing; exit 1 if "
                              "any file would change")
     parser.add_argument("--max-file-size", metavar="SIZE", type=_size, default=None,
-                        help="skip files larger than SIZE, with a notice on stderr (default: 10MB; 0: no limit)")
+                        help="skip files larger than SIZE, with a notice on stderr (default: max-file-size from "
+                             "the configuration, else 10MB; 0: no limit)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-j", "--jobs", metavar="N", type=_jobs, default=None,
                         help="worker processes (default: one per CPU; 1 lints in this process)")
@@ -170,6 +170,7 @@ def _codes(text: str) -> frozenset[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_output()
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
@@ -181,6 +182,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tflint-nan: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         print("Please report it with the file that triggered it.", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _tolerant_output() -> None:
+    """Messages quote source code and paths, which a terminal's encoding (ASCII, cp1252) may not cover: escape
+    what it cannot show instead of failing. (Where Python already escapes undecodable file-name bytes, it stays.)"""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _main(argv: list[str]) -> int:
@@ -213,8 +222,6 @@ def _main(argv: list[str]) -> int:
             print(f"tflint-nan: {dynamic.INSTALL_HINT}", file=sys.stderr)
             return EXIT_ERROR
     settings = configuration.settings
-    if args.max_file_size is not None:
-        settings = dataclasses.replace(settings, max_file_size=args.max_file_size)
     if args.fix or args.diff:
         if "-" in args.paths:
             if len(args.paths) > 1:
@@ -303,7 +310,7 @@ def _configuration(args: argparse.Namespace) -> Configuration:
     return resolve(config_paths, CommandLine(
         select=args.select, extend_select=args.extend_select, ignore=args.ignore, exclude=args.exclude,
         extend_exclude=args.extend_exclude, strict=args.strict, force_exclude=args.force_exclude,
-        config_file=args.config_file,
+        config_file=args.config_file, max_file_size=args.max_file_size,
     ))
 
 

@@ -23,7 +23,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from .discovery import SKIPPED_DIRECTORIES
 from .excludes import ExcludeRules
 from .knowledge import PARSE_ERROR_CODE, RULE_CODES
-from .lint import Settings
+from .lint import DEFAULT_MAX_FILE_SIZE, Settings, format_size, parse_size
 
 TABLE = "tool.tflint-nan"
 CONFIG_FILE_NAME = "pyproject.toml"
@@ -50,6 +50,7 @@ class CommandLine:
     strict: bool | None = None
     force_exclude: bool = False
     config_file: str | None = None  # --config: use this file instead of searching
+    max_file_size: int | None = None  # bytes; 0: no limit
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,17 @@ def _per_file_ignores(value: Any, where: str) -> tuple[tuple[str, frozenset[str]
     return tuple((pattern, _code_list(codes, f"{where} {pattern!r}")) for pattern, codes in value.items())
 
 
+def _size(value: Any, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_size(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{where} must be a size such as \"10MB\", \"512KB\" or 0 (no limit), got {_describe(value)}")
+
+
 _VALIDATORS = {
     "select": _code_list,
     "extend-select": _code_list,
@@ -171,6 +183,7 @@ _VALIDATORS = {
     "strict": _boolean,
     "respect-gitignore": _boolean,
     "dynamic-timeout": _timeout,
+    "max-file-size": _size,
 }
 KEYS = tuple(_VALIDATORS)
 
@@ -249,11 +262,12 @@ def resolve(paths: Sequence[str], command_line: CommandLine = CommandLine()) -> 
     strict = pick("strict", command_line.strict, False)
     respect_gitignore = pick("respect-gitignore", None, True)
     dynamic_timeout = pick("dynamic-timeout", None, None)
+    max_file_size = pick("max-file-size", command_line.max_file_size, DEFAULT_MAX_FILE_SIZE)
     origins["force-exclude"] = COMMAND_LINE if command_line.force_exclude else DEFAULT
 
     settings = Settings(
         select=select, ignore=ignore, strict=strict, per_file_ignores=per_file_ignores,
-        project_root=project_root if per_file_ignores else "",
+        project_root=project_root if per_file_ignores else "", max_file_size=max_file_size,
     )
     excludes = ExcludeRules(
         patterns=tuple(exclude) + tuple(extend_exclude), root=project_root, respect_gitignore=respect_gitignore,
@@ -288,6 +302,7 @@ def show(configuration: Configuration) -> str:
         ("strict", _toml(settings.strict)),
         ("respect-gitignore", _toml(excludes.respect_gitignore)),
         ("force-exclude", _toml(excludes.force_exclude)),
+        ("max-file-size", _toml(format_size(settings.max_file_size).replace(" ", "")) if settings.max_file_size else "0"),
     ]
     if configuration.dynamic_timeout is not None:
         rows.append(("dynamic-timeout", _toml(configuration.dynamic_timeout)))

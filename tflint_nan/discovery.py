@@ -47,7 +47,11 @@ def iter_files(paths: Iterable[str], excludes: ExcludeRules | None = None) -> It
     for path in paths:
         if os.path.isdir(path):
             gitignore = GitIgnore(path) if excludes is not None and excludes.respect_gitignore else None
-            for root, directories, files in os.walk(path):
+            # A directory that cannot be listed is passed on like a file: reading it fails, and the reason is
+            # reported (TFN999) instead of its files silently going unchecked.
+            unlisted: list[OSError] = []
+            for root, directories, files in os.walk(path, onerror=unlisted.append):
+                yield from _unlisted(unlisted, seen)
                 if gitignore is not None:
                     gitignore.enter(root)
                 directories[:] = sorted(d for d in directories if not _is_skipped(root, d, excludes, gitignore, path))
@@ -57,6 +61,7 @@ def iter_files(paths: Iterable[str], excludes: ExcludeRules | None = None) -> It
                         if candidate not in seen and not _is_excluded_file(candidate, excludes, gitignore, path):
                             seen.add(candidate)
                             yield candidate, False
+            yield from _unlisted(unlisted, seen)
         elif path not in seen:
             seen.add(path)
             if excludes is not None and excludes.force_exclude and path != "-" and (
@@ -64,3 +69,11 @@ def iter_files(paths: Iterable[str], excludes: ExcludeRules | None = None) -> It
             ):
                 continue
             yield path, True  # explicit files are linted whatever their name; a missing one becomes a TFN999 line
+
+
+def _unlisted(errors: list[OSError], seen: set[str]) -> Iterator[tuple[str, bool]]:
+    while errors:
+        error = errors.pop(0)
+        if error.filename is not None and error.filename not in seen:
+            seen.add(error.filename)
+            yield os.fsdecode(error.filename), False
