@@ -12,7 +12,7 @@ import pytest
 
 from command import BUGGY, FIXED, ROOT, tflint_nan, write
 from tflint_nan import cache as cache_module
-from tflint_nan.cache import CACHE_DIRECTORY, Cache, settings_key
+from tflint_nan.cache import CACHE_DIRECTORY, CLEAN_INDEX, Cache, settings_key
 from tflint_nan.lint import Settings, lint_bytes
 
 
@@ -20,22 +20,53 @@ def result_for(source: str, path: str = "module.py"):
     return lint_bytes(source.encode(), path, Settings())
 
 
+def digest(source: str) -> str:
+    return Cache.digest(source.encode())
+
+
 def test_a_stored_result_comes_back_whole(tmp_path):
     cache = Cache(str(tmp_path), Settings())
     result = result_for(BUGGY)
     assert result.findings and result.findings[0].fix is not None
-    cache.put("module.py", True, BUGGY.encode(), result)
-    assert cache.get("module.py", True, BUGGY.encode()) == result
+    cache.put("module.py", True, digest(BUGGY), result)
+    assert Cache(str(tmp_path), Settings()).get("module.py", True, digest(BUGGY)) == result
+
+
+def test_files_without_findings_share_an_index_written_once(tmp_path):
+    cache = Cache(str(tmp_path), Settings())
+    sources = {f"clean_{n}.py": f"x = {n}\n" for n in range(50)}
+    for path, source in sources.items():
+        cache.put(path, False, digest(source), result_for(source, path))
+    assert not os.path.exists(cache.directory)  # nothing written yet
+    cache.save()
+    assert os.listdir(cache.directory) == [CLEAN_INDEX]
+    reader = Cache(str(tmp_path), Settings())
+    assert all(reader.get(path, False, digest(source)) == result_for(source, path)
+               for path, source in sources.items())
+    assert reader.get("clean_1.py", False, digest("x = 2\n")) is None
 
 
 def test_other_bytes_path_explicitness_or_settings_miss(tmp_path):
     cache = Cache(str(tmp_path), Settings())
-    cache.put("module.py", True, BUGGY.encode(), result_for(BUGGY))
-    assert cache.get("module.py", True, FIXED.encode()) is None
-    assert cache.get("other.py", True, BUGGY.encode()) is None
-    assert cache.get("module.py", False, BUGGY.encode()) is None
-    assert Cache(str(tmp_path), Settings(strict=True)).get("module.py", True, BUGGY.encode()) is None
-    assert Cache(str(tmp_path), Settings(ignore=frozenset({"TFN001"}))).get("module.py", True, BUGGY.encode()) is None
+    for source in (BUGGY, "x = 1\n"):
+        cache.put("module.py", True, digest(source), result_for(source))
+    cache.save()
+    for source in (BUGGY, "x = 1\n"):
+        assert cache.get("module.py", True, digest(source)) is not None
+        assert cache.get("module.py", True, digest(FIXED)) is None
+        assert cache.get("other.py", True, digest(source)) is None
+        assert cache.get("module.py", False, digest(source)) is None
+        for settings in (Settings(strict=True), Settings(ignore=frozenset({"TFN001"}))):
+            assert Cache(str(tmp_path), settings).get("module.py", True, digest(source)) is None
+
+
+def test_a_file_that_changes_between_clean_and_findings_is_never_served_stale(tmp_path):
+    cache = Cache(str(tmp_path), Settings())
+    for source in (FIXED, BUGGY, FIXED, BUGGY):
+        assert cache.get("module.py", True, digest(source)) in (None, result_for(source))
+        cache.put("module.py", True, digest(source), result_for(source))
+        cache.save()
+        assert Cache(str(tmp_path), Settings()).get("module.py", True, digest(source)) == result_for(source)
 
 
 def test_the_settings_key_covers_every_field_and_ignores_set_order():
@@ -68,63 +99,82 @@ def test_the_tool_fingerprint_names_the_version_and_changes_with_the_code(tmp_pa
     assert cache_module.tool_fingerprint() != before
 
 
-@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"digest": 1}', b"\x00\xff" * 10,
-                                    b'{"digest": "x", "result": {"type": "Unknown", "fields": {}}}'])
+DAMAGE = [b"", b"{not json", b'{"digest": 1}', b"\x00\xff" * 10, b"[1, 2]",
+          b'{"digest": "x", "result": {"type": "Unknown", "fields": {}}}']
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
 def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path, damage):
     cache = Cache(str(tmp_path), Settings())
-    data = BUGGY.encode()
-    cache.put("module.py", True, data, result_for(BUGGY))
-    (entry,) = [path for path in os.scandir(cache.directory) if not path.name.startswith(".")]
+    cache.put("module.py", True, digest(BUGGY), result_for(BUGGY))
+    (entry,) = os.scandir(cache.directory)
     with open(entry.path, "wb") as handle:
         handle.write(damage)
-    assert cache.get("module.py", True, data) is None
-    cache.put("module.py", True, data, result_for(BUGGY))
-    assert cache.get("module.py", True, data) == result_for(BUGGY)
+    assert Cache(str(tmp_path), Settings()).get("module.py", True, digest(BUGGY)) is None
+    cache.put("module.py", True, digest(BUGGY), result_for(BUGGY))
+    assert Cache(str(tmp_path), Settings()).get("module.py", True, digest(BUGGY)) == result_for(BUGGY)
 
 
-def test_an_entry_for_a_valid_digest_with_a_forged_result_is_not_trusted_blindly(tmp_path):
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_index_is_ignored_and_rewritten(tmp_path, damage):
     cache = Cache(str(tmp_path), Settings())
-    data = BUGGY.encode()
-    cache.put("module.py", True, data, result_for(BUGGY))
-    (entry,) = [path for path in os.scandir(cache.directory) if not path.name.startswith(".")]
+    cache.put("clean.py", True, digest(FIXED), result_for(FIXED, "clean.py"))
+    cache.save()
+    with open(os.path.join(cache.directory, CLEAN_INDEX), "wb") as handle:
+        handle.write(damage)
+    reader = Cache(str(tmp_path), Settings())
+    assert reader.get("clean.py", True, digest(FIXED)) is None
+    reader.put("clean.py", True, digest(FIXED), result_for(FIXED, "clean.py"))
+    reader.save()
+    assert Cache(str(tmp_path), Settings()).get("clean.py", True, digest(FIXED)) == result_for(FIXED, "clean.py")
+
+
+def test_an_entry_whose_result_names_another_path_is_not_used(tmp_path):
+    cache = Cache(str(tmp_path), Settings())
+    cache.put("module.py", True, digest(BUGGY), result_for(BUGGY))
+    (entry,) = os.scandir(cache.directory)
     stored = json.loads(open(entry.path, "rb").read())
     stored["result"]["fields"]["path"] = "elsewhere.py"
     with open(entry.path, "w") as handle:
         json.dump(stored, handle)
-    assert cache.get("module.py", True, data) is None
+    assert cache.get("module.py", True, digest(BUGGY)) is None
 
 
 def test_an_unwritable_cache_is_no_error(tmp_path):
     blocker = tmp_path / CACHE_DIRECTORY
     blocker.write_text("a file where the directory would be")
     cache = Cache(str(tmp_path), Settings())
-    cache.put("module.py", True, BUGGY.encode(), result_for(BUGGY))
-    assert cache.get("module.py", True, BUGGY.encode()) is None
+    cache.put("module.py", True, digest(BUGGY), result_for(BUGGY))
+    cache.put("clean.py", True, digest(FIXED), result_for(FIXED, "clean.py"))
+    cache.save()
+    assert cache.get("module.py", True, digest(BUGGY)) is None
 
 
-def _write_and_read(arguments) -> list[bool]:
+def _write_and_read(arguments) -> bool:
+    """A run that stores and reads results for files that another run, at the same time, stores differently."""
     root, worker = arguments
-    cache = Cache(root, Settings())
-    outcomes = []
-    for round_ in range(40):
-        source = BUGGY if (round_ + worker) % 2 else FIXED
-        data = source.encode()
-        cache.put("shared.py", True, data, result_for(source, "shared.py"))
-        stored = cache.get("shared.py", True, data)
-        outcomes.append(stored is None or stored == result_for(source, "shared.py"))
-    return outcomes
+    correct = True
+    for round_ in range(30):
+        cache = Cache(root, Settings())
+        for number in range(5):
+            source = BUGGY if (round_ + worker + number) % 2 else FIXED
+            path = f"shared_{number}.py"
+            stored = cache.get(path, True, digest(source))
+            correct &= stored is None or stored == result_for(source, path)
+            cache.put(path, True, digest(source), result_for(source, path))
+        cache.save()
+    return correct
 
 
-def test_concurrent_runs_never_read_a_partial_or_wrong_entry(tmp_path):
+def test_concurrent_runs_never_read_a_partial_or_wrong_result(tmp_path):
     with multiprocessing.get_context("spawn").Pool(4) as pool:
-        outcomes = pool.map(_write_and_read, [(str(tmp_path), worker) for worker in range(4)])
-    assert all(all(worker) for worker in outcomes)
+        assert all(pool.map(_write_and_read, [(str(tmp_path), worker) for worker in range(4)]))
     directory = Cache(str(tmp_path), Settings()).directory
-    assert not [name for name in os.listdir(directory) if name.startswith(".entry-")]
+    assert not [name for name in os.listdir(directory) if name.endswith(".tmp")]
 
 
 def test_cache_directory_is_marked_and_ignored_by_git(tmp_path):
-    Cache(str(tmp_path), Settings()).put("module.py", True, b"x = 1\n", result_for("x = 1\n"))
+    Cache(str(tmp_path), Settings()).put("module.py", True, digest(BUGGY), result_for(BUGGY))
     assert (tmp_path / CACHE_DIRECTORY / ".gitignore").read_text().splitlines()[-1] == "*"
     tag = (tmp_path / CACHE_DIRECTORY / "CACHEDIR.TAG").read_text()
     assert tag.startswith("Signature: 8a477f597d28d172789f06886806bc55")

@@ -1,16 +1,18 @@
 """Each file's result, remembered under ``.tflint_nan_cache/`` in the project root so a re-run reads it back.
 
-An entry is found by the file's path (as given) and whether it was named explicitly, and is used only when the
+A result is found by the file's path (as given) and whether it was named explicitly, and is used only when the
 file's bytes hash to the digest stored with it; the directory it lives in is named after the tool (its version and
 a hash of its own source, so an edited checkout never reuses results) and the full settings.  A result can
 therefore never be served for other bytes, another version or other settings: a changed file (``--fix`` rewrote it,
 an editor saved it) is simply linted again.
 
-Entries are JSON files written to a temporary name and renamed into place, so concurrent runs never read half an
-entry; the last writer wins.  An entry that cannot be read or decoded is ignored (and rewritten).  Nothing here
-ever fails a run: a cache that cannot be written is a cache that is not used.  Results of other versions are never
-read again but are not deleted either (deleting thousands of entries would stall the first run after an upgrade):
-remove the directory to reclaim the space.
+Most files have no findings: their digests share one index file, read once per process and written once per run
+(creating a file per result costs more than linting most files).  A file with findings or an error gets an entry
+file of its own.  Both are written to a temporary name and renamed into place, so concurrent runs never read half a
+file; the last writer wins, and what a concurrent run's index loses is merely linted again.  An index or entry
+that cannot be read or decoded is ignored (and rewritten).  Nothing here ever fails a run: a cache that cannot be
+written is a cache that is not used.  Results of other versions are never read again but are not deleted either
+(deleting thousands of entries would stall the first run after an upgrade): remove the directory to reclaim space.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from . import __version__
 from .finding import Edit, FileResult, Finding, Fix, Position
 
 CACHE_DIRECTORY = ".tflint_nan_cache"
+CLEAN_INDEX = "clean.json"  # key of a file without findings -> the digest of the bytes it was linted as
 _RESULT_TYPES = {cls.__name__: cls for cls in (FileResult, Finding, Position, Edit, Fix)}
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -36,43 +38,80 @@ class Cache:
     def __init__(self, project_root: str, settings) -> None:
         self.root = os.path.join(project_root, CACHE_DIRECTORY)
         self.directory = os.path.join(self.root, tool_fingerprint(), settings_key(settings))
-        self._ready = False
+        self._clean: dict[str, str] | None = None  # the index as read
+        self._new_clean: dict[str, str] = {}  # what this run adds to it
 
-    def get(self, path: str, explicit: bool, data: bytes) -> FileResult | None:
+    @staticmethod
+    def digest(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    def get(self, path: str, explicit: bool, digest: str) -> FileResult | None:
+        """The stored result of linting ``path`` when its bytes had ``digest``, or None."""
+        key = _key(path, explicit)
+        if self._clean_index().get(key) == digest:
+            return FileResult(path)
         try:
-            with open(self._entry(path, explicit), "rb") as handle:
+            with open(self._entry(key), "rb") as handle:
                 entry = json.loads(handle.read())
-            if entry["digest"] != _digest(data):
+            if entry["digest"] != digest:
                 return None
             result = _decode(entry["result"])
             return result if isinstance(result, FileResult) and result.path == path else None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # absent, or not an entry this version wrote: lint the file again
 
-    def put(self, path: str, explicit: bool, data: bytes, result: FileResult) -> None:
+    def put(self, path: str, explicit: bool, digest: str, result: FileResult) -> None:
+        """Remember ``result`` for these bytes; files without findings are written by ``save``."""
+        key = _key(path, explicit)
+        if result == FileResult(path):
+            self._new_clean[key] = digest
+            return
         try:
-            text = json.dumps({"digest": _digest(data), "result": _encode(result)}, separators=(",", ":"))
+            text = json.dumps({"digest": digest, "result": _encode(result)}, separators=(",", ":"))
         except TypeError:
             return  # holds something only this run knows how to represent
+        self._write(self._entry(key), text)
+
+    def save(self) -> None:
+        """Add this run's files without findings to the index (re-read first: another run may have added some)."""
+        if not self._new_clean:
+            return
+        index = {**self._read_index(), **self._new_clean}
+        self._write(os.path.join(self.directory, CLEAN_INDEX), json.dumps(index, separators=(",", ":")))
+        self._clean, self._new_clean = index, {}
+
+    def _clean_index(self) -> dict[str, str]:
+        if self._clean is None:
+            self._clean = self._read_index()
+        return self._clean
+
+    def _read_index(self) -> dict[str, str]:
+        try:
+            with open(os.path.join(self.directory, CLEAN_INDEX), "rb") as handle:
+                index = json.loads(handle.read())
+        except (OSError, ValueError):
+            return {}
+        return index if isinstance(index, dict) else {}
+
+    def _entry(self, key: str) -> str:
+        return os.path.join(self.directory, hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32])
+
+    def _write(self, path: str, text: str) -> None:
+        """Write ``text`` to ``path`` atomically; give up silently when the cache cannot be written."""
+        temporary = f"{path}.{os.getpid()}.tmp"
         try:
             self._prepare()
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".entry-")
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    stream.write(text)
-                os.replace(temporary, self._entry(path, explicit))
-            except BaseException:
-                _remove(temporary)
-                raise
+            with open(temporary, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, path)
         except OSError:
-            pass
-
-    def _entry(self, path: str, explicit: bool) -> str:
-        name = hashlib.sha256(f"{int(explicit)}\0{path}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        return os.path.join(self.directory, name)
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
 
     def _prepare(self) -> None:
-        if self._ready:
+        if os.path.isdir(self.directory):
             return
         os.makedirs(self.directory, exist_ok=True)
         # Like pytest's and ruff's caches: never committed, skipped by backup tools.
@@ -83,7 +122,6 @@ class Cache:
             if not os.path.exists(marker):
                 with open(marker, "w", encoding="utf-8") as stream:
                     stream.write(text)
-        self._ready = True
 
 
 def tool_fingerprint() -> str:
@@ -100,6 +138,10 @@ def settings_key(settings) -> str:
     return hashlib.sha256(json.dumps(_canonical(settings)).encode()).hexdigest()[:16]
 
 
+def _key(path: str, explicit: bool) -> str:
+    return f"{int(explicit)}:{path}"
+
+
 def _canonical(value):
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return [type(value).__name__, {field.name: _canonical(getattr(value, field.name))
@@ -113,10 +155,6 @@ def _canonical(value):
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return repr(value)
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _encode(value):
@@ -140,10 +178,3 @@ def _decode(value):
             return tuple(_decode(item) for item in value["items"])
         return _RESULT_TYPES[value["type"]](**{name: _decode(item) for name, item in value["fields"].items()})
     return value
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

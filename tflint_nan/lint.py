@@ -104,8 +104,12 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
     ``screen.plan`` keeps (same findings, far slower; the tests compare the two)."""
     tree = check_syntax(source, path)
     try:
-        found = run_with_deep_stack(
-            lambda: _analyse_module(source, path, settings.strict, None if exhaustive else tree))
+        focused = tree is not None and not exhaustive  # no tree: only LibCST accepts this source
+        plan = screen.plan(tree) if focused else None
+        if focused and plan is None:
+            found = []  # no select call here can have a finding: LibCST (and its thread) is not needed
+        else:
+            found = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict, tree, plan))
     except SourceError:
         raise
     except MemoryError:
@@ -121,13 +125,9 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
     ]
 
 
-def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | None) -> list[Finding]:
-    """The analysis's findings; with CPython's ``tree``, only for the statements ``screen.plan`` keeps."""
-    plan = None
-    if tree is not None:
-        plan = screen.plan(tree)
-        if plan is None:
-            return []  # no select call here can have a finding: LibCST is not needed
+def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | None,
+                    plan: screen.Plan | None) -> list[Finding]:
+    """The analysis's findings; with a ``plan`` (and CPython's ``tree``), only for the statements it keeps."""
     import libcst as cst
 
     try:

@@ -2,7 +2,8 @@
 
 Files are linted in worker processes (``jobs``, default: the CPUs this process may use), each of which imports the
 analysis once and takes the next file as soon as it is done with one, largest files first so that no worker is
-left with a long file at the end.  A file's result comes from the cache when its bytes are unchanged.
+left with a long file at the end.  A file's result comes from the cache when its bytes are unchanged; new results
+are stored by this process as they arrive.
 """
 
 from __future__ import annotations
@@ -41,33 +42,44 @@ def lint_files(files: Iterable[tuple[str, bool]], settings: Settings, jobs: int 
             pending.append((index, path, explicit))
     workers = min(default_jobs() if jobs is None else max(jobs, 1), len(pending) // MIN_FILES_PER_WORKER)
     if workers <= 1:
-        for index, path, explicit in pending:
-            results[index] = lint_file(path, explicit, settings, cache)
+        _collect(((index, lint_file(path, explicit, settings, cache)) for index, path, explicit in pending),
+                 work, results, cache)
     else:
         pending.sort(key=lambda task: _size(task[1]), reverse=True)
         context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         with context.Pool(workers, initializer=_start_worker, initargs=(settings, cache)) as pool:
-            for index, result in pool.imap_unordered(_lint_task, pending):
-                results[index] = result
+            _collect(pool.imap_unordered(_lint_task, pending), work, results, cache)
     return results  # type: ignore[return-value]
 
 
-def lint_file(path: str, explicit: bool, settings: Settings, cache: Cache | None = None) -> FileResult:
-    """One file's result: from the cache when its bytes, the tool and the settings are those of a stored result."""
+def lint_file(path: str, explicit: bool, settings: Settings,
+              cache: Cache | None = None) -> tuple[FileResult, str | None]:
+    """One file's result, and the digest of its bytes when the result is new and the cache should keep it
+    (None when there is no cache, the file could not be read, or the result came from the cache)."""
     try:
         data = read_file(path, settings.max_file_size, explicit=explicit)
     except SourceError as error:
-        return FileResult(path, error=_error(path, error))
+        return FileResult(path, error=_error(path, error)), None
     except Skipped as notice:
-        return FileResult(path, skipped=str(notice))
+        return FileResult(path, skipped=str(notice)), None
+    if cache is None:
+        return lint_bytes(data, path, settings, always_check_syntax=explicit), None
+    digest = cache.digest(data)
+    stored = cache.get(path, explicit, digest)
+    if stored is not None:
+        return stored, None
+    return lint_bytes(data, path, settings, always_check_syntax=explicit), digest
+
+
+def _collect(outcomes: Iterable[tuple[int, tuple[FileResult, str | None]]], work: list[tuple[str, bool]],
+             results: list[FileResult | None], cache: Cache | None) -> None:
+    """Place each result; the cache is written here, in one process, and its index once at the end."""
+    for index, (result, digest) in outcomes:
+        results[index] = result
+        if digest is not None:
+            cache.put(work[index][0], work[index][1], digest, result)
     if cache is not None:
-        stored = cache.get(path, explicit, data)
-        if stored is not None:
-            return stored
-    result = lint_bytes(data, path, settings, always_check_syntax=explicit)
-    if cache is not None:
-        cache.put(path, explicit, data, result)
-    return result
+        cache.save()
 
 
 def _size(path: str) -> int:
@@ -88,6 +100,6 @@ def _start_worker(settings: Settings, cache: Cache | None) -> None:
     _worker_settings, _worker_cache = settings, cache
 
 
-def _lint_task(task: tuple[int, str, bool]) -> tuple[int, FileResult]:
+def _lint_task(task: tuple[int, str, bool]) -> tuple[int, tuple[FileResult, str | None]]:
     index, path, explicit = task
     return index, lint_file(path, explicit, _worker_settings, _worker_cache)

@@ -52,12 +52,13 @@ _SELECT_WORDS = frozenset(name.rsplit(".", 1)[1] for name in SELECT_NAMES)
 _SELECT_WORD_BYTES = tuple(sorted({word.encode() for word in _SELECT_WORDS}))
 _HEAD_BYTES = tuple(sorted({head.encode() for head in LIBRARY_HEADS}))
 _COMMENT = rb"#[^\r\n]*(?![^\r\n])"  # a whole comment, to the end of its line (no backtracking inside it)
-# ``x . where`` (whitespace, line continuations and, inside brackets, comments may separate the dot and the name),
-# or ``from m import (a,  # comment\n where)`` / ``import where``.
-_SELECT_IN_CODE = re.compile(
-    rb"\.(?:[\s\\]|" + _COMMENT + rb")*(?:" + _alternatives(_SELECT_WORDS) + rb")\b"
-    rb"|\bimport\b(?:[^#;=.'\"\[\]{}]|" + _COMMENT + rb")*?\b(?:" + _alternatives(_SELECT_WORDS) + rb")\b"
-)
+# A select name reaches a qualified name as an attribute, ``x . where`` (whitespace, line continuations and, inside
+# brackets, comments may separate the dot and the name), or imported by name, ``from m import (a,  # c\n where)``;
+# any other spelling (``import where``, ``w = tf.where``) holds one of these two as well.  (Both patterns start
+# with a literal, which the regular expression engine finds fast.)
+_SELECT_ATTRIBUTE = re.compile(rb"\.(?:[\s\\]|" + _COMMENT + rb")*(?:" + _alternatives(_SELECT_WORDS) + rb")\b")
+_SELECT_IMPORTED = re.compile(rb"from\b[^\r\n#;]*?\bimport\b(?:[^#;=.'\"\[\]{}]|" + _COMMENT + rb")*?"
+                              rb"\b(?:" + _alternatives(_SELECT_WORDS) + rb")\b")
 _HEADS = _alternatives(LIBRARY_HEADS)
 # ``from tensorflow.compat import v1``: the module path, to compare with the modules that hold a select.
 _FROM_LIBRARY = re.compile(rb"\bfrom[\s\\]+((?:" + _HEADS + rb")\b(?:[\s\\]*\.[\s\\]*\w+)*)[\s\\]+import\b")
@@ -78,7 +79,7 @@ def might_have_findings(data: bytes) -> bool:
     data = _as_utf8(data)
     if not any(word in data for word in _SELECT_WORD_BYTES) or not any(head in data for head in _HEAD_BYTES):
         return False
-    if _SELECT_IN_CODE.search(data) is None:
+    if _SELECT_ATTRIBUTE.search(data) is None and _SELECT_IMPORTED.search(data) is None:
         return False
     for match in _FROM_LIBRARY.finditer(data):
         if _WHITESPACE.sub(b"", match.group(1)).decode("ascii") in SELECT_MODULES:
