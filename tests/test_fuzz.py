@@ -130,7 +130,8 @@ def fix_checked(source: str, path: str = "fuzzed.py", fix_settings: Settings = S
         with no_hang(HANG_SECONDS, "fixing one input"):
             original = analyse(source, path, fix_settings)
             result = fix_source(source, path, fix_settings)
-    except SourceError:
+    except SourceError as error:
+        assert "internal error" not in str(error), str(error)
         return  # cannot be analysed: reported as TFN999, nothing to fix
     new = result.new_source
     if not original:
@@ -258,6 +259,7 @@ def test_fix_file_writes_only_what_it_reports(seed, tmp_path_factory):
     path.write_bytes(data)
     with no_hang(HANG_SECONDS, "fixing one file"):
         outcome = fix_file(str(path))
+    assert outcome.error is None or "internal error" not in outcome.error.message, outcome.error.message
     after = path.read_bytes()
     if not outcome.written:
         assert after == data
@@ -285,6 +287,7 @@ def test_damaged_notebooks_lint_and_fix_cleanly(seed, tmp_path_factory):
     path.write_bytes(data)
     with no_hang(HANG_SECONDS, "fixing one notebook"):
         outcome = fix_file(str(path))
+    assert outcome.error is None or "internal error" not in outcome.error.message, outcome.error.message
     if outcome.written:
         json.loads(path.read_bytes())  # still a notebook
     else:

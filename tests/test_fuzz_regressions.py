@@ -3,6 +3,7 @@ showed it.  Each failed (raised, hung or reported wrongly) before its fix."""
 
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 import threading
@@ -15,7 +16,7 @@ from tflint_nan import fix as fix_module
 from tflint_nan.analysis import ModuleAnalyzer
 from tflint_nan.fix import fix_file, fix_source
 from tflint_nan.intervals import MAX_PARTS, IntervalSet
-from tflint_nan.lint import MAX_NESTING_DEPTH, SourceError, check_syntax, lint_bytes, lint_source
+from tflint_nan.lint import MAX_NESTING_DEPTH, Settings, SourceError, check_syntax, lint_bytes, lint_source
 
 HEADER = "import tensorflow as tf\n"
 HANG_SECONDS = 60  # each of these now takes well under a second; before the fixes, most never finished
@@ -87,6 +88,15 @@ def test_an_internal_error_is_one_tfn999_and_the_other_files_are_still_checked(t
     outcome = fix_file(str(path))
     assert "internal error while fixing (ZeroDivisionError" in outcome.error.message
     assert path.read_text(encoding="utf-8") == BUGGY
+
+
+def test_an_internal_error_while_fixing_standard_input_passes_it_through(monkeypatch):
+    """An editor or hook piping a buffer through ``--fix -`` gets it back unchanged, not an empty output."""
+    monkeypatch.setattr(fix_module, "_plan", lambda *args: 1 / 0)
+    out, err = io.StringIO(), io.StringIO()
+    assert fix_module.fix_stdin(BUGGY.encode(), "buffer.py", Settings(), diff=False, out=out, err=err) == 1
+    assert out.getvalue() == BUGGY
+    assert "TFN999 internal error while fixing (ZeroDivisionError: division by zero)" in err.getvalue()
 
 
 # -- exponential work -------------------------------------------------------------------------------------------------

@@ -117,7 +117,20 @@ class _Span:
 
 def fix_source(source: str, path: str = "<string>", settings: Settings = Settings(),
                verify: Verify | None = None) -> FixResult:
-    """Rewrite every fixable finding in ``source``; raises ``SourceError`` when ``source`` cannot be analysed."""
+    """Rewrite every fixable finding in ``source``; raises ``SourceError`` when ``source`` cannot be analysed, or
+    cannot be fixed because of a bug (every caller then reports it and keeps the source as it was)."""
+    try:
+        return _fix_source(source, path, settings, verify)
+    except SourceError:
+        raise
+    except RecursionError:
+        raise SourceError("too deeply nested to fix; not fixed") from None
+    except Exception as error:
+        raise SourceError(f"internal error while fixing ({type(error).__name__}: {error}); not fixed, please "
+                          "report it with this file") from error
+
+
+def _fix_source(source: str, path: str, settings: Settings, verify: Verify | None) -> FixResult:
     settings = settings.for_path(path)
     original = analyse(source, path, settings)
     held_back: dict[int, str] = {}  # offsets in ``source`` of ops left as written, and why

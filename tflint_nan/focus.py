@@ -2,8 +2,8 @@
 
 LibCST parses the whole file: the analyzer's rewrites look at the whole module (the identifiers it uses, where its
 imports end, every read of a variable).  Scopes, qualified names and positions, which cost most, are computed on a
-copy of the module in which each left-out statement is a ``pass`` padded with empty lines to the same number of
-lines, so every kept node keeps its line and column.  The kept statements' positions are checked against CPython's
+copy of the module in which each left-out statement is replaced by a statement that binds nothing and spans the
+same number of lines, so every kept node keeps its line and column.  The kept statements' positions are checked against CPython's
 line numbers before they are used; metadata for a node outside the copy comes from the whole module.
 """
 
@@ -36,7 +36,7 @@ def analyse_plan(module: cst.Module, tree: ast.Module, plan: Plan, path: str, st
 
 
 class _ReducedModule:
-    """The module with left-out statements replaced by padded ``pass`` lines, and metadata lookups for both."""
+    """The module with left-out statements replaced by padding of the same height, and metadata lookups for both."""
 
     def __init__(self, whole: cst.Module, module: cst.Module, expected_lines: list[tuple[cst.CSTNode, int]],
                  outside: dict[int, tuple[cst.BaseStatement, int]]):
@@ -168,8 +168,11 @@ def _code_start(statement: cst.BaseStatement, node: ast.stmt) -> int:
 
 
 def _padding(lines: int) -> cst.SimpleStatementLine:
-    """``pass`` after ``lines - 1`` empty lines: a statement that binds nothing and spans ``lines`` lines."""
-    return cst.SimpleStatementLine(body=(cst.Pass(),), leading_lines=(cst.EmptyLine(indent=False),) * max(lines - 1, 0))
+    """A statement that binds nothing and spans ``lines`` lines: ``pass``, or a string of empty lines (one node,
+    where empty lines would be one node each, and each costs every metadata visitor)."""
+    if lines <= 1:
+        return cst.SimpleStatementLine(body=(cst.Pass(),))
+    return cst.SimpleStatementLine(body=(cst.Expr(cst.SimpleString('"""' + "\n" * (lines - 1) + '"""')),))
 
 
 def _statement_positions(whole: cst.Module, statement: cst.BaseStatement, start: int) -> dict:

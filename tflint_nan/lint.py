@@ -11,6 +11,7 @@ import stat
 import sys
 import threading
 import tokenize
+import warnings
 from dataclasses import dataclass
 
 from . import screen
@@ -207,7 +208,7 @@ def check_syntax(source: str, path: str) -> ast.Module | None:
         # notebook, standard input or a fix in progress is not this text.  A deep stack: building the tree of a
         # long expression (a sum of a thousand terms) recurses in C, and CPython 3.11 reports running out of
         # recursion there as a SystemError.
-        tree = run_with_deep_stack(lambda: ast.parse(source))
+        tree = run_with_deep_stack(lambda: parse_python(source))
     except SyntaxError as error:
         rejected = SourceError(f"syntax error: {error.msg}", error.lineno or 1, max((error.offset or 1) - 1, 0))
         if _is_parser_limit(str(error.msg)) or not _may_ask_libcst(source):
@@ -222,6 +223,14 @@ def check_syntax(source: str, path: str) -> ast.Module | None:
     if depth > MAX_NESTING_DEPTH:
         raise SourceError(f"expression nesting depth {depth} exceeds {MAX_NESTING_DEPTH}; not analysed")
     return tree
+
+
+def parse_python(source: str) -> ast.Module:
+    """CPython's syntax tree of someone else's code, without the SyntaxWarnings (``1if x else 2``, an invalid
+    escape such as ``"\\d"`` on Python 3.12) that would otherwise be printed on our stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
 
 
 def _is_parser_limit(message: str) -> bool:
@@ -389,7 +398,7 @@ def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_sy
 def _syntax_error(source: str, error: cst.ParserSyntaxError) -> SourceError:
     """Prefer CPython's message and location (precise) when it agrees the file is invalid."""
     try:
-        ast.parse(source)
+        parse_python(source)
     except SyntaxError as python_error:
         line = python_error.lineno or 1
         column = max((python_error.offset or 1) - 1, 0)

@@ -24,7 +24,7 @@ from typing import Callable
 
 from .finding import Edit, FileResult, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
-from .lint import Settings, SourceError, analyse, check_syntax, might_have_findings
+from .lint import Settings, SourceError, analyse, check_syntax, might_have_findings, parse_python
 from .report import source_lines
 
 # Cell magics whose body is Python that the kernel runs.
@@ -97,9 +97,9 @@ def python_lines(source: str) -> str | None:
     A cell that is already valid Python is returned unchanged.
     """
     try:
-        ast.parse(source)
+        parse_python(source)
         return source
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
         pass
     lines = source_lines(source)
     first = next((index for index, line in enumerate(lines) if line.strip()), None)

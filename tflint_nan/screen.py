@@ -23,7 +23,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from . import knowledge
 
@@ -61,9 +61,9 @@ _SELECT_IMPORTED = re.compile(rb"from\b[^\r\n#;]*?\bimport\b(?:[^#;=.'\"\[\]{}]|
                               rb"\b(?:" + _alternatives(_SELECT_WORDS) + rb")\b")
 _HEADS = _alternatives(LIBRARY_HEADS)
 # ``from tensorflow.compat import v1``: the module path, to compare with the modules that hold a select.
-_FROM_LIBRARY = re.compile(rb"\bfrom[\s\\]+((?:" + _HEADS + rb")\b(?:[\s\\]*\.[\s\\]*\w+)*)[\s\\]+import\b")
+_FROM_LIBRARY = re.compile(rb"from(?<![\w.]from)[\s\\]+((?:" + _HEADS + rb")\b(?:[\s\\]*\.[\s\\]*\w+)*)[\s\\]+import\b")
 # ``import os, tensorflow as tf`` (one logical line).
-_IMPORT_LIBRARY = re.compile(rb"\bimport\b(?:\\\r?\n|\\\r|[^\r\n#;\\])*?\b(?:" + _HEADS + rb")\b")
+_IMPORT_LIBRARY = re.compile(rb"import(?<![\w.]import)\b(?:\\\r?\n|\\\r|[^\r\n#;\\])*?\b(?:" + _HEADS + rb")\b")
 # A name such as ``keras`` that may be bound in the file (``keras = LazyLoader(...)``, ``for keras in``,
 # ``def f(keras):``, ``case keras:``...): an occurrence not right after a character no binding target comes after,
 # and followed by one that can follow a binding target (prose such as "a keras model" is not).
@@ -73,6 +73,32 @@ _LIBRARY_BINDING = re.compile(
 )
 _WHITESPACE = re.compile(rb"[\s\\]+")
 
+# What a name can stand for, read from the bytes: the precise check on the files the checks above let through.
+# (Each pattern starts with a literal, which the regular expression engine finds fast; what must not come before
+# it is checked by a lookbehind after it.)
+_SPACE = rb"[ \t\f]"
+_CONTINUED = rb"(?:[ \t\f]|\\\r?\n|\\\r)"  # whitespace within one logical line
+_NOT_AFTER_NAME = rb"[\w.\x80-\xff]"
+_CLASS = re.compile(rb"class(?<!" + _NOT_AFTER_NAME + rb"class)" + _CONTINUED + rb"+([A-Za-z_]\w*)")
+_ASSIGNMENT_AFTER_NAME = re.compile(_CONTINUED + rb"*=(?!=)")
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_." + bytes(range(0x80, 0x100)))
+# A name bound in a class body has the qualified name ``Class.name``: only an alias named like the class (or like
+# ``builtins``) can turn that into a select, and only when the name is a component of one (``compat``, ``ops``).
+_SELECT_COMPONENTS = frozenset(part.encode() for name in SELECT_NAMES for part in name.split(".")[1:])
+# ``from m.n import a, b as c`` / ``from m import (a,  # comment\n b)``: the module and the names list.
+_FROM_IMPORT = re.compile(
+    rb"from(?<!" + _NOT_AFTER_NAME + rb"from)[\s\\]+(\.*[\s\\]*(?:[A-Za-z_]\w*(?:[\s\\]*\.[\s\\]*[A-Za-z_]\w*)*)?)"
+    rb"[\s\\]+import" + _CONTINUED + rb"*(\((?:[^)#]|#[^\r\n]*)*\)|(?:[^\r\n#;\\]|\\\r?\n|\\\r)*)"
+)
+# ``import a.b as c, d`` (the rest of the logical line).
+_IMPORT = re.compile(rb"import(?<!" + _NOT_AFTER_NAME + rb"import)" + _CONTINUED +
+                     rb"+((?:[^\r\n#;\\]|\\\r?\n|\\\r)*)")
+# The dotted name right before the ``.where`` of an attribute chain, when it is plain (``self.ops.where``).
+_CHAIN_BEFORE = re.compile(rb"(?<!" + _NOT_AFTER_NAME + rb")([A-Za-z_]\w*)(?:" + _SPACE + rb"*\." + _SPACE +
+                           rb"*[A-Za-z_]\w*)*" + _SPACE + rb"*\Z")
+_LIST_NOISE = re.compile(rb"#[^\r\n]*|[()\\]")
+_CHAIN_WINDOW = 256
+
 
 def might_have_findings(data: bytes) -> bool:
     """False only when no select call in ``data`` (a Python file's bytes) can resolve to TensorFlow or Keras."""
@@ -81,10 +107,82 @@ def might_have_findings(data: bytes) -> bool:
         return False
     if _SELECT_ATTRIBUTE.search(data) is None and _SELECT_IMPORTED.search(data) is None:
         return False
-    for match in _FROM_LIBRARY.finditer(data):
-        if _WHITESPACE.sub(b"", match.group(1)).decode("ascii") in SELECT_MODULES:
+    if not (any(_WHITESPACE.sub(b"", match.group(1)).decode("ascii") in SELECT_MODULES
+                for match in _FROM_LIBRARY.finditer(data))
+            or _IMPORT_LIBRARY.search(data) is not None or _LIBRARY_BINDING.search(data) is not None):
+        return False
+    return _select_may_resolve_into_library(data)
+
+
+def _select_may_resolve_into_library(data: bytes) -> bool:
+    """Whether a select name is imported from TensorFlow or Keras, or is an attribute of a name that may stand
+    for one of their modules: ``tf`` after ``import tensorflow as tf``, ``ops`` after ``from keras import ops``,
+    ``keras`` itself, or any name assigned somewhere (an alias); ``jnp.where`` after ``import jax.numpy as jnp``
+    is not.  Whatever cannot be read plainly (a call before the dot, a comment inside the chain) counts as may."""
+    assigned = _Assignments(data)
+    capable = {head.encode() for head in LIBRARY_HEADS}
+    for match in _FROM_IMPORT.finditer(data):
+        module = _WHITESPACE.sub(b"", match.group(1))  # relative (``from . import x``): never a library's name
+        library = module.decode("ascii") in SELECT_MODULES or (
+            not module.startswith(b".") and assigned(module.split(b".")[0]))
+        for original, bound in _imported_names(match.group(2)) if library else ():
+            if original.decode("ascii", "replace") in _SELECT_WORDS:
+                return True
+            capable.add(bound)
+    for match in _IMPORT.finditer(data):
+        for original, bound in _imported_names(match.group(1)):
+            if bound != original.split(b".")[0] and (
+                    original.decode("ascii", "replace") in SELECT_MODULES or assigned(original.split(b".")[0])):
+                capable.add(bound)
+    for match in _SELECT_ATTRIBUTE.finditer(data):
+        start = max(0, match.start() - _CHAIN_WINDOW)
+        chain = _CHAIN_BEFORE.search(data, start, match.start())
+        if chain is None or (chain.start() == start and start > 0):
             return True
-    return _IMPORT_LIBRARY.search(data) is not None or _LIBRARY_BINDING.search(data) is not None
+        root = chain.group(1)
+        if root in capable or assigned(root):
+            return True
+        if root in _SELECT_COMPONENTS and (
+                assigned(b"builtins") or any(assigned(name) for name in set(_CLASS.findall(data)))):
+            return True
+    return False
+
+
+class _Assignments:
+    """Whether a name is assigned anywhere (``name =``, keyword arguments too): it may then be an alias."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self._known: dict[bytes, bool] = {}
+
+    def __call__(self, name: bytes) -> bool:
+        if not name:
+            return False
+        known = self._known.get(name)
+        if known is None:
+            known = self._known[name] = self._find(name)
+        return known
+
+    def _find(self, name: bytes) -> bool:
+        data = self.data
+        position = data.find(name)
+        while position >= 0:
+            if (position == 0 or data[position - 1] not in _NAME_BYTES) and _ASSIGNMENT_AFTER_NAME.match(
+                    data, position + len(name)):
+                return True
+            position = data.find(name, position + 1)
+        return False
+
+
+def _imported_names(names: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(imported name, name bound) for each item of an import list: ``a.b as c`` -> (a.b, c); ``a.b`` -> (a.b, a)."""
+    for item in _LIST_NOISE.sub(b" ", names).split(b","):
+        words = item.split()
+        if len(words) == 3 and words[1] == b"as":
+            yield _WHITESPACE.sub(b"", words[0]), words[2]
+        elif words:
+            original = b"".join(words)
+            yield original, original.split(b".")[0]
 
 
 def _as_utf8(data: bytes) -> bytes:
