@@ -19,6 +19,7 @@ path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and 
 from __future__ import annotations
 
 import ast
+import codecs
 import io
 import re
 import tokenize
@@ -61,9 +62,11 @@ _SELECT_IMPORTED = re.compile(rb"from\b[^\r\n#;]*?\bimport\b(?:[^#;=.'\"\[\]{}]|
                               rb"\b(?:" + _alternatives(_SELECT_WORDS) + rb")\b")
 _HEADS = _alternatives(LIBRARY_HEADS)
 # ``from tensorflow.compat import v1``: the module path, to compare with the modules that hold a select.
-_FROM_LIBRARY = re.compile(rb"from(?<![\w.]from)[\s\\]+((?:" + _HEADS + rb")\b(?:[\s\\]*\.[\s\\]*\w+)*)[\s\\]+import\b")
+# (Nothing is required before ``from`` and ``import``: a notebook's JSON, which the notebook reader screens before
+# decoding it, puts ``\n`` right before them.)
+_FROM_LIBRARY = re.compile(rb"from[\s\\]+((?:" + _HEADS + rb")\b(?:[\s\\]*\.[\s\\]*\w+)*)[\s\\]+import\b")
 # ``import os, tensorflow as tf`` (one logical line).
-_IMPORT_LIBRARY = re.compile(rb"import(?<![\w.]import)\b(?:\\\r?\n|\\\r|[^\r\n#;\\])*?\b(?:" + _HEADS + rb")\b")
+_IMPORT_LIBRARY = re.compile(rb"import\b(?:\\\r?\n|\\\r|[^\r\n#;\\])*?\b(?:" + _HEADS + rb")\b")
 # A name such as ``keras`` that may be bound in the file (``keras = LazyLoader(...)``, ``for keras in``,
 # ``def f(keras):``, ``case keras:``...): an occurrence not right after a character no binding target comes after,
 # and followed by one that can follow a binding target (prose such as "a keras model" is not).
@@ -111,6 +114,8 @@ def might_have_findings(data: bytes) -> bool:
                 for match in _FROM_LIBRARY.finditer(data))
             or _IMPORT_LIBRARY.search(data) is not None or _LIBRARY_BINDING.search(data) is not None):
         return False
+    if data.lstrip()[:1] == b"{":
+        return True  # a notebook's JSON: its escapes (``\nfrom``) hide where statements start
     return _select_may_resolve_into_library(data)
 
 
@@ -186,8 +191,11 @@ def _imported_names(names: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _as_utf8(data: bytes) -> bytes:
-    """The source re-encoded as UTF-8 when its coding comment declares an encoding that does not spell ASCII as
-    ASCII; else the bytes as they are (which is also what undecodable files are screened as)."""
+    """The source without a UTF-8 byte order mark, re-encoded as UTF-8 when its coding comment declares an encoding
+    that does not spell ASCII as ASCII; else the bytes as they are (which is also what undecodable files are
+    screened as)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):]
     if b"coding" not in data[:_second_line_end(data)]:
         return data
     try:
