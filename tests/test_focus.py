@@ -184,6 +184,14 @@ def test_a_module_level_variable_read_in_left_out_functions():
     "from tensorflow.keras.backend import switch\ny = switch(c, a, b)\n",
     "import tensorflow as tf\ny = (tf  # the module\n     .where)(c, a, b)\n",
     "# -*- coding: latin-1 -*-\nimport tensorflow as tf\ny = tf.where(c, a, b)  # caf\xe9\n",
+    "\ufefffrom keras import backend as K\ny = K.switch(c, a, b)\n",
+    '{"cells": [{"source": "import numpy as np\\nfrom keras import backend as K\\ny = K.switch(c, a, b)"}]}',
+    "import tensorflow.experimental.numpy as tnp\nnp = tnp\ny = np.where(c, a, b)\n",
+    "import tensorflow as tf\ny = make()[0].where(c, a, b)\n",
+    "import tensorflow as tf\ny = caf\xe9.where(c, a, b)\n",
+    "from tensorflow import compat as c\ny = c.v1.where(a, b, d)\n",
+    "import foo as bar\nimport tensorflow as tf\nfoo = tf.compat\ny = bar.v1.where(a, b, c)\n",
+    "import keras\nC = keras\nclass C:\n    for ops in [1]:\n        pass\n    y = ops.where(a, b, c)\n",
 ])
 def test_the_byte_screen_lets_through_every_spelling(source):
     data = source.encode("latin-1" if "latin-1" in source else "utf-8")
@@ -195,6 +203,10 @@ def test_the_byte_screen_lets_through_every_spelling(source):
     "import tensorflow as tf\ny = tf.exp(x)  # a where, a switch\n",
     "from tensorflow.python.ops import array_ops\ny = array_ops.where(c, a, b)\n",
     "def where(c, a, b):\n    return a\n",
+    "import jax.numpy as jnp\nimport tensorflow as tf\ny = jnp.where(c, a, b)\nz = tf.exp(x)\n",
+    "from keras.src.ops.numpy import where\nimport keras\n",
+    "import keras\nimport numpy as np\nclass Layer:\n    y = np.where(c, a, b)\n",
+    "from .backend import ops\nfrom . import tf\nimport keras\ny = ops.where(c, tf.exp(a), b)\n",
 ])
 def test_the_byte_screen_rejects_files_without_a_possible_select(source):
     assert not screen.might_have_findings(source.encode())

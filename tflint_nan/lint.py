@@ -22,8 +22,8 @@ from .knowledge import PARSE_ERROR_CODE
 # decided by ``screen`` alone.
 # Without one of these words a file holds no select call (the exhaustive path's only shortcut).
 _SELECT_WORDS = (b"where", b"switch", b"Select")
-# Files larger than this are skipped with a notice (``--max-file-size``): the syntax trees of a file take a hundred
-# times its size in memory, and nothing that large is hand-written.
+# Files larger than this are skipped with a notice (``--max-file-size``): analysing a file takes hundreds to
+# thousands of times its size in memory, and nothing that large is hand-written.
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 # Deeper syntax trees are reported (TFN999) instead of analysed: real code stays far below this.
 MAX_NESTING_DEPTH = 1000
