@@ -131,7 +131,7 @@ def inputs(n: int):
 
 def run(fn, n: int, mode: str):
     """Inputs, forward values and gradients of ``reduce_sum(fn(inputs))`` as NumPy arrays, eagerly or under XLA."""
-    step = tf_harness._gradient_step(fn)
+    step = tf_harness.gradient_step(fn)
     if mode == "xla":
         step = tf.function(step, jit_compile=True)
     args = inputs(n)
@@ -332,17 +332,6 @@ def test_fix_keeps_other_float_dtypes(situation, function, dtype, workdir):
 
 
 # -- the tables the rewrites rely on --------------------------------------------------------------------------------
-def _resolve(name: str):
-    parts = name.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        for attr in parts[i:]:
-            obj = getattr(obj, attr, None)
-        return obj
-    return None
 
 
 @pytest.mark.parametrize("table", ["ELEMENTWISE", "PURE_CONDITION_CALLS"])
@@ -351,5 +340,5 @@ def test_rewrite_tables_name_real_functions(table):
     names = getattr(knowledge, table)
     live = [name for name in names if "." in name and not name.startswith("builtins.")
             and not any(name.startswith(module + ".") for module in knowledge.LEGACY_MODULES)]
-    missing = sorted(name for name in live if not callable(_resolve(name)))
+    missing = sorted(name for name in live if not callable(tf_harness.resolve(name)))
     assert missing == []

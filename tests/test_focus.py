@@ -53,8 +53,8 @@ def program(text: str) -> str:
     return textwrap.dedent(text).lstrip("\n")
 
 
-def test_an_alias_recorded_in_a_left_out_function_still_applies():
-    # analysis records ``K = tf.math`` in ``unrelated`` for the whole module: K.switch is no longer a select.
+def test_an_alias_assigned_in_a_left_out_function_stays_in_that_function():
+    # ``K = tf.math`` in ``unrelated`` binds a local K: the module's K in ``elu`` is still tf.keras.backend.
     source = program("""
         import tensorflow as tf
         K = tf.keras.backend
@@ -62,6 +62,34 @@ def test_an_alias_recorded_in_a_left_out_function_still_applies():
         def unrelated():
             K = tf.math
             return K
+
+        def elu(x):
+            return K.switch(x > 0., x, K.exp(x) - 1.)
+    """)
+    assert [finding.code for finding in both_paths(source)] == ["TFN001"]
+
+
+def test_an_alias_assigned_in_a_function_applies_there():
+    source = program("""
+        import tensorflow as tf
+
+        def elu(x):
+            K = tf.keras.backend
+            return K.switch(x > 0., x, K.exp(x) - 1.)
+
+        def unrelated(x):
+            K = None
+            return K.switch(x > 0., x, K.exp(x) - 1.)
+    """)
+    assert [(finding.code, finding.start.line) for finding in both_paths(source)] == [("TFN001", 5)]
+
+
+def test_assigning_another_value_ends_an_alias():
+    source = program("""
+        import tensorflow as tf
+        import numpy as np
+        K = tf.keras.backend
+        K = np
 
         def elu(x):
             return K.switch(x > 0., x, K.exp(x) - 1.)

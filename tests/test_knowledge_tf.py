@@ -13,12 +13,12 @@ import pytest
 tf = pytest.importorskip("tensorflow", reason="TensorFlow is not installed; install tflint-nan[dynamic] to run the knowledge-base tests")
 
 import functools  # noqa: E402
-import importlib  # noqa: E402
 import inspect  # noqa: E402
 import math  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from tf_harness import resolve  # noqa: E402
 from tflint_nan import knowledge as kb  # noqa: E402
 from tflint_nan.intervals import IntervalSet  # noqa: E402
 
@@ -29,25 +29,7 @@ SPEC2 = (tf.TensorSpec([None], F32), tf.TensorSpec([None], F32), tf.TensorSpec([
 TF1_ONLY = frozenset({"tensorflow.where_v2"})
 
 
-# -- resolving qualified names -------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
-def resolve(name: str):
-    """Import the longest importable module prefix of ``name`` and getattr the rest; None if that fails."""
-    parts = name.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
-
-
+# -- resolving qualified names (``tf_harness.resolve``) -----------------------------------------------------------
 def legacy_module(name: str) -> str | None:
     return next((m for m in kb.LEGACY_MODULES if name.startswith(m + ".")), None)
 

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from helpers import codes
+from tf_harness import gradient_step
 from tflint_nan.cli import main
 from tflint_nan.rules import RULES, RULES_BY_CODE, explain
 
@@ -71,14 +72,7 @@ def _nan_gradient_somewhere(rule_source: str) -> bool:
     grid = [[a, b] for a in PROBES for b in PROBES] if arity == 2 else [[a] for a in PROBES]
     inputs = [tf.constant([row[i] for row in grid], tf.float32) for i in range(arity)]
 
-    def gradients(*args):
-        with tf.GradientTape() as tape:
-            for arg in args:
-                tape.watch(arg)
-            value = function(*args)
-            total = tf.reduce_sum(value)
-        return value, tape.gradient(total, list(args))
-
+    gradients = gradient_step(function)
     for runner in (gradients, tf.function(gradients, jit_compile=True)):
         value, grads = runner(*inputs)
         finite = tf.math.is_finite(value)

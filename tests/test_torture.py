@@ -159,7 +159,7 @@ def deep_sources() -> dict[str, str]:
         "sum.py": HEADER + "z = tf.where(x > 0, x, " + " + ".join(["tf.exp(x)"] * DEPTH * 10) + ")\n",
         "variables.py": HEADER + "def f(x):\n    a0 = x\n"
         + "".join(f"    a{level + 1} = a{level} + a{level}\n" for level in range(DEPTH))
-        + f"    c0 = x > 0\n" + "".join(f"    c{level + 1} = c{level} & c{level}\n" for level in range(DEPTH))
+        + "    c0 = x > 0\n" + "".join(f"    c{level + 1} = c{level} & c{level}\n" for level in range(DEPTH))
         + f"    return tf.where(c{DEPTH}, x, tf.math.log(a{DEPTH}))\n",
         "strings.py": HEADER + "s = " + " ".join(["'tf.where'"] * DEPTH * 10) + "\n" + select,
     }

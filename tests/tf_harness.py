@@ -13,6 +13,8 @@ Only the TensorFlow probing needs TensorFlow; collecting cases and parsing marke
 from __future__ import annotations
 
 import ast
+import functools
+import importlib
 import importlib.util
 import inspect
 import itertools
@@ -57,6 +59,24 @@ NOT_TENSORFLOW = {
 # with ``K`` bound to ``tf.keras.backend``, which keeps them.
 KERAS2_BACKEND_IMPORT = re.compile(r"^\s*(from\s+keras\s+import\s+backend\s+as\s+K|import\s+keras\.backend\s+as\s+K)\b",
                                    re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=None)
+def resolve(name: str):
+    """Import the longest importable module prefix of ``name`` and getattr the rest; None if that fails."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
 
 
 def fixture_files() -> list[Path]:
@@ -214,7 +234,9 @@ class ProbeResult:
         return bool(self.nan_inputs)
 
 
-def _gradient_step(fn):
+def gradient_step(fn):
+    """``fn`` wrapped to return its value and the gradients of ``reduce_sum(fn(*args))`` (zeros, not None, where
+    an input is not connected)."""
     import tensorflow as tf
 
     def step(*args):
@@ -240,7 +262,7 @@ def probe(case: Case) -> list[ProbeResult]:
     args = make_inputs(n)
     shape = tuple(args[0].shape)
     results = []
-    step = _gradient_step(fn)
+    step = gradient_step(fn)
     for mode, runner in (("eager", step), ("xla", tf.function(step, jit_compile=True))):
         y, grads = runner(*args)
         y = np.broadcast_to(np.asarray(y), shape)

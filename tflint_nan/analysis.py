@@ -91,11 +91,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return cached
         names = set()
         for qualified in self.get_metadata(QualifiedNameProvider, node, set()):
-            name = qualified.name
-            head, _, rest = name.partition(".")
-            if head in self.aliases:
-                name = self.aliases[head] + ("." + rest if rest else "")
-            names.add(name)
+            names.add(self._through_aliases(qualified.name) if self.aliases else qualified.name)
         result = frozenset(names)
         self._qualified[id(node)] = result
         return result
@@ -145,8 +141,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
     def leave_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._bind_target(target.target, node.value)
-            if isinstance(target.target, cst.Name) and isinstance(node.value, (cst.Name, cst.Attribute)):
-                self._record_alias(target.target.value, node.value)
+            if isinstance(target.target, cst.Name):
+                self._record_alias(target.target, node.value)
 
     def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bind_target(node.target, node.value)
@@ -164,13 +160,34 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if node.asname is not None:
             self._bind_target(node.asname.name, None)
 
-    def _record_alias(self, name: str, value: cst.BaseExpression) -> None:
-        """``K = tf.keras.backend``: qualified-name metadata does not follow assignments, so remember them."""
-        for qualified in self.qualified_names(value):
-            if "." in qualified or qualified in ("tensorflow", "keras"):
-                self.aliases[name] = qualified
-                self._qualified.clear()
-                return
+    def _record_alias(self, target: cst.Name, value: cst.BaseExpression) -> None:
+        """``K = tf.keras.backend``: qualified-name metadata does not follow assignments, so remember them.
+
+        Keyed by the target's own qualified name (``K`` in the module, ``f.<locals>.K`` in a function), so an alias
+        assigned in a function applies in that function only.  Any other value assigned to the name ends the alias.
+        """
+        keys = {qualified.name for qualified in self.get_metadata(QualifiedNameProvider, target, set())}
+        meaning = None
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            meaning = next((qualified for qualified in sorted(self.qualified_names(value))
+                            if not qualified.startswith("builtins.")
+                            and ("." in qualified or qualified in ("tensorflow", "keras"))), None)
+        for key in keys:
+            if meaning is not None:
+                self.aliases[key] = meaning
+            elif self.aliases.pop(key, None) is None:
+                continue
+            self._qualified.clear()
+
+    def _through_aliases(self, name: str) -> str:
+        """``name`` with its longest dotted prefix that is an alias replaced by what the alias stands for."""
+        end = len(name)
+        while end > 0:
+            meaning = self.aliases.get(name[:end])
+            if meaning is not None:
+                return meaning + name[end:]
+            end = name.rfind(".", 0, end)
+        return name
 
     def _push_function(self, kind: str, params: cst.Parameters, no_gradient: bool) -> None:
         scope = _Scope(kind, no_gradient=no_gradient or self.scopes[-1].no_gradient)

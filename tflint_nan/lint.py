@@ -13,10 +13,14 @@ import threading
 import tokenize
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import screen
 from .finding import FileResult, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
+
+if TYPE_CHECKING:  # LibCST is imported only when a file needs it (start-up time)
+    import libcst as cst
 
 # LibCST (a tenth of a second to import) and the analysis are imported when a file needs them: most files are
 # decided by ``screen`` alone.

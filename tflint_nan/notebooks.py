@@ -15,7 +15,6 @@ and the line and column inside that cell.
 
 from __future__ import annotations
 
-import ast
 import difflib
 import json
 import re

@@ -401,8 +401,8 @@ def _chain(expression: ast.expr) -> tuple[str | None, list[str]]:
 
 
 def _is_alias_value(value: ast.expr) -> bool:
-    """What ``analysis.ModuleAnalyzer.leave_Assign`` records as an alias: a name or attribute (LibCST spells
-    ``None``, ``True`` and ``False`` as names)."""
+    """What ``analysis.ModuleAnalyzer.leave_Assign`` may record as an alias: a name or attribute (LibCST spells
+    ``None``, ``True`` and ``False`` as names; the analysis drops those, so counting them is only cautious)."""
     return isinstance(value, (ast.Name, ast.Attribute)) or (
         type(value) is ast.Constant and (value.value is None or type(value.value) is bool))
 
