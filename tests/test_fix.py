@@ -307,6 +307,37 @@ def test_a_variable_reassigned_before_its_other_use_is_still_fixed():
 
 
 # -- imports: only when no usable name exists -----------------------------------------------------------------------
+def test_an_alias_local_to_another_function_is_not_used_to_spell_the_clamp():
+    result = fixed("""\
+        from tensorflow import exp, where
+
+
+        def helper():
+            import tensorflow
+            T = tensorflow
+            return T
+
+
+        def f(x):
+            return where(x > 0., x, exp(x) - 1.)
+        """)
+    assert result.remaining == [] and len(result.fixed) == 1
+    assert "from tensorflow import exp, where, minimum" in result.new_source
+    assert "return where(x > 0., x, exp(minimum(x, 0.)) - 1.)" in result.new_source
+
+
+def test_an_alias_assigned_in_the_function_spells_the_clamp_there():
+    result = fixed("""\
+        import keras
+
+
+        def elu(x):
+            K = keras.backend
+            return K.switch(x > 0., x, K.exp(x) - 1.)
+        """)
+    assert result.remaining == [] and "K.exp(K.minimum(x, 0.)) - 1." in result.new_source
+
+
 def test_bare_names_extend_the_existing_import():
     result = fixed("""\
         from tensorflow import exp, where

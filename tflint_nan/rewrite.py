@@ -756,7 +756,8 @@ class _Imports:
                 self.insert_at = rewriter._span(_first_token_node(statement))[0]
             leading = False
         for name, qualified in rewriter.analyzer.aliases.items():
-            self.names.setdefault(name, qualified)
+            if "." not in name:  # a module-level alias; ``f.<locals>.K`` and ``C.K`` are not names in scope here
+                self.names.setdefault(name, qualified)
 
     def _record(self, module: cst.Module, small) -> None:
         if isinstance(small, cst.Import):
