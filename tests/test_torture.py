@@ -415,14 +415,52 @@ def opened_a_file_under(group: int, directory: Path) -> bool:
     return False
 
 
+class HeldFifo:
+    """A FIFO whose write end this test holds open without writing: a run that reads it waits there, under way,
+    for as long as the test likes (no race with a run that would otherwise finish first)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        os.mkfifo(path)
+        self.reached = threading.Event()  # the run opened the FIFO to read it
+        self._release = threading.Event()
+        threading.Thread(target=self._hold, daemon=True).start()
+
+    def _hold(self) -> None:
+        with open(self.path, "wb"):  # returns once a reader has opened the FIFO
+            self.reached.set()
+            self._release.wait()
+
+    def release(self) -> None:
+        self._release.set()
+        if not self.reached.is_set():  # nobody opened it: open the read end so the holder's open returns
+            os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc to see when a run is under way")
 @pytest.mark.parametrize("fix", [False, True], ids=["lint", "fix"])
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, fix):
-    tree = buggy_tree(tmp_path, 1500, lines=3)
-    process = start(*(["--fix"] if fix else []), ".", cwd=tmp_path)
-    assert wait_until(lambda: opened_a_file_under(process.pid, tmp_path) or process.poll() is not None)
-    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
-    stdout, stderr = process.communicate(timeout=120)
+    tree = buggy_tree(tmp_path / "tree", 300, lines=3)
+    # Named on the command line, so the run reads it (a walk would skip it); it is read last (the smallest file),
+    # so the run is interrupted there at the latest, or earlier if a file of the tree is seen open first.
+    fifo = HeldFifo(tmp_path / "held.py")
+    output = tmp_path / "stdout.txt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open(output, "w", encoding="utf-8") as stdout:  # a file, not a pipe: 1,800 findings would fill a pipe
+        process = subprocess.Popen([sys.executable, "-m", "tflint_nan", *(["--fix"] if fix else []), "tree",
+                                    "held.py"], cwd=tmp_path, env=env, stdout=stdout, stderr=subprocess.PIPE,
+                                   text=True, encoding="utf-8", start_new_session=True)
+    try:
+        assert wait_until(lambda: fifo.reached.is_set() or opened_a_file_under(process.pid, tmp_path / "tree")
+                          or process.poll() is not None, timeout=HANG_SECONDS)
+        assert process.poll() is None, "the run ended before it was interrupted"
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        fifo.release()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     assert process.returncode == 130, stderr
     assert stderr == "tflint-nan: interrupted\n"
     if fix:
