@@ -437,9 +437,24 @@ class HeldFifo:
             os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
 
 
+@pytest.fixture
+def children_hear_ctrl_c():
+    """A command started in the background by a shell without job control (``cmd &`` in a script, ``nohup``)
+    inherits SIGINT ignored, and so would the runs this test starts: give this process a handler instead (handlers,
+    unlike "ignore", are not inherited across exec)."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc to see when a run is under way")
 @pytest.mark.parametrize("fix", [False, True], ids=["lint", "fix"])
-def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, fix):
+def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, fix, children_hear_ctrl_c):
     tree = buggy_tree(tmp_path / "tree", 300, lines=3)
     # Named on the command line, so the run reads it (a walk would skip it); it is read last (the smallest file),
     # so the run is interrupted there at the latest, or earlier if a file of the tree is seen open first.
