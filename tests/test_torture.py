@@ -483,6 +483,63 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, fix, children_hear_ctrl_
             assert path.read_text(encoding="utf-8") in (before, after)
 
 
+def processes_in_group(group: int) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getpgid(int(pid)) == group:
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc to list the run's processes")
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_interrupting_fix_in_the_middle_of_the_tree(tmp_path, signal_name, children_hear_ctrl_c):
+    """Ctrl-C, or SIGTERM to the command alone (``kill``, ``timeout``, a CI job cancelled), while files are being
+    fixed and one is being analysed: one line, the exit status a shell expects, every file old or new, no
+    temporary file left, no process left.  (Before, Python's shutdown could abort the process with SIGABRT when the
+    analysis thread was inside LibCST's native parser.)"""
+    tree = buggy_tree(tmp_path / "tree", 100, lines=10)
+    process = start("--fix", "tree", cwd=tmp_path)
+
+    def changed() -> int:
+        return sum(1 for path, (before, _) in tree.items() if path.read_text(encoding="utf-8") != before)
+
+    assert wait_until(lambda: changed() >= 10 or process.poll() is not None, timeout=HANG_SECONDS)
+    assert process.poll() is None, "the run ended before it was interrupted"
+    if signal_name == "SIGINT":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    expected = {"SIGINT": (130, "interrupted"), "SIGTERM": (128 + signal.SIGTERM, "terminated")}[signal_name]
+    assert (process.returncode, stderr) == (expected[0], f"tflint-nan: {expected[1]}\n")
+    for path, (before, after) in tree.items():
+        assert path.read_text(encoding="utf-8") in (before, after)
+    assert not [path for path in (tmp_path / "tree").rglob("*") if path.name.endswith(TEMPORARY_SUFFIX)]
+    assert wait_until(lambda: not processes_in_group(process.pid), timeout=30)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc to list the run's processes")
+def test_sigterm_stops_the_workers_with_the_command(tmp_path):
+    """SIGTERM to the command alone: its worker processes stop too, quietly (not a traceback each about a
+    broken pipe to a parent that is gone)."""
+    buggy_tree(tmp_path / "tree", 1500, lines=3)
+    fifo = HeldFifo(tmp_path / "held.py")  # keeps the run going until the signal (read last: the smallest file)
+    process = start("--jobs", "2", "tree", "held.py", cwd=tmp_path)
+    try:
+        assert wait_until(lambda: len(processes_in_group(process.pid)) >= 3 or process.poll() is not None,
+                          timeout=HANG_SECONDS)  # the workers have started
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        fifo.release()
+    assert (process.returncode, stderr) == (128 + signal.SIGTERM, "tflint-nan: terminated\n")
+    assert wait_until(lambda: not processes_in_group(process.pid), timeout=30)
+
+
 def test_ctrl_c_while_the_command_imports_its_modules(monkeypatch, capsys):
     """Start-up takes a few tenths of a second on a busy machine: an interrupt then is not a traceback either."""
     import builtins

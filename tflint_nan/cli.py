@@ -59,6 +59,7 @@ exit status:
   0  no findings
   1  findings, or a file that could not be read or parsed (reported as TFN999; every other file is checked)
   2  usage error, configuration error or internal error
+  130 / 143  interrupted by Ctrl-C / stopped by SIGTERM (a file being fixed stays whole)
   with --fix, 1 means findings remain; with --diff, 1 means a file would change
 """
 

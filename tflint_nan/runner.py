@@ -97,6 +97,7 @@ _worker_cache: Cache | None = None
 def _start_worker(settings: Settings, cache: Cache | None) -> None:
     global _worker_settings, _worker_cache
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler raises; a worker is simply stopped
     _worker_settings, _worker_cache = settings, cache
 
 
