@@ -540,6 +540,34 @@ def test_sigterm_stops_the_workers_with_the_command(tmp_path):
     assert wait_until(lambda: not processes_in_group(process.pid), timeout=30)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc to find the worker processes")
+def test_a_worker_killed_mid_run_costs_only_its_file(tmp_path):
+    """The kernel's out-of-memory killer (or a crash in native code) takes a worker: the file it had is reported
+    with the cause, a new worker goes on, and the run ends (``multiprocessing.Pool`` would wait forever)."""
+    tree = buggy_tree(tmp_path / "tree", 300, lines=3)
+    fifo = HeldFifo(tmp_path / "held.py")  # keeps the run going until the worker is killed
+    process = start("--jobs", "2", "tree", "held.py", cwd=tmp_path)
+    try:
+        assert wait_until(lambda: len(processes_in_group(process.pid)) >= 3 or process.poll() is not None,
+                          timeout=HANG_SECONDS)
+        workers = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+        os.kill(workers[0], signal.SIGKILL)
+        assert wait_until(lambda: fifo.reached.is_set() or process.poll() is not None, timeout=HANG_SECONDS)
+        fifo.release()  # the run reads the FIFO (last, in the new worker or the other), and it is empty
+        stdout, stderr = process.communicate(timeout=HANG_SECONDS)
+    finally:
+        fifo.release()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 1, stderr
+    lost = [line for line in stdout.splitlines() if " TFN999 " in line]
+    assert len(lost) == 1 and lost[0].endswith(
+        "TFN999 the worker process analysing this file was killed by SIGKILL (out of memory?); not analysed"), lost
+    reported = {location(line) for line in stdout.splitlines()}
+    assert {str(path.relative_to(tmp_path)) for path in tree} <= reported  # every file: its findings or the loss
+    assert stderr.endswith("(301 files checked).\n")
+
+
 def test_ctrl_c_while_the_command_imports_its_modules(monkeypatch, capsys):
     """Start-up takes a few tenths of a second on a busy machine: an interrupt then is not a traceback either."""
     import builtins

@@ -4,15 +4,21 @@ Files are linted in worker processes (``jobs``, default: the CPUs this process m
 analysis once and takes the next file as soon as it is done with one, largest files first so that no worker is
 left with a long file at the end.  A file's result comes from the cache when its bytes are unchanged; new results
 are stored by this process as they arrive.
+
+Each worker is given one file at a time, so when a worker dies (the kernel's out-of-memory killer, a crash in
+native code) the file it had is known: it is reported as TFN999 with the cause, a new worker takes its place, and
+every other file is still checked.  (``multiprocessing.Pool`` would wait forever for the lost result.)
 """
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .cache import Cache
 from .finding import FileResult
@@ -46,9 +52,7 @@ def lint_files(files: Iterable[tuple[str, bool]], settings: Settings, jobs: int 
                  work, results, cache)
     else:
         pending.sort(key=lambda task: _size(task[1]), reverse=True)
-        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with context.Pool(workers, initializer=_start_worker, initargs=(settings, cache)) as pool:
-            _collect(pool.imap_unordered(_lint_task, pending), work, results, cache)
+        _collect(_in_workers(pending, workers, settings, cache), work, results, cache)
     return results  # type: ignore[return-value]
 
 
@@ -89,18 +93,99 @@ def _size(path: str) -> int:
         return 0
 
 
-# -- in each worker --------------------------------------------------------------------------------------------------
-_worker_settings: Settings | None = None
-_worker_cache: Cache | None = None
+# -- the workers -----------------------------------------------------------------------------------------------------
+class _Worker:
+    """A process that lints the files it is sent, one at a time, over a pipe."""
+
+    def __init__(self, context, settings: Settings, cache: Cache | None):
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(theirs, settings, cache), daemon=True)
+        self.process.start()
+        theirs.close()
+        self.task: tuple[int, str, bool] | None = None
+
+    def give(self, task: tuple[int, str, bool]) -> None:
+        self.task = task
+        self.connection.send(task)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()  # a worker may be blocked reading a file (a FIFO): do not wait for it
+        self.process.join(timeout=5)
+        self.connection.close()
 
 
-def _start_worker(settings: Settings, cache: Cache | None) -> None:
-    global _worker_settings, _worker_cache
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settings,
+                cache: Cache | None) -> Iterator[tuple[int, tuple[FileResult, str | None]]]:
+    """Each task's (index, outcome), as workers finish them; a worker that dies costs only the file it had."""
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    queue = collections.deque(tasks)
+    workers: list[_Worker] = []
+    try:
+        for _ in range(count):
+            worker = _Worker(context, settings, cache)
+            workers.append(worker)
+            worker.give(queue.popleft())
+        while any(worker.task is not None for worker in workers):
+            busy = [worker for worker in workers if worker.task is not None]
+            multiprocessing.connection.wait([worker.connection for worker in busy] +
+                                            [worker.process.sentinel for worker in busy])
+            for position, worker in enumerate(workers):
+                if worker.task is None:
+                    continue
+                outcome = _receive(worker)
+                if outcome is None:
+                    continue  # still working
+                if outcome is _DIED:
+                    index, path, _ = worker.task
+                    worker.task = None
+                    worker.stop()
+                    yield index, (FileResult(path, error=_error(path, SourceError(_death(worker.process)))), None)
+                    worker = workers[position] = _Worker(context, settings, cache)
+                else:
+                    worker.task = None
+                    yield outcome
+                if queue:
+                    worker.give(queue.popleft())
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+_DIED = object()
+
+
+def _receive(worker: _Worker):
+    """The worker's result if it has sent one, ``_DIED`` if it is gone without one, else None."""
+    try:
+        if worker.connection.poll():
+            return worker.connection.recv()
+    except (EOFError, OSError):
+        return _DIED
+    return _DIED if not worker.process.is_alive() else None
+
+
+def _death(process) -> str:
+    process.join(timeout=5)
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            cause = f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            cause = f"was killed by signal {-code}"
+        if code == -signal.SIGKILL:
+            cause += " (out of memory?)"
+    else:
+        cause = f"exited with status {code}"
+    return f"the worker process analysing this file {cause}; not analysed"
+
+
+def _worker_main(connection, settings: Settings, cache: Cache | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler raises; a worker is simply stopped
-    _worker_settings, _worker_cache = settings, cache
-
-
-def _lint_task(task: tuple[int, str, bool]) -> tuple[int, tuple[FileResult, str | None]]:
-    index, path, explicit = task
-    return index, lint_file(path, explicit, _worker_settings, _worker_cache)
+    while True:
+        try:
+            index, path, explicit = connection.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        connection.send((index, lint_file(path, explicit, settings, cache)))
