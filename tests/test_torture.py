@@ -583,7 +583,13 @@ def test_ctrl_c_while_the_command_imports_its_modules(monkeypatch, capsys):
 
     monkeypatch.delitem(sys.modules, "tflint_nan.cli", raising=False)
     monkeypatch.setattr(builtins, "__import__", interrupted)
-    assert command() == 130
+    def exit_now(code: int):  # the command ends an interrupted run without Python's shutdown
+        raise SystemExit(code)
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+    with pytest.raises(SystemExit) as ended:
+        command()
+    assert ended.value.code == 130
     assert capsys.readouterr().err == "tflint-nan: interrupted\n"
 
 

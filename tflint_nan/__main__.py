@@ -38,17 +38,21 @@ def run() -> int:
         code = EXIT_TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)
-    _exit_now_if_analysis_was_interrupted(code)
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        _exit_now(code)
     return code
 
 
-def _exit_now_if_analysis_was_interrupted(code: int) -> None:
-    """Interrupted while a file was being analysed, the command leaves that analysis thread running.  Python's
-    shutdown would stop it with ``pthread_exit``, which aborts the process (SIGABRT, "core dumped") when the thread
-    is inside LibCST's native parser: end the process directly instead, everything it writes flushed first."""
-    lint = sys.modules.get("tflint_nan.lint")
-    if lint is None or not lint.analysis_interrupted():
-        return
+def _exit_now(code: int) -> None:
+    """End an interrupted run without Python's shutdown, everything it printed flushed first.
+
+    The shutdown would undo the clean exit twice over: an analysis thread still running (the interrupt came while
+    a file was being analysed) is stopped with ``pthread_exit``, which aborts the process (SIGABRT, "core dumped")
+    when the thread is inside LibCST's native parser; and CPython 3.11 marks a KeyboardInterrupt that surfaced
+    through ``exec`` (dataclasses build methods with it, so any import can) as unhandled, even when it was
+    handled, and then ends the process by SIGINT instead of with 130.  What needed cleaning up (workers, temporary
+    files) was cleaned up as the interrupt unwound.
+    """
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -159,14 +159,6 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
     return analyzer.findings()
 
 
-ANALYSIS_THREAD_NAME = "tflint-nan-analysis"
-
-
-def analysis_interrupted() -> bool:
-    """Whether an analysis thread is still running: its caller was interrupted while waiting for it."""
-    return any(thread.name == ANALYSIS_THREAD_NAME and thread.is_alive() for thread in threading.enumerate())
-
-
 def run_with_deep_stack(function):
     """Run ``function`` in a thread with a large stack and recursion limit.
 
@@ -187,7 +179,7 @@ def run_with_deep_stack(function):
     sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
     try:
         # A daemon: when Ctrl-C interrupts the join, the process can exit without waiting for the analysis.
-        thread = threading.Thread(target=target, name=ANALYSIS_THREAD_NAME, daemon=True)
+        thread = threading.Thread(target=target, name="tflint-nan-analysis", daemon=True)
         thread.start()
         thread.join()
     finally:

@@ -100,7 +100,15 @@ class _Worker:
     def __init__(self, context, settings: Settings, cache: Cache | None):
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(theirs, settings, cache), daemon=True)
-        self.process.start()
+        # Until the worker has set its own handlers, this process's would run in it (an interrupt then is a
+        # traceback from the worker): it starts with both signals blocked, and unblocks them once it is ready.
+        masked = hasattr(signal, "pthread_sigmask")
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if masked else None
+        try:
+            self.process.start()
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         theirs.close()
         self.task: tuple[int, str, bool] | None = None
 
@@ -153,6 +161,7 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
 
 
 _DIED = object()
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _receive(worker: _Worker):
@@ -183,6 +192,8 @@ def _death(process) -> str:
 def _worker_main(connection, settings: Settings, cache: Cache | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler raises; a worker is simply stopped
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     while True:
         try:
             index, path, explicit = connection.recv()
