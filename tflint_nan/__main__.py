@@ -46,11 +46,11 @@ def run() -> int:
 def _exit_now(code: int) -> None:
     """End an interrupted run without Python's shutdown, everything it printed flushed first.
 
-    The shutdown would undo the clean exit twice over: an analysis thread still running (the interrupt came while
-    a file was being analysed) is stopped with ``pthread_exit``, which aborts the process (SIGABRT, "core dumped")
-    when the thread is inside LibCST's native parser; and CPython 3.11 marks a KeyboardInterrupt that surfaced
-    through ``exec`` (dataclasses build methods with it, so any import can) as unhandled, even when it was
-    handled, and then ends the process by SIGINT instead of with 130.  What needed cleaning up (workers, temporary
+    The shutdown would undo the clean exit: an analysis thread still running (the interrupt came while a file was
+    being analysed) is stopped with ``pthread_exit``, which aborts the process (SIGABRT, "core dumped") when the
+    thread is inside LibCST's native parser; and after a KeyboardInterrupt that surfaced inside an import (Ctrl-C
+    in the first tenths of a second), CPython 3.11 run as ``python -m tflint_nan`` sometimes ended the process by
+    SIGINT instead of with 130, although the interrupt was handled.  What needed cleaning up (workers, temporary
     files) was cleaned up as the interrupt unwound.
     """
     for stream in (sys.stdout, sys.stderr):
