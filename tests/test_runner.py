@@ -89,3 +89,25 @@ def test_jobs_on_the_command_line(tmp_path):
     assert one.stdout.count("TFN001") == 4
     bad = tflint_nan("-j", "0", ".", cwd=tmp_path)
     assert bad.returncode == 2 and "at least 1" in bad.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_workers_that_die_busy_or_between_files_cost_at_most_their_file(tmp_path):
+    import multiprocessing
+    import os
+    import signal
+
+    paths = [str(write(tmp_path, f"module_{n}.py", BUGGY)) for n in range(8)]
+    outcomes = runner._in_workers([(index, path, True) for index, path in enumerate(paths)], 2, Settings(), None)
+    first = next(outcomes)  # one worker is now between files (it gets the next when the generator resumes)
+    for child in multiprocessing.active_children():
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+    results = dict([first, *outcomes])
+    assert sorted(results) == list(range(8))  # every file has a result: its findings, or the worker's death
+    lost = [result for result, _ in results.values() if result.error is not None]
+    assert len(lost) <= 1  # only the busy worker's file; the idle one's next file goes to its replacement
+    for result in lost:
+        assert "the worker process analysing this file was killed by SIGKILL" in result.error.message
+    assert all(len(result.findings) == 2 for result, _ in results.values() if result.error is None)
+    assert not multiprocessing.active_children()  # the replacements are stopped at the end

@@ -129,11 +129,24 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     queue = collections.deque(tasks)
     workers: list[_Worker] = []
+
+    def assign(position: int) -> None:
+        """The next file to ``workers[position]``; one that died idle is replaced (a fresh one must take it)."""
+        if not queue:
+            return
+        task = queue.popleft()
+        try:
+            workers[position].give(task)
+        except OSError:  # gone since its last file: its pipe is broken
+            workers[position].task = None
+            workers[position].stop()
+            workers[position] = _Worker(context, settings, cache)
+            workers[position].give(task)
+
     try:
-        for _ in range(count):
-            worker = _Worker(context, settings, cache)
-            workers.append(worker)
-            worker.give(queue.popleft())
+        for position in range(count):
+            workers.append(_Worker(context, settings, cache))
+            assign(position)
         while any(worker.task is not None for worker in workers):
             busy = [worker for worker in workers if worker.task is not None]
             multiprocessing.connection.wait([worker.connection for worker in busy] +
@@ -149,12 +162,11 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
                     worker.task = None
                     worker.stop()
                     yield index, (FileResult(path, error=_error(path, SourceError(_death(worker.process)))), None)
-                    worker = workers[position] = _Worker(context, settings, cache)
+                    workers[position] = _Worker(context, settings, cache)
                 else:
                     worker.task = None
                     yield outcome
-                if queue:
-                    worker.give(queue.popleft())
+                assign(position)
     finally:
         for worker in workers:
             worker.stop()
