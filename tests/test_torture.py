@@ -403,16 +403,25 @@ def test_sigkill_during_fix_leaves_every_file_old_or_new(tmp_path, changed_befor
 
 def opened_a_file_under(group: int, directory: Path) -> bool:
     """Whether a process of process group ``group`` has a file under ``directory`` open: the run is under way."""
-    for pid in os.listdir("/proc"):
+    for pid in processes_in_group(group):
         try:
-            if not pid.isdigit() or os.getpgid(int(pid)) != group:
-                continue
             if any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith(str(directory))
                    for fd in os.listdir(f"/proc/{pid}/fd")):
                 return True
         except OSError:  # the process or the descriptor went away meanwhile
             continue
     return False
+
+
+def processes_in_group(group: int) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getpgid(int(pid)) == group:
+                found.append(int(pid))
+        except OSError:  # gone meanwhile
+            continue
+    return found
 
 
 class HeldFifo:
@@ -483,17 +492,6 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path, fix, children_hear_ctrl_
             assert path.read_text(encoding="utf-8") in (before, after)
 
 
-def processes_in_group(group: int) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if os.getpgid(int(pid)) == group:
-                found.append(int(pid))
-        except OSError:
-            continue
-    return found
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc to list the run's processes")
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 def test_interrupting_fix_in_the_middle_of_the_tree(tmp_path, signal_name, children_hear_ctrl_c):
@@ -540,6 +538,24 @@ def test_sigterm_stops_the_workers_with_the_command(tmp_path):
     assert wait_until(lambda: not processes_in_group(process.pid), timeout=30)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc to list the run's processes")
+def test_workers_of_a_command_killed_with_sigkill_exit_too(tmp_path):
+    """``kill -9`` of the command cannot be handled; its workers notice it is gone and exit (not linger forever)."""
+    buggy_tree(tmp_path / "tree", 1500, lines=3)  # seconds of work: killed once its workers have started
+    process = start("--jobs", "2", "tree", cwd=tmp_path)
+    try:
+        assert wait_until(lambda: len(processes_in_group(process.pid)) >= 3 or process.poll() is not None,
+                          timeout=HANG_SECONDS)
+        assert process.poll() is None, "the run ended before it was killed"
+        process.kill()
+        process.wait()
+        assert wait_until(lambda: not processes_in_group(process.pid), timeout=60)
+    finally:
+        for pid in processes_in_group(process.pid):
+            os.kill(pid, signal.SIGKILL)
+        process.communicate()
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc to find the worker processes")
 def test_a_worker_killed_mid_run_costs_only_its_file(tmp_path):
     """The kernel's out-of-memory killer (or a crash in native code) takes a worker: the file it had is reported
@@ -562,7 +578,7 @@ def test_a_worker_killed_mid_run_costs_only_its_file(tmp_path):
     assert process.returncode == 1, stderr
     lost = [line for line in stdout.splitlines() if " TFN999 " in line]
     assert len(lost) == 1 and lost[0].endswith(
-        "TFN999 the worker process analysing this file was killed by SIGKILL (out of memory?); not analysed"), lost
+        "TFN999 the worker process analysing this file was killed by SIGKILL (out of memory? fewer --jobs or a lower --max-file-size may help); not analysed"), lost
     reported = {location(line) for line in stdout.splitlines()}
     assert {str(path.relative_to(tmp_path)) for path in tree} <= reported  # every file: its findings or the loss
     assert stderr.endswith("(301 files checked).\n")

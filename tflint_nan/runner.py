@@ -98,8 +98,12 @@ class _Worker:
     """A process that lints the files it is sent, one at a time, over a pipe."""
 
     def __init__(self, context, settings: Settings, cache: Cache | None):
-        self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(theirs, settings, cache), daemon=True)
+        self.connection, self._theirs = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(self._theirs, self.connection, settings, cache, os.getpid()),
+                                       daemon=True)
+        self.task: tuple[int, str, bool] | None = None
+
+    def start(self) -> None:
         # Until the worker has set its own handlers, this process's would run in it (an interrupt then is a
         # traceback from the worker): it starts with both signals blocked, and unblocks them once it is ready.
         masked = hasattr(signal, "pthread_sigmask")
@@ -109,18 +113,19 @@ class _Worker:
         finally:
             if masked:
                 signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        theirs.close()
-        self.task: tuple[int, str, bool] | None = None
+        self._theirs.close()
 
     def give(self, task: tuple[int, str, bool]) -> None:
         self.task = task
         self.connection.send(task)
 
     def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()  # a worker may be blocked reading a file (a FIFO): do not wait for it
-        self.process.join(timeout=5)
+        if self.process.pid is not None:  # (an interrupt may come between creating a worker and starting it)
+            if self.process.is_alive():
+                self.process.terminate()  # a worker may be blocked reading a file (a FIFO): do not wait for it
+            self.process.join(timeout=5)
         self.connection.close()
+        self._theirs.close()
 
 
 def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settings,
@@ -129,6 +134,15 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     queue = collections.deque(tasks)
     workers: list[_Worker] = []
+
+    def hire(position: int) -> None:
+        """A new worker at ``position``, listed before it starts so that an interrupt in between still stops it."""
+        worker = _Worker(context, settings, cache)
+        if position == len(workers):
+            workers.append(worker)
+        else:
+            workers[position] = worker
+        worker.start()
 
     def assign(position: int) -> None:
         """The next file to ``workers[position]``; one that died idle is replaced (a fresh one must take it)."""
@@ -140,12 +154,12 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
         except OSError:  # gone since its last file: its pipe is broken
             workers[position].task = None
             workers[position].stop()
-            workers[position] = _Worker(context, settings, cache)
+            hire(position)
             workers[position].give(task)
 
     try:
         for position in range(count):
-            workers.append(_Worker(context, settings, cache))
+            hire(position)
             assign(position)
         while any(worker.task is not None for worker in workers):
             busy = [worker for worker in workers if worker.task is not None]
@@ -162,7 +176,7 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
                     worker.task = None
                     worker.stop()
                     yield index, (FileResult(path, error=_error(path, SourceError(_death(worker.process)))), None)
-                    workers[position] = _Worker(context, settings, cache)
+                    hire(position)
                 else:
                     worker.task = None
                     yield outcome
@@ -195,19 +209,26 @@ def _death(process) -> str:
         except ValueError:
             cause = f"was killed by signal {-code}"
         if code == -signal.SIGKILL:
-            cause += " (out of memory?)"
+            cause += " (out of memory? fewer --jobs or a lower --max-file-size may help)"
     else:
         cause = f"exited with status {code}"
     return f"the worker process analysing this file {cause}; not analysed"
 
 
-def _worker_main(connection, settings: Settings, cache: Cache | None) -> None:
+def _worker_main(connection, parents_end, settings: Settings, cache: Cache | None, parent: int) -> None:
+    parents_end.close()  # (inherited by the fork) so that the parent's death closes this pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler raises; a worker is simply stopped
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     while True:
         try:
+            if not connection.poll(1.0):
+                # The parent is gone, but a sibling forked after this worker may hold its end of the pipe open.
+                # Its pid comes from it, not from getppid here: it may have died while this process started.
+                if os.getppid() != parent:
+                    return
+                continue
             index, path, explicit = connection.recv()
         except (EOFError, OSError):  # the parent is gone
             return
