@@ -421,11 +421,7 @@ def test_message_for_the_original_question():
         ("tf.where(x > 0, x, tf.raw_ops.Exp(x=x))", "tf.raw_ops.Exp(x=tf.minimum(x, 0.))"),
         ("tf.where(x > 1000, x, tf.exp(x))", "tf.exp(tf.where(x > 1000, 0., x))"),
         ("tf.where(tf.abs(x) < 1, tf.math.cosh(x), 0.)", "tf.math.cosh(tf.where(tf.abs(x) < 1, x, 0.))"),
-        ("tf.where(x < 0, 2. ** x, 0.)", "2. ** tf.minimum(x, 0.)"),
-        ("tf.where(y != 0, x / y, 0.)", "x / tf.where(y != 0, y, 1.)"),
         ("tf.where(x > 1, tf.math.acosh(x), 0.)", "tf.math.acosh(tf.where(x > 1, x, 2.))"),
-        ("tf.compat.v1.where(x > 0, tf.math.log(x), tf.zeros_like(x))",
-         "tf.math.log(tf.compat.v1.where(x > 0, x, tf.compat.v1.ones_like(x)))"),
         ("tf.raw_ops.SelectV2(condition=x > 0, t=tf.math.log(x), e=0.)",
          "tf.math.log(tf.raw_ops.SelectV2(condition=x > 0, t=x, e=1.))"),
         ("keras.ops.where(x > 0, keras.ops.log(x), 0.)", "keras.ops.log(keras.ops.where(x > 0, x, 1.))"),
@@ -437,6 +433,24 @@ def test_rewrite_suggestions(expression, replacement):
     assert finding.fix is not None
     assert finding.fix.replacement == replacement
     assert finding.message.endswith(replacement)
+
+
+@pytest.mark.parametrize("expression,replacement", [
+    ("tf.where(x < 0, 2. ** x, 0.)", "2. ** tf.where(x < 0, x, 0.)"),
+    ("tf.where(y != 0, x / y, 0.)", "x / tf.where(y != 0, y, 1.)"),
+    ("tf.compat.v1.where(x > 0, tf.math.log(x), tf.zeros_like(x))",
+     "tf.math.log(tf.compat.v1.where(x > 0, x, tf.compat.v1.ones_like(x)))"),
+])
+def test_rewrites_that_need_a_float_tensor(expression, replacement):
+    """A divisor, an exponent or a compat.v1 branch that may be a Python number or an integer tensor gets no
+    rewrite (a float fill would break the running code), and the message says how to make one possible; once the
+    parameters are float tensors, the rewrite is offered."""
+    prelude = "import tensorflow as tf\nimport keras\n\n\ndef f(x, y):\n"
+    (finding,) = lint(prelude + "    return " + expression + "\n")
+    assert finding.fix is None and "tf.cast" in finding.no_fix_reason
+    cast = "    x = tf.cast(x, tf.float32)\n    y = tf.cast(y, tf.float32)\n"
+    (finding,) = lint(prelude + cast + "    return " + expression + "\n")
+    assert finding.fix is not None and finding.fix.replacement == replacement
 
 
 def test_xla_only_ops_say_so():

@@ -11,6 +11,9 @@ asking of the fixed version:
 * the same gradient wherever the original's was not NaN, finite or infinite (exactly when eager);
 * no NaN gradient at any input whose forward value is finite.
 
+A finding whose operand may be a Python number or an integer tensor gets no fix (any fill would change a dtype,
+``tests/test_fix_differential.py``): its unit must be left exactly as written, the finding saying to cast first.
+
 ``SITUATIONS`` adds the rewrites the fixtures do not need: a hoisted random condition, a condition assigned after
 the op, imports added to a file, ``ones_like`` where a select takes no Python float, nested risky ops.
 """
@@ -37,7 +40,7 @@ import numpy as np  # noqa: E402
 
 from tflint_nan import knowledge  # noqa: E402
 from tflint_nan.fix import fix_source  # noqa: E402
-from tflint_nan.lint import analyse  # noqa: E402
+from tflint_nan.lint import Settings, analyse  # noqa: E402
 
 # The harness's probe values plus the thresholds the rewrites clamp or guard at (exp overflows between 88.7 and 89,
 # the fixtures compare with 20, 50, 80 and 1e-12).
@@ -173,18 +176,63 @@ def _fixture_units():
     return units
 
 
+# A finding whose operand may be a Python number or an integer tensor (a parameter divided by, a parameter exponent,
+# a parameter in K.switch) gets no fix: any guard would change a dtype (tests/test_fix_differential.py).  The finding
+# says so and tells the user to cast first.  These are the fixture findings left that way, per file.
+UNFIXED_FOR_DTYPE = {
+    "bad/division.py": 8,  # divisors `x`, `y`, `(1. + x)`, `(1. - x)`; tf.math.reciprocal(x); x ** -1.
+    "bad/exp_family.py": 2,  # 2. ** x, tf.pow(2., x)
+    "bad/keras_backend.py": 3,  # K.switch of a parameter
+    "bad/keras_backend_module.py": 1,
+    "bad/real_code_bugs.py": 2,  # divisors `(np.pi * x)`, `(1. - n)`
+    "bad/sqrt_pow.py": 2,  # x ** 0.5, x ** 1.5
+    "bad/tf_keras_backend.py": 1,
+    "bad/tf1_and_internal_spellings.py": 3,  # tf.compat.v1.where needs tensor branches: x may be a Python number
+}
+FIXED_IN_FIXTURES = 79  # of 101 findings in these files and the question's script
+
+
+def is_dtype_reason(reason: str | None) -> bool:
+    return reason is not None and "is not known to be a tensor" in reason and "tf.cast" in reason
+
+
 @pytest.mark.parametrize("path", FIXED_FILES + [SCRIPT], ids=tf_harness.relative)
 def test_every_finding_in_the_fixture_file_is_fixed(path):
+    """Every finding is fixed, or left with the reason to cast its operand first: exactly the expected number."""
     source = path.read_text(encoding="utf-8")
     new_source, result = fixed_source(path, source)
-    assert result.fixed and not result.remaining, [(item.finding.line, item.reason) for item in result.remaining]
-    assert analyse(new_source, str(path)) == []
+    found = analyse(source, str(path))
+    left = [item for item in result.remaining if not is_dtype_reason(item.reason)]
+    assert not left, [(item.finding.line, item.reason) for item in left]
+    assert all(is_dtype_reason(item.finding.no_fix_reason) for item in result.remaining)
+    assert len(result.remaining) == UNFIXED_FOR_DTYPE.get(tf_harness.relative(path), 0)
+    assert result.fixed and len(result.fixed) + len(result.remaining) == len(found)
+    assert sorted([f.start for f in result.fixed] + [item.finding.start for item in result.remaining_in_source]) == (
+        sorted(f.start for f in found))
+    # The fixed source has exactly the findings left, nothing new.
+    assert sorted((f.code, f.start) for f in analyse(new_source, str(path))) == sorted(
+        (item.finding.code, item.finding.start) for item in result.remaining)
+
+
+def test_the_number_of_fixture_findings_fixed():
+    results = [fixed_source(path, path.read_text(encoding="utf-8"))[1] for path in FIXED_FILES + [SCRIPT]]
+    assert sum(len(result.fixed) for result in results) == FIXED_IN_FIXTURES
+    assert sum(len(result.remaining) for result in results) == sum(UNFIXED_FOR_DTYPE.values())
 
 
 @pytest.mark.parametrize("path, case", _fixture_units())
 def test_fixed_fixture_keeps_values_and_gradients(path, case, workdir):
     source = path.read_text(encoding="utf-8")
-    new_source, _ = fixed_source(path, source)
+    new_source, result = fixed_source(path, source)
+    left = [item for item in result.remaining_in_source if case.first_line <= item.finding.start.line <= case.last_line]
+    if left:
+        # No fix for this unit (its operand may be a Python number or an integer tensor): it must be left exactly as
+        # written, each finding with the reason to cast.  A unit partly fixed would need a check of its own.
+        assert all(is_dtype_reason(item.reason) for item in left), [item.reason for item in left]
+        assert not [f for f in result.fixed if case.first_line <= f.start.line <= case.last_line], case.id
+        unit = "".join(source.splitlines(keepends=True)[case.first_line - 1:case.last_line])
+        assert unit in new_source, f"{case.id}: a unit with no fix was changed"
+        return
     module_name = "tflint_fixed_" + re.sub(r"\W", "_", tf_harness.relative(path).removesuffix(".py"))
     original, n = tf_harness.make_callable(case)
     fixed, n_fixed = make_callable(load_source(new_source, module_name, workdir), case)
@@ -249,31 +297,41 @@ SITUATIONS = {
         K = tf.keras.backend
 
 
+        # K.switch and the compat.v1/raw selects need tensor branches of the condition's rank: a parameter that may
+        # be a Python number gets no fix, so each function makes it a tensor first (keeping its dtype).
         def log_of_negative_side(x):
+            x = tf.convert_to_tensor(x)
             return K.switch(x > 0., K.zeros_like(x), K.log(1. - x))
 
 
         def log_compat_v1(x):
+            x = tf.convert_to_tensor(x)
             return tf.compat.v1.where(x > 0., tf.math.log(x), tf.zeros_like(x))
 
 
         def acosh_compat_v1(x):
+            x = tf.convert_to_tensor(x)
             return tf.compat.v1.where(x > 1., tf.math.acosh(x), tf.zeros_like(x))
 
 
         def log_raw_select(x):
+            x = tf.convert_to_tensor(x)
             return tf.raw_ops.Select(condition=x > 0., x=tf.math.log(x), y=tf.zeros_like(x))
 
 
         def log_tnp(x):
             return tnp.where(x > 0., tnp.log(x), 0.)
         """,
-    "nested_risky_ops": """
+    "nested_quotient": """
         import tensorflow as tf
 
 
         def log_of_quotient(x, y):
+            y = tf.cast(y, tf.float32)  # a divisor that may be a Python number or an int tensor gets no fix
             return tf.where(y > 0., tf.math.log(x / y), 0.)
+        """,
+    "nested_risky_ops": """
+        import tensorflow as tf
 
 
         def sqrt_of_log(x):
@@ -292,6 +350,19 @@ SITUATIONS = {
 }
 
 
+# A random condition says nothing about the op's input, nor ``y > 0.`` about ``log(x / y)``'s: findings of medium
+# confidence, shown (and fixed) with --strict.  (Not ``sqrt_of_log``: once fixed, --strict also shows its
+# ``sqrt(log(1.))`` on the discarded side, which no gradient reaches, so nothing is left to fix there.)
+STRICT_SITUATIONS = {"hoisted_random_condition", "nested_quotient"}
+
+
+def situation_fix(situation: str):
+    """The situation's source and the result of fixing it (strict where its findings need it)."""
+    source = textwrap.dedent(SITUATIONS[situation])
+    settings = Settings(strict=situation in STRICT_SITUATIONS)
+    return source, fix_source(source, f"{situation}.py", settings), settings
+
+
 def _situation_units():
     units = []
     for name, source in SITUATIONS.items():
@@ -303,10 +374,9 @@ def _situation_units():
 
 @pytest.mark.parametrize("situation, function", _situation_units())
 def test_situation_fix_keeps_values_and_gradients(situation, function, workdir):
-    source = textwrap.dedent(SITUATIONS[situation])
-    result = fix_source(source, f"{situation}.py")
+    source, result, settings = situation_fix(situation)
     assert result.fixed and not result.remaining, [(item.finding.line, item.reason) for item in result.remaining]
-    assert analyse(result.new_source, f"{situation}.py") == []
+    assert analyse(result.new_source, f"{situation}.py", settings) == []
     original = getattr(load_source(source, f"tflint_situation_{situation}", workdir), function)
     fixed = getattr(load_source(result.new_source, f"tflint_situation_{situation}_fixed", workdir), function)
     n = tf_harness._required_positional(original)
@@ -320,8 +390,8 @@ def test_situation_fix_keeps_values_and_gradients(situation, function, workdir):
 @pytest.mark.parametrize("dtype", ["float16", "float64"])
 def test_fix_keeps_other_float_dtypes(situation, function, dtype, workdir):
     """The literals and ones_like of a rewrite take the input's dtype: float16 and float64 stay what they were."""
-    source = textwrap.dedent(SITUATIONS[situation])
-    fixed = getattr(load_source(fix_source(source, f"{situation}.py").new_source,
+    source, result, _ = situation_fix(situation)
+    fixed = getattr(load_source(result.new_source,
                                 f"tflint_situation_{situation}_fixed", workdir), function)
     original = getattr(load_source(source, f"tflint_situation_{situation}", workdir), function)
     x = tf.constant([-2.0, -0.0, 0.0, 0.5, 1.0, 2.0, 50.0], getattr(tf, dtype))
@@ -336,9 +406,17 @@ def test_fix_keeps_other_float_dtypes(situation, function, dtype, workdir):
 
 @pytest.mark.parametrize("table", ["ELEMENTWISE", "PURE_CONDITION_CALLS"])
 def test_rewrite_tables_name_real_functions(table):
-    """Every name the rewrite treats as element-wise or pure exists (legacy Keras 2 and builtin names aside)."""
+    """Every name the rewrite treats as element-wise or pure exists (legacy Keras 2 and builtin names aside); a
+    TensorFlow 1 top-level spelling (``tensorflow.log``) exists as ``tf.compat.v1.log``."""
     names = getattr(knowledge, table)
     live = [name for name in names if "." in name and not name.startswith("builtins.")
             and not any(name.startswith(module + ".") for module in knowledge.LEGACY_MODULES)]
-    missing = sorted(name for name in live if not callable(tf_harness.resolve(name)))
+
+    def exists(name: str) -> bool:
+        if callable(tf_harness.resolve(name)):
+            return True
+        tf1 = name.startswith("tensorflow.") and not name.startswith("tensorflow.compat.")
+        return tf1 and callable(tf_harness.resolve("tensorflow.compat.v1." + name.removeprefix("tensorflow.")))
+
+    missing = sorted(name for name in live if not exists(name))
     assert missing == []

@@ -58,7 +58,7 @@ def test_markers_sit_where_they_belong(path):
 _CALL_CODES = {
     "TFN001": {"exp", "expm1", "cosh", "sinh", "pow", "power"},
     "TFN002": {"log", "log1p", "lgamma", "digamma"},
-    "TFN003": {"divide", "truediv", "realdiv", "reciprocal"},
+    "TFN003": {"divide", "truediv", "realdiv", "reciprocal", "div"},
     "TFN004": {"sqrt", "rsqrt", "pow"},
     "TFN005": {"acos", "asin", "atanh", "acosh"},
 }

@@ -57,7 +57,7 @@ def test_thousands_of_concatenated_strings_are_a_libcst_limit_not_a_syntax_error
 # -- analysis crashes -------------------------------------------------------------------------------------------------
 def test_an_empty_tuple_operand_has_a_key():
     """``key`` stripped the parentheses of ``()``, which LibCST refuses (CSTValidationError)."""
-    result = lint("y = tf.where(() > 0, x, tf.exp(()))\n")
+    result = lint_source(HEADER + "y = tf.where(() > 0, x, tf.exp(()))\n", "regression.py", Settings(strict=True))
     assert result.error is None and [f.code for f in result.findings] == ["TFN001"]
 
 

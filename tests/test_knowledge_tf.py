@@ -25,8 +25,30 @@ from tflint_nan.intervals import IntervalSet  # noqa: E402
 F32 = tf.float32
 SPEC = (tf.TensorSpec([None], F32), tf.TensorSpec([None], tf.bool))
 SPEC2 = (tf.TensorSpec([None], F32), tf.TensorSpec([None], F32), tf.TensorSpec([None], tf.bool))
-# Names that old code still uses but TF 2.x does not define; the row still has to match them.
-TF1_ONLY = frozenset({"tensorflow.where_v2"})
+# Names that old code still uses but TF 2.x does not define; the row still has to match them: TensorFlow 1's
+# top-level spellings (``tf.log``), which TF 2.x keeps as ``tf.compat.v1.log``.  Derived from TensorFlow, not listed.
+def _tf1_only_names() -> frozenset[str]:
+    out = set()
+    for name in table_names_raw():
+        if name.startswith("tensorflow.") and not name.startswith("tensorflow.compat."):
+            rest = name.removeprefix("tensorflow.")
+            if resolve(name) is None and resolve("tensorflow.compat.v1." + rest) is not None:
+                out.add(name)
+    return frozenset(out)
+
+
+def table_names_raw() -> set[str]:
+    names = set(kb.COMPARISONS) | set(kb.LOGICAL) | kb.STOP_GRADIENT | kb.CUSTOM_GRADIENT | kb.SAFE_BUILTINS
+    for api in kb.SELECTS:
+        names |= api.names
+    for row in kb.RISKY_OPS:
+        names |= row.names
+    for fn in kb.VALUE_FUNCTIONS:
+        names |= fn.names
+    return names | kb.NO_GRADIENT_RESULTS | kb.CASTS | kb.RANDOM_SAMPLES
+
+
+TF1_ONLY = _tf1_only_names()
 
 
 # -- resolving qualified names (``tf_harness.resolve``) -----------------------------------------------------------
@@ -94,12 +116,71 @@ def required_params(fn) -> list[str]:
 
 
 # -- 1. every name resolves ----------------------------------------------------------------------------------------
+def test_internal_spellings_are_generated_from_tensorflow():
+    """Every internal-module spelling of a name the tables use is listed, and is that name: the same function
+    once unwrapped (``inspect.unwrap``), so ``array_ops.where`` is TensorFlow 1's where and ``where_v2`` TF2's."""
+    import importlib
+    import inspect
+
+    public = {}
+    for name in sorted(table_names_raw()):
+        if name.startswith("tensorflow.") and not name.startswith("tensorflow.raw_ops"):
+            obj = resolve(name)
+            if obj is not None and callable(obj):
+                public.setdefault(id(inspect.unwrap(obj)), []).append(name)
+    generated = {}
+    for module_name in kb.INTERNAL_MODULES:
+        module = importlib.import_module(module_name)
+        for attribute in dir(module):
+            obj = getattr(module, attribute)
+            if attribute[:1].islower() and callable(obj) and id(inspect.unwrap(obj)) in public:
+                names = public[id(inspect.unwrap(obj))]
+                generated[f"{module_name}.{attribute}"] = sorted(
+                    names, key=lambda n: (n.startswith("tensorflow.compat"), len(n), n))[0]
+    assert dict(kb.INTERNAL_SPELLINGS) == generated
+    assert kb.public_name("tensorflow.python.ops.array_ops.where") == "tensorflow.compat.v1.where"
+    assert kb.public_name("tensorflow.python.ops.array_ops.where_v2") == "tensorflow.where"
+
+
+def test_tf1_top_level_spellings_are_recognised():
+    """TF1 code's ``tf.log``, ``tf.div``, ``tf.rsqrt``, ``tf.reciprocal``, ``tf.log1p`` and ``tf.to_float`` are in
+    the tables (as ``tensorflow.X``), and each is TensorFlow 1's: compat.v1 has it, TensorFlow 2's top level does
+    not."""
+    for name in ("tensorflow.log", "tensorflow.div", "tensorflow.rsqrt", "tensorflow.reciprocal",
+                 "tensorflow.log1p", "tensorflow.to_float"):
+        assert name in TF1_ONLY, name
+    assert kb.risky_op_by_name("tensorflow.log").key == "log"
+    assert kb.risky_op_by_name("tensorflow.div").key == "divide"
+    assert "tensorflow.to_float" in kb.CASTS
+
+
+def _op_types(fn, arity: int) -> set[str]:
+    spec = [tf.TensorSpec([None], tf.float32)] * arity
+    graph = tf.function(fn).get_concrete_function(*spec).graph
+    return {op.type for op in graph.get_operations()} - {"Placeholder", "Identity", "NoOp"}
+
+
+_TF1_ROWS = [(row, name) for row in kb.RISKY_OPS for name in sorted(row.names) if name in TF1_ONLY]
+
+
+@pytest.mark.parametrize("row,name", _TF1_ROWS, ids=[f"{r.key}-{n}" for r, n in _TF1_ROWS])
+def test_tf1_spelling_computes_the_same_op_as_its_row(row, name):
+    """Traced into a graph, ``tf.compat.v1.X`` gives the same op types as a TensorFlow 2 name of the same row (some
+    are wrappers, not the same Python object, so the graph is compared, not the function)."""
+    tf1 = resolve("tensorflow.compat.v1." + name.removeprefix("tensorflow."))
+    arity = 2 if row.operand in (kb.DIVISOR, kb.EXPONENT) else 1
+    tf1_types = _op_types(tf1, arity)
+    modern = [n for n in sorted(row.names) if n.startswith("tensorflow.math.") and resolve(n) is not None]
+    candidates = [_op_types(resolve(n), arity) for n in modern]
+    assert tf1_types in candidates, f"{name}: {tf1_types}, TF2 names of the row: {dict(zip(modern, candidates))}"
+
+
 @pytest.mark.parametrize("name", list(ALL_NAMES), ids=[f"{n}@{t}" for n, t in ALL_NAMES.items()])
 def test_name_resolves(name):
     legacy = legacy_module(name)
     short = name.rsplit(".", 1)[1]
     if name in TF1_ONLY:
-        # TF 1.x spelled where_v2 at the top level; TF 2.x keeps it only under compat.v1.
+        # TF 1.x spelled these at the top level (tf.log, tf.where_v2); TF 2.x keeps them under compat.v1.
         assert resolve(name) is None, f"{name} resolves in TensorFlow {tf.__version__}: it is not TF1-only"
         assert callable(getattr(tf.compat.v1, short, None)), f"tf.compat.v1.{short} is gone too"
     elif legacy is not None:
@@ -496,6 +577,20 @@ def test_value_function(row, name):
         np.testing.assert_array_equal(np.asarray(fn(x, tf.constant(ys))), getattr(np, row.kind)(xs, ys))
     elif row.kind == "clip":
         np.testing.assert_array_equal(np.asarray(fn(x, -1.0, 1.0)), np.clip(xs, -1.0, 1.0))
+    elif row.kind == "relu":
+        out = np.asarray(fn(x), np.float64)
+        np.testing.assert_array_equal(out, np.clip(xs, row.result.lo, row.result.hi))
+    elif row.kind in ("sum", "hull"):
+        params = required_params(fn)
+        extra = [tf.zeros([len(xs)], tf.int32), 1][:len(params) - 1]  # segment ids, number of segments
+        for data in (np.abs(xs), -np.abs(xs), xs):
+            out = np.asarray(fn(tf.constant(data), *extra), np.float64).ravel()
+            if row.kind == "hull":
+                assert out.min() >= data.min() and out.max() <= data.max(), f"{name}({data}) = {out}"
+            elif data.min() >= 0:
+                assert out.min() >= 0, f"{name} of non-negative values gave {out}"
+            elif data.max() <= 0:
+                assert out.max() <= 0, f"{name} of non-positive values gave {out}"
     elif row.kind == "literal":
         np.testing.assert_array_equal(np.asarray(fn(EXTREMES)), xs)
     else:

@@ -129,9 +129,12 @@ def executed_notebook() -> nbformat.NotebookNode:
         new_markdown_cell("# A custom ELU\nIt trains to NaN."),
         new_code_cell("%matplotlib inline\nimport tensorflow as tf\nfrom keras import backend as K",
                       execution_count=1, metadata={"tags": ["imports"]}),
-        new_code_cell("def elu(x):\n    return K.switch(x > 0, x, K.exp(x) - 1)\n\nelu(tf.constant([1., 100.]))",
+        # elu is used as a layer's activation, so a gradient reaches it (a finding in a function whose every use
+        # discards the result, such as a bare `elu(tf.constant(...))`, has no gradient and gets no fix).
+        new_code_cell("def elu(x):\n    return K.switch(x > 0, x, K.exp(x) - 1)\n\n"
+                      "tf.keras.layers.Dense(2, activation=elu)",
                       execution_count=2,
-                      outputs=[new_output("execute_result", data={"text/plain": "<tf.Tensor: shape=(2,)>"},
+                      outputs=[new_output("execute_result", data={"text/plain": "<Dense name=dense, built=False>"},
                                           execution_count=2)]),
         new_code_cell("!nvidia-smi\nloss = tf.where(x > 0, tf.math.log(x), 0.)  # café ☕\nloss?",
                       execution_count=3, outputs=[new_output("stream", name="stdout", text="No GPU\n")]),
@@ -152,7 +155,8 @@ def test_fix_rewrites_only_the_fixed_cells_source_and_keeps_everything_else(tmp_
     after = json.loads(after_text)
     nbformat.validate(nbformat.reads(after_text, as_version=4))
     assert "".join(after["cells"][2]["source"]) == (
-        "def elu(x):\n    return K.switch(x > 0, x, K.exp(K.minimum(x, 0.)) - 1)\n\nelu(tf.constant([1., 100.]))"
+        "def elu(x):\n    return K.switch(x > 0, x, K.exp(K.minimum(x, 0.)) - 1)\n\n"
+        "tf.keras.layers.Dense(2, activation=elu)"
     )
     assert "".join(after["cells"][3]["source"]) == (
         "!nvidia-smi\nloss = tf.where(x > 0, tf.math.log(tf.where(x > 0, x, 1.)), 0.)  # café ☕\nloss?"

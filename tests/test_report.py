@@ -64,7 +64,10 @@ def test_json_and_json_lines_carry_the_same_objects(buggy):
     lines = tflint_nan("--output-format", "json-lines", "model.py", cwd=buggy).stdout.splitlines()
     assert [json.loads(line) for line in lines] == listed
     first = listed[0]
-    assert set(first) == {"code", "message", "filename", "cell", "location", "end_location", "fix", "url"}
+    assert set(first) == {"code", "message", "filename", "cell", "location", "end_location", "fix", "url",
+                          "confidence", "level", "no_gradient", "sink", "discarded", "xla_only"}
+    assert (first["confidence"], first["level"], first["no_gradient"]) == ("high", "default", None)
+    assert first["sink"]["name"] == "tf.where" and first["sink"]["location"]["row"] == 5
     assert (first["code"], first["filename"], first["cell"]) == ("TFN001", "model.py", None)
     assert first["location"] == {"row": 5, "column": 31}
     assert first["end_location"] == {"row": 5, "column": 40}
@@ -130,6 +133,10 @@ def test_sarif_is_a_valid_sarif_2_1_0_log_for_github_code_scanning(buggy):
     assert (location.artifact_location.uri, location.artifact_location.uri_base_id) == ("model.py", "%SRCROOT%")
     region = location.region
     assert (region.start_line, region.start_column, region.end_line, region.end_column) == (5, 31, 5, 40)
+    raw = next(item for item in document["runs"][0]["results"] if item["ruleId"] == "TFN001")
+    assert raw["rank"] == 90.0 and raw["properties"]["confidence"] == "high"
+    (sink,) = raw["relatedLocations"]
+    assert sink["physicalLocation"]["region"]["startLine"] == 5 and "tf.where" in sink["message"]["text"]
     assert exp.message.text.startswith("tf.exp(x) in the false branch of tf.where")
     replacement = exp.fixes[0].artifact_changes[0].replacements[0]
     assert replacement.inserted_content.text == "tf.minimum(x, 0.)"
@@ -137,6 +144,13 @@ def test_sarif_is_a_valid_sarif_2_1_0_log_for_github_code_scanning(buggy):
     broken = by_rule["TFN999"].locations[0].physical_location.artifact_location
     assert broken.uri == "sub%20dir/broken.py"
     assert run.original_uri_base_ids["%SRCROOT%"].uri == buggy.resolve().as_uri() + "/"
+
+
+def test_sarif_marks_strict_only_findings_as_warnings_of_low_rank(tmp_path):
+    write(tmp_path, "m.py", "import tensorflow as tf\n\n\ndef f(x, b):\n    return tf.where(x > 0, x, x / b)\n")
+    document = json.loads(tflint_nan("--output-format", "sarif", "--strict", "m.py", cwd=tmp_path).stdout)
+    (result,) = document["runs"][0]["results"]
+    assert (result["level"], result["rank"], result["properties"]["confidence"]) == ("warning", 20.0, "low")
 
 
 def test_sarif_with_no_findings_is_still_a_complete_log(tmp_path):

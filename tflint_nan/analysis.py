@@ -22,9 +22,11 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from . import knowledge
-from .finding import Finding, Position
+from .finding import DEFAULT_CONFIDENCE, Finding, Position
+from .gradients import UNKNOWN_NAME, AttributeFact, GradientFlow, ModuleFacts
 from .intervals import IntervalSet
-from .ranges import Analysis, Binding, argument, constant_value, is_empty, select_arguments
+from .project import ProjectModules
+from .ranges import EVERYWHERE, Analysis, Binding, argument, constant_value, is_empty, select_arguments
 from .rewrite import Rewriter
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -35,8 +37,8 @@ MAX_WALK_DEPTH = 60
 class _Scope:
     kind: str  # "module", "class", "function", "lambda", "comprehension"
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
-    no_gradient: bool = False  # a custom_gradient body, a Metric or optimizer method
-    base_kind: str | None = None  # for class scopes: "Metric" or "Optimizer" when the class derives from one
+    no_gradient: str | None = None  # why code here is never differentiated (a custom_gradient body, a metric...)
+    qualname: str = ""  # the function's or class's qualified name, as CPython spells ``__qualname__``
 
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
@@ -64,8 +66,10 @@ class _Candidate:
 class ModuleAnalyzer(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
 
-    def __init__(self, wrapper: MetadataWrapper, path: str, strict: bool = False):
+    def __init__(self, wrapper: MetadataWrapper, path: str, strict: bool = False, facts: ModuleFacts | None = None):
         super().__init__()
+        self.facts = facts if facts is not None else ModuleFacts()
+        self.project = ProjectModules(path)
         self.wrapper = wrapper
         self.module = wrapper.module
         self.path = path
@@ -78,6 +82,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         self._qualified: dict[int, frozenset[str]] = {}
         self._candidates: dict[int, _Candidate] = {}
         self.analysis = Analysis(self)
+        self.flow = GradientFlow(self, self.analysis)
         self.rewriter = Rewriter(self)
 
     # -- results --------------------------------------------------------------------------------------------------
@@ -91,7 +96,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return cached
         names = set()
         for qualified in self.get_metadata(QualifiedNameProvider, node, set()):
-            names.add(self._through_aliases(qualified.name) if self.aliases else qualified.name)
+            name = self._through_aliases(qualified.name) if self.aliases else qualified.name
+            names.add(knowledge.public_name(self.project.resolve(name) or name))
         result = frozenset(names)
         self._qualified[id(node)] = result
         return result
@@ -116,6 +122,23 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 cached = "".join(self.module.code_for_node(_without_parentheses(node)).split())
             self._keys[id(node)] = cached
         return cached
+
+    def parameter_carries(self, parameter: str) -> bool:
+        """Whether a parameter of the innermost function may receive a value with a gradient."""
+        scope = next((scope for scope in reversed(self.scopes) if scope.kind in ("function", "lambda")), None)
+        if scope is None or scope.kind == "lambda":
+            return True
+        return self.facts.parameter_carries(scope.qualname, parameter)
+
+    def attribute_fact(self, node: cst.Attribute) -> AttributeFact | None:
+        """What the class's assignments say about ``self.<name>`` in a method."""
+        if not (isinstance(node.value, cst.Name) and node.value.value == "self"):
+            return None
+        for index in range(len(self.scopes) - 1, 0, -1):
+            if self.scopes[index].kind == "function":
+                enclosing = self.scopes[index - 1]
+                return self.facts.attribute(enclosing.qualname, node.attr.value) if enclosing.kind == "class" else None
+        return None
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -189,11 +212,19 @@ class ModuleAnalyzer(cst.CSTVisitor):
             end = name.rfind(".", 0, end)
         return name
 
-    def _push_function(self, kind: str, params: cst.Parameters, no_gradient: bool) -> None:
-        scope = _Scope(kind, no_gradient=no_gradient or self.scopes[-1].no_gradient)
+    def _qualname(self, name: str) -> str:
+        parent = self.scopes[-1]
+        if parent.kind == "module":
+            return name
+        return f"{parent.qualname}.<locals>.{name}" if parent.kind in ("function", "lambda") else (
+            f"{parent.qualname}.{name}")
+
+    def _push_function(self, kind: str, params: cst.Parameters, no_gradient: str | None, name: str) -> None:
+        scope = _Scope(kind, no_gradient=no_gradient or self.scopes[-1].no_gradient, qualname=self._qualname(name))
         seq = self._tick()
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            scope.bind(param.name.value, Binding(None, seq))
+            default = constant_value(param.default) if param.default is not None else None
+            scope.bind(param.name.value, Binding(None, seq, param.name.value, default))
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 scope.bind(star.name.value, Binding(None, seq))
@@ -201,21 +232,20 @@ class ModuleAnalyzer(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._bind_target(node.name, None)
-        self._push_function("function", node.params, self._is_no_gradient_function(node))
+        self._push_function("function", node.params, self._no_gradient_reason(node), node.name.value)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._push_function("lambda", node.params, False)
+        self._push_function("lambda", node.params, None, "<lambda>")
 
     def leave_Lambda(self, original_node: cst.Lambda) -> None:
         self.scopes.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._bind_target(node.name, None)
-        scope = _Scope("class", no_gradient=self.scopes[-1].no_gradient)
-        scope.base_kind = self._no_gradient_base(node)
+        scope = _Scope("class", no_gradient=self.scopes[-1].no_gradient, qualname=self._qualname(node.name.value))
         self.scopes.append(scope)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
@@ -224,31 +254,20 @@ class ModuleAnalyzer(cst.CSTVisitor):
     def visit_CompFor(self, node: cst.CompFor) -> None:
         self._bind_target(node.target, None)
 
-    def _is_no_gradient_function(self, node: cst.FunctionDef) -> bool:
+    def _no_gradient_reason(self, node: cst.FunctionDef) -> str | None:
+        """Why the function's body is never differentiated (``gradients.ModuleFacts``), or None."""
         for decorator in node.decorators:
             expression = decorator.decorator
             if isinstance(expression, cst.Call):
                 expression = expression.func
             if self.qualified_names(expression) & knowledge.CUSTOM_GRADIENT:
-                return True
-        enclosing = self.scopes[-1]
-        base_kind = enclosing.base_kind
-        return enclosing.kind == "class" and base_kind is not None and (
-            node.name.value in knowledge.NO_GRADIENT_METHODS[base_kind]
-        )
-
-    def _no_gradient_base(self, node: cst.ClassDef) -> str | None:
-        for base in node.bases:
-            names = self.qualified_names(base.value) | {self.key(base.value)}
-            for kind in knowledge.NO_GRADIENT_METHODS:
-                if any(name == kind or name.endswith("." + kind) for name in names):
-                    return kind
-        return None
+                return "the forward pass of a custom gradient"
+        return self.facts.function_reason(self._qualname(node.name.value))
 
     # -- select calls ---------------------------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
         names = self.qualified_names(node.func)
-        if names & knowledge.NO_GRADIENT_CALLS:
+        if self._blocks_gradient(node, names):
             self.stop_gradient_depth += 1
         for name in names:
             api = knowledge.select_api(name)
@@ -257,8 +276,14 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 break
 
     def leave_Call(self, original_node: cst.Call) -> None:
-        if self.qualified_names(original_node.func) & knowledge.NO_GRADIENT_CALLS:
+        if self._blocks_gradient(original_node, self.qualified_names(original_node.func)):
             self.stop_gradient_depth -= 1
+
+    def _blocks_gradient(self, call: cst.Call, names: frozenset[str]) -> bool:
+        """Whether no gradient flows from the call's result back into its arguments."""
+        if names & knowledge.NO_GRADIENT_RESULTS:
+            return True
+        return bool(names & knowledge.CASTS) and not self.flow.carries(call, EVERYWHERE, self.seq)
 
     # A comparison's result is boolean: no gradient flows back into its operands.
     def visit_Comparison(self, node: cst.Comparison) -> None:
@@ -271,8 +296,13 @@ class ModuleAnalyzer(cst.CSTVisitor):
         cond, when_true, when_false = select_arguments(call, api)
         if cond is None or when_true is None or when_false is None:
             return  # the one-argument form is an index query, not a select
-        no_gradient = self.scopes[-1].no_gradient or self.stop_gradient_depth > 0
-        if no_gradient and not self.strict:
+        context = self.scopes[-1].no_gradient
+        if context is None and self.stop_gradient_depth > 0:
+            context = "the select's result only feeds operations without a gradient"
+        if context is None:
+            start, _ = self.position(call)
+            context = self.facts.unused_result(start.line, start.column)
+        if context is not None and not self.strict:
             return
         as_of = self._tick()
         self.analysis.reset_budget()
@@ -283,40 +313,68 @@ class ModuleAnalyzer(cst.CSTVisitor):
             for use in self._risky_uses(branch, as_of, 0, False, set(), 0):
                 if use.no_gradient and not self.strict:
                     continue
-                values = self.analysis.value_range(use.operand, discarded, use.as_of)
-                if use.scale != 1.0:
-                    values = values.multiply(IntervalSet.point(use.scale))
+                values = self._input_values(use, discarded)
                 if values.within(use.op.safe_domain):
                     continue
-                self._report(call, api, cond, is_true_branch, use, no_gradient or use.no_gradient, as_of)
+                reason = context or (
+                    "the op's result only feeds operations without a gradient" if use.no_gradient else None
+                ) or self._no_gradient_reaches(use, branch, discarded, as_of)
+                confidence = self._confidence(use, cond, discarded, values, as_of)
+                shown = reason is None and confidence in DEFAULT_CONFIDENCE
+                if shown or self.strict:
+                    self._report(call, api, cond, is_true_branch, use, reason, confidence, not shown, as_of)
 
-    def _report(self, call, api, cond, is_true_branch, use: RiskyUse, strict_only: bool, as_of: int) -> None:
+    def _input_values(self, use: RiskyUse, region) -> IntervalSet:
+        values = self.analysis.value_range(use.operand, region, use.as_of)
+        return values.multiply(IntervalSet.point(use.scale)) if use.scale != 1.0 else values
+
+    def _no_gradient_reaches(self, use: RiskyUse, branch, discarded, as_of: int) -> str | None:
+        """Why the 0*inf computed at the op cannot reach anything trainable, or None when it can.
+
+        The NaN appears in the gradient of the op's inputs (and, where the op's value is infinite, of whatever
+        multiplies it in the branch); it matters only if one of those carries a gradient on the discarded elements.
+        """
+        if any(self.flow.carries(operand, discarded, use.as_of) for operand in _op_inputs(use.node)):
+            return None
+        if self.flow.carries(branch, discarded, as_of):
+            return None
+        return "no input of the op carries a gradient on the discarded elements"
+
+    def _confidence(self, use: RiskyUse, cond, discarded, values: IntervalSet, as_of: int) -> str:
+        """How strongly the code says the discarded elements reach the op's bad domain (see knowledge.CONFIDENCE)."""
+        if values != self._input_values(use, EVERYWHERE):
+            return "high"  # the condition itself narrows the input to where it is unsafe
+        read = self.flow.names(use.operand, use.as_of)
+        if any(_pinned(discarded[name]) or discarded[name].is_everything() for name in read & discarded.keys()):
+            # The condition singles out degenerate values of a variable the input is computed from, or discards
+            # every value it can take.
+            return "high"
+        condition_reads = self.flow.names(cond, as_of)
+        if UNKNOWN_NAME in read or UNKNOWN_NAME in condition_reads:
+            return "high"  # too long to follow: nothing shows the condition is unrelated
+        if read & condition_reads:
+            return "medium"
+        return "low"
+
+    def _report(self, call, api, cond, is_true_branch, use: RiskyUse, reason: str | None, confidence: str,
+                strict_only: bool, as_of: int) -> None:
         previous = self._candidates.get(id(use.node))
         if previous is not None and previous.use.nesting <= use.nesting:
             return  # report each op once, against its innermost select
         start, end = self.position(use.node)
-        select_start, _ = self.position(call)
-        fix, no_fix_reason = self.rewriter.fix(call, api, cond, is_true_branch, use, as_of)
+        select_start, select_end = self.position(call)
+        if reason is None:
+            fix, no_fix_reason = self.rewriter.fix(call, api, cond, is_true_branch, use, as_of)
+        else:
+            fix, no_fix_reason = None, "no gradient reaches this op, so there is nothing to fix"
         select_name = _shorten(self.code(call.func))
-        where = f" (line {select_start.line})" if select_start.line != start.line else ""
-        branch = "true" if is_true_branch else "false"
-        discarded = self.rewriter.describe(cond, not is_true_branch, as_of)
-        message = (
-            f"{_shorten(self.code(use.node))} in the {branch} branch of {select_name}{where} is evaluated where "
-            f"{discarded} and {use.op.hazard}; its gradient there is 0*inf = NaN"
+        finding = Finding(
+            self.path, start, end, use.op.code, "", fix, strict_only, no_fix_reason=no_fix_reason,
+            op=_shorten(self.code(use.node)), sink=select_name, sink_start=select_start, sink_end=select_end,
+            branch="true" if is_true_branch else "false", region=self.rewriter.describe(cond, not is_true_branch, as_of),
+            hazard=use.op.hazard, xla_only=not use.op.nan_in_eager, confidence=confidence, no_gradient=reason,
         )
-        if not use.op.nan_in_eager:
-            message += " under XLA (jit_compile=True, the Keras 3 fit default); eager TensorFlow happens to hide it"
-        message += "."
-        if fix is not None:
-            message += f" {fix.description}: {fix.replacement}"
-        elif no_fix_reason is not None:
-            message += f" No exact rewrite is known here: {no_fix_reason}."
-        if strict_only:
-            message += " (no gradient flows here; reported because of --strict)"
-        finding = Finding(self.path, start, end, use.op.code, message, fix, strict_only,
-                          no_fix_reason=no_fix_reason)
-        self._candidates[id(use.node)] = _Candidate(use, finding)
+        self._candidates[id(use.node)] = _Candidate(use, finding.rendered())
 
     # -- risky ops inside a branch -------------------------------------------------------------------------------
     def _risky_uses(self, node, as_of: int, nesting: int, no_gradient: bool, seen: set, depth: int) -> Iterator[RiskyUse]:
@@ -333,7 +391,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return  # lambdas run lazily (tf.cond); the rest carries no gradient
         if isinstance(node, cst.Call):
             names = self.qualified_names(node.func)
-            if names & knowledge.NO_GRADIENT_CALLS:
+            if self._blocks_gradient(node, names):
                 no_gradient = True
             for name in names:
                 if knowledge.select_api(name) is not None:
@@ -401,6 +459,24 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return RiskyUse(knowledge.risky_op("power_exponent"), node, exponent, as_of, nesting, no_gradient)
         # Both tensors: the base decides (0 ** y and negative ** fractional y).
         return RiskyUse(knowledge.risky_op("fractional_power"), node, base, as_of, nesting, no_gradient)
+
+
+# A condition that confines a variable to an interval this narrow singles out a degenerate case (``count == 0``,
+# ``abs(n - 1) < 1e-5``): the case a formula breaks on, and the reason the author wrote the select.
+PINNED_WIDTH = 1e-3
+
+
+def _pinned(values: IntervalSet) -> bool:
+    return not values.is_empty() and values.hi - values.lo <= PINNED_WIDTH
+
+
+def _op_inputs(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """The expressions an op reads: a call's arguments, an operator's operands."""
+    if isinstance(node, cst.BinaryOperation):
+        return [node.left, node.right]
+    if isinstance(node, cst.Call):
+        return [arg.value for arg in node.args]
+    return []
 
 
 def _without_parentheses(node: cst.CSTNode) -> cst.CSTNode:

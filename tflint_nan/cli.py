@@ -82,8 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ignore", metavar="CODES", type=_codes,
                         help="comma-separated codes or prefixes not to report (replaces the configured ignore)")
     parser.add_argument("--strict", action=argparse.BooleanOptionalAction, default=None,
-                        help="also report selects where no gradient flows today (inside tf.stop_gradient, "
-                             "@tf.custom_gradient, Metric.update_state/result, optimizer steps)")
+                        help="also report what the default level leaves out: ops no gradient reaches (metrics, "
+                             "optimizer steps, schedules, custom-gradient forwards, integer or constant inputs, "
+                             "results only compared or logged) and medium- and low-confidence findings (the "
+                             "condition does not single out where the input is out of domain)")
     parser.add_argument("--exclude", metavar="GLOBS", type=_globs,
                         help="comma-separated globs of files and directories to skip while walking "
                              "directories (replaces the configured and built-in excludes)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,18 +35,50 @@ class Fix:
     applicability: str = "safe"
 
 
+# How strongly the code says that the discarded elements reach the op's bad domain (``Finding.confidence``):
+CONFIDENCE_WORDS = {
+    "high": "the condition discards exactly the elements where the input is out of the op's domain",
+    "medium": "the input can leave the op's domain and the condition does not say where",
+    "low": "the condition does not involve the op's input: if the input were out of domain, the kept elements "
+           "would show it too",
+}
+
+# Shown without --strict: measured on the development corpus (benchmarks/precision.py).
+DEFAULT_CONFIDENCE = frozenset({"high"})
+
+
 @dataclass(frozen=True)
 class Finding:
+    """One hazard: a risky op (``start``-``end``) evaluated on elements that a zero-gradient sink (the select at
+    ``sink_start``-``sink_end``) discards.  ``message`` is rendered from the other fields by ``rendered``."""
+
     path: str
     start: Position
     end: Position
     code: str
     message: str
     fix: Fix | None = None
-    strict_only: bool = False  # found where no gradient flows; reported only with --strict
+    strict_only: bool = False  # shown only with --strict: no gradient reaches it, or low confidence
     cell: int | None = None  # notebooks: the 1-based cell; line and column are then within that cell
     verdict: Verdict | None = None  # --dynamic: what probing the enclosing function under TensorFlow showed
     no_fix_reason: str | None = None  # why there is no ``fix``: no rewrite is known to be exact here
+    op: str = ""  # the risky op as written, shortened: ``K.exp(x)``
+    sink: str = ""  # the function that discards the elements: ``K.switch``
+    sink_start: Position | None = None
+    sink_end: Position | None = None
+    sink_cell: int | None = None  # notebooks: the sink's cell
+    branch: str = ""  # "true" or "false": the sink's branch that holds the op
+    region: str = ""  # the elements the sink discards, in words: ``x > 0.``
+    hazard: str = ""  # what the op does there
+    xla_only: bool = False  # eager TensorFlow's gradient kernel hides it; XLA computes 0*inf
+    confidence: str = "high"  # see CONFIDENCE_WORDS
+    no_gradient: str | None = None  # why no gradient reaches the op (then only --strict shows it)
+    not_fixed: str | None = None  # --fix: why this finding was left as it is
+
+    def rendered(self) -> Finding:
+        """The finding with its message rendered from its fields (the one place messages are written)."""
+        return replace(self, message=render_message(self)) if self.op else self
+
 
     @property
     def line(self) -> int:
@@ -67,3 +99,28 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     error: Finding | None = None  # a TFN999 finding when the file could not be read or parsed
     skipped: str | None = None  # a notice when the file was deliberately not checked
+
+
+def render_message(finding: Finding) -> str:
+    """The one-line message of an analysis finding, from its structured fields."""
+    where = ""
+    if finding.sink_start is not None and finding.sink_cell != finding.cell:
+        where = f" (cell {finding.sink_cell}, line {finding.sink_start.line})"
+    elif finding.sink_start is not None and finding.sink_start.line != finding.start.line:
+        where = f" (line {finding.sink_start.line})"
+    message = (f"{finding.op} in the {finding.branch} branch of {finding.sink}{where} is evaluated where "
+               f"{finding.region} and {finding.hazard}; its gradient there is 0*inf = NaN")
+    if finding.xla_only:
+        message += " under XLA (jit_compile=True, the Keras 3 fit default); eager TensorFlow happens to hide it"
+    message += "."
+    if finding.fix is not None:
+        message += f" {finding.fix.description}: {finding.fix.replacement}"
+    elif finding.no_fix_reason is not None and finding.no_gradient is None:
+        message += f" No exact rewrite is known here: {finding.no_fix_reason}."
+    if finding.no_gradient is not None:
+        message += f" (no gradient reaches it: {finding.no_gradient}; reported because of --strict)"
+    elif finding.strict_only:
+        message += f" (low confidence: {CONFIDENCE_WORDS[finding.confidence]}; reported because of --strict)"
+    if finding.not_fixed is not None:
+        message += f" [not fixed: {finding.not_fixed}]"
+    return message

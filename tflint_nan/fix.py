@@ -538,7 +538,7 @@ def _with_reason(item: Remaining) -> Finding:
     finding = item.finding
     if finding.no_fix_reason is not None:
         return finding
-    return dataclasses.replace(finding, message=f"{finding.message} [not fixed: {item.reason}]")
+    return dataclasses.replace(finding, not_fixed=item.reason).rendered()
 
 
 def _new_lines(outcomes: list[FileFix]):

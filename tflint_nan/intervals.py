@@ -260,3 +260,51 @@ def _normalise(parts: Iterable[Interval]) -> tuple[Interval, ...]:
 
 EVERYTHING = IntervalSet([Interval(-INF, INF, False, False)])
 NOTHING = IntervalSet()
+
+
+def power_range(base: IntervalSet, exponent: float) -> IntervalSet:
+    """The real values of ``base ** exponent`` for a constant exponent (negative bases of a fractional power give
+    NaN, which is not a value)."""
+    if exponent == 0:
+        return IntervalSet.point(1.0)
+    non_negative = base.intersect(IntervalSet.compare(">=", 0.0))
+    if not float(exponent).is_integer() or base.within(IntervalSet.compare(">=", 0.0)):
+        if exponent > 0:
+            return non_negative.map_monotone(lambda v: v ** exponent)
+        positive = base.intersect(IntervalSet.compare(">", 0.0))
+        return positive.map_monotone(lambda v: v ** exponent, increasing=False)
+    return EVERYTHING
+
+
+def hyperparameter_range(default: float) -> IntervalSet:
+    """A parameter whose default is a number takes values of that number's sign: ``eps=1e-6`` is positive
+    whatever a caller passes instead (a negative epsilon is a different program, not an input)."""
+    if default > 0:
+        return IntervalSet.compare(">", 0.0)
+    if default < 0:
+        return IntervalSet.compare("<", 0.0)
+    return EVERYTHING
+
+
+# ln of the smallest and largest positive finite float64 (subnormals included): every positive float of any
+# dtype has its logarithm in here, so a positive base to a bounded power stays away from 0 and inf.
+LOG_POSITIVE_FLOATS = IntervalSet.between(-745.2, 709.8)
+
+
+def tensor_power_range(base: IntervalSet, exponent: IntervalSet) -> IntervalSet:
+    """Values of ``base ** exponent`` when both are tensors: for a positive base, ``exp(exponent * ln(base))``."""
+    if base.is_empty() or exponent.is_empty() or not base.within(IntervalSet.compare(">", 0.0)):
+        return EVERYTHING
+    logs = base.map_monotone(_log).intersect(LOG_POSITIVE_FLOATS)
+    return logs.multiply(exponent).map_monotone(_exp)
+
+
+def _log(value: float) -> float:
+    return math.log(value) if value > 0 else -INF
+
+
+def _exp(value: float) -> float:
+    try:
+        return math.exp(value)
+    except OverflowError:
+        return INF

@@ -19,7 +19,9 @@ from .intervals import EVERYTHING, IntervalSet
 # -- module families ---------------------------------------------------------------------------------------------
 # A family is the set of modules that spell the same API.  ``rows`` below say which names exist in which family.
 TF_TOP = ("tensorflow", "tensorflow.compat.v1", "tensorflow.compat.v2")
-TF_V1_TOP = ("tensorflow.compat.v1",)
+# TensorFlow 1's top-level names (``tf.log``, ``tf.div``): ``tf.compat.v1.X`` in TensorFlow 2 code, ``tf.X`` in code
+# written for TensorFlow 1, which tutorials, papers' code and older projects still are.
+TF_V1_TOP = ("tensorflow.compat.v1", "tensorflow")
 TF_MATH = ("tensorflow.math", "tensorflow.compat.v1.math", "tensorflow.compat.v2.math")
 TF_NN = ("tensorflow.nn", "tensorflow.compat.v1.nn", "tensorflow.compat.v2.nn")
 KERAS_BACKEND = (
@@ -175,7 +177,7 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
             UNARY, IntervalSet.compare(">", 0.0), "has poles at 0 and the negative integers", 1.0, (0.0, -1.0)),
     # TFN003: division by a value that can be 0.
     RiskyOp("divide", "TFN003",
-            qualified(tf=("divide", "truediv", "realdiv"), tf_math=("divide", "truediv"),
+            qualified(tf=("divide", "truediv", "realdiv"), tf_v1="div", tf_math=("divide", "truediv"),
                       ops=("divide", "true_divide"), tnp=("divide", "true_divide"), raw=("RealDiv", "Div")),
             DIVISOR, _nonzero(0.0), "divides by 0 (gradient -x/y² = inf)", 1.0, (0.0,), operators=("/",)),
     RiskyOp("negative_power", "TFN003", frozenset(), BASE, _nonzero(0.0),
@@ -257,13 +259,14 @@ VALUE_FUNCTIONS: tuple[ValueFunction, ...] = (
                   "range", IntervalSet.between(-1.0, 1.0)),
     ValueFunction(qualified(tf_math=("sin", "cos"), tf=("sin", "cos"), ops=("sin", "cos"), tnp=("sin", "cos")),
                   "range", IntervalSet.between(-1.0, 1.0)),
-    ValueFunction(qualified(tf_math="softplus", nn=("softplus", "relu"), K=("softplus", "relu"),
-                            ops=("softplus", "relu")),
+    ValueFunction(qualified(tf_math="softplus", nn="softplus", K="softplus", ops="softplus"),
                   "range", IntervalSet.compare(">=", 0.0)),
-    ValueFunction(qualified(nn="relu6", ops="relu6"), "range", IntervalSet.between(0.0, 6.0)),
+    ValueFunction(qualified(nn="relu", K="relu", ops="relu"), "relu", IntervalSet.compare(">=", 0.0)),
+    ValueFunction(qualified(nn="relu6", ops="relu6"), "relu", IntervalSet.between(0.0, 6.0)),
     ValueFunction(qualified(nn="softmax", tf_math="softmax", K="softmax", ops="softmax"),
                   "range", IntervalSet.between(0.0, 1.0)),
-    ValueFunction(qualified(tf=("cast", "identity", "stop_gradient"), K=("cast", "stop_gradient"),
+    ValueFunction(qualified(tf=("cast", "identity", "stop_gradient"), tf_v1=("to_float", "to_double"),
+                            K=("cast", "stop_gradient"),
                             ops=("cast", "stop_gradient")), "identity"),
     ValueFunction(qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp"), "monotone", fn=math.exp),
     ValueFunction(qualified(tf_math="log", K="log", ops="log", tnp="log"), "monotone", fn=math.log),
@@ -281,6 +284,18 @@ VALUE_FUNCTIONS: tuple[ValueFunction, ...] = (
     ValueFunction(qualified(tf="zeros_like", K="zeros_like", ops="zeros_like", tnp="zeros_like"), "constant",
                   IntervalSet.point(0.0)),
     ValueFunction(qualified(K="epsilon") | {"keras.config.epsilon"}, "constant", IntervalSet.point(1e-7)),
+    ValueFunction(qualified(tf_math="erf", tf_v1="erf", ops="erf"), "range", IntervalSet.between(-1.0, 1.0)),
+    ValueFunction(qualified(tf_math="erfc", tf_v1="erfc"), "range", IntervalSet.between(0.0, 2.0)),
+    ValueFunction(qualified(tf_math="expm1", tf_v1="expm1", ops="expm1", tnp="expm1"), "range",
+                  IntervalSet.compare(">=", -1.0)),
+    ValueFunction(qualified(tf=("reduce_sum", "cumsum"), tf_math=("reduce_sum", "cumsum", "segment_sum",
+                                                                 "unsorted_segment_sum"),
+                            K=("sum", "cumsum"), ops=("sum", "cumsum"), tnp=("sum", "cumsum")), "sum"),
+    ValueFunction(qualified(tf=("reduce_mean", "reduce_max", "reduce_min"),
+                            tf_math=("reduce_mean", "reduce_max", "reduce_min", "segment_mean", "unsorted_segment_mean",
+                                     "unsorted_segment_max", "unsorted_segment_min"),
+                            K=("mean", "max", "min"), ops=("mean", "max", "min", "amax", "amin"),
+                            tnp=("mean", "max", "min", "amax", "amin")), "hull"),
     ValueFunction(qualified(tf="constant", K="constant") | {"tensorflow.convert_to_tensor"}, "literal"),
 )
 
@@ -367,17 +382,8 @@ PURE_CONDITION_CALLS = (
 
 # -- places without a gradient path -------------------------------------------------------------------------------
 STOP_GRADIENT = qualified(tf="stop_gradient", K="stop_gradient", ops="stop_gradient")
-# Calls whose result carries no gradient back to their arguments: stop_gradient, and comparisons and logical
-# ops (boolean results).
-NO_GRADIENT_CALLS = STOP_GRADIENT | frozenset(COMPARISONS) | frozenset(LOGICAL)
 CUSTOM_GRADIENT = frozenset({"tensorflow.custom_gradient", "tensorflow.compat.v1.custom_gradient",
                              "tensorflow.compat.v2.custom_gradient"})
-# Methods of these base classes run outside the backward pass (metrics) or are the update itself (optimizers).
-NO_GRADIENT_METHODS: Mapping[str, frozenset[str]] = {
-    "Metric": frozenset({"update_state", "result", "reset_state", "reset_states"}),
-    "Optimizer": frozenset({"update_step", "apply_gradients", "apply", "_resource_apply_dense",
-                            "_resource_apply_sparse", "_apply_dense", "_apply_sparse", "build"}),
-}
 # Safe built-ins (tf.nn.elu, softplus, log_sigmoid, xlogy, xdivy, divide_no_nan, multiply_no_nan,
 # reduce_logsumexp...) need no entry: they are not risky ops, so nothing is reported for them.  The test suite
 # checks their gradients against real TensorFlow.
@@ -386,3 +392,314 @@ SAFE_BUILTINS = frozenset(
                                                        "multiply_no_nan", "reduce_logsumexp", "softplus"))
     | qualified(tf="reduce_logsumexp")
 )
+
+
+# -- gradient flow: what is never differentiated ----------------------------------------------------------------
+# The gradient-flow model (``gradients.py``) treats every value as able to carry a gradient back to something
+# trainable unless one of these tables gives positive evidence that it cannot.  Tests check the TensorFlow rows
+# against the installed TensorFlow (``tests/test_gradients_tf.py``).
+
+# Calls whose result carries no gradient whatever their arguments: integer or boolean results, shapes, random
+# samples, constants and fills (a fill carries a shape, never a value's gradient).
+NO_GRADIENT_RESULTS = (
+    STOP_GRADIENT | frozenset(COMPARISONS) | frozenset(LOGICAL)
+    | qualified(tf=("shape", "size", "rank", "range", "argmax", "argmin", "one_hot", "zeros", "ones", "zeros_like",
+                    "ones_like", "floor", "round", "sign", "is_nan", "is_finite", "is_inf",
+                    "equal", "not_equal", "histogram_fixed_width", "searchsorted", "timestamp", "eye",
+                    "sequence_mask"),
+                tf_v1=("ceil", "to_int32", "to_int64", "floordiv", "is_nan", "is_finite", "is_inf",
+                       "count_nonzero", "shape_n"),
+                tf_math=("floor", "ceil", "round", "sign", "argmax", "argmin", "is_nan", "is_finite", "is_inf",
+                         "floordiv", "count_nonzero", "bincount", "in_top_k"),
+                K=("shape", "int_shape", "ndim", "argmax", "argmin", "round", "sign", "zeros", "ones", "zeros_like",
+                   "ones_like", "arange", "one_hot", "eye", "epsilon"),
+                ops=("shape", "size", "argmax", "argmin", "floor", "ceil", "round", "sign", "zeros", "ones",
+                     "zeros_like", "ones_like", "arange", "one_hot", "eye", "isnan", "isfinite", "isinf",
+                     "convert_to_numpy"),
+                tnp=("floor", "ceil", "sign", "argmax", "argmin", "zeros", "ones", "zeros_like", "ones_like",
+                     "arange", "isnan", "isfinite", "isinf", "eye"))
+    | {       "keras.config.epsilon", "keras.backend.epsilon",
+       "builtins.int", "builtins.len", "builtins.float", "builtins.bool", "builtins.round", "builtins.range",
+       "builtins.isinstance", "builtins.str"}
+)
+# Random samples: the sample carries no gradient, but the parameters after the shape (minval/maxval, mean/stddev,
+# alpha/beta) do, through the reparameterisation TensorFlow writes in Python (``rnd * (maxval - minval) + minval``).
+RANDOM_SAMPLES = (
+    frozenset(f"tensorflow.random.{name}" for name in ("uniform", "normal", "truncated_normal", "categorical",
+                                                          "shuffle", "stateless_uniform", "stateless_normal", "poisson",
+                                                          "gamma"))
+    | qualified(tf_v1=("random_uniform", "random_normal", "truncated_normal", "random_gamma"),
+                K=("random_uniform", "random_normal", "random_bernoulli"))
+    | frozenset(f"keras.random.{name}" for name in ("uniform", "normal", "truncated_normal", "categorical", "gamma",
+                                                   "shuffle", "dropout"))
+    | {"tensorflow.compat.v1.random.uniform", "tensorflow.compat.v1.random.normal",
+       "tensorflow.experimental.numpy.random.uniform"}
+)
+RANDOM_NON_PARAMETERS = frozenset({"shape", "seed", "dtype", "name", "size", "num_samples", "axis", "rate"})
+# Roots of qualified names that are never TensorFlow values with a gradient: NumPy arrays and Python's math are
+# constants to TensorFlow.
+NO_GRADIENT_MODULES = ("numpy", "math", "scipy", "builtins.float", "builtins.int", "builtins.len")
+# Casts: the result carries a gradient only when the target dtype is floating (or complex).
+CASTS = qualified(tf="cast", K="cast", ops="cast", tnp="asarray", tf_v1=("to_float", "to_double", "to_bfloat16")) | {
+    "tensorflow.dtypes.cast"}
+INTEGER_DTYPE_WORDS = ("int", "bool", "uint", "string")
+# Keywords that set a call's result dtype: an integer dtype there means an integer result, without a gradient.
+DTYPE_KEYWORDS = frozenset({"dtype", "out_type", "output_type"})
+# Calls that make a value trainable (or read one that is): never assumed constant.
+TRAINABLE_SOURCES = qualified(tf=("Variable",), tf_v1=("get_variable",), K=("variable",)) | {
+    "keras.Variable", "tensorflow.keras.Variable", "keras.layers", "tensorflow.keras.layers",
+}
+# Attribute names that hold Python values or integers, never a gradient: ``x.shape[0]``, ``x.dtype``.
+NO_GRADIENT_ATTRIBUTES = frozenset({"shape", "dtype", "ndim", "rank", "name", "size", "device", "base_dtype",
+                                    "is_floating", "is_integer", "max", "min", "eps", "tiny", "resolution",
+                                    "__name__", "trainable", "built", "iterations"})
+# Parameters that by the conventions of the TensorFlow and Keras APIs hold no gradient: labels and sample weights
+# of losses and metrics, and the integer step counters of schedules.  (A parameter with a number as its default is a
+# hyperparameter, too: ``gradients.py`` treats it as such.)
+NO_GRADIENT_PARAMETERS = frozenset({
+    "y_true", "labels", "label", "sample_weight", "sample_weights", "targets_mask",
+    "step", "global_step", "steps", "iteration", "iterations", "epoch", "current_step", "step_num", "num_updates",
+})
+
+# Classes whose methods (the ones listed) run outside the backward pass: metrics, optimizer updates, schedules,
+# constraints (applied after the update), initializers and callbacks.  A class counts when a base's last name
+# component is one of these names, or ends with the kind's name (``MyOptimizer``), or is a class of the same
+# module that counts.  ``"*"``: every method.
+NO_GRADIENT_CLASSES: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
+    # kind: (base class names, methods)
+    "Metric": (frozenset({"Metric", "Mean", "Sum", "MeanMetricWrapper", "Reduce", "MeanTensor", "AUC"}),
+               frozenset({"update_state", "result", "reset_state", "reset_states", "merge_state"})),
+    "Optimizer": (frozenset({"Optimizer", "OptimizerV2", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta",
+                             "Adamax", "Nadam", "Ftrl", "Lion", "Adafactor", "LossScaleOptimizer",
+                             "GradientDescentOptimizer", "AdamOptimizer", "MomentumOptimizer",
+                             "DecoupledWeightDecayExtension"}),
+                  frozenset({"update_step", "apply_gradients", "apply", "_resource_apply_dense",
+                             "_resource_apply_sparse", "_apply_dense", "_apply_sparse", "build", "get_updates",
+                             "_update_step", "_update_step_xla", "_distributed_apply", "_prepare_local",
+                             "_create_slots", "minimize", "_resource_apply_sparse_duplicate_indices"})),
+    "LearningRateSchedule": (frozenset({"LearningRateSchedule"}), frozenset({"__call__"})),
+    "Constraint": (frozenset({"Constraint"}), frozenset({"__call__"})),
+    "Initializer": (frozenset({"Initializer"}), frozenset({"__call__"})),
+    "Callback": (frozenset({"Callback"}), frozenset({"*"})),
+}
+# Method names that only optimizer (and schedule) APIs use: a method with one of these names is an update step
+# whatever its class derives from (third-party optimizer bases, legacy aliases).
+OPTIMIZER_METHODS = frozenset({"_resource_apply_dense", "_resource_apply_sparse", "_apply_dense", "_apply_sparse",
+                               "get_updates", "update_step", "_update_step", "_update_step_xla",
+                               "_resource_apply_sparse_duplicate_indices"})
+# Decorators and wrappers that replace a function's gradient: its body is never differentiated (the last name
+# component is matched, so TensorFlow Probability's and other libraries' custom_gradient wrappers count too).
+CUSTOM_GRADIENT_WORDS = frozenset({"custom_gradient", "custom_vjp", "custom_jvp", "RegisterGradient"})
+# Keyword arguments that hand a function to such a wrapper as the forward or backward pass.
+CUSTOM_GRADIENT_KEYWORDS = frozenset({"vjp_fwd", "vjp_bwd", "fwd", "bwd", "grad_fn", "jvp_fn"})
+# Calls that run a Python function outside the differentiated graph: data pipelines and NumPy callbacks.
+NO_GRADIENT_RUNNERS = frozenset({"map", "filter", "flat_map", "interleave", "py_function", "numpy_function",
+                                 "py_func", "from_generator"})
+
+# Named constants: numbers that modules spell as names.
+NAMED_CONSTANTS: Mapping[str, float] = {
+    **{f"{module}.{name}": value for module in ("math", "numpy")
+       for name, value in (("pi", math.pi), ("e", math.e))},
+    "math.tau": math.tau, "numpy.euler_gamma": 0.5772156649015329, "numpy.inf": math.inf, "math.inf": math.inf,
+}
+# NumPy and math functions of constants: monotone, computed from their argument's range.
+NUMPY_MONOTONE = {
+    **{f"{module}.{name}": fn for module in ("numpy", "math")
+       for name, fn in (("sqrt", math.sqrt), ("exp", math.exp), ("log", math.log), ("log1p", math.log1p),
+                        ("log10", math.log10), ("log2", math.log2))},
+}
+# ``np.finfo(dtype).eps`` and the like: tiny positive numbers.
+FINFO = frozenset({"numpy.finfo", "numpy.core.getlimits.finfo", "tensorflow.experimental.numpy.finfo",
+                   "jax.numpy.finfo"})
+FINFO_POSITIVE_ATTRIBUTES = frozenset({"eps", "tiny", "smallest_normal", "resolution", "max", "epsneg"})
+# Uniform samples: within [minval, maxval] (default [0, 1)).
+UNIFORM_SAMPLES = frozenset({"tensorflow.random.uniform", "tensorflow.compat.v1.random.uniform",
+                             "tensorflow.compat.v1.random_uniform", "keras.random.uniform",
+                             "tensorflow.random.stateless_uniform", "tensorflow.keras.backend.random_uniform"})
+# ``is_nan``: true only where its argument is NaN.
+IS_NAN = qualified(tf_math="is_nan", tf_v1="is_nan", ops="isnan", tnp="isnan")
+
+# -- demand: where a value ends without being differentiated ------------------------------------------------------
+# Methods that take a value out of the differentiated graph: NumPy conversion, variable and metric state updates.
+NO_DEMAND_METHODS = frozenset({"numpy", "item", "tolist", "assign", "assign_add", "assign_sub", "update_state",
+                               "scatter_update", "scatter_nd_update", "print", "Print", "Assert"})
+# Words in a callee's last name that mark logging: ``tf.summary.scalar``, ``add_moving_summary``, ``log_scalar``.
+NO_DEMAND_WORDS = ("summary", "summaries", "histogram", "log_scalar", "print")
+# Modules whose functions only log or check their arguments.
+NO_DEMAND_PREFIXES = ("tensorflow.summary.", "tensorflow.compat.v1.summary.", "tensorflow.compat.v2.summary.",
+                      "tensorflow.debugging.", "tensorflow.print", "logging.", "absl.logging.", "builtins.print",
+                      "tensorflow.compat.v1.metrics.", "tensorflow.metrics.", "tensorflow.compat.v1.Print")
+# Powers with a tensor exponent: their range is computed from both arguments' (ranges.py).
+POWERS = qualified(tf="pow", tf_math="pow", K="pow", ops="power", tnp=("power", "float_power"))
+
+# -- TensorFlow's internal modules --------------------------------------------------------------------------------
+# Libraries and Keras 2 call ``math_ops.log`` and ``array_ops.where`` from ``tensorflow.python.ops``: the same
+# functions as the public names (``array_ops.where`` is TensorFlow 1's where, ``array_ops.where_v2`` TensorFlow 2's).
+INTERNAL_MODULES = tuple(f"tensorflow.python.ops.{name}" for name in (
+    "math_ops", "gen_math_ops", "array_ops", "gen_array_ops", "nn_ops", "nn_impl", "clip_ops", "special_math_ops",
+    "random_ops"))
+# Each internal spelling of a name the tables use -> the public name it is (the same function once unwrapped).
+# Generated from the installed TensorFlow; ``tests/test_knowledge_tf.py`` regenerates it and requires equality.
+INTERNAL_SPELLINGS: Mapping[str, str] = {
+    "tensorflow.python.ops.array_ops.constant": "tensorflow.constant",
+    "tensorflow.python.ops.array_ops.identity": "tensorflow.identity",
+    "tensorflow.python.ops.array_ops.one_hot": "tensorflow.one_hot",
+    "tensorflow.python.ops.array_ops.ones": "tensorflow.ones",
+    "tensorflow.python.ops.array_ops.ones_like": "tensorflow.compat.v1.ones_like",
+    "tensorflow.python.ops.array_ops.ones_like_v2": "tensorflow.ones_like",
+    "tensorflow.python.ops.array_ops.rank": "tensorflow.rank",
+    "tensorflow.python.ops.array_ops.searchsorted": "tensorflow.searchsorted",
+    "tensorflow.python.ops.array_ops.sequence_mask": "tensorflow.sequence_mask",
+    "tensorflow.python.ops.array_ops.shape": "tensorflow.compat.v1.shape",
+    "tensorflow.python.ops.array_ops.shape_n": "tensorflow.shape_n",
+    "tensorflow.python.ops.array_ops.shape_v2": "tensorflow.shape",
+    "tensorflow.python.ops.array_ops.size": "tensorflow.compat.v1.size",
+    "tensorflow.python.ops.array_ops.size_v2": "tensorflow.size",
+    "tensorflow.python.ops.array_ops.stop_gradient": "tensorflow.stop_gradient",
+    "tensorflow.python.ops.array_ops.where": "tensorflow.compat.v1.where",
+    "tensorflow.python.ops.array_ops.where_v2": "tensorflow.where",
+    "tensorflow.python.ops.array_ops.zeros": "tensorflow.zeros",
+    "tensorflow.python.ops.array_ops.zeros_like": "tensorflow.compat.v1.zeros_like",
+    "tensorflow.python.ops.array_ops.zeros_like_v2": "tensorflow.zeros_like",
+    "tensorflow.python.ops.clip_ops.clip_by_value": "tensorflow.clip_by_value",
+    "tensorflow.python.ops.gen_math_ops.acosh": "tensorflow.acosh",
+    "tensorflow.python.ops.gen_math_ops.asin": "tensorflow.asin",
+    "tensorflow.python.ops.gen_math_ops.atanh": "tensorflow.atanh",
+    "tensorflow.python.ops.gen_math_ops.cos": "tensorflow.cos",
+    "tensorflow.python.ops.gen_math_ops.cosh": "tensorflow.cosh",
+    "tensorflow.python.ops.gen_math_ops.digamma": "tensorflow.math.digamma",
+    "tensorflow.python.ops.gen_math_ops.erf": "tensorflow.math.erf",
+    "tensorflow.python.ops.gen_math_ops.erfc": "tensorflow.math.erfc",
+    "tensorflow.python.ops.gen_math_ops.expm1": "tensorflow.math.expm1",
+    "tensorflow.python.ops.gen_math_ops.greater": "tensorflow.greater",
+    "tensorflow.python.ops.gen_math_ops.greater_equal": "tensorflow.greater_equal",
+    "tensorflow.python.ops.gen_math_ops.is_finite": "tensorflow.math.is_finite",
+    "tensorflow.python.ops.gen_math_ops.is_inf": "tensorflow.math.is_inf",
+    "tensorflow.python.ops.gen_math_ops.is_nan": "tensorflow.math.is_nan",
+    "tensorflow.python.ops.gen_math_ops.less": "tensorflow.less",
+    "tensorflow.python.ops.gen_math_ops.less_equal": "tensorflow.less_equal",
+    "tensorflow.python.ops.gen_math_ops.lgamma": "tensorflow.math.lgamma",
+    "tensorflow.python.ops.gen_math_ops.log": "tensorflow.math.log",
+    "tensorflow.python.ops.gen_math_ops.log1p": "tensorflow.math.log1p",
+    "tensorflow.python.ops.gen_math_ops.logical_and": "tensorflow.logical_and",
+    "tensorflow.python.ops.gen_math_ops.logical_not": "tensorflow.logical_not",
+    "tensorflow.python.ops.gen_math_ops.logical_or": "tensorflow.logical_or",
+    "tensorflow.python.ops.gen_math_ops.maximum": "tensorflow.maximum",
+    "tensorflow.python.ops.gen_math_ops.minimum": "tensorflow.minimum",
+    "tensorflow.python.ops.gen_math_ops.real_div": "tensorflow.realdiv",
+    "tensorflow.python.ops.gen_math_ops.reciprocal": "tensorflow.math.reciprocal",
+    "tensorflow.python.ops.gen_math_ops.segment_mean": "tensorflow.math.segment_mean",
+    "tensorflow.python.ops.gen_math_ops.segment_sum": "tensorflow.math.segment_sum",
+    "tensorflow.python.ops.gen_math_ops.sin": "tensorflow.sin",
+    "tensorflow.python.ops.gen_math_ops.sinh": "tensorflow.sinh",
+    "tensorflow.python.ops.gen_math_ops.square": "tensorflow.square",
+    "tensorflow.python.ops.gen_math_ops.tanh": "tensorflow.tanh",
+    "tensorflow.python.ops.gen_math_ops.unsorted_segment_max": "tensorflow.math.unsorted_segment_max",
+    "tensorflow.python.ops.gen_math_ops.unsorted_segment_min": "tensorflow.math.unsorted_segment_min",
+    "tensorflow.python.ops.gen_math_ops.unsorted_segment_sum": "tensorflow.math.unsorted_segment_sum",
+    "tensorflow.python.ops.gen_math_ops.xlogy": "tensorflow.math.xlogy",
+    "tensorflow.python.ops.math_ops.abs": "tensorflow.abs",
+    "tensorflow.python.ops.math_ops.acos": "tensorflow.acos",
+    "tensorflow.python.ops.math_ops.acosh": "tensorflow.acosh",
+    "tensorflow.python.ops.math_ops.argmax": "tensorflow.compat.v1.argmax",
+    "tensorflow.python.ops.math_ops.argmax_v2": "tensorflow.argmax",
+    "tensorflow.python.ops.math_ops.argmin": "tensorflow.compat.v1.argmin",
+    "tensorflow.python.ops.math_ops.argmin_v2": "tensorflow.argmin",
+    "tensorflow.python.ops.math_ops.asin": "tensorflow.asin",
+    "tensorflow.python.ops.math_ops.atanh": "tensorflow.atanh",
+    "tensorflow.python.ops.math_ops.cast": "tensorflow.cast",
+    "tensorflow.python.ops.math_ops.ceil": "tensorflow.math.ceil",
+    "tensorflow.python.ops.math_ops.cos": "tensorflow.cos",
+    "tensorflow.python.ops.math_ops.cosh": "tensorflow.cosh",
+    "tensorflow.python.ops.math_ops.count_nonzero": "tensorflow.compat.v1.count_nonzero",
+    "tensorflow.python.ops.math_ops.count_nonzero_v2": "tensorflow.math.count_nonzero",
+    "tensorflow.python.ops.math_ops.cumsum": "tensorflow.cumsum",
+    "tensorflow.python.ops.math_ops.digamma": "tensorflow.math.digamma",
+    "tensorflow.python.ops.math_ops.div": "tensorflow.compat.v1.div",
+    "tensorflow.python.ops.math_ops.div_no_nan": "tensorflow.math.divide_no_nan",
+    "tensorflow.python.ops.math_ops.divide": "tensorflow.divide",
+    "tensorflow.python.ops.math_ops.equal": "tensorflow.equal",
+    "tensorflow.python.ops.math_ops.erf": "tensorflow.math.erf",
+    "tensorflow.python.ops.math_ops.erfc": "tensorflow.math.erfc",
+    "tensorflow.python.ops.math_ops.exp": "tensorflow.exp",
+    "tensorflow.python.ops.math_ops.expm1": "tensorflow.math.expm1",
+    "tensorflow.python.ops.math_ops.floor": "tensorflow.floor",
+    "tensorflow.python.ops.math_ops.floordiv": "tensorflow.math.floordiv",
+    "tensorflow.python.ops.math_ops.greater": "tensorflow.greater",
+    "tensorflow.python.ops.math_ops.greater_equal": "tensorflow.greater_equal",
+    "tensorflow.python.ops.math_ops.is_finite": "tensorflow.math.is_finite",
+    "tensorflow.python.ops.math_ops.is_inf": "tensorflow.math.is_inf",
+    "tensorflow.python.ops.math_ops.is_nan": "tensorflow.math.is_nan",
+    "tensorflow.python.ops.math_ops.less": "tensorflow.less",
+    "tensorflow.python.ops.math_ops.less_equal": "tensorflow.less_equal",
+    "tensorflow.python.ops.math_ops.lgamma": "tensorflow.math.lgamma",
+    "tensorflow.python.ops.math_ops.log": "tensorflow.math.log",
+    "tensorflow.python.ops.math_ops.log1p": "tensorflow.math.log1p",
+    "tensorflow.python.ops.math_ops.log_sigmoid": "tensorflow.math.log_sigmoid",
+    "tensorflow.python.ops.math_ops.logical_and": "tensorflow.logical_and",
+    "tensorflow.python.ops.math_ops.logical_not": "tensorflow.logical_not",
+    "tensorflow.python.ops.math_ops.logical_or": "tensorflow.logical_or",
+    "tensorflow.python.ops.math_ops.maximum": "tensorflow.maximum",
+    "tensorflow.python.ops.math_ops.minimum": "tensorflow.minimum",
+    "tensorflow.python.ops.math_ops.multiply_no_nan": "tensorflow.math.multiply_no_nan",
+    "tensorflow.python.ops.math_ops.not_equal": "tensorflow.not_equal",
+    "tensorflow.python.ops.math_ops.pow": "tensorflow.pow",
+    "tensorflow.python.ops.math_ops.range": "tensorflow.range",
+    "tensorflow.python.ops.math_ops.real_div": "tensorflow.realdiv",
+    "tensorflow.python.ops.math_ops.realdiv": "tensorflow.realdiv",
+    "tensorflow.python.ops.math_ops.reciprocal": "tensorflow.math.reciprocal",
+    "tensorflow.python.ops.math_ops.reduce_logsumexp": "tensorflow.reduce_logsumexp",
+    "tensorflow.python.ops.math_ops.reduce_logsumexp_v1": "tensorflow.compat.v1.reduce_logsumexp",
+    "tensorflow.python.ops.math_ops.reduce_max": "tensorflow.reduce_max",
+    "tensorflow.python.ops.math_ops.reduce_max_v1": "tensorflow.compat.v1.reduce_max",
+    "tensorflow.python.ops.math_ops.reduce_mean": "tensorflow.reduce_mean",
+    "tensorflow.python.ops.math_ops.reduce_mean_v1": "tensorflow.compat.v1.reduce_mean",
+    "tensorflow.python.ops.math_ops.reduce_min": "tensorflow.reduce_min",
+    "tensorflow.python.ops.math_ops.reduce_min_v1": "tensorflow.compat.v1.reduce_min",
+    "tensorflow.python.ops.math_ops.reduce_sum": "tensorflow.reduce_sum",
+    "tensorflow.python.ops.math_ops.reduce_sum_v1": "tensorflow.compat.v1.reduce_sum",
+    "tensorflow.python.ops.math_ops.round": "tensorflow.round",
+    "tensorflow.python.ops.math_ops.rsqrt": "tensorflow.math.rsqrt",
+    "tensorflow.python.ops.math_ops.segment_mean": "tensorflow.math.segment_mean",
+    "tensorflow.python.ops.math_ops.segment_sum": "tensorflow.math.segment_sum",
+    "tensorflow.python.ops.math_ops.sigmoid": "tensorflow.sigmoid",
+    "tensorflow.python.ops.math_ops.sign": "tensorflow.sign",
+    "tensorflow.python.ops.math_ops.sin": "tensorflow.sin",
+    "tensorflow.python.ops.math_ops.sinh": "tensorflow.sinh",
+    "tensorflow.python.ops.math_ops.softplus": "tensorflow.nn.softplus",
+    "tensorflow.python.ops.math_ops.sqrt": "tensorflow.sqrt",
+    "tensorflow.python.ops.math_ops.square": "tensorflow.square",
+    "tensorflow.python.ops.math_ops.tanh": "tensorflow.tanh",
+    "tensorflow.python.ops.math_ops.to_bfloat16": "tensorflow.compat.v1.to_bfloat16",
+    "tensorflow.python.ops.math_ops.to_double": "tensorflow.compat.v1.to_double",
+    "tensorflow.python.ops.math_ops.to_float": "tensorflow.compat.v1.to_float",
+    "tensorflow.python.ops.math_ops.to_int32": "tensorflow.compat.v1.to_int32",
+    "tensorflow.python.ops.math_ops.to_int64": "tensorflow.compat.v1.to_int64",
+    "tensorflow.python.ops.math_ops.truediv": "tensorflow.truediv",
+    "tensorflow.python.ops.math_ops.unsorted_segment_max": "tensorflow.math.unsorted_segment_max",
+    "tensorflow.python.ops.math_ops.unsorted_segment_mean": "tensorflow.math.unsorted_segment_mean",
+    "tensorflow.python.ops.math_ops.unsorted_segment_min": "tensorflow.math.unsorted_segment_min",
+    "tensorflow.python.ops.math_ops.unsorted_segment_sum": "tensorflow.math.unsorted_segment_sum",
+    "tensorflow.python.ops.math_ops.xdivy": "tensorflow.math.xdivy",
+    "tensorflow.python.ops.math_ops.xlogy": "tensorflow.math.xlogy",
+    "tensorflow.python.ops.nn_ops.elu": "tensorflow.nn.elu",
+    "tensorflow.python.ops.nn_ops.in_top_k": "tensorflow.compat.v1.math.in_top_k",
+    "tensorflow.python.ops.nn_ops.in_top_k_v2": "tensorflow.math.in_top_k",
+    "tensorflow.python.ops.nn_ops.relu": "tensorflow.nn.relu",
+    "tensorflow.python.ops.nn_ops.relu6": "tensorflow.nn.relu6",
+    "tensorflow.python.ops.nn_ops.selu": "tensorflow.nn.selu",
+    "tensorflow.python.ops.nn_ops.softmax": "tensorflow.compat.v1.nn.softmax",
+    "tensorflow.python.ops.nn_ops.softmax_v2": "tensorflow.nn.softmax",
+    "tensorflow.python.ops.random_ops.categorical": "tensorflow.random.categorical",
+    "tensorflow.python.ops.random_ops.random_gamma": "tensorflow.random.gamma",
+    "tensorflow.python.ops.random_ops.random_normal": "tensorflow.random.normal",
+    "tensorflow.python.ops.random_ops.random_poisson_v2": "tensorflow.random.poisson",
+    "tensorflow.python.ops.random_ops.random_shuffle": "tensorflow.random.shuffle",
+    "tensorflow.python.ops.random_ops.random_uniform": "tensorflow.random.uniform",
+    "tensorflow.python.ops.random_ops.truncated_normal": "tensorflow.random.truncated_normal",
+}
+
+
+def public_name(name: str) -> str:
+    """The public TensorFlow name that an internal spelling stands for (``math_ops.log`` -> ``tf.math.log``)."""
+    return INTERNAL_SPELLINGS.get(name, name)

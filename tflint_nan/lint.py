@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import screen
+from .project import ProjectModules
 from .finding import FileResult, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
 
@@ -110,7 +111,7 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
     tree = check_syntax(source, path)
     try:
         focused = tree is not None and not exhaustive  # no tree: only LibCST accepts this source
-        plan = screen.plan(tree) if focused else None
+        plan = screen.plan(tree, ProjectModules(path).resolve) if focused else None
         if focused and plan is None:
             found = []  # no select call here can have a finding: LibCST (and its thread) is not needed
         else:
@@ -145,16 +146,19 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
         # LibCST rejects some valid code with an internal error, e.g. `return(lambda: 0)` (LibCST issue 1448).
         raise SourceError(f"LibCST {_libcst_version()} cannot parse this file ({type(error).__name__}: {error}); "
                           "not analysed") from None
+    from .gradients import ModuleFacts
+
+    facts = ModuleFacts(tree)
     if plan is not None:
         from .focus import analyse_plan
 
-        return analyse_plan(module, tree, plan, path, strict)
+        return analyse_plan(module, tree, plan, path, strict, facts)
     from libcst.metadata import MetadataWrapper
 
     from .analysis import ModuleAnalyzer
 
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    analyzer = ModuleAnalyzer(wrapper, path, strict=strict)
+    analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts)
     wrapper.visit(analyzer)
     return analyzer.findings()
 

@@ -32,7 +32,6 @@ _LINE_MAGIC = re.compile(r"^\s*(?:%%?[A-Za-z_]|!(?!=)|\?)")  # not "% x" or "!= 
 _ASSIGNED_MAGIC = re.compile(r"^\s*[A-Za-z_][\w.,\s\[\]()]*?(?<![=!<>])=\s*[%!](?!=)")
 _HELP = re.compile(r"^[^#'\"]*\?\s*$")
 _FUTURE_IMPORT = re.compile(r"^from\s+__future__\s+import\b")
-_SELECT_LINE_REFERENCE = re.compile(r" \(line (\d+)\)")
 
 
 class NotebookError(Exception):
@@ -209,14 +208,12 @@ class CellMap:
                 edits.append(Edit(edit_start, edit_end, edit.text))
             fix = replace(fix, edits=tuple(edits)) if edits is not None else None
 
-        def select_line(match: re.Match) -> str:
-            select_cell, select_line_number = self.locate(int(match.group(1)))
-            if select_cell == cell:
-                return f" (line {select_line_number})"
-            return f" (cell {select_cell}, line {select_line_number})"
-
-        message = _SELECT_LINE_REFERENCE.sub(select_line, finding.message)
-        return replace(finding, start=start, end=end, message=message, fix=fix, cell=cell)
+        sink_cell, sink_start, sink_end = cell, finding.sink_start, finding.sink_end
+        if sink_start is not None:
+            sink_cell, sink_start = self.position(sink_start)
+            _, sink_end = self.position(finding.sink_end or finding.sink_start)
+        return replace(finding, start=start, end=end, fix=fix, cell=cell, sink_start=sink_start, sink_end=sink_end,
+                       sink_cell=sink_cell).rendered()
 
 
 def lint_notebook(data: bytes, path: str, settings: Settings = Settings(),

@@ -21,7 +21,7 @@ from typing import Callable, Mapping, Protocol
 import libcst as cst
 
 from . import knowledge
-from .intervals import EVERYTHING, NOTHING, IntervalSet
+from .intervals import EVERYTHING, NOTHING, IntervalSet, hyperparameter_range, power_range, tensor_power_range
 
 Region = Mapping[str, IntervalSet]
 EVERYWHERE: Region = {}  # no constraint
@@ -50,6 +50,8 @@ class Binding:
 
     value: cst.BaseExpression | None
     seq: int  # the position in source order at which the value was bound
+    parameter: str | None = None  # a function's parameter: its name
+    default: float | None = None  # a parameter's default, when it is a number (a hyperparameter)
 
 
 class Context(Protocol):
@@ -58,6 +60,8 @@ class Context(Protocol):
     def binding(self, name: str, as_of: int) -> Binding | None: ...
 
     def key(self, node: cst.CSTNode) -> str: ...
+
+    def attribute_fact(self, node: cst.Attribute): ...
 
 
 # -- regions -------------------------------------------------------------------------------------------------------
@@ -121,7 +125,8 @@ class Analysis:
         """Start a new query (one select call) with a full step budget."""
         self.steps_left = MAX_STEPS
 
-    def _spend(self) -> bool:
+    def spend(self) -> bool:
+        """Take one step of the query's budget; False once it is used up (answer "unknown")."""
         self.steps_left -= 1
         return self.steps_left >= 0
 
@@ -137,7 +142,7 @@ class Analysis:
         return conjoin(self._structured_region(cond, positive, as_of, depth), itself)
 
     def _structured_region(self, cond: cst.BaseExpression, positive: bool, as_of: int, depth: int) -> Region:
-        if depth > MAX_DEPTH or not self._spend():
+        if depth > MAX_DEPTH or not self.spend():
             return EVERYWHERE
         if isinstance(cond, cst.Comparison):
             return self._comparison_region(cond, positive, as_of, depth)
@@ -159,6 +164,10 @@ class Analysis:
                 if function is not None and function.kind == "identity" and cond.args:
                     # ops.cast(mask, "float32") selects like the mask itself
                     return self.region(cond.args[0].value, positive, as_of, depth + 1)
+                if name in knowledge.IS_NAN and positive and cond.args:
+                    # is_nan(e) holds only where e has no real value: no element with a real e is selected there,
+                    # so nothing finite that e computes is hidden (is_finite / is_inf are not like this: inf is).
+                    return {self.ctx.key(cond.args[0].value): NOTHING}
                 symbol = knowledge.COMPARISONS.get(name)
                 if symbol is not None:
                     left, right = argument(cond, 0, ("x", "x1")), argument(cond, 1, ("y", "x2"))
@@ -207,16 +216,66 @@ class Analysis:
         if right_value is None and left_value is not None:
             left, right, symbol, right_value = right, left, _FLIP[symbol], left_value
         if right_value is None:
-            # a > b constrains the difference a - b.
-            return {f"{self.ctx.key(left)}-{self.ctx.key(right)}": IntervalSet.compare(symbol, 0.0)}
-        values = IntervalSet.compare(symbol, right_value)
-        region = {self.ctx.key(left): values}
-        inner = self._abs_argument(left)
+            # a > b constrains the difference a - b, and b - a.
+            difference = IntervalSet.compare(symbol, 0.0)
+            return {f"{self.ctx.key(left)}-{self.ctx.key(right)}": difference,
+                    f"{self.ctx.key(right)}-{self.ctx.key(left)}": difference.negate()}
+        region: dict[str, IntervalSet] = {}
+        self._constrain(left, IntervalSet.compare(symbol, right_value), region, as_of, depth)
+        return region
+
+    def _constrain(self, node, values: IntervalSet, region: dict, as_of: int, depth: int) -> None:
+        """Record that ``node`` lies in ``values``, and what that says about the expressions it is built from:
+        ``|y| < c`` bounds ``y``, ``n - 1 < c`` bounds ``n``, ``2 * x > c`` bounds ``x``, and a local variable's
+        bound is its value's bound."""
+        key = self.ctx.key(node)
+        region[key] = region[key].intersect(values) if key in region else values
+        if depth > MAX_DEPTH or not self.spend():
+            return
+        again = lambda inner, inner_values: self._constrain(inner, inner_values, region, as_of, depth + 1)  # noqa
+        inner = self._abs_argument(node)
         if inner is not None:
             # |y| in S  <=>  y in (S ∩ [0, inf)) ∪ -(S ∩ [0, inf))
             non_negative = values.intersect(IntervalSet.compare(">=", 0.0))
-            region[self.ctx.key(inner)] = non_negative.union(non_negative.negate())
-        return region
+            again(inner, non_negative.union(non_negative.negate()))
+        elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            again(node.expression, values.negate())
+        elif self._square_argument(node) is not None:
+            # y² in S  <=>  |y| in sqrt(S ∩ [0, inf))
+            root = values.intersect(IntervalSet.compare(">=", 0.0)).map_monotone(math.sqrt)
+            again(self._square_argument(node), root.union(root.negate()))
+        elif isinstance(node, cst.BinaryOperation):
+            left, right = constant_value(node.left), constant_value(node.right)
+            op = node.operator
+            if right is not None and isinstance(op, (cst.Add, cst.Subtract)):
+                again(node.left, values.add(IntervalSet.point(-right if isinstance(op, cst.Add) else right)))
+            elif left is not None and isinstance(op, cst.Add):
+                again(node.right, values.add(IntervalSet.point(-left)))
+            elif left is not None and isinstance(op, cst.Subtract):
+                again(node.right, values.negate().add(IntervalSet.point(left)))
+            elif right is not None and right != 0 and isinstance(op, cst.Multiply):
+                again(node.left, values.multiply(IntervalSet.point(1.0 / right)))
+            elif left is not None and left != 0 and isinstance(op, cst.Multiply):
+                again(node.right, values.multiply(IntervalSet.point(1.0 / left)))
+            elif right is not None and right != 0 and isinstance(op, cst.Divide):
+                again(node.left, values.multiply(IntervalSet.point(right)))
+        elif isinstance(node, cst.Name):
+            binding = self.ctx.binding(node.value, as_of)
+            if binding is not None and binding.value is not None:
+                self._constrain(binding.value, values, region, binding.seq, depth + 1)
+
+    def _square_argument(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """``y`` for ``y * y``, ``y ** 2`` and ``square(y)``."""
+        if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, cst.Multiply) and self.ctx.key(node.left) == self.ctx.key(node.right):
+                return node.left
+            if isinstance(node.operator, cst.Power) and constant_value(node.right) == 2:
+                return node.left
+        if isinstance(node, cst.Call) and node.args and any(
+                getattr(knowledge.value_function(name), "kind", None) == "square"
+                for name in self.ctx.qualified_names(node.func)):
+            return node.args[0].value
+        return None
 
     def _abs_argument(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
         if not isinstance(node, cst.Call) or not node.args:
@@ -236,7 +295,7 @@ class Analysis:
     # -- values --------------------------------------------------------------------------------------------------
     def value_range(self, node: cst.BaseExpression, region: Region, as_of: int, depth: int = 0) -> IntervalSet:
         """Every value ``node`` can take on the elements of ``region``."""
-        if depth > MAX_DEPTH or not self._spend():
+        if depth > MAX_DEPTH or not self.spend():
             return EVERYTHING
         known = region.get(self.ctx.key(node)) if region else None
         values = self._structural_range(node, region, as_of, depth)
@@ -251,7 +310,15 @@ class Analysis:
             binding = self.ctx.binding(node.value, as_of)
             if binding is not None and binding.value is not None:
                 return recurse(binding.value, region, binding.seq)
+            if binding is not None and binding.default is not None:
+                return hyperparameter_range(binding.default)
+            if binding is None:
+                return self._named_constant(node)
             return EVERYTHING
+        if isinstance(node, cst.Attribute):
+            return self._attribute_range(node, recurse)
+        if isinstance(node, (cst.Comparison, cst.BooleanOperation)):
+            return IntervalSet.between(0.0, 1.0)  # a boolean: cast to a number, 0 or 1
         if isinstance(node, cst.UnaryOperation):
             inner = recurse(node.expression)
             if isinstance(node.operator, cst.Minus):
@@ -273,7 +340,9 @@ class Analysis:
             exponent = constant_value(node.right)
             if exponent is not None and exponent == 2:
                 return _square(recurse(node.left))
-            return EVERYTHING
+            if exponent is not None:
+                return power_range(recurse(node.left), exponent)
+            return tensor_power_range(recurse(node.left), recurse(node.right))
         left, right = recurse(node.left), recurse(node.right)
         if isinstance(op, cst.Add):
             return left.add(right)
@@ -289,8 +358,25 @@ class Analysis:
 
     def _call_range(self, node: cst.Call, region: Region, as_of: int, depth: int, recurse) -> IntervalSet:
         names = self.ctx.qualified_names(node.func)
-        first = argument(node, 0, ("x", "x1", "value", "t", "input"))
+        first = argument(node, 0, ("x", "x1", "value", "t", "input", "input_tensor"))
         for name in names:
+            numpy_function = knowledge.NUMPY_MONOTONE.get(name)
+            if numpy_function is not None and first is not None:
+                inner = recurse(first).intersect(_NUMPY_DOMAINS.get(numpy_function, EVERYTHING))
+                return inner.map_monotone(lambda v, f=numpy_function: _safe_apply(f, v))
+            if name in knowledge.UNIFORM_SAMPLES:  # within [minval, maxval]
+                low = argument(node, 99, ("minval", "low"))
+                high = argument(node, 99, ("maxval", "high"))
+                low_values = recurse(low) if low is not None else IntervalSet.point(0.0)
+                high_values = recurse(high) if high is not None else IntervalSet.point(1.0)
+                return low_values.union(high_values).hull()
+            if name in knowledge.POWERS and first is not None:
+                exponent = argument(node, 1, ("y", "x2", "a"))
+                if exponent is not None:
+                    constant = constant_value(exponent)
+                    base = recurse(first)
+                    return power_range(base, constant) if constant is not None else tensor_power_range(
+                        base, recurse(exponent))
             if knowledge.select_api(name):
                 return self.select_range(node, knowledge.select_api(name), region, as_of, depth)
             function = knowledge.value_function(name)
@@ -299,6 +385,10 @@ class Analysis:
             kind = function.kind
             if kind in ("range", "constant"):
                 return function.result
+            if kind == "relu" and first is not None:
+                low, high = function.result.lo, function.result.hi
+                values = _min(recurse(first).negate(), IntervalSet.point(-low)).negate()
+                return _min(values, IntervalSet.point(high)) if high != math.inf else values
             if first is None:
                 return EVERYTHING
             if kind in ("identity", "literal"):
@@ -308,6 +398,14 @@ class Analysis:
                 return inner.intersect(_DOMAINS.get(function.fn, EVERYTHING)).map_monotone(function.fn)
             if kind == "abs":
                 return _abs(recurse(first))
+            if kind == "sum":  # a reduction that adds: keeps the sign of its input
+                inner = recurse(first)
+                for sign in (IntervalSet.compare(">=", 0.0), IntervalSet.compare("<=", 0.0)):
+                    if inner.within(sign):
+                        return sign
+                return EVERYTHING
+            if kind == "hull":  # mean, max, min: within the input's hull
+                return recurse(first).hull()
             if kind == "square":
                 return _square(recurse(first))
             second = argument(node, 1, ("y", "x2", "clip_value_min", "min_value"))
@@ -339,6 +437,38 @@ class Analysis:
             if not is_empty(sub_region):
                 out = out.union(self.value_range(branch, sub_region, as_of, depth + 1))
         return out
+
+
+    def _named_constant(self, node: cst.BaseExpression) -> IntervalSet:
+        for name in self.ctx.qualified_names(node):
+            value = knowledge.NAMED_CONSTANTS.get(name)
+            if value is not None:
+                return IntervalSet.point(value)
+        return EVERYTHING
+
+    def _attribute_range(self, node: cst.Attribute, recurse) -> IntervalSet:
+        named = self._named_constant(node)
+        if not named.is_everything():
+            return named
+        if node.attr.value in knowledge.FINFO_POSITIVE_ATTRIBUTES and isinstance(node.value, cst.Call) and (
+                self.ctx.qualified_names(node.value.func) & knowledge.FINFO):
+            return IntervalSet.compare(">", 0.0)  # np.finfo(dtype).eps, .tiny: positive
+        fact = self.ctx.attribute_fact(node)
+        if fact is not None:
+            return fact.values
+        return EVERYTHING
+
+
+def _safe_apply(function, value: float) -> float:
+    try:
+        return function(value)
+    except (ValueError, OverflowError):
+        return math.inf if value > 0 else -math.inf
+
+
+_NUMPY_DOMAINS = {math.log: IntervalSet.compare(">", 0.0), math.log10: IntervalSet.compare(">", 0.0),
+                  math.log2: IntervalSet.compare(">", 0.0), math.sqrt: IntervalSet.compare(">=", 0.0),
+                  math.log1p: IntervalSet.compare(">", -1.0)}
 
 
 def select_arguments(node: cst.Call, api: knowledge.SelectApi):

@@ -188,8 +188,21 @@ def to_dict(finding: Finding) -> dict:
         "end_location": {"row": finding.end.line, "column": finding.end.column + 1},
         "fix": fix,
         "url": rule_url(rule) if rule else None,
+        **(_structure(finding) if finding.op else {}),
         **({"dynamic": finding.verdict.to_dict()} if finding.verdict is not None else {}),
     }
+
+
+def _structure(finding: Finding) -> dict:
+    """What an analysis finding knows beyond its message: the sink, the confidence, why it is strict-only."""
+    sink = None
+    if finding.sink_start is not None:
+        end = finding.sink_end or finding.sink_start
+        sink = {"name": finding.sink, "cell": finding.sink_cell,
+                "location": {"row": finding.sink_start.line, "column": finding.sink_start.column + 1},
+                "end_location": {"row": end.line, "column": end.column + 1}}
+    return {"confidence": finding.confidence, "level": "strict" if finding.strict_only else "default",
+            "no_gradient": finding.no_gradient, "sink": sink, "discarded": finding.region, "xla_only": finding.xla_only}
 
 
 def rule_url(rule: Rule) -> str:
@@ -222,6 +235,11 @@ def as_sarif(findings: Sequence[Finding]) -> dict:
             }
         ],
     }
+
+
+# SARIF ``rank`` (0-100, higher is more important) per confidence; findings no gradient reaches rank lowest.
+SARIF_RANK = {"high": 90.0, "medium": 50.0, "low": 20.0}
+SARIF_RANK_NO_GRADIENT = 5.0
 
 
 def _sarif_rule(rule: Rule) -> dict:
@@ -257,12 +275,26 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict:
     result = {
         "ruleId": finding.code,
         "ruleIndex": index.get(finding.code, 0),
-        "level": "error",
+        "level": "warning" if finding.strict_only else "error",
         "message": {"text": message},
         "locations": [{"physicalLocation": physical}],
     }
+    if finding.op:
+        result["rank"] = SARIF_RANK[finding.confidence] if finding.no_gradient is None else SARIF_RANK_NO_GRADIENT
+        if finding.sink_start is not None and finding.cell is None:
+            result["relatedLocations"] = [{
+                "id": 1,
+                "message": {"text": f"{finding.sink}: discards the elements where {finding.region}"},
+                "physicalLocation": {"artifactLocation": artifact,
+                                     "region": _region(finding.sink_start, finding.sink_end or finding.sink_start)},
+            }]
+    properties = {}
     if finding.cell is not None:
-        result["properties"] = {"cell": finding.cell, "line": finding.line, "column": finding.col}
+        properties.update({"cell": finding.cell, "line": finding.line, "column": finding.col})
+    if finding.op:
+        properties.update({"confidence": finding.confidence, "noGradient": finding.no_gradient})
+    if properties:
+        result["properties"] = properties
     if finding.fix is not None and finding.fix.edits and finding.cell is None:
         result["fixes"] = [
             {

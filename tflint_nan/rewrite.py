@@ -51,6 +51,45 @@ _MAX_PATH_DEPTH = 60
 _MAX_DESCRIPTION = 200  # characters of a condition put into words; longer ones are quoted as written
 HOISTED_CONDITION_NAME = "mask"
 
+# What an operand is known to be (``Rewriter._kind``), for the dtype a rewrite must keep.
+_FLOAT, _TENSOR, _PY_FLOAT, _UNKNOWN = "floating tensor", "tensor", "Python float", "unknown"
+# Risky ops that accept only floating input: TensorFlow's kernels reject integers (keras.ops and tnp promote them).
+_FLOAT_ONLY_OPS = frozenset({"exp", "expm1", "cosh", "sinh", "log", "log1p", "lgamma", "sqrt", "keras_backend_sqrt",
+                             "rsqrt", "acos", "atanh", "acosh"})
+_PROMOTING = knowledge.KERAS_OPS + knowledge.TNP  # their functions and select promote integer input to floats
+_TENSOR_MODULES = frozenset(
+    (*knowledge.TF_TOP, *knowledge.TF_MATH, *knowledge.TF_NN, *knowledge.RAW, *knowledge.KERAS_OPS, *knowledge.TNP,
+     *knowledge.KERAS_BACKEND, "tensorflow.dtypes", "tensorflow.random", "tensorflow.linalg"))
+_KERAS_CONFIG = frozenset((*knowledge.KERAS_BACKEND, "keras.config", "tensorflow.keras.config"))
+# Functions of those modules that return something other than a tensor (or a tensor of a shape, not a value).
+_NOT_TENSORS = frozenset({
+    "executing_eagerly", "is_tensor", "get_static_value", "floatx", "int_shape", "ndim", "dtype", "get_value",
+    "eval", "image_data_format", "learning_phase", "backend", "is_keras_tensor", "count_params", "shape", "size",
+    "rank", "epsilon", "function", "name_scope", "device", "print", "as_dtype", "is_sparse", "standardize_dtype",
+})
+# Functions whose result is floating whatever their (valid) input.
+_FLOAT_RESULTS = frozenset({
+    "exp", "expm1", "log", "log1p", "log2", "log10", "lgamma", "digamma", "sqrt", "rsqrt", "cosh", "sinh", "acos",
+    "asin", "atanh", "acosh", "arccos", "arcsin", "arctanh", "arccosh", "sigmoid", "tanh", "sin", "cos", "tan",
+    "softplus", "softmax", "log_softmax", "log_sigmoid", "erf", "erfc", "elu", "selu", "gelu", "silu", "swish",
+    "softsign", "Exp", "Log", "Sqrt", "Rsqrt", "Log1p", "Expm1",
+})
+# Element-wise functions whose result has their tensor arguments' dtype (a Python float argument becomes float32).
+_KIND_OF_ARGUMENTS = frozenset({
+    "abs", "negative", "square", "minimum", "maximum", "clip_by_value", "clip", "identity", "stop_gradient", "round",
+    "floor", "ceil", "sign", "add", "subtract", "multiply", "pow", "power", "relu", "relu6", "convert_to_tensor",
+    "constant", "ones_like", "zeros_like", "divide", "truediv", "true_divide",
+})
+_DIVIDES = frozenset({"divide", "truediv", "true_divide"})  # true division: floating even for integer tensors
+_FLOAT_DTYPES = frozenset({"float16", "float32", "float64", "bfloat16", "half", "double", "float"})
+
+
+def _meet(a: str, b: str) -> str:
+    """What is known of a value that is either ``a`` or ``b``."""
+    if a == b:
+        return a
+    return _TENSOR if {a, b} == {_FLOAT, _TENSOR} else _UNKNOWN
+
 
 class NoRewrite(Exception):
     """No rewrite is known to be exact at this finding; the message says why."""
@@ -86,6 +125,7 @@ class Rewriter:
         self._imports: _Imports | None = None
         self._line_starts: list[int] | None = None
         self._module_code: str | None = None
+        self._kinds: dict[tuple[int, int, int], str] = {}
 
     # -- the fix ---------------------------------------------------------------------------------------------------
     def fix(self, call, api, cond, is_true_branch: bool, use: RiskyUse, as_of: int) -> tuple[Fix | None, str | None]:
@@ -145,6 +185,8 @@ class Rewriter:
             return None
         if not self._same_meaning(use.operand, use.as_of, self._condition_as_of(cond, as_of)):
             return None
+        if not self._literal_keeps_dtype(use, select_promotes=self._op_promotes(use)):
+            return None  # the double where, with a fill of the operand's own dtype (or the reason there is none)
         try:
             minimum = self._spelling(knowledge.CLAMP_FUNCTION, knowledge.CLAMP_MODULES, use.node, call)
         except NoRewrite:
@@ -170,12 +212,24 @@ class Rewriter:
         return _Text(source[0], display[0]), _Text(source[1], display[1])
 
     def _safe_value(self, call, api, is_true_branch: bool, use: RiskyUse, operand: _Text) -> _Text:
-        """What the inner select feeds the op instead of a discarded input: a float literal, or a tensor of the
-        input's shape where the select cannot take a Python float on that side."""
+        """What the inner select feeds the op instead of a discarded input: a float literal where that keeps the
+        program's dtypes (the operand is a floating tensor, or the op converts it as the select would), otherwise a
+        tensor of the operand's own dtype and shape (``ones_like``), or no rewrite (see ``_dtype_policy``)."""
         literal = float_literal(use.op.safe_value)
-        if api.scalar_branches[0 if not is_true_branch else 1]:
+        scalar_allowed = api.scalar_branches[0 if not is_true_branch else 1]
+        if not all(api.scalar_branches) and self._kind(use.operand, use.as_of, use.node) not in (_FLOAT, _TENSOR):
+            # K.switch reads its branches' rank: a Python number (or a fill shaped like one) would not do.
+            raise NoRewrite(f"{self._code(call.func)} needs tensor branches of the condition's rank, and "
+                            f"`{shorten(operand.display)}` is not known to be a tensor (it may be a Python number): "
+                            "make it a tensor first (`tf.convert_to_tensor`, `tf.cast`)")
+        if scalar_allowed and self._literal_keeps_dtype(use, select_promotes=self._in_family((call,), _PROMOTING)):
             return _Text(literal, literal)
+        if not self._fill_keeps_dtype(use):
+            raise NoRewrite(self._dtype_reason(use, operand, call))
         if not self._is_cheap(use.operand):
+            if scalar_allowed:
+                raise NoRewrite(f"`{shorten(operand.display)}` is not known to be a floating tensor, so the guard "
+                                "needs a fill of its own dtype, and `ones_like` of it would evaluate it twice")
             raise NoRewrite(f"{self._code(call.func)} needs a tensor on the discarded side, and shaping it like "
                             f"`{shorten(operand.display)}` would evaluate that twice")
         like = {0.0: "zeros_like", 1.0: "ones_like"}.get(use.op.safe_value, "ones_like")
@@ -184,6 +238,176 @@ class Rewriter:
         if use.op.safe_value not in (0.0, 1.0):
             source, display = f"{literal} * {source}", f"{literal} * {display}"
         return _Text(source, display, function.edits, function.note)
+
+    # -- dtypes: a rewrite must run wherever the original runs -----------------------------------------------------
+    # The guard and the clamp put the operand through a select or ``minimum`` together with a fill.  That turns a
+    # Python number into a tensor and makes TensorFlow check the two dtypes against each other, so:
+    #
+    # * a float literal (``1.``, ``0.``) is used where the operand is known to be a floating tensor (it takes the
+    #   tensor's dtype), or where the op itself accepts only floating input and converts the operand as the select
+    #   would: TensorFlow's exp, log, sqrt... reject integers (the original fails too) and make a Python float a
+    #   float32 tensor, as ``tf.where(c, 0.5, 1.)`` does; ``keras.ops``/``tnp`` ops promote integers to floats,
+    #   and so does their own select, so ``ops.log(ops.where(c, n, 1.))`` has the dtype ``ops.log(n)`` had;
+    # * otherwise ``ones_like(operand)`` (``zeros_like``), which has the operand's own dtype: exact for a tensor of
+    #   any dtype (an integer divisor stays integer: ``int / int`` is still truediv to float64), and for the
+    #   float-only ops also for a Python number (``ones_like(0.5)`` is the float32 the op would make of it);
+    # * otherwise no rewrite: an operand that may be a Python number (a parameter, ``1. - p``) of a division or a
+    #   power cannot be guarded without changing its dtype (``tf.where(c, 5, 1.)`` raises; ``ones_like(5)`` is an
+    #   int32 tensor, which a float tensor cannot divide; ``tf.where(c, 0.5, 1.)`` is float32, which a float64
+    #   tensor cannot divide), and the finding says how to make it a tensor first.
+    def _literal_keeps_dtype(self, use: RiskyUse, select_promotes: bool) -> bool:
+        kind = self._kind(use.operand, use.as_of, use.node)
+        if kind == _FLOAT:
+            return True
+        if not self._float_only(use):
+            return False
+        if not self._op_promotes(use):
+            return True  # TensorFlow's kernel rejects integers; a Python float becomes float32 either way
+        return select_promotes or kind == _PY_FLOAT
+
+    def _float_only(self, use: RiskyUse) -> bool:
+        """Whether the op fails on integer input and makes a Python float a float32 tensor, as the guard does:
+        exp, log, sqrt..., and ``tf.pow(x, 0.5)`` (its float literal cannot become an integer tensor; the
+        operator ``x ** 0.5`` is not: Python computes it for a Python number)."""
+        if use.op.key in _FLOAT_ONLY_OPS:
+            return True
+        if use.op.key in ("fractional_power", "negative_power") and isinstance(use.node, cst.Call):
+            exponent = argument(use.node, 1, ("y", "x2", "a"))
+            while isinstance(exponent, cst.UnaryOperation) and isinstance(exponent.operator, (cst.Minus, cst.Plus)):
+                exponent = exponent.expression
+            return isinstance(exponent, cst.Float) and argument(use.node, 0, ("x", "x1")) is use.operand
+        return False
+
+    def _fill_keeps_dtype(self, use: RiskyUse) -> bool:
+        return self._float_only(use) or self._kind(use.operand, use.as_of, use.node) in (_FLOAT, _TENSOR)
+
+    def _op_promotes(self, use: RiskyUse) -> bool:
+        """Whether the op is a keras.ops/tnp function, which computes integer input in a floating dtype."""
+        return self._in_family((use.node,), _PROMOTING)
+
+    def _dtype_reason(self, use: RiskyUse, operand: _Text, call) -> str:
+        role = {"divide": "divisor", "power_exponent": "exponent"}.get(use.op.key, "input")
+        name = shorten(operand.display)
+        return (f"the {role} `{name}` is not known to be a tensor: it may be a Python number (or an integer tensor), "
+                f"whose dtype a guard in {self._code(call.func)} would change (`{shorten(self._code(use.node))}` "
+                "takes a Python int, but selecting it against a float fill raises, and `ones_like` of it is an "
+                f"int32 tensor): make it a tensor of the dtype it is used "
+                f"with first, e.g. `{name} = tf.cast({name}, tf.float32)`" if isinstance(use.operand, cst.Name) else
+                f"the {role} `{name}` is not known to be a tensor: it may be a Python number (or an integer "
+                f"tensor), whose dtype a guard in {self._code(call.func)} would change: make it a tensor of the "
+                "dtype it is used with first (`tf.cast(..., tf.float32)`)")
+
+    def _kind(self, node, as_of: int, site, depth: int = 0) -> str:
+        """What ``node`` (evaluated at ``site``, names resolved as of ``as_of``) is known to be whenever it evaluates
+        without error: a floating tensor, a tensor of some dtype, a Python float, or unknown (a parameter...)."""
+        key = (id(node), as_of, id(site))
+        kind = self._kinds.get(key)
+        if kind is None:
+            self._kinds[key] = _UNKNOWN  # a cycle or the depth limit
+            kind = self._kinds[key] = _UNKNOWN if depth > 30 else self._kind_of(node, as_of, site, depth)
+        return kind
+
+    def _kind_of(self, node, as_of: int, site, depth: int) -> str:
+        if isinstance(node, cst.Float):
+            return _PY_FLOAT
+        if isinstance(node, cst.Name):
+            return self._name_kind(node.value, as_of, site, depth)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+            return self._kind(node.expression, as_of, site, depth + 1)
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary_kind(node, as_of, site, depth)
+        if isinstance(node, cst.IfExp):
+            return _meet(self._kind(node.body, as_of, site, depth + 1), self._kind(node.orelse, as_of, site, depth + 1))
+        if isinstance(node, cst.Subscript):
+            kind = self._kind(node.value, as_of, site, depth + 1)
+            return kind if kind in (_FLOAT, _TENSOR) else _UNKNOWN
+        if isinstance(node, cst.Call):
+            return self._call_kind(node, as_of, site, depth)
+        return _UNKNOWN
+
+    def _binary_kind(self, node: cst.BinaryOperation, as_of: int, site, depth: int) -> str:
+        operator = node.operator
+        if not isinstance(operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo,
+                                     cst.Power, cst.MatrixMultiply)):
+            return _UNKNOWN
+        left, right = self._kind(node.left, as_of, site, depth + 1), self._kind(node.right, as_of, site, depth + 1)
+        kinds = {left, right}
+        if _FLOAT in kinds:
+            return _FLOAT  # a tensor's dtype wins over a Python number; two tensors must agree
+        if _TENSOR in kinds:
+            return _FLOAT if isinstance(operator, cst.Divide) else _TENSOR  # int / int is truediv to a float
+        if kinds <= {_PY_FLOAT} or (_PY_FLOAT in kinds and isinstance(
+                node.left if left != _PY_FLOAT else node.right, (cst.Integer, cst.Float))):
+            return _PY_FLOAT
+        return _UNKNOWN
+
+    def _call_kind(self, node: cst.Call, as_of: int, site, depth: int) -> str:
+        names = self.analyzer.qualified_names(node.func)
+        args = [arg for arg in node.args if arg.keyword is None and arg.star == ""]
+        keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+
+        def arg_kind(position: int, *words: str) -> str:
+            value = args[position].value if position < len(args) else next(
+                (keywords[word] for word in words if word in keywords), None)
+            return _UNKNOWN if value is None else self._kind(value, as_of, site, depth + 1)
+
+        for name in names:
+            module, _, function = name.rpartition(".")
+            api = knowledge.select_api(name)
+            if api is not None:
+                branches = [branch for branch in select_arguments(node, api)[1:] if branch is not None]
+                kinds = {self._kind(branch, as_of, site, depth + 1) for branch in branches}
+                return _FLOAT if _FLOAT in kinds else _TENSOR
+            if function in ("epsilon",) and module in _KERAS_CONFIG:
+                return _PY_FLOAT
+            if module not in _TENSOR_MODULES:
+                continue
+            if function in _NOT_TENSORS:
+                return _UNKNOWN
+            dtype = args[1].value if function == "cast" and len(args) > 1 else keywords.get("dtype")
+            if dtype is not None:
+                return _FLOAT if self._is_float_dtype(dtype) else _TENSOR
+            if function in _FLOAT_RESULTS:
+                return _FLOAT
+            if function in _KIND_OF_ARGUMENTS:
+                kinds = {arg_kind(0, "x", "x1", "input", "a", "value", "tensor", "t"), arg_kind(1, "y", "x2", "b")}
+                return _FLOAT if kinds & {_FLOAT, _PY_FLOAT} or function in _DIVIDES else _TENSOR
+            return _TENSOR
+        return _UNKNOWN
+
+    def _is_float_dtype(self, node) -> bool:
+        if isinstance(node, cst.SimpleString):
+            return node.evaluated_value in _FLOAT_DTYPES
+        if isinstance(node, cst.Call):
+            return any(name.rpartition(".")[2] == "floatx" for name in self.analyzer.qualified_names(node.func))
+        return any(name.rpartition(".")[2] in _FLOAT_DTYPES and name.startswith(("tensorflow.", "keras.", "numpy."))
+                   or name == "builtins.float" for name in self.analyzer.qualified_names(node))
+
+    def _name_kind(self, name: str, as_of: int, site, depth: int) -> str:
+        """The kind of the value a variable holds at ``as_of``: its reaching assignment's, met with the one before
+        when that assignment may not run (inside an ``if``, a loop, a ``try`` the use is not in), and with the later
+        assignments of a loop that also holds the use (a previous iteration's value)."""
+        binding = self.analyzer.binding(name, as_of)
+        if binding is None or binding.value is None:
+            return _UNKNOWN
+        kind = self._kind(binding.value, binding.seq, binding.value, depth + 1)
+        index = self._module_index()
+        statement = index.enclosing(binding.value, (cst.BaseSmallStatement, cst.NamedExpr))
+        use = site
+        if statement is None or isinstance(statement, cst.NamedExpr) or use is None:
+            return _UNKNOWN
+        scope = index.enclosing(statement, _SCOPES)
+        block = index.enclosing(statement, cst.IndentedBlock, stop=scope)
+        while block is not None:
+            if not index.is_inside(use, block):
+                return _meet(kind, self._name_kind(name, binding.seq, site, depth + 1))
+            block = index.enclosing(block, cst.IndentedBlock, stop=scope)
+        loop = index.enclosing(use, _LOOPS, stop=scope)
+        if loop is not None:
+            for target in index.stores.get(name, ()):
+                if target is not None and index.is_inside(target, loop) and self._span(target)[0] > self._span(use)[0]:
+                    return _UNKNOWN
+        return kind
 
     # -- the condition, written at the op --------------------------------------------------------------------------
     def _condition_at_op(self, call, cond, use: RiskyUse, as_of: int) -> _Text:

@@ -27,9 +27,13 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from . import knowledge
+from .project import FOREIGN_ROOTS
 
-SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names)
-RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names)
+# Internal spellings (``array_ops.where``) count as the public names they are.
+SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names) | frozenset(
+    internal for internal, public in knowledge.INTERNAL_SPELLINGS.items() if knowledge.select_api(public))
+RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names) | frozenset(
+    internal for internal, public in knowledge.INTERNAL_SPELLINGS.items() if knowledge.risky_op_by_name(public))
 # Qualified names start with a module a file imports (or a name it binds): these are the ones that matter.
 LIBRARY_HEADS = frozenset(name.split(".")[0] for name in SELECT_NAMES | RISKY_NAMES)
 # Every dotted prefix of a select or risky op: what an alias (``K = tf.keras.backend``) must resolve to, to matter.
@@ -134,10 +138,14 @@ def _select_may_resolve_into_library(data: bytes) -> bool:
             if original.decode("ascii", "replace") in _SELECT_WORDS:
                 return True
             capable.add(bound)
+        if not library and _may_be_project_module(module):
+            # a module of the project may re-export TensorFlow (``project.py`` follows it in the next step)
+            capable.update(bound for _, bound in _imported_names(match.group(2)))
     for match in _IMPORT.finditer(data):
         for original, bound in _imported_names(match.group(1)):
             if bound != original.split(b".")[0] and (
-                    original.decode("ascii", "replace") in SELECT_MODULES or assigned(original.split(b".")[0])):
+                    original.decode("ascii", "replace") in SELECT_MODULES or assigned(original.split(b".")[0])
+                    or _may_be_project_module(original)):
                 capable.add(bound)
     for match in _SELECT_ATTRIBUTE.finditer(data):
         start = max(0, match.start() - _CHAIN_WINDOW)
@@ -151,6 +159,13 @@ def _select_may_resolve_into_library(data: bytes) -> bool:
                 assigned(b"builtins") or any(assigned(name) for name in set(_CLASS.findall(data)))):
             return True
     return False
+
+
+def _may_be_project_module(module: bytes) -> bool:
+    """Whether an imported module may be one of the project's own (anything but the standard library and the
+    libraries that are never TensorFlow); relative imports are the project's."""
+    head = module.lstrip(b".").split(b".")[0].decode("ascii", "replace")
+    return module.startswith(b".") or (bool(head) and head not in FOREIGN_ROOTS and head not in LIBRARY_HEADS)
 
 
 class _Assignments:
@@ -278,7 +293,8 @@ class _Unit:
 class _Facts:
     """What the file binds, imports and calls, gathered in one walk of its syntax tree."""
 
-    def __init__(self, tree: ast.Module):
+    def __init__(self, tree: ast.Module, resolve=None):
+        self.resolve = resolve
         self.imports: dict[str, set[str]] = {}  # name -> qualified names its imports give it (LibCST's spelling)
         self.import_heads: set[str] = set()
         self.aliases: list[tuple[str, ast.expr]] = []  # what ``leave_Assign`` records with ``_record_alias``
@@ -380,6 +396,8 @@ class _Facts:
         for imported in self.imports.get(root, ()):
             if imported + rest in targets or imported.split(".")[0] in self.library_aliases:
                 return True
+            if self.resolve is not None and self.resolve(imported + rest) in targets:
+                return True  # a module of the project that re-exports TensorFlow (``project.ProjectModules``)
         return root in self.library_aliases or (root in LIBRARY_HEADS and root + rest in targets)
 
 
@@ -437,9 +455,9 @@ def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
 
 
 class _Screen:
-    def __init__(self, tree: ast.Module):
+    def __init__(self, tree: ast.Module, resolve=None):
         self.tree = tree
-        self.facts = _Facts(tree)
+        self.facts = _Facts(tree, resolve)
         self._scanned: dict[int, tuple[bool, set[str]]] = {}
 
     def plan(self) -> Plan | None:
@@ -547,6 +565,7 @@ def _is_natural_number(node: ast.expr) -> bool:
         return False
 
 
-def plan(tree: ast.Module) -> Plan | None:
-    """None when no select call in the module can have a finding; else the statements to analyse."""
-    return _Screen(tree).plan()
+def plan(tree: ast.Module, resolve=None) -> Plan | None:
+    """None when no select call in the module can have a finding; else the statements to analyse.  ``resolve``
+    maps a qualified name through the project's own re-exporting modules (``project.ProjectModules.resolve``)."""
+    return _Screen(tree, resolve).plan()

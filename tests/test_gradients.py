@@ -1,0 +1,272 @@
+"""The gradient-flow model on code shaped like real projects: what is never differentiated, which values carry no
+gradient, how confident a finding is, and that unknown code stays reported.
+
+Each ``silent`` case is reported with ``--strict`` (the analysis still sees the op) and says why no gradient
+reaches it; each ``reported`` case shows at the default level.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from helpers import lint
+from tflint_nan.gradients import ModuleFacts
+
+PRELUDE = "import numpy as np\nimport tensorflow as tf\nimport keras\n\n"
+
+
+def findings(code: str, strict: bool = False):
+    return lint(PRELUDE + textwrap.dedent(code), strict=strict)
+
+
+SILENT_BY_DEMAND = {
+    "keras metric": """
+        class Ratio(keras.metrics.Metric):
+            def update_state(self, hits, total):
+                self.ratio = tf.where(total > 0., hits / total, 0.)
+        """,
+    "optimizer subclass of a subclass": """
+        class Base(tf.keras.optimizers.Adam):
+            pass
+
+        class Mine(Base):
+            def update_step(self, gradient, variable, learning_rate):
+                norm = tf.norm(gradient)
+                return tf.where(norm > 0., gradient / norm, gradient)
+        """,
+    "third-party optimizer method name": """
+        class Clipped(SomeLibraryOptimizer):
+            def _resource_apply_dense(self, grad, var):
+                return tf.where(grad != 0., 1. / grad, grad)
+        """,
+    "learning-rate schedule": """
+        class Warmup(keras.optimizers.schedules.LearningRateSchedule):
+            def __call__(self, step):
+                return tf.where(step < 10., self.peak * step / 10., tf.math.rsqrt(step))
+        """,
+    "constraint": """
+        class UnitNorm(keras.constraints.Constraint):
+            def __call__(self, w):
+                n = tf.sqrt(tf.reduce_sum(w * w))
+                return tf.where(n > 0., w / n, w)
+        """,
+    "custom gradient forward": """
+        @tf.custom_gradient
+        def clip_grad(x):
+            return tf.where(x != 0., 1. / x, x), lambda dy: dy
+        """,
+    "forward handed to a custom-gradient wrapper": """
+        def _forward(x):
+            return tf.where(x > 0., tf.math.log(x), x)
+
+        op = some_library.custom_gradient(vjp_fwd=_forward, vjp_bwd=_backward)
+        """,
+    "private helper only a metric calls": """
+        def _ratio(a, b):
+            return tf.where(b > 0., a / b, 0.)
+
+        class Precision(keras.metrics.Metric):
+            def result(self):
+                return _ratio(self.tp, self.tp + self.fp)
+        """,
+    "tf.data map function": """
+        def _augment(image):
+            return tf.where(image > 0., tf.math.log(image), image)
+
+        dataset = dataset.map(_augment)
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SILENT_BY_DEMAND))
+def test_code_that_is_never_differentiated(name):
+    code = SILENT_BY_DEMAND[name]
+    assert findings(code) == [], name
+    strict = findings(code, strict=True)
+    assert strict and all(f.strict_only and f.no_gradient for f in strict), [f.message for f in strict]
+
+
+SILENT_BY_VALUE = {
+    "step counter parameter": """
+        def warmup(step, warmup_steps, base_lr):
+            step = tf.cast(step, tf.float32)
+            return tf.where(step < warmup_steps, base_lr * step / warmup_steps, base_lr)
+        """,
+    "integer casts": """
+        def ratio(x):
+            hits = tf.reduce_sum(tf.cast(x > 0., tf.int32))
+            return x * tf.cast(tf.where(hits > 0, 10 / hits, 0), tf.float32)
+        """,
+    "integer dtype keyword": """
+        def ratio(mask, x):
+            n = tf.math.count_nonzero(mask, dtype=tf.int32)
+            k = tf.size(x, out_type=tf.int32)
+            return x * tf.cast(tf.where(n > 0, k / n, 0), tf.float32)
+        """,
+    "labels of a loss": """
+        def loss(y_true, y_pred):
+            w = tf.where(y_true > 0., 1. / y_true, 0.)
+            return tf.reduce_mean(w * y_pred)
+        """,
+    "random sample with constant parameters": """
+        def noisy(x):
+            u = tf.random.uniform(tf.shape(x), minval=-1., maxval=1.)
+            return x + tf.where(u > 0., tf.math.log(u), u)
+        """,
+    "constant fill of an inner where": """
+        def f(x):
+            return tf.where(x <= 0., 0., tf.sqrt(tf.where(x <= 0., tf.ones([], x.dtype), x)))
+        """,
+    "dtype-made fill": """
+        def f(x, dtype):
+            return tf.where(x <= 0., 0., tf.math.log(tf.where(x <= 0., dtype(1.), x)))
+        """,
+    "result only compared": """
+        def f(x):
+            return tf.reduce_sum(tf.cast(tf.where(x > 0., tf.math.log(x), x) > 1., tf.float32))
+        """,
+    "result only rounded": """
+        def f(x):
+            return tf.math.floor(tf.where(x > 0., tf.math.log(x), x))
+        """,
+    "numpy operands": """
+        def f(x):
+            scale = np.ones(3)
+            return x * tf.where(x > 0., np.log(scale) / scale, 0.)
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SILENT_BY_VALUE))
+def test_values_without_a_gradient(name):
+    code = SILENT_BY_VALUE[name]
+    assert findings(code) == [], name
+    assert findings(code, strict=True), "the analysis must still see the op (strict shows it)"
+
+
+SAFE_BY_RANGE = {
+    "np.pi": "def f(x):\n    return tf.where(x > 0., x / np.pi, x)\n",
+    "np.sqrt of a constant": "def f(x):\n    return tf.where(x > 0., x / np.sqrt(2.), x)\n",
+    "finfo eps": "def f(x):\n    return tf.where(x > 0., tf.math.log(x * x + np.finfo(np.float32).eps), x)\n",
+    "hyperparameter default": "def f(x, eps=1e-6):\n    return tf.where(x > 0., tf.math.log(x * x + eps), x)\n",
+    "module constant": "EPS = 1e-6\n\ndef f(x):\n    return tf.where(x > 0., tf.math.log(x * x + EPS), x)\n",
+    "sum of a cast mask plus eps": ("def f(x, m):\n    n = tf.reduce_sum(tf.cast(m > 0, tf.float32)) + 1e-6\n"
+                                    "    return tf.where(x > 0., x / n, x)\n"),
+    "square root of a sum of squares plus eps": ("def f(x):\n    n = tf.reduce_sum(x * x) ** 0.5 + 1e-6\n"
+                                                  "    return tf.where(x > 0., x / n, x)\n", "TFN004"),
+    "uniform sample with positive bounds": ("def f(x):\n    u = tf.random.uniform([3], minval=0.5, maxval=1.)\n"
+                                            "    return tf.where(x > 0., x / u, x)\n"),
+    "self attribute set from a numeric hyperparameter": (
+        "class Attention(keras.layers.Layer):\n"
+        "    def __init__(self, temperature=2.0):\n        super().__init__()\n        self.t = temperature\n\n"
+        "    def call(self, x):\n        return tf.where(x > 0., x / self.t, x)\n"),
+    "erfc plus eps": "def f(x):\n    return tf.where(x > 0., x, tf.math.log(tf.math.erfc(x) + 1e-3))\n",
+    "is_nan keeps the inf": ("def f(norm):\n    y = 1. / norm\n"
+                             "    return tf.where(tf.math.is_nan(y), tf.zeros_like(y), y)\n", "kept"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAFE_BY_RANGE))
+def test_range_facts(name):
+    """Nothing is reported even with --strict, except what the case names: an op the fact is not about (the
+    power under the epsilon), or the op's uses that no gradient reaches (the zeros_like of the kept value)."""
+    case = SAFE_BY_RANGE[name]
+    code, exception = (case, None) if isinstance(case, str) else case
+    strict = findings(code, strict=True)
+    if exception == "kept":
+        assert findings(code) == [] and all(f.no_gradient for f in strict), name
+    else:
+        assert [f for f in strict if f.code != exception] == [], name
+
+
+STILL_REPORTED = {
+    # Unknown means differentiable: a parameter, a user function, a layer's weights.
+    "parameter divisor": ("def f(x, y):\n    return tf.where(y > 0., x / y, 0.)\n", "high"),
+    "sinc with np.pi": ("def sinc(x):\n    return tf.where(tf.equal(x, 0.), tf.ones_like(x), "
+                        "tf.sin(np.pi * x) / (np.pi * x))\n", "high"),
+    "masked mean of a row": ("def f(emb, mask):\n    count = tf.reduce_sum(mask, axis=1, keepdims=True)\n"
+                             "    return tf.where(count > 0, tf.reduce_sum(emb, 1) / count, 0.)\n", "high"),
+    "bounded through the condition's variable": (
+        "def f(n):\n    near = tf.abs(n - 1.) < 1e-5\n    return tf.where(near, 1., (n - 1.) / (1. - n) + n)\n",
+        "high"),
+    "a trainable factor next to a pole-filled op": (
+        "def f(x, w):\n    c = x <= 0.\n    return tf.where(c, 0., w * tf.math.log(tf.where(c, 0., x)))\n", "high"),
+    "user function fill": (  # the fill is unknown, but nothing says the condition picks where it is bad
+        "def f(x):\n    return tf.where(x <= 0., 0., tf.math.log(tf.where(x <= 0., helper(x), x)))\n", "medium"),
+    "attribute assigned a variable": (
+        "class L(keras.layers.Layer):\n    def build(self, s):\n        self.t = self.add_weight(shape=())\n\n"
+        "    def call(self, x):\n        return tf.where(x > 0., x, x / self.t)\n", "low"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STILL_REPORTED))
+def test_unknown_stays_reported(name):
+    code, confidence = STILL_REPORTED[name]
+    found = findings(code, strict=True)
+    assert found and all(not f.no_gradient for f in found), [f.message for f in found]
+    assert {f.confidence for f in found} == {confidence}, [(f.confidence, f.message) for f in found]
+
+
+def test_confidence_levels_and_default():
+    """high: the condition bounds the input; medium: it shares a variable without bounding it; low: it is about
+    something else (a bad value there would show in the kept elements too).  Only high is shown by default."""
+    code = """
+        def f(x, y, a, b):
+            high = tf.where(y > 0., x / y, 0.)
+            medium = tf.where(x < a, x / (b - a), 0.)
+            low = tf.where(x > 0., x / b, 0.)
+            return high + medium + low
+        """
+    strict = {f.line: f.confidence for f in findings(code, strict=True)}
+    assert sorted(strict.values()) == ["high", "low", "medium"]
+    default = findings(code)
+    assert [f.confidence for f in default] == ["high"]
+    low = next(f for f in findings(code, strict=True) if f.confidence == "low")
+    assert "low confidence" in low.message and "--strict" in low.message
+
+
+def test_finding_carries_its_structure():
+    [finding] = findings("def f(x):\n    y = tf.math.log(x)\n    return tf.where(x > 0., y, 0.)\n")
+    assert finding.op == "tf.math.log(x)" and finding.sink == "tf.where"
+    assert finding.sink_start.line == finding.start.line + 1
+    assert finding.region == "`x <= 0.`" and finding.branch == "true" and finding.confidence == "high"
+    assert f"(line {finding.sink_start.line})" in finding.message
+
+
+def test_module_facts_private_helper_chain():
+    facts = ModuleFacts(ast.parse(textwrap.dedent("""
+        def _inner(x):
+            return x
+
+        def _outer(x):
+            return _inner(x)
+
+        def public(x):
+            return x
+
+        class M(Metric):
+            def result(self):
+                return _outer(public(1.))
+        """)))
+    assert facts.function_reason("M.result")
+    assert facts.function_reason("_outer") and facts.function_reason("_inner")
+    assert facts.function_reason("public") is None  # other modules may call it from differentiated code
+
+
+def test_a_private_helper_also_called_from_a_layer_is_differentiated():
+    code = """
+        def _ratio(a, b):
+            return tf.where(b > 0., a / b, 0.)
+
+        class Precision(keras.metrics.Metric):
+            def result(self):
+                return _ratio(self.tp, self.tp + self.fp)
+
+        class Layer(keras.layers.Layer):
+            def call(self, x):
+                return _ratio(x, x)
+        """
+    assert findings(code)

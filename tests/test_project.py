@@ -1,0 +1,94 @@
+"""Project modules that stand for TensorFlow: re-exports are followed statically, never imported or run."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tflint_nan.lint import Settings, lint_path
+from tflint_nan.project import ProjectModules
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def codes(path: Path, strict: bool = False) -> list[tuple[str, int]]:
+    result = lint_path(str(path), Settings(strict=strict))
+    assert result.error is None, result.error
+    return [(finding.code, finding.line) for finding in result.findings]
+
+
+def test_a_star_reexport_of_tensorflow_numpy(tmp_path):
+    write(tmp_path, "proj/__init__.py", "")
+    write(tmp_path, "proj/znp.py", """\
+        import numpy as np
+        from tensorflow.experimental.numpy import *  # noqa: F403
+
+        def clip01(x):
+            return x
+        """)
+    model = write(tmp_path, "proj/model.py", """\
+        import tensorflow as tf
+        import proj.znp as znp
+
+
+        def guarded(x):
+            near = znp.abs(x - 1.) < 1e-5
+            return tf.where(near, 1., x / (1. - x))
+
+
+        def elu(x):
+            return tf.where(x > 0., x, znp.exp(x) - 1.)
+
+
+        def own_function(x):
+            return tf.where(x > 0., x, znp.clip01(x))
+        """)
+    assert codes(model) == [("TFN003", 7), ("TFN001", 11)]
+    modules = ProjectModules(str(model))
+    assert modules.resolve("proj.znp.where") == "tensorflow.experimental.numpy.where"
+    assert modules.resolve("proj.znp.clip01") is None  # the module's own definition
+    assert modules.resolve("proj.znp.np") is None
+
+
+def test_named_reexports_assignments_and_src_layout(tmp_path):
+    write(tmp_path, "src/lib/__init__.py", "")
+    write(tmp_path, "src/lib/backend.py", """\
+        import tensorflow.compat.v1 as tf
+        from tensorflow.math import log as safe_looking_log
+        from . import helpers
+        where = tf.where
+        log = tf.math.log
+        """)
+    write(tmp_path, "src/lib/helpers.py", "from tensorflow import sqrt\n")
+    user = write(tmp_path, "src/lib/layers.py", """\
+        import tensorflow as tf  # the byte screen needs a TensorFlow import in the file itself
+        from lib import backend as B
+        from lib.backend import safe_looking_log
+
+
+        def f(x):
+            return B.where(x > 0., B.log(x), safe_looking_log(-x))
+        """)
+    modules = ProjectModules(str(user))
+    assert modules.resolve("lib.backend.where") == "tensorflow.compat.v1.where"
+    assert modules.resolve("lib.backend.log") == "tensorflow.compat.v1.math.log"
+    assert modules.resolve("lib.backend.tf.exp") == "tensorflow.compat.v1.exp"
+    assert modules.resolve("lib.backend.helpers.sqrt") == "tensorflow.sqrt"
+    assert codes(user) == [("TFN002", 7), ("TFN002", 7)]
+
+
+def test_cycles_missing_and_broken_modules_end_the_search(tmp_path):
+    write(tmp_path, "a.py", "from b import *\n")
+    write(tmp_path, "b.py", "from a import *\n")
+    write(tmp_path, "broken.py", "def (:\n")
+    user = write(tmp_path, "user.py", "import tensorflow as tf\n")
+    modules = ProjectModules(str(user))
+    assert modules.resolve("a.where") is None
+    assert modules.resolve("broken.where") is None
+    assert modules.resolve("missing.module.where") is None
+    assert modules.resolve("os.path.join") is None  # the standard library is never a project module

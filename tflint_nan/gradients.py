@@ -1,0 +1,818 @@
+"""The gradient-flow model: which code is differentiated, and which values can carry a gradient.
+
+A NaN in the backward pass only matters when it reaches something trainable.  Two questions decide that, and
+this module answers both without running anything:
+
+* **Demand** (``ModuleFacts``, over CPython's syntax tree of the whole module): is a function ever
+  differentiated?  Metric updates, optimizer steps, learning-rate schedules, constraints, initializers,
+  callbacks, the forward body of a custom gradient, callbacks of ``tf.data`` and ``tf.py_function``, and private
+  helpers that only such code calls are not.
+* **Differentiability** (``GradientFlow``, over the LibCST expressions the analysis looks at): can a value carry a
+  gradient back to a trainable variable?  Numbers, NumPy values, shapes, integer casts, comparisons, random
+  samples, fills, labels, step counters and hyperparameters cannot; on the elements where a select picks a
+  constant, the select's result cannot either (that is why the double where works whatever constant it fills in).
+
+Unknown means differentiable: a finding is only ever silenced on positive evidence, and the evidence is data in
+``knowledge.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol
+
+import libcst as cst
+
+from . import knowledge
+from .intervals import EVERYTHING, IntervalSet, hyperparameter_range, power_range
+from .ranges import Analysis, Binding, Region, conjoin, is_empty, select_arguments
+
+MAX_DEPTH = 40
+UNKNOWN_NAME = "*"  # in ``GradientFlow.names``: a chain of assignments too long to follow
+
+
+# -- demand: which functions are differentiated ----------------------------------------------------------------
+@dataclass(frozen=True)
+class AttributeFact:
+    """What the assignments ``self.<name> = ...`` in a class say about the attribute."""
+
+    differentiable: bool
+    values: IntervalSet
+
+
+@dataclass
+class _Function:
+    qualname: str
+    node: ast.AST
+    parent: str | None  # the enclosing function's qualname
+    class_qualname: str | None  # for methods: the class
+    reason: str | None = None
+    callers: set[str] = field(default_factory=set)  # qualnames of functions (or "<module>") that refer to it
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Call):
+        return _dotted(node.func)
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _last(name: str | None) -> str:
+    return name.rsplit(".", 1)[-1] if name else ""
+
+
+class ModuleFacts:
+    """Facts about one module's functions and classes, from one walk of CPython's syntax tree."""
+
+    def __init__(self, tree: ast.Module | None = None):
+        self.functions: dict[str, _Function] = {}
+        self.class_kinds: dict[str, str] = {}  # class qualname -> kind in knowledge.NO_GRADIENT_CLASSES
+        self._class_bases: dict[str, list[str]] = {}
+        self._class_by_name: dict[str, str] = {}
+        self._attribute_values: dict[tuple[str, str], list[tuple[ast.expr, ast.AST | None]]] = {}
+        self._attributes: dict[tuple[str, str], AttributeFact] = {}
+        self._handed_over: dict[str, str] = {}  # function name -> why it is run without a gradient
+        self._references: dict[str, set[str]] = {}  # a name -> the functions (or "<module>") that read it
+        self._tree = tree
+        self._demand: _Demand | None = None
+        if tree is not None:
+            self._walk(tree.body, [], None, None)
+            self._classify_classes()
+            self._decide()
+
+    # -- the walk ---------------------------------------------------------------------------------------------
+    def _walk(self, body: Iterable[ast.AST], prefix: list[str], function: str | None, klass: str | None) -> None:
+        stack = [(node, prefix, function, klass) for node in reversed(list(body))]
+        while stack:
+            node, prefix, function, klass = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                qualname = ".".join([*prefix, node.name])
+                self.functions[qualname] = _Function(qualname, node, function, klass)
+                for decorator in node.decorator_list:
+                    self._visit_expression(decorator, function)
+                for default in (*node.args.defaults, *node.args.kw_defaults):
+                    if default is not None:
+                        self._visit_expression(default, function)
+                inner = [*prefix, node.name, "<locals>"]
+                stack.extend((child, inner, qualname, None) for child in reversed(node.body))
+                continue
+            if isinstance(node, ast.ClassDef):
+                qualname = ".".join([*prefix, node.name])
+                self._class_bases[qualname] = [name for name in (_dotted(base) for base in node.bases) if name]
+                self._class_by_name.setdefault(node.name, qualname)
+                for base in node.bases:
+                    self._visit_expression(base, function)
+                stack.extend((child, [*prefix, node.name], function, qualname) for child in reversed(node.body))
+                continue
+            if isinstance(node, ast.Assign) and function is None and klass is not None:
+                for target in node.targets:  # a class attribute, read as ``self.<name>`` unless an instance's hides it
+                    if isinstance(target, ast.Name):
+                        self._attribute_values.setdefault((klass, target.id), []).append((node.value, None))
+            if isinstance(node, ast.Assign) and function is not None:
+                owner = self.functions[function]
+                for target in node.targets:
+                    if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                            and target.value.id == "self" and owner.class_qualname is not None):
+                        key = (owner.class_qualname, target.attr)
+                        self._attribute_values.setdefault(key, []).append((node.value, owner.node))
+            if isinstance(node, ast.expr):
+                self._visit_expression(node, function)
+                continue
+            stack.extend((child, prefix, function, klass) for child in reversed(list(ast.iter_child_nodes(node))))
+
+    def _visit_expression(self, expression: ast.expr, function: str | None) -> None:
+        caller = function or "<module>"
+        for node in ast.walk(expression):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                self._reference(node.id, caller)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in (
+                    "self", "cls"):
+                self._reference(node.attr, caller)
+            elif isinstance(node, ast.Call):
+                self._hand_over(node)
+
+    def _reference(self, name: str, caller: str) -> None:
+        self._references.setdefault(name, set()).add(caller)
+
+    def _hand_over(self, call: ast.Call) -> None:
+        """Functions handed to a custom-gradient wrapper or run as a data-pipeline or NumPy callback."""
+        callee = _last(_dotted(call.func))
+        if callee in knowledge.CUSTOM_GRADIENT_WORDS:
+            for argument in call.args[:1]:
+                self._mark(argument, "the forward pass of a custom gradient")
+        if callee in knowledge.NO_GRADIENT_RUNNERS and isinstance(call.func, ast.Attribute) or callee in (
+                "py_function", "numpy_function", "py_func"):
+            for argument in [*call.args[:1], *(k.value for k in call.keywords if k.arg in ("func", "map_func"))]:
+                self._mark(argument, f"run by {callee}(), outside the differentiated graph")
+        for keyword in call.keywords:
+            if keyword.arg in knowledge.CUSTOM_GRADIENT_KEYWORDS:
+                self._mark(keyword.value, "a pass of a custom gradient")
+
+    def _mark(self, argument: ast.expr, reason: str) -> None:
+        name = argument.attr if isinstance(argument, ast.Attribute) else getattr(argument, "id", None)
+        if name:
+            self._handed_over.setdefault(name, reason)
+
+    # -- decisions --------------------------------------------------------------------------------------------
+    def _classify_classes(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for qualname, bases in self._class_bases.items():
+                if qualname in self.class_kinds:
+                    continue
+                for base in bases:
+                    kind = self._base_kind(base)
+                    if kind is not None:
+                        self.class_kinds[qualname] = kind
+                        changed = True
+                        break
+
+    def _base_kind(self, base: str) -> str | None:
+        last = _last(base)
+        local = self._class_by_name.get(last)
+        if local is not None and local in self.class_kinds:
+            return self.class_kinds[local]
+        for kind, (names, _) in knowledge.NO_GRADIENT_CLASSES.items():
+            if last in names or last.endswith(kind):
+                return kind
+        return None
+
+    def _decide(self) -> None:
+        for function in self.functions.values():  # in source order: parents before the functions they hold
+            function.reason = self._own_reason(function)
+            if function.reason is None and function.parent is not None:
+                parent = self.functions[function.parent].reason
+                if parent is not None:
+                    function.reason = parent
+        by_name: dict[str, list[_Function]] = {}
+        for qualname, function in self.functions.items():
+            by_name.setdefault(_last(qualname), []).append(function)
+        for name, callers in self._references.items():
+            for function in by_name.get(name, ()):
+                function.callers |= callers
+        changed = True
+        while changed:  # private helpers that only undifferentiated code calls
+            changed = False
+            for function in self.functions.values():
+                if function.reason is not None or not _is_private(function.qualname) or not function.callers:
+                    continue
+                reasons = [self._caller_reason(caller, function) for caller in function.callers]
+                if all(reason is not None for reason in reasons):
+                    function.reason = f"only called from code that is never differentiated ({reasons[0]})"
+                    changed = True
+
+    def _caller_reason(self, caller: str, callee: _Function) -> str | None:
+        if caller == callee.qualname:
+            return None  # recursion proves nothing
+        function = self.functions.get(caller)
+        return function.reason if function is not None else None
+
+    def _own_reason(self, function: _Function) -> str | None:
+        node = function.node
+        for decorator in node.decorator_list:
+            if _last(_dotted(decorator)) in knowledge.CUSTOM_GRADIENT_WORDS:
+                return "the forward pass of a custom gradient"
+        name = node.name
+        handed = self._handed_over.get(name)
+        if handed is not None:
+            return handed
+        if function.class_qualname is not None:
+            kind = self.class_kinds.get(function.class_qualname)
+            if kind is not None:
+                methods = knowledge.NO_GRADIENT_CLASSES[kind][1]
+                if "*" in methods or name in methods:
+                    return f"{kind}.{name}, which is never differentiated"
+            if name in knowledge.OPTIMIZER_METHODS:
+                return f"{name}, an optimizer update step"
+        return None
+
+    # -- queries -------------------------------------------------------------------------------------------------
+    def function_reason(self, qualname: str) -> str | None:
+        """Why the function is never differentiated, or None when it may be."""
+        function = self.functions.get(qualname)
+        return function.reason if function is not None else None
+
+    def parameter_carries(self, function: str, parameter: str) -> bool:
+        """Whether any call of ``function`` in this module can pass ``parameter`` a value with a gradient (True
+        when the function may be called from elsewhere)."""
+        if self._tree is None or not function:
+            return True
+        if self._demand is None:
+            self._demand = _Demand(self, self._tree)
+        return self._demand.parameter_carries(function, parameter, 0)
+
+    def unused_result(self, line: int, column: int) -> str | None:
+        """Why the value of the call at (line, column) never reaches anything differentiated, or None."""
+        if self._tree is None:
+            return None
+        if self._demand is None:
+            self._demand = _Demand(self, self._tree)
+        return self._demand.at(line, column)
+
+    def attribute(self, class_qualname: str, name: str) -> AttributeFact | None:
+        key = (class_qualname, name)
+        if key in self._attributes:
+            return self._attributes[key]
+        assignments = self._attribute_values.get(key)
+        fact = None
+        if assignments:
+            differentiable, values = False, None
+            for value, method in assignments:
+                carries, value_range = _ast_value(value, method)
+                differentiable = differentiable or carries
+                values = value_range if values is None else values.union(value_range)
+            fact = AttributeFact(differentiable, values if values is not None else EVERYTHING)
+        self._attributes[key] = fact
+        return fact
+
+
+class _Demand:
+    """Backward from a value: can it reach something that is differentiated?
+
+    Followed within the module: through operators and TensorFlow functions, into variables and their uses, out
+    through ``return`` to every call of the function (element by element for tuples).  A value ends without demand
+    where it is only compared, cast to an integer, logged (summaries, print), turned into NumPy, assigned to a
+    variable's state, or discarded; anything else -- another module, an unknown function, a function passed as a
+    value -- is assumed to differentiate it.
+    """
+
+    MAX_DEPTH = 30
+
+    def __init__(self, facts: ModuleFacts, tree: ast.Module):
+        self.facts = facts
+        self.parents: dict[ast.AST, ast.AST] = {}
+        self.enclosing: dict[ast.AST, str] = {}  # call or name node -> its function's qualname
+        self.calls_at: dict[tuple[int, int], ast.Call] = {}
+        self.call_sites: dict[str, list[ast.Call]] = {}
+        self.loads: dict[str, list[ast.Name]] = {}  # "qualname:variable" -> its reads
+        self.escapes: set[str] = set()  # functions referred to other than by calling them
+        self.imports: dict[str, str] = {}
+        self._memo: dict[tuple, str | None] = {}
+        self._walk(tree)
+
+    def _walk(self, tree: ast.Module) -> None:
+        stack: list[tuple[ast.AST, list[str], str]] = [(tree, [], "")]
+        while stack:
+            node, prefix, function = stack.pop()
+            for child in ast.iter_child_nodes(node):
+                self.parents[child] = node
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    qualname = ".".join([*prefix, child.name])
+                    stack.append((child, [*prefix, child.name, "<locals>"], qualname))
+                elif isinstance(child, ast.ClassDef):
+                    stack.append((child, [*prefix, child.name], function))
+                else:
+                    stack.append((child, prefix, function))
+            if isinstance(node, ast.Call):
+                self.calls_at[(node.lineno, node.col_offset)] = node
+                self.enclosing[node] = function
+                callee = node.func
+                name = callee.id if isinstance(callee, ast.Name) else callee.attr if (
+                    isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name)
+                    and callee.value.id in ("self", "cls")) else None
+                if name is not None:
+                    self.call_sites.setdefault(name, []).append(node)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                self.enclosing[node] = function
+                self.loads.setdefault(f"{function}:{node.id}", []).append(node)
+                parent = self.parents.get(node)
+                if not (isinstance(parent, ast.Call) and parent.func is node):
+                    self.escapes.add(node.id)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in (
+                    "self", "cls"):
+                parent = self.parents.get(node)
+                if not (isinstance(parent, ast.Call) and parent.func is node):
+                    self.escapes.add(node.attr)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.imports[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0])
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for alias in node.names:
+                    self.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    # -- forward: what the module's own calls pass a function ------------------------------------------------------
+    def parameter_carries(self, function: str, parameter: str, depth: int) -> bool:
+        key = ("parameter", function, parameter)
+        if key in self._memo:
+            return self._memo[key] is None
+        self._memo[key] = None  # while deciding (recursion): may carry
+        carries = self._parameter_carries(function, parameter, depth)
+        self._memo[key] = None if carries else "no"
+        return carries
+
+    def _parameter_carries(self, function: str, parameter: str, depth: int) -> bool:
+        definition = self.facts.functions.get(function)
+        name = _last(function)
+        sites = self.call_sites.get(name)
+        if definition is None or not sites or name in self.escapes:
+            return True  # unknown callers
+        arguments = definition.node.args
+        positional = [argument.arg for argument in (*arguments.posonlyargs, *arguments.args)]
+        if definition.class_qualname is not None and positional[:1] in (["self"], ["cls"]):
+            positional = positional[1:]
+        defaults = dict(zip(reversed(positional), reversed(arguments.defaults)))
+        for call in sites:
+            value = self._argument(call, positional, parameter, defaults)
+            if value is None or self.value_carries(value, self.enclosing.get(call, ""), depth + 1):
+                return True
+        return False
+
+    @staticmethod
+    def _argument(call: ast.Call, positional: list[str], parameter: str, defaults: dict) -> ast.expr | None:
+        if any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        for keyword in call.keywords:
+            if keyword.arg == parameter:
+                return keyword.value
+        if parameter in positional and positional.index(parameter) < len(call.args):
+            return call.args[positional.index(parameter)]
+        return defaults.get(parameter)
+
+    def value_carries(self, node: ast.expr, function: str, depth: int) -> bool:
+        """The module-level counterpart of ``GradientFlow.carries`` for a call's argument, on the same tables."""
+        if depth > self.MAX_DEPTH:
+            return True
+        again = lambda child: self.value_carries(child, function, depth + 1)  # noqa: E731
+        if isinstance(node, (ast.Constant, ast.Compare, ast.BoolOp, ast.JoinedStr)):
+            return False
+        if isinstance(node, (ast.BinOp,)):
+            return again(node.left) or again(node.right)
+        if isinstance(node, ast.UnaryOp):
+            return not isinstance(node.op, ast.Not) and again(node.operand)
+        if isinstance(node, (ast.Subscript, ast.Starred)):
+            return again(node.value)
+        if isinstance(node, ast.IfExp):
+            return again(node.body) or again(node.orelse)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return any(again(element) for element in node.elts)
+        if isinstance(node, ast.Attribute):
+            name = self._qualified(node)
+            return not (node.attr in knowledge.NO_GRADIENT_ATTRIBUTES or _constant_module(name))
+        if isinstance(node, ast.Name):
+            return self._name_carries(node.id, function, depth)
+        if isinstance(node, ast.Call):
+            name = self._qualified(node.func)
+            if name in knowledge.NO_GRADIENT_RESULTS or _constant_module(name):
+                return False
+            if any(k.arg in knowledge.DTYPE_KEYWORDS and _is_integer_dtype(_dotted(k.value) or "")
+                   for k in node.keywords):
+                return False
+            if name in knowledge.CASTS and node.args[1:2] and _is_integer_dtype(
+                    _dotted(node.args[1]) or getattr(node.args[1], "value", "") or ""):
+                return False
+            if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+                return any(again(arg) for arg in [*node.args, *(k.value for k in node.keywords)])
+            return True
+        return True
+
+    def _name_carries(self, name: str, function: str, depth: int) -> bool:
+        if name in ("True", "False", "None"):
+            return False
+        definition = self.facts.functions.get(function) if function else None
+        scope = definition.node if definition is not None else None
+        if scope is not None:
+            arguments = scope.args
+            parameters = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+            if name in parameters:
+                if name in knowledge.NO_GRADIENT_PARAMETERS:
+                    return False
+                return self.parameter_carries(function, name, depth + 1)
+            values = [statement.value for statement in ast.walk(scope)
+                      if isinstance(statement, ast.Assign) and any(
+                          isinstance(target, ast.Name) and target.id == name for target in statement.targets)]
+            if any(isinstance(statement, (ast.AugAssign, ast.For, ast.With, ast.NamedExpr)) for statement in ast.walk(scope)
+                   if _binds(statement, name)):
+                return True
+            if values:
+                return any(self.value_carries(value, function, depth + 1) for value in values)
+        qualified = self.imports.get(name)
+        if qualified is not None:
+            return not _constant_module(qualified)
+        return True
+
+    def at(self, line: int, column: int) -> str | None:
+        call = self.calls_at.get((line, column))
+        return self.demand(call, 0) if call is not None else None
+
+    def _qualified(self, node: ast.expr) -> str:
+        dotted = _dotted(node) or ""
+        head, _, rest = dotted.partition(".")
+        resolved = self.imports.get(head)
+        return (resolved + ("." + rest if rest else "")) if resolved else dotted
+
+    def demand(self, node: ast.AST, depth: int) -> str | None:
+        """None when ``node``'s value may be differentiated; else why it never is."""
+        if depth > self.MAX_DEPTH:
+            return None
+        parent = self.parents.get(node)
+        if parent is None:
+            return None
+        again = lambda: self.demand(parent, depth + 1)  # noqa: E731
+        if isinstance(parent, ast.keyword):
+            call = self.parents.get(parent)
+            return self._consumed_by(call, node, depth) if isinstance(call, ast.Call) else None
+        if isinstance(parent, ast.Call):
+            return None if parent.func is node else self._consumed_by(parent, node, depth)
+        if isinstance(parent, (ast.Compare, ast.BoolOp)) or (
+                isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not)):
+            return "its value is only compared"
+        if isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.IfExp, ast.Starred)) or (
+                isinstance(parent, ast.Subscript) and parent.value is node):
+            return again()
+        if isinstance(parent, (ast.Tuple, ast.List)) and isinstance(self.parents.get(parent), ast.Return):
+            return self._returned(self.enclosing.get(self._first_call_or_name(node)), parent.elts.index(node),
+                                  depth)
+        if isinstance(parent, (ast.Tuple, ast.List)):
+            return again()
+        if isinstance(parent, ast.Return):
+            return self._returned(self.enclosing.get(self._first_call_or_name(node)), None, depth)
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is node:
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if all(isinstance(target, ast.Name) for target in targets):
+                return self._variable(targets, node, depth)
+            return None
+        if isinstance(parent, ast.Expr):
+            return "its value is discarded"
+        return None
+
+    def _first_call_or_name(self, node: ast.AST) -> ast.AST:
+        for inner in ast.walk(node):
+            if inner in self.enclosing:
+                return inner
+        return node
+
+    def _consumed_by(self, call: ast.Call, argument: ast.AST, depth: int) -> str | None:
+        name = self._qualified(call.func)
+        last = _last(name)
+        if (name in knowledge.NO_GRADIENT_RESULTS or _constant_module(name) or last in knowledge.NO_DEMAND_METHODS
+                or any(word in last.lower() for word in knowledge.NO_DEMAND_WORDS)
+                or any(name.startswith(prefix) for prefix in knowledge.NO_DEMAND_PREFIXES)):
+            return f"its value only reaches {last}(), which is not differentiated"
+        if name in knowledge.CASTS:
+            dtype = [*call.args[1:2], *(k.value for k in call.keywords if k.arg == "dtype")]
+            if dtype and _is_integer_dtype(_dotted(dtype[0]) or getattr(dtype[0], "value", "") or ""):
+                return "its value is cast to an integer"
+        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+            return self.demand(call, depth + 1)
+        return None
+
+    def _variable(self, targets: list[ast.Name], value: ast.AST, depth: int) -> str | None:
+        function = self.enclosing.get(self._first_call_or_name(value), "")
+        if not function:
+            return None  # a module-level name: other modules may import it
+        reasons = []
+        for target in targets:
+            uses = [use for use in self.loads.get(f"{function}:{target.id}", ())
+                    if (use.lineno, use.col_offset) > (target.lineno, target.col_offset)]
+            if any(self._inside_nested_function(use, function) for use in uses):
+                return None
+            for use in uses:
+                reason = self.demand(use, depth + 1)
+                if reason is None:
+                    return None
+                reasons.append(reason)
+        return reasons[0] if reasons else "its value is never used"
+
+    def _inside_nested_function(self, node: ast.AST, function: str) -> bool:
+        return self.enclosing.get(node, "") != function
+
+    def _returned(self, function: str | None, index: int | None, depth: int) -> str | None:
+        if not function:
+            return None
+        key = (function, index)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = None  # a recursive call is differentiated until shown otherwise
+        reason = self.facts.function_reason(function)
+        if reason is None:
+            reason = self._callers_discard(function, index, depth)
+        self._memo[key] = reason
+        return reason
+
+    def _callers_discard(self, function: str, index: int | None, depth: int) -> str | None:
+        name = _last(function)
+        sites = self.call_sites.get(name)
+        if not sites or name in self.escapes:
+            return None  # called from elsewhere, or handed around: assume it is differentiated
+        for call in sites:
+            caller = self.enclosing.get(call, "")
+            if caller and self.facts.function_reason(caller):
+                continue
+            reason = self.demand(call, depth + 1) if index is None else self._element(call, index, depth)
+            if reason is None:
+                return None
+        return f"every use of {name}() in this module discards it"
+
+    def _element(self, call: ast.Call, index: int, depth: int) -> str | None:
+        parent = self.parents.get(call)
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(
+                parent.targets[0], (ast.Tuple, ast.List)):
+            elements = parent.targets[0].elts
+            if index < len(elements) and isinstance(elements[index], ast.Name) and not any(
+                    isinstance(element, ast.Starred) for element in elements):
+                return self._variable([elements[index]], call, depth)
+            return None
+        if isinstance(parent, ast.Subscript) and isinstance(parent.slice, ast.Constant):
+            return self.demand(parent, depth + 1) if parent.slice.value == index else "that element is not used"
+        return self.demand(call, depth + 1)
+
+
+def _binds(statement: ast.AST, name: str) -> bool:
+    targets = []
+    if isinstance(statement, ast.AugAssign):
+        targets = [statement.target]
+    elif isinstance(statement, ast.For):
+        targets = [statement.target]
+    elif isinstance(statement, ast.With):
+        targets = [item.optional_vars for item in statement.items if item.optional_vars is not None]
+    elif isinstance(statement, ast.NamedExpr):
+        targets = [statement.target]
+    return any(isinstance(node, ast.Name) and node.id == name for target in targets for node in ast.walk(target))
+
+
+def _is_private(qualname: str) -> bool:
+    return "<locals>" in qualname or _last(qualname).startswith("_") and not _last(qualname).startswith("__")
+
+
+def _ast_value(node: ast.expr, method: ast.AST | None, depth: int = 0) -> tuple[bool, IntervalSet]:
+    """(may carry a gradient, values) of an attribute's assigned value: numbers, hyperparameters and arithmetic on
+    them are Python values; anything else may be a tensor or a variable."""
+    if depth > 20:
+        return True, EVERYTHING
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return False, IntervalSet.point(float(node.value))
+    if isinstance(node, ast.Constant):
+        return False, EVERYTHING
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        carries, values = _ast_value(node.operand, method, depth + 1)
+        return carries, values.negate() if isinstance(node.op, ast.USub) else values
+    if isinstance(node, ast.BinOp):
+        left_carries, left = _ast_value(node.left, method, depth + 1)
+        right_carries, right = _ast_value(node.right, method, depth + 1)
+        return left_carries or right_carries, _binary(node.op, left, right, node.right)
+    if isinstance(node, ast.Name):
+        default = _parameter_default(method, node.id)
+        if default is not None:
+            return False, hyperparameter_range(default)
+        if node.id in knowledge.NO_GRADIENT_PARAMETERS:
+            return False, EVERYTHING
+        return True, EVERYTHING
+    dotted = _dotted(node) if isinstance(node, ast.Attribute) else None
+    if dotted is not None:
+        for module in ("math", "np", "numpy"):
+            if dotted.startswith(module + "."):
+                constant = knowledge.NAMED_CONSTANTS.get("numpy." + dotted.split(".", 1)[1] if module == "np"
+                                                         else dotted)
+                return False, IntervalSet.point(constant) if constant is not None else EVERYTHING
+    return True, EVERYTHING
+
+
+def _binary(op: ast.operator, left: IntervalSet, right: IntervalSet, right_node: ast.expr) -> IntervalSet:
+    if isinstance(op, ast.Add):
+        return left.add(right)
+    if isinstance(op, ast.Sub):
+        return left.add(right.negate())
+    if isinstance(op, ast.Mult):
+        return left.multiply(right)
+    if isinstance(op, ast.Div):
+        return left.multiply(right.reciprocal())
+    if isinstance(op, ast.Pow) and isinstance(right_node, ast.Constant) and isinstance(right_node.value, (int, float)):
+        return power_range(left, float(right_node.value))
+    return EVERYTHING
+
+
+def _parameter_default(method: ast.AST | None, name: str) -> float | None:
+    if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    arguments = method.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+    for argument, default in pairs:
+        if argument.arg == name:
+            value = default.operand if isinstance(default, ast.UnaryOp) and isinstance(
+                default.op, ast.USub) else default
+            if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)) and not isinstance(
+                    value.value, bool):
+                number = float(value.value)
+                return -number if value is not default else number
+    return None
+
+
+# -- differentiability: which values carry a gradient ------------------------------------------------------------
+class FlowContext(Protocol):
+    def qualified_names(self, node: cst.CSTNode) -> frozenset[str]: ...
+
+    def binding(self, name: str, as_of: int) -> Binding | None: ...
+
+    def key(self, node: cst.CSTNode) -> str: ...
+
+    def attribute_fact(self, node: cst.Attribute) -> AttributeFact | None: ...
+
+    def parameter_carries(self, parameter: str) -> bool: ...
+
+
+class GradientFlow:
+    """Whether an expression can carry a gradient, on the elements of a region (``ranges.Region``)."""
+
+    def __init__(self, context: FlowContext, analysis: Analysis):
+        self.ctx = context
+        self.analysis = analysis
+
+    def carries(self, node: cst.BaseExpression, region: Region, as_of: int, depth: int = 0) -> bool:
+        """False only with positive evidence that no gradient reaches ``node``'s value on ``region``."""
+        if depth > MAX_DEPTH or not self.analysis.spend():
+            return True  # out of depth or budget: unknown, so it may carry one
+        again = lambda child, r=region, a=as_of: self.carries(child, r, a, depth + 1)  # noqa: E731
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.BaseString, cst.Comparison,
+                             cst.BooleanOperation, cst.Ellipsis)):
+            return False
+        if isinstance(node, cst.Name):
+            return self._name_carries(node, region, as_of, depth)
+        if isinstance(node, cst.Attribute):
+            return self._attribute_carries(node)
+        if isinstance(node, cst.UnaryOperation):
+            return not isinstance(node.operator, cst.Not) and again(node.expression)
+        if isinstance(node, cst.BinaryOperation):
+            return again(node.left) or again(node.right)
+        if isinstance(node, cst.Subscript):
+            return again(node.value)
+        if isinstance(node, cst.IfExp):
+            return again(node.body) or again(node.orelse)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            return any(again(element.value) for element in node.elements)
+        if isinstance(node, cst.Call):
+            return self._call_carries(node, region, as_of, depth)
+        return True
+
+    def _name_carries(self, node: cst.Name, region: Region, as_of: int, depth: int) -> bool:
+        if node.value in ("True", "False", "None"):
+            return False
+        binding = self.ctx.binding(node.value, as_of)
+        if binding is None:
+            names = self.ctx.qualified_names(node)
+            return not any(_constant_module(name) for name in names) or not names
+        if binding.value is not None:
+            return self.carries(binding.value, region, binding.seq, depth + 1)
+        if binding.parameter is not None:
+            if binding.parameter in knowledge.NO_GRADIENT_PARAMETERS or binding.default is not None:
+                return False
+            return self.ctx.parameter_carries(binding.parameter)
+        return True
+
+    def _attribute_carries(self, node: cst.Attribute) -> bool:
+        if node.attr.value in knowledge.NO_GRADIENT_ATTRIBUTES:
+            return False
+        if any(_constant_module(name) for name in self.ctx.qualified_names(node)):
+            return False
+        fact = self.ctx.attribute_fact(node)
+        if fact is not None:
+            return fact.differentiable
+        return True
+
+    def _call_carries(self, node: cst.Call, region: Region, as_of: int, depth: int) -> bool:
+        names = self.ctx.qualified_names(node.func)
+        again = lambda child, r=region: self.carries(child, r, as_of, depth + 1)  # noqa: E731
+        for name in names:
+            api = knowledge.select_api(name)
+            if api is not None:
+                return self._select_carries(node, api, region, as_of, depth)
+        if names & knowledge.NO_GRADIENT_RESULTS or any(_constant_module(name) for name in names):
+            return False
+        if names & knowledge.RANDOM_SAMPLES:  # a gradient flows only from the distribution's parameters
+            parameters = [arg.value for arg in node.args[1:] if arg.keyword is None] + [
+                arg.value for arg in node.args
+                if arg.keyword is not None and arg.keyword.value not in knowledge.RANDOM_NON_PARAMETERS]
+            return any(again(parameter) for parameter in parameters)
+        if any(arg.keyword is not None and arg.keyword.value in knowledge.DTYPE_KEYWORDS
+               and _is_integer_dtype(self.ctx.key(arg.value)) for arg in node.args):
+            return False  # ``count_nonzero(m, dtype=tf.int32)``, ``tf.size(x, out_type=tf.int64)``: integers
+        if names & knowledge.CASTS:
+            dtype = next((arg.value for arg in node.args[1:2]), None) or next(
+                (arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == "dtype"), None)
+            if dtype is not None and _is_integer_dtype(self.ctx.key(dtype)):
+                return False
+            return any(again(arg.value) for arg in node.args[:1])
+        if any(name.startswith(prefix) for name in names for prefix in knowledge.TRAINABLE_SOURCES):
+            return True
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("numpy", "astype", "item", "tolist"):
+            return False
+        if any(name.split(".")[0] in ("tensorflow", "keras", "tf_keras") for name in names):
+            # A TensorFlow or Keras function of its arguments: a gradient flows only from them.
+            return any(again(arg.value) for arg in node.args)
+        if _is_dtype_call(node, self.ctx):
+            return False  # ``dtype(1.)``, ``x.dtype.as_numpy_dtype(0.)``: a NumPy scalar
+        return True  # a user function, a layer, a model: may read trainable weights
+
+    def _select_carries(self, node: cst.Call, api, region: Region, as_of: int, depth: int) -> bool:
+        cond, when_true, when_false = select_arguments(node, api)
+        if cond is None or when_true is None or when_false is None:
+            return False  # the index form: integer coordinates
+        for branch, positive in ((when_true, True), (when_false, False)):
+            sub_region = conjoin(region, self.analysis.region(cond, positive, as_of, depth + 1))
+            if not is_empty(sub_region) and self.carries(branch, sub_region, as_of, depth + 1):
+                return True
+        return False
+
+    # -- names an expression depends on, for the relevance of a condition -------------------------------------
+    def names(self, node: cst.CSTNode, as_of: int, seen: set | None = None, depth: int = 0) -> set[str]:
+        """The variables and attribute chains an expression reads, following local assignments; ``UNKNOWN_NAME``
+        among them when the chain was too long to follow to its end."""
+        seen = set() if seen is None else seen
+        out: set[str] = set()
+        if depth > MAX_DEPTH:
+            return {UNKNOWN_NAME}
+        if isinstance(node, cst.Name):
+            binding = self.ctx.binding(node.value, as_of)
+            if binding is None and self.ctx.qualified_names(node) - {node.value}:
+                return out  # an imported module or function (``tf``, ``np``): read by everything, relates nothing
+            out.add(node.value)
+            if binding is not None and binding.value is not None and id(binding) not in seen:
+                seen.add(id(binding))
+                out |= self.names(binding.value, binding.seq, seen, depth + 1)
+            return out
+        if isinstance(node, cst.Attribute):
+            inner = self.names(node.value, as_of, seen, depth + 1)
+            if inner:  # an attribute of a local value (``self.scale``, ``x.shape``), not of a module
+                out.add(self.ctx.key(node))
+                if node.attr.value not in knowledge.NO_GRADIENT_ATTRIBUTES:
+                    out |= inner
+            return out
+        if isinstance(node, cst.Call):
+            for arg in node.args:
+                out |= self.names(arg.value, as_of, seen, depth + 1)
+            if isinstance(node.func, cst.Attribute) and not self.ctx.qualified_names(node.func):
+                out |= self.names(node.func.value, as_of, seen, depth + 1)  # x.mean(): reads x
+            return out
+        for child in node.children:
+            if isinstance(child, cst.BaseExpression) or isinstance(child, (cst.Arg, cst.Element, cst.SubscriptElement,
+                                                                          cst.Index, cst.ComparisonTarget)):
+                out |= self.names(child, as_of, seen, depth + 1)
+        return out
+
+
+def _constant_module(name: str) -> bool:
+    return any(name == module or name.startswith(module + ".") for module in knowledge.NO_GRADIENT_MODULES)
+
+
+def _is_integer_dtype(text: str) -> bool:
+    last = text.rsplit(".", 1)[-1].strip("\"'")
+    return any(last.startswith(word) for word in knowledge.INTEGER_DTYPE_WORDS)
+
+
+def _is_dtype_call(node: cst.Call, context: FlowContext) -> bool:
+    """``dtype(1.)``, ``dtype_util.as_numpy_dtype(dtype)(1.)``, ``x.dtype.as_numpy_dtype(0.)``: a callee that
+    names a dtype, called with numbers only."""
+    text = context.key(node.func).lower()
+    if "dtype" not in text:
+        return False
+    return all(isinstance(arg.value, (cst.Integer, cst.Float, cst.UnaryOperation)) for arg in node.args)
