@@ -92,3 +92,38 @@ def test_cycles_missing_and_broken_modules_end_the_search(tmp_path):
     assert modules.resolve("broken.where") is None
     assert modules.resolve("missing.module.where") is None
     assert modules.resolve("os.path.join") is None  # the standard library is never a project module
+
+
+def test_declared_aliases_for_wrappers_that_cannot_be_read(tmp_path):
+    """``aliases`` in ``[tool.tflint-nan]``: a module built at run time, or outside the project, declared to stand
+    for a TensorFlow module; shown by --show-settings; a target outside TensorFlow and Keras is refused."""
+    import subprocess
+    import sys
+
+    write(tmp_path, "pyproject.toml", """\
+        [tool.tflint-nan]
+        aliases = { "outside.tnp" = "tensorflow.experimental.numpy" }
+        """)
+    model = write(tmp_path, "model.py", """\
+        import tensorflow as tf
+        import outside.tnp as znp
+
+
+        def f(x):
+            return znp.where(x > 0., znp.log(x), 0.)
+        """)
+    assert codes(model) == []  # without the setting: an unknown module
+    declared = Settings(aliases=(("outside.tnp", "tensorflow.experimental.numpy"),))
+    result = lint_path(str(model), declared)
+    assert [(f.code, f.line) for f in result.findings] == [("TFN002", 6)]
+    assert "znp.log(znp.where(x > 0., x, 1.))" in result.findings[0].message  # the user's own spelling
+
+    def run(*arguments):
+        return subprocess.run([sys.executable, "-m", "tflint_nan", *arguments], cwd=tmp_path, capture_output=True,
+                              text=True, check=False)
+
+    assert run("--no-cache", "model.py").returncode == 1
+    assert 'aliases = {"outside.tnp" = "tensorflow.experimental.numpy"}' in run("--show-settings").stdout
+    write(tmp_path, "pyproject.toml", '[tool.tflint-nan]\naliases = { "outside.tnp" = "numpy" }\n')
+    refused = run("model.py")
+    assert refused.returncode == 2 and "must name a TensorFlow or Keras module" in refused.stderr

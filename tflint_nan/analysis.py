@@ -66,10 +66,11 @@ class _Candidate:
 class ModuleAnalyzer(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
 
-    def __init__(self, wrapper: MetadataWrapper, path: str, strict: bool = False, facts: ModuleFacts | None = None):
+    def __init__(self, wrapper: MetadataWrapper, path: str, strict: bool = False, facts: ModuleFacts | None = None,
+                 project: ProjectModules | None = None):
         super().__init__()
         self.facts = facts if facts is not None else ModuleFacts()
-        self.project = ProjectModules(path)
+        self.project = project if project is not None else ProjectModules(path)
         self.wrapper = wrapper
         self.module = wrapper.module
         self.path = path

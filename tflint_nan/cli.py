@@ -44,8 +44,9 @@ output:
 
 configuration:
   [tool.tflint-nan] in the nearest pyproject.toml above the checked paths: select, extend-select, ignore,
-  exclude, extend-exclude, per-file-ignores, strict, respect-gitignore, dynamic-timeout. Flags override it;
-  --show-settings prints what applies and where each value came from. .gitignore is respected.
+  exclude, extend-exclude, per-file-ignores, strict, respect-gitignore, dynamic-timeout, max-file-size,
+  aliases. Flags override it; --show-settings prints what applies and where each value came from.
+  .gitignore is respected.
 
 suppression:
   append "# noqa" or "# noqa: TFN001,TFN003" to the reported line

@@ -11,6 +11,7 @@ import difflib
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -173,6 +174,27 @@ def _size(value: Any, where: str) -> int:
     raise ConfigError(f"{where} must be a size such as \"10MB\", \"512KB\" or 0 (no limit), got {_describe(value)}")
 
 
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+_ALIAS_TARGETS = ("tensorflow", "keras", "tf_keras")
+
+
+def _aliases(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """``{"zfit.z.numpy" = "tensorflow.experimental.numpy"}``: modules that stand for TensorFlow or Keras ones."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table of module = \"tensorflow module\", such as "
+                          f"{{\"myproject.znp\" = \"tensorflow.experimental.numpy\"}}, got {_describe(value)}")
+    pairs = []
+    for module, meaning in value.items():
+        if not _MODULE_NAME.fullmatch(module):
+            raise ConfigError(f"{where}: {module!r} is not a module name")
+        if not isinstance(meaning, str) or not _MODULE_NAME.fullmatch(meaning) or meaning.split(".")[0] not in (
+                _ALIAS_TARGETS):
+            raise ConfigError(f"{where} {module!r} must name a TensorFlow or Keras module (tensorflow..., keras...), "
+                              f"got {_describe(meaning)}")
+        pairs.append((module, meaning))
+    return tuple(sorted(pairs))
+
+
 _VALIDATORS = {
     "select": _code_list,
     "extend-select": _code_list,
@@ -184,6 +206,7 @@ _VALIDATORS = {
     "respect-gitignore": _boolean,
     "dynamic-timeout": _timeout,
     "max-file-size": _size,
+    "aliases": _aliases,
 }
 KEYS = tuple(_VALIDATORS)
 
@@ -265,9 +288,10 @@ def resolve(paths: Sequence[str], command_line: CommandLine = CommandLine()) -> 
     max_file_size = pick("max-file-size", command_line.max_file_size, DEFAULT_MAX_FILE_SIZE)
     origins["force-exclude"] = COMMAND_LINE if command_line.force_exclude else DEFAULT
 
+    aliases = pick("aliases", None, ())
     settings = Settings(
         select=select, ignore=ignore, strict=strict, per_file_ignores=per_file_ignores,
-        project_root=project_root if per_file_ignores else "", max_file_size=max_file_size,
+        project_root=project_root if per_file_ignores else "", max_file_size=max_file_size, aliases=aliases,
     )
     excludes = ExcludeRules(
         patterns=tuple(exclude) + tuple(extend_exclude), root=project_root, respect_gitignore=respect_gitignore,
@@ -303,6 +327,7 @@ def show(configuration: Configuration) -> str:
         ("respect-gitignore", _toml(excludes.respect_gitignore)),
         ("force-exclude", _toml(excludes.force_exclude)),
         ("max-file-size", _toml(format_size(settings.max_file_size).replace(" ", "")) if settings.max_file_size else "0"),
+        ("aliases", "{" + ", ".join(f"{_toml(module)} = {_toml(meaning)}" for module, meaning in settings.aliases) + "}"),
     ]
     if configuration.dynamic_timeout is not None:
         rows.append(("dynamic-timeout", _toml(configuration.dynamic_timeout)))

@@ -18,21 +18,22 @@ from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProv
 from .analysis import ModuleAnalyzer
 from .finding import Finding
 from .gradients import ModuleFacts
+from .project import ProjectModules
 from .screen import Plan
 
 _MISSING = object()
 
 
 def analyse_plan(module: cst.Module, tree: ast.Module, plan: Plan, path: str, strict: bool,
-                 facts: ModuleFacts | None = None) -> list[Finding]:
+                 facts: ModuleFacts | None = None, project: ProjectModules | None = None) -> list[Finding]:
     """The analysis's findings for ``module``, visiting only the statements ``plan`` keeps."""
     copy = _ReducedModule.build(module, tree, plan)
     if copy is None:  # the two parsers disagree about the statements: analyse everything
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts)
+        analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts, project=project)
     else:
         wrapper = MetadataWrapper(copy.module, unsafe_skip_copy=True)
-        analyzer = _FocusedAnalyzer(wrapper, path, strict, copy, facts)
+        analyzer = _FocusedAnalyzer(wrapper, path, strict, copy, facts, project)
     wrapper.visit(analyzer)
     return analyzer.findings()
 
@@ -138,8 +139,8 @@ class _FocusedAnalyzer(ModuleAnalyzer):
         return frozenset(ModuleAnalyzer.get_inherited_dependencies()) - {PositionProvider}
 
     def __init__(self, wrapper: MetadataWrapper, path: str, strict: bool, reduced: _ReducedModule,
-                 facts: ModuleFacts | None = None):
-        super().__init__(wrapper, path, strict=strict, facts=facts)
+                 facts: ModuleFacts | None = None, project: ProjectModules | None = None):
+        super().__init__(wrapper, path, strict=strict, facts=facts, project=project)
         self.module = reduced.whole
         self._reduced = reduced
 

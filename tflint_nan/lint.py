@@ -49,6 +49,8 @@ class Settings:
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     project_root: str = ""
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are skipped with a notice; 0: no limit
+    # (module, what it stands for): wrappers of TensorFlow that cannot be read, e.g. a module built at run time
+    aliases: tuple[tuple[str, str], ...] = ()
 
     def enabled(self, code: str) -> bool:
         if code == PARSE_ERROR_CODE:
@@ -108,14 +110,19 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
     """Findings for one module's source, filtered by settings and (unless a host tool such as flake8 owns it)
     ``# noqa``; raises SourceError.  ``exhaustive`` analyses every statement with LibCST instead of only those
     ``screen.plan`` keeps (same findings, far slower; the tests compare the two)."""
-    tree = check_syntax(source, path)
+    # The nesting guard keeps LibCST away from generated monsters; the plan measures the depth in the walk it makes
+    # anyway, so a file that never reaches LibCST pays nothing for it.
+    tree = check_syntax(source, path, nesting=exhaustive)
     try:
         focused = tree is not None and not exhaustive  # no tree: only LibCST accepts this source
-        plan = screen.plan(tree, ProjectModules(path).resolve) if focused else None
+        project = ProjectModules(path, settings.aliases)
+        plan = screen.plan(tree, project.resolve) if focused else None
+        if plan is not None and plan.depth > MAX_NESTING_DEPTH:
+            raise _too_deep(plan.depth)
         if focused and plan is None:
             found = []  # no select call here can have a finding: LibCST (and its thread) is not needed
         else:
-            found = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict, tree, plan))
+            found = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict, tree, plan, project))
     except SourceError:
         raise
     except MemoryError:
@@ -132,7 +139,7 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
 
 
 def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | None,
-                    plan: screen.Plan | None) -> list[Finding]:
+                    plan: screen.Plan | None, project: ProjectModules | None = None) -> list[Finding]:
     """The analysis's findings; with a ``plan`` (and CPython's ``tree``), only for the statements it keeps."""
     import libcst as cst
 
@@ -152,13 +159,13 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
     if plan is not None:
         from .focus import analyse_plan
 
-        return analyse_plan(module, tree, plan, path, strict, facts)
+        return analyse_plan(module, tree, plan, path, strict, facts, project)
     from libcst.metadata import MetadataWrapper
 
     from .analysis import ModuleAnalyzer
 
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts)
+    analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts, project=project)
     wrapper.visit(analyzer)
     return analyzer.findings()
 
@@ -202,14 +209,15 @@ def might_have_findings(data: bytes) -> bool:
     return screen.might_have_findings(data)
 
 
-def check_syntax(source: str, path: str) -> ast.Module | None:
+def check_syntax(source: str, path: str, nesting: bool = True) -> ast.Module | None:
     """Raise SourceError for invalid or pathologically nested source; return CPython's syntax tree (None when only
     LibCST accepts the source).
 
     CPython's parser is several times faster than LibCST's and bounds bracket nesting itself; the depth check
     keeps LibCST (whose parse time grows with the square of the nesting) away from generated monsters. When
     CPython rejects the file for a reason that may just mean newer syntax than this interpreter knows, LibCST
-    gets the final word.
+    gets the final word. ``nesting=False`` leaves the depth check to the caller (``analyse`` takes the depth from
+    the plan's walk of the same tree).
     """
     try:
         # No filename: given one, CPython computes error columns from the file on disk at that path, which for a
@@ -227,10 +235,15 @@ def check_syntax(source: str, path: str) -> ast.Module | None:
         raise SourceError("too deeply nested to parse") from None
     except ValueError as error:
         raise SourceError(f"cannot parse: {error}") from None
-    depth = _nesting_depth(tree)
-    if depth > MAX_NESTING_DEPTH:
-        raise SourceError(f"expression nesting depth {depth} exceeds {MAX_NESTING_DEPTH}; not analysed")
+    if nesting:
+        depth = _nesting_depth(tree)
+        if depth > MAX_NESTING_DEPTH:
+            raise _too_deep(depth)
     return tree
+
+
+def _too_deep(depth: int) -> SourceError:
+    return SourceError(f"expression nesting depth {depth} exceeds {MAX_NESTING_DEPTH}; not analysed")
 
 
 def parse_python(source: str) -> ast.Module:

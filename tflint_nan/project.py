@@ -42,13 +42,17 @@ class _Exports:
 class ProjectModules:
     """The project around one linted file."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, declared: tuple[tuple[str, str], ...] = ()):
+        """``declared``: ``(module, stands for)`` pairs from the ``aliases`` setting, for wrappers that cannot be
+        read (built at run time, or outside the project): ``("zfit.z.numpy", "tensorflow.experimental.numpy")``."""
         self.folder = os.path.dirname(os.path.abspath(path)) if path and not path.startswith("<") else None
+        self.declared = dict(declared)
         self._resolved: dict[str, str | None] = {}
 
     def resolve(self, name: str) -> str | None:
         """The TensorFlow or Keras name that ``name`` (a qualified name in the linted file) stands for, or None."""
-        if self.folder is None or "." not in name or name.split(".")[0] in TARGET_ROOTS | FOREIGN_ROOTS:
+        if "." not in name or name.split(".")[0] in TARGET_ROOTS or (
+                not self.declared and (self.folder is None or name.split(".")[0] in FOREIGN_ROOTS)):
             return None
         if name not in self._resolved:
             self._resolved[name] = self._resolve(name, 0)
@@ -60,6 +64,12 @@ class ProjectModules:
         if name.split(".")[0] in TARGET_ROOTS:
             return name
         parts = name.split(".")
+        for end in range(len(parts) - 1, 0, -1):  # a declared alias: the longest module prefix
+            meaning = self.declared.get(".".join(parts[:end]))
+            if meaning is not None:
+                return self._resolve(".".join([meaning, *parts[end:]]), depth + 1)
+        if self.folder is None or parts[0] in FOREIGN_ROOTS:
+            return None
         for end in range(len(parts) - 1, 0, -1):  # the longest prefix that is a module of this project
             module = ".".join(parts[:end])
             exports = self._exports(module)

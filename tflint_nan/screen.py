@@ -243,6 +243,7 @@ class Plan:
 
     kept: set[int]
     kept_methods: dict[int, set[int]]  # class statement index -> kept indices of its body; absent: all kept
+    depth: int = 0  # the module's deepest nesting, for the nesting guard before LibCST (``lint.analyse``)
 
 
 @dataclass(eq=False)
@@ -300,6 +301,7 @@ class _Facts:
         self.aliases: list[tuple[str, ast.expr]] = []  # what ``leave_Assign`` records with ``_record_alias``
         self.globals: set[str] = set()
         self.units: list[_Unit] = []
+        self.depth = 0  # the deepest node's depth below the module
         module = _Scope("module", None)
         for statement in tree.body:
             unit = _Unit(statement)
@@ -316,9 +318,11 @@ class _Facts:
         self._resolve_library_aliases()
 
     def _walk(self, statement: ast.stmt, module: _Scope, top: _Unit) -> None:
-        stack: list[tuple[ast.AST, _Scope, _Unit]] = [(statement, module, top)]
+        stack: list[tuple[ast.AST, _Scope, _Unit, int]] = [(statement, module, top, 1)]
         while stack:
-            node, scope, unit = stack.pop()
+            node, scope, unit, depth = stack.pop()
+            if depth > self.depth:
+                self.depth = depth  # the nesting guard's measure (``lint.check_syntax``), in the same walk
             kind = type(node)
             if kind is ast.Call:
                 if len(node.args) + len(node.keywords) >= 3:
@@ -340,7 +344,7 @@ class _Facts:
                                      arguments.vararg, arguments.kwarg):
                         if argument is not None:
                             inner.bound.add(argument.arg)
-                stack.extend((child, inner, unit) for child in ast.iter_child_nodes(node))
+                stack.extend((child, inner, unit, depth + 1) for child in ast.iter_child_nodes(node))
                 continue
             elif kind is ast.Assign:
                 for target in node.targets:
@@ -372,7 +376,7 @@ class _Facts:
                 if unit is not top:
                     top.module_bindings.update(node.names)
                 self.globals.update(node.names)
-            stack.extend((child, scope, unit) for child in ast.iter_child_nodes(node))
+            stack.extend((child, scope, unit, depth + 1) for child in ast.iter_child_nodes(node))
 
     def _resolve_library_aliases(self) -> None:
         """Aliases whose value may resolve into TensorFlow or Keras (``K = tf.keras.backend``), to a fixpoint."""
@@ -479,7 +483,7 @@ class _Screen:
             if removable:
                 kept_methods[index] = {position for position, member in enumerate(unit.node.body)
                                        if id(member) not in removable}
-        return Plan(kept, kept_methods)
+        return Plan(kept, kept_methods, facts.depth)
 
     def _removable(self, unit: _Unit, index: int | None) -> bool:
         """Whether leaving ``unit`` out changes nothing the analysis sees of the statements kept."""
