@@ -484,3 +484,15 @@ def test_select_and_ignore():
     assert only_code(snippet) == ["TFN002", "TFN001"]
     assert only_code(snippet, select=frozenset({"TFN001"})) == ["TFN001"]
     assert only_code(snippet, ignore=frozenset({"TFN001"})) == ["TFN002"]
+
+
+def test_tensorflow_1_top_level_names():
+    """TF1 code writes ``tf.log``, ``tf.div``, ``tf.rsqrt`` with ``import tensorflow as tf`` (TensorFlow 2 keeps
+    them only as ``tf.compat.v1.*``; ``tests/test_knowledge_tf.py`` proves they are the same ops)."""
+    code = ("import tensorflow as tf\n\n\ndef f(x):\n"
+            "    a = tf.where(x > 0., tf.log(x), tf.zeros_like(x))\n"
+            "    b = tf.where(tf.not_equal(x, 0.), tf.div(1., x), tf.zeros_like(x))\n"
+            "    c = tf.where(x > 0., tf.rsqrt(x), tf.zeros_like(x))\n"
+            "    d = tf.where(tf.to_float(x > 0.) > 0., x, tf.zeros_like(x))\n"
+            "    return a + b + c + d\n")
+    assert [(f.code, f.line) for f in lint(code)] == [("TFN002", 5), ("TFN003", 6), ("TFN004", 7)]

@@ -98,7 +98,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         names = set()
         for qualified in self.get_metadata(QualifiedNameProvider, node, set()):
             name = self._through_aliases(qualified.name) if self.aliases else qualified.name
-            names.add(knowledge.public_name(self.project.resolve(name) or name))
+            names.add(self.project.resolve(name) or name)
         result = frozenset(names)
         self._qualified[id(node)] = result
         return result

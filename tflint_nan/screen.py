@@ -29,11 +29,8 @@ from typing import Iterable, Iterator
 from . import knowledge
 from .project import FOREIGN_ROOTS
 
-# Internal spellings (``array_ops.where``) count as the public names they are.
-SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names) | frozenset(
-    internal for internal, public in knowledge.INTERNAL_SPELLINGS.items() if knowledge.select_api(public))
-RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names) | frozenset(
-    internal for internal, public in knowledge.INTERNAL_SPELLINGS.items() if knowledge.risky_op_by_name(public))
+SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names)
+RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names)
 # Qualified names start with a module a file imports (or a name it binds): these are the ones that matter.
 LIBRARY_HEADS = frozenset(name.split(".")[0] for name in SELECT_NAMES | RISKY_NAMES)
 # Every dotted prefix of a select or risky op: what an alias (``K = tf.keras.backend``) must resolve to, to matter.
