@@ -58,7 +58,7 @@ class Finding:
     code: str
     message: str
     fix: Fix | None = None
-    strict_only: bool = False  # shown only with --strict: no gradient reaches it, or low confidence
+    strict_only: bool = False  # shown only with --strict: no gradient reaches it, or not high confidence
     cell: int | None = None  # notebooks: the 1-based cell; line and column are then within that cell
     verdict: Verdict | None = None  # --dynamic: what probing the enclosing function under TensorFlow showed
     no_fix_reason: str | None = None  # why there is no ``fix``: no rewrite is known to be exact here
@@ -120,7 +120,8 @@ def render_message(finding: Finding) -> str:
     if finding.no_gradient is not None:
         message += f" (no gradient reaches it: {finding.no_gradient}; reported because of --strict)"
     elif finding.strict_only:
-        message += f" (low confidence: {CONFIDENCE_WORDS[finding.confidence]}; reported because of --strict)"
+        message += (f" ({finding.confidence} confidence: {CONFIDENCE_WORDS[finding.confidence]}; "
+                    "reported because of --strict)")
     if finding.not_fixed is not None:
         message += f" [not fixed: {finding.not_fixed}]"
     return message
