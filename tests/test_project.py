@@ -127,3 +127,35 @@ def test_declared_aliases_for_wrappers_that_cannot_be_read(tmp_path):
     write(tmp_path, "pyproject.toml", '[tool.tflint-nan]\naliases = { "outside.tnp" = "numpy" }\n')
     refused = run("model.py")
     assert refused.returncode == 2 and "must name a TensorFlow or Keras module" in refused.stderr
+
+
+def test_constants_imported_from_the_project(tmp_path):
+    """``from .config import EPS`` where ``config.py`` binds a number once: the range analysis knows it (a positive
+    epsilon keeps the log's input positive), and it carries no gradient; bound twice, it is unknown."""
+    write(tmp_path, "pkg/__init__.py", "")
+    write(tmp_path, "pkg/config.py", "EPS = 1e-6\nSCALE = 2.\nSCALE = compute()\nNEG = -1.\n")
+    write(tmp_path, "pkg/defaults.py", "from .config import EPS as EPSILON\n")
+    model = write(tmp_path, "pkg/model.py", """\
+        import tensorflow as tf
+        from . import config
+        from .config import EPS, NEG, SCALE
+        from .defaults import EPSILON
+
+
+        def safe(x):
+            a = tf.where(x > 0., tf.math.log(x * x + EPS), x)
+            b = tf.where(x > 0., tf.math.log(x * x + config.EPS), x)
+            c = tf.where(x > 0., tf.math.log(x * x + EPSILON), x)
+            return a + b + c
+
+
+        def unsafe(x):
+            d = tf.where(x > 0., x, tf.math.log(x * x + NEG))
+            e = tf.where(x > 0., x / SCALE, x)
+            return d + e
+        """)
+    assert codes(model, strict=True) == [("TFN002", 15), ("TFN003", 16)]
+    modules = ProjectModules(str(model))
+    assert modules.constant("pkg.config.EPS") == 1e-6
+    assert modules.constant("pkg.defaults.EPSILON") == 1e-6
+    assert modules.constant("pkg.config.SCALE") is None  # bound twice

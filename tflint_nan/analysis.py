@@ -124,6 +124,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
             self._keys[id(node)] = cached
         return cached
 
+    def project_constant(self, name: str) -> float | None:
+        """The number a module of the project binds to ``name`` (``project.ProjectModules.constant``)."""
+        return self.project.constant(name)
+
     def parameter_carries(self, parameter: str) -> bool:
         """Whether a parameter of the innermost function may receive a value with a gradient."""
         scope = next((scope for scope in reversed(self.scopes) if scope.kind in ("function", "lambda")), None)

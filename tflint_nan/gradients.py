@@ -660,6 +660,8 @@ class FlowContext(Protocol):
 
     def parameter_carries(self, parameter: str) -> bool: ...
 
+    def project_constant(self, name: str) -> float | None: ...
+
 
 class GradientFlow:
     """Whether an expression can carry a gradient, on the elements of a region (``ranges.Region``)."""
@@ -700,6 +702,8 @@ class GradientFlow:
         binding = self.ctx.binding(node.value, as_of)
         if binding is None:
             names = self.ctx.qualified_names(node)
+            if any(self.ctx.project_constant(name) is not None for name in names):
+                return False  # a number bound in a module of the project
             return not any(_constant_module(name) for name in names) or not names
         if binding.value is not None:
             return self.carries(binding.value, region, binding.seq, depth + 1)
@@ -712,7 +716,8 @@ class GradientFlow:
     def _attribute_carries(self, node: cst.Attribute) -> bool:
         if node.attr.value in knowledge.NO_GRADIENT_ATTRIBUTES:
             return False
-        if any(_constant_module(name) for name in self.ctx.qualified_names(node)):
+        names = self.ctx.qualified_names(node)
+        if any(_constant_module(name) or self.ctx.project_constant(name) is not None for name in names):
             return False
         fact = self.ctx.attribute_fact(node)
         if fact is not None:

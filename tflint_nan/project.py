@@ -37,6 +37,7 @@ MAX_CHAIN = 8
 class _Exports:
     names: dict[str, str | None] = field(default_factory=dict)  # bound name -> what it stands for (None: its own)
     star: list[str] = field(default_factory=list)  # modules whose every public name it re-exports
+    constants: dict[str, float] = field(default_factory=dict)  # ``EPS = 1e-6`` at module level, assigned once
 
 
 class ProjectModules:
@@ -48,9 +49,32 @@ class ProjectModules:
         self.folder = os.path.dirname(os.path.abspath(path)) if path and not path.startswith("<") else None
         self.declared = dict(declared)
         self._resolved: dict[str, str | None] = {}
+        self._package: list[str] | None = None
+
+    def _absolute_name(self, name: str) -> str | None:
+        """``.config.EPS`` (a relative import, as LibCST names it) -> ``pkg.config.EPS``, from the folders above the
+        linted file that are packages (hold an ``__init__.py``)."""
+        if not name.startswith("."):
+            return name
+        if self._package is None:
+            self._package, folder = [], self.folder
+            while folder and os.path.isfile(os.path.join(folder, "__init__.py")):
+                self._package.insert(0, os.path.basename(folder))
+                parent = os.path.dirname(folder)
+                if parent == folder:
+                    break
+                folder = parent
+        level = len(name) - len(name.lstrip("."))
+        if level - 1 > len(self._package):
+            return None
+        base = self._package[:len(self._package) - (level - 1)]
+        rest = name.lstrip(".")
+        return ".".join([*base, *([rest] if rest else [])]) or None
 
     def resolve(self, name: str) -> str | None:
         """The TensorFlow or Keras name that ``name`` (a qualified name in the linted file) stands for, or None."""
+        if name.startswith(".") and self.folder is not None:
+            name = self._absolute_name(name) or name
         if "." not in name or name.split(".")[0] in TARGET_ROOTS or (
                 not self.declared and (self.folder is None or name.split(".")[0] in FOREIGN_ROOTS)):
             return None
@@ -87,6 +111,23 @@ class ProjectModules:
                     return resolved
             return None
         return None
+
+    def constant(self, name: str, depth: int = 0) -> float | None:
+        """The number a module of the project binds to ``name`` once, at module level (``from .config import EPS``
+        where ``config.py`` says ``EPS = 1e-6``), following re-exports; else None."""
+        if name.startswith(".") and self.folder is not None:
+            name = self._absolute_name(name) or name
+        if self.folder is None or "." not in name or depth > MAX_CHAIN or name.split(".")[0] in (
+                TARGET_ROOTS | FOREIGN_ROOTS):
+            return None
+        module, _, attribute = name.rpartition(".")
+        exports = self._exports(module)
+        if exports is None:
+            return None
+        if attribute in exports.constants:
+            return exports.constants[attribute]
+        meaning = exports.names.get(attribute)
+        return self.constant(meaning, depth + 1) if meaning else None
 
     def _exports(self, module: str) -> _Exports | None:
         path = self._find(module)
@@ -141,6 +182,15 @@ def _read_exports(path: str, module: str) -> _Exports | None:
                     exports.names[head] = head
         elif isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(
                 statement.targets[0], ast.Name):
+            number = _number(statement.value)
+            target = statement.targets[0].id
+            rebound = target in exports.names  # a second assignment: the value is not known
+            exports.constants.pop(target, None)
+            if number is not None:
+                if not rebound:
+                    exports.constants[target] = number
+                exports.names[target] = None
+                continue
             dotted = _dotted(statement.value)
             if dotted is not None:
                 head, _, rest = dotted.partition(".")
@@ -152,6 +202,14 @@ def _read_exports(path: str, module: str) -> _Exports | None:
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             exports.names[statement.name] = None
     return exports
+
+
+def _number(node: ast.expr) -> float | None:
+    negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    value = node.operand if negative else node
+    if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+        return -float(value.value) if negative else float(value.value)
+    return None
 
 
 def _absolute(statement: ast.ImportFrom, package: str) -> str | None:

@@ -63,6 +63,8 @@ class Context(Protocol):
 
     def attribute_fact(self, node: cst.Attribute): ...
 
+    def project_constant(self, name: str) -> float | None: ...
+
 
 # -- regions -------------------------------------------------------------------------------------------------------
 def conjoin(a: Region, b: Region) -> Region:
@@ -442,6 +444,8 @@ class Analysis:
     def _named_constant(self, node: cst.BaseExpression) -> IntervalSet:
         for name in self.ctx.qualified_names(node):
             value = knowledge.NAMED_CONSTANTS.get(name)
+            if value is None:
+                value = self.ctx.project_constant(name)  # ``from .config import EPS``
             if value is not None:
                 return IntervalSet.point(value)
         return EVERYTHING
