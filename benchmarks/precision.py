@@ -39,10 +39,12 @@ def load_labels(folder: Path) -> dict[str, dict[tuple[str, int, str], dict]]:
     return out
 
 
-def lint(folder: Path, strict: bool) -> list[tuple[str, int, str, dict]]:
+def lint(folder: Path, strict: bool, config: Path | None = None) -> list[tuple[str, int, str, dict]]:
     command = [sys.executable, "-m", "tflint_nan", "--no-cache", "--exit-zero", "-q", "--output-format", "json", "."]
     if strict:
         command.insert(3, "--strict")
+    if config is not None:
+        command[3:3] = ["--config", str(config.resolve())]
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1):
         raise SystemExit(f"tflint-nan failed in {folder}: {done.stderr.strip()[-2000:]}")
@@ -55,8 +57,20 @@ def lint(folder: Path, strict: bool) -> list[tuple[str, int, str, dict]]:
     return findings
 
 
-def measure(labels: dict, folder: Path, strict: bool) -> dict:
-    findings = lint(folder, strict)
+LEVELS = {
+    "default": (False, lambda item: True),
+    # what a default of high and medium confidence would show: measured to choose the default
+    "high+medium": (True, lambda item: not item["no_gradient"] and item["confidence"] in ("high", "medium")),
+    "strict": (True, lambda item: True),
+}
+_RUNS: dict[tuple[Path, bool], list] = {}
+
+
+def measure(labels: dict, folder: Path, level: str, config: Path | None = None) -> dict:
+    strict, shown = LEVELS[level]
+    if (folder, strict) not in _RUNS:
+        _RUNS[(folder, strict)] = lint(folder, strict, config)
+    findings = [finding for finding in _RUNS[(folder, strict)] if shown(finding[3])]
     found = set()
     counts = Counter()
     unlabelled = []
@@ -93,12 +107,14 @@ def main() -> int:
     parser.add_argument("--show-unlabelled", action="store_true", help="list findings on unlabelled lines")
     parser.add_argument("--show-misses", action="store_true", help="list labelled bugs not reported")
     parser.add_argument("--show-false", action="store_true", help="list findings labelled safe")
+    parser.add_argument("--config", type=Path, help="a pyproject.toml with the [tool.tflint-nan] settings to use, "
+                                                    "e.g. internal-modules = true")
     arguments = parser.parse_args()
     labels = load_labels(arguments.labels)
     rows = sum(len(repo_labels) for repo_labels in labels.values())
     print(f"{len(labels)} repositories, {rows} labelled sites "
           f"({sum(r['label'] == 'bug' for v in labels.values() for r in v.values())} bugs)")
-    for level in ("default", "strict"):
+    for level in LEVELS:
         totals = Counter()
         print(f"\n== {level} ==")
         print(f"{'repository':32} {'findings':>8} {'TP':>4} {'FP':>4} {'unlab':>5} {'precision':>9} "
@@ -109,7 +125,7 @@ def main() -> int:
             if not folder.is_dir():
                 print(f"{repo:32} (not in the corpus folder: {folder})")
                 continue
-            result = measure(repo_labels, folder, level == "strict")
+            result = measure(repo_labels, folder, level, arguments.config)
             for key in ("findings", "tp", "fp", "unlabelled", "bugs", "found_bugs"):
                 totals[key] += result[key]
             all_false.update(result["false_kinds"])

@@ -222,3 +222,24 @@ def test_no_cache_neither_reads_nor_writes(tmp_path):
     write(tmp_path, "module.py", BUGGY)
     result = tflint_nan("--no-cache", "module.py", cwd=tmp_path)
     assert result.returncode == 1 and not (tmp_path / CACHE_DIRECTORY).exists()
+
+
+def test_a_result_that_read_other_modules_is_redone_when_they_change(tmp_path):
+    """A finding silenced because every caller elsewhere only matches, or a constant read from another module,
+    depends on those files: the cached result is used only while they (and the project's list of files) stay."""
+    write(tmp_path, "pyproject.toml", "[tool.tflint-nan]\n")
+    write(tmp_path, "app/utils/__init__.py", "")
+    write(tmp_path, "app/utils/box_ops.py",
+          "import tensorflow as tf\n\n\ndef iou(a, b):\n    return tf.where(b > 0., a / b, 0.)\n")
+    caller = write(tmp_path, "app/targets.py",
+                   "import tensorflow as tf\nfrom utils.box_ops import iou\n\n\n"
+                   "def match(a, b):\n    return tf.argmax(iou(a, b), axis=1)\n")
+    assert tflint_nan("app", cwd=tmp_path).stdout == ""
+    assert tflint_nan("app", cwd=tmp_path).stdout == ""  # served from the cache
+    caller.write_text("import tensorflow as tf\nfrom utils.box_ops import iou\n\n\n"
+                      "def loss(a, b):\n    return tf.reduce_mean(iou(a, b))\n")
+    assert "box_ops.py:5" in tflint_nan("app", cwd=tmp_path).stdout
+    caller.unlink()
+    write(tmp_path, "app/new_caller.py", "import tensorflow as tf\nfrom utils.box_ops import iou\n\n\n"
+                                         "def match(a, b):\n    return tf.argmax(iou(a, b), axis=1)\n")
+    assert tflint_nan("app", cwd=tmp_path).stdout == ""

@@ -420,3 +420,32 @@ def test_rewrite_tables_name_real_functions(table):
 
     missing = sorted(name for name in live if not exists(name))
     assert missing == []
+
+
+INTERNAL_SPELLINGS_SOURCE = '''\
+from tensorflow.python.ops import array_ops, math_ops
+
+
+def internal_where_and_log(x):
+    return array_ops.where_v2(x > 0., math_ops.log(x), 0.)
+
+
+def internal_tf1_where(x):
+    return array_ops.where(x > 0., x, math_ops.exp(x) - 1.)
+'''
+
+
+@pytest.mark.parametrize("function", ["internal_where_and_log", "internal_tf1_where"])
+def test_internal_module_spellings_are_found_and_fixed_in_their_own_spelling(function, workdir):
+    """With ``internal-modules``, ``array_ops.where_v2``/``math_ops.log`` are the public ops: each select is found,
+    the fix is written with the same modules (``math_ops.minimum``), and it removes the NaN gradient, eagerly and
+    under XLA, without changing anything else."""
+    settings = Settings(internal_modules=True)
+    assert analyse(INTERNAL_SPELLINGS_SOURCE, "internal.py") == []  # not followed by default
+    assert len(analyse(INTERNAL_SPELLINGS_SOURCE, "internal.py", settings)) == 2
+    result = fix_source(INTERNAL_SPELLINGS_SOURCE, "internal.py", settings)
+    assert "tf." not in result.new_source and result.new_source.count("math_ops.") >= 3
+    original = load_source(INTERNAL_SPELLINGS_SOURCE, "internal_original", workdir)
+    fixed = load_source(result.new_source, "internal_fixed", workdir)
+    had_nan = assert_fix_is_exact(getattr(original, function), getattr(fixed, function), 1, function)
+    assert any(had_nan.values()), f"{function}: the original had no NaN gradient to remove"

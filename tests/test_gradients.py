@@ -53,6 +53,49 @@ SILENT_BY_DEMAND = {
                 n = tf.sqrt(tf.reduce_sum(w * w))
                 return tf.where(n > 0., w / n, w)
         """,
+    "after a raise in the same block": """
+        def perturbation(grad, momentum=None):
+            if momentum is not None:
+                raise NotImplementedError("momentum is disabled")
+                norm = tf.norm(grad, ord=1)
+                grad = grad * tf.where(norm == 0., 0., 1. / norm)
+            return grad
+        """,
+    "reassigned and sent to NumPy": """
+        def heatmap(grads, conv):
+            cam = tf.reduce_sum(tf.reduce_mean(grads, axis=(0, 1)) * conv, -1)
+            cam = tf.where(cam > 0., cam / tf.reduce_max(cam), 0.)
+            return cam.numpy()
+        """,
+    "passed to a helper that only logs it": """
+        def _ratio(a, b):
+            inter = tf.minimum(a, b)
+            union = a + b - inter
+            return tf.where(union > 0., inter / union, tf.zeros_like(inter))
+
+        def _log_quality(ratio):
+            summaries = [tf.reduce_mean(ratio)]
+            summaries.append(tf.reduce_max(ratio))
+            tf.print(*summaries)
+
+        def match(anchors, truth):
+            ratio = _ratio(anchors, truth)
+            _log_quality(ratio)
+            iou = tf.concat([ratio, tf.eye(3)], axis=0)
+
+            def best_of(iou):
+                return tf.argmax(iou, axis=-1)
+
+            return tf.gather(truth, best_of(iou))
+        """,
+    "a method's result only compared by the method that calls it": """
+        class Matcher:
+            def _overlap(self, a, b):
+                return tf.where(b > 0., a / b, 0.)
+
+            def assign(self, a, b):
+                return self._overlap(a, b) > 0.5
+        """,
     "custom gradient forward": """
         @tf.custom_gradient
         def clip_grad(x):
@@ -132,6 +175,32 @@ SILENT_BY_VALUE = {
         def f(x):
             return tf.math.floor(tf.where(x > 0., tf.math.log(x), x))
         """,
+    "TF1 streaming metrics, unpacked": """
+        def f1(predictions, labels):
+            precision, precision_op = tf.compat.v1.metrics.precision(labels, predictions)
+            recall, recall_op = tf.compat.v1.metrics.recall(labels, predictions)
+            return tf.where(precision + recall > 0., 2. * precision * recall / (precision + recall), 0.)
+        """,
+    "TF1 metrics passed by the module's only caller": """
+        def _f1(precision, recall):
+            return tf.where(precision + recall > 0., 2. * precision * recall / (precision + recall), 0.)
+
+        def metrics(labels, predictions):
+            p, _ = tf.compat.v1.metrics.precision(labels, predictions)
+            r, _ = tf.compat.v1.metrics.recall(labels, predictions)
+            return {"f1": _f1(precision=p, recall=r)}
+        """,
+    "TF-Slim aggregated metrics": """
+        import tf_slim
+
+        def metrics(labels, predictions):
+            values, updates = tf_slim.metrics.aggregate_metric_map({
+                "precision": tf.compat.v1.metrics.precision(labels, predictions),
+                "recall": tf.compat.v1.metrics.recall(labels, predictions),
+            })
+            p, r = values["precision"], values["recall"]
+            return tf.where(p + r > 0., 2. * p * r / (p + r), 0.)
+        """,
     "numpy operands": """
         def f(x):
             scale = np.ones(3)
@@ -164,6 +233,9 @@ SAFE_BY_RANGE = {
         "    def __init__(self, temperature=2.0):\n        super().__init__()\n        self.t = temperature\n\n"
         "    def call(self, x):\n        return tf.where(x > 0., x / self.t, x)\n"),
     "erfc plus eps": "def f(x):\n    return tf.where(x > 0., x, tf.math.log(tf.math.erfc(x) + 1e-3))\n",
+    "a positive number over an absolute value": (
+        "def f(n, alpha):\n    near = tf.abs(n - 1.) < 1e-5\n"
+        "    return tf.where(near, 1., tf.pow(n / tf.abs(alpha), n))\n", "TFN003"),  # the division is reported
     "is_nan keeps the inf": ("def f(norm):\n    y = 1. / norm\n"
                              "    return tf.where(tf.math.is_nan(y), tf.zeros_like(y), y)\n", "kept"),
 }
@@ -208,6 +280,18 @@ def test_unknown_stays_reported(name):
     found = findings(code, strict=True)
     assert found and all(not f.no_gradient for f in found), [f.message for f in found]
     assert {f.confidence for f in found} == {confidence}, [(f.confidence, f.message) for f in found]
+
+
+def test_a_pin_that_does_not_make_the_input_unsafe_is_not_high_confidence():
+    """``n`` within 1e-5 of 1 is discarded: ``1 - n`` there is about 0 (high), but ``pow(b, n - 1)`` is about 1,
+    so only ``b`` -- which the condition does not constrain -- could make the divisor 0 (medium)."""
+    found = findings("""
+        def f(b, n):
+            near = tf.abs(n - 1.) < 1e-5
+            return tf.where(near, tf.math.log(b), 1. / tf.pow(b, n - 1.) + b / (1. - n))
+        """, strict=True)
+    by_op = {f.message.split(" in the ")[0]: f.confidence for f in found if f.code == "TFN003"}
+    assert by_op == {"1. / tf.pow(b, n - 1.)": "medium", "b / (1. - n)": "high"}, by_op
 
 
 def test_confidence_levels_and_default():

@@ -60,9 +60,10 @@ def _gradient_of(call, mode: str):
     return np.asarray(runner(tf.constant(X)))
 
 
+TF1_METRICS = sorted(f"tensorflow.compat.v1.metrics.{name}" for name in kb.TF1_STREAMING_METRICS)
 LIVE_NO_GRADIENT = sorted(
     name for name in kb.NO_GRADIENT_RESULTS
-    if name.split(".")[0] in ("tensorflow", "keras") and resolve(name) is not None
+    if name.split(".")[0] in ("tensorflow", "keras") and resolve(name) is not None and name not in TF1_METRICS
 )
 
 
@@ -93,6 +94,82 @@ def test_no_gradient_result(name):
         assert np.all(xla == 0), f"{name}: XLA gradient {xla}"
         return
     pytest.fail(f"{name}: none of the probe signatures could call it")
+
+
+def _metric_calls(fn, predictions, labels):
+    """Ways to call a TF1 streaming metric on ``predictions`` (float, in (0, 1), shape [2, 3]) and 0/1 ``labels``."""
+    class_ids = tf.constant([[0], [2]], tf.int64)
+    top = tf.cast(tf.math.top_k(predictions, 1).indices, tf.int64)
+    return (
+        lambda: fn(labels, predictions),
+        lambda: fn(predictions),
+        lambda: fn(predictions, 0.5),  # percentage_below(values, threshold)
+        lambda: fn(labels, predictions, [0.3, 0.7]),  # *_at_thresholds
+        lambda: fn(labels, predictions, 0.5),  # sensitivity_at_specificity and the reverse
+        lambda: fn(labels, predictions, tf.ones_like(predictions)),  # mean_relative_error(labels, preds, normalizer)
+        lambda: fn(labels, predictions, dim=1),  # mean_cosine_distance
+        lambda: fn(class_ids, predictions, 1),  # *_at_k on scores
+        lambda: fn(class_ids, top, 1),  # *_at_top_k on class ids
+        lambda: fn(tf.cast(labels, tf.int64), tf.cast(predictions > 0.5, tf.int64), 2),  # mean_iou, per class
+    )
+
+
+@pytest.mark.parametrize("name", TF1_METRICS)
+def test_tf1_streaming_metric_passes_no_gradient(name):
+    """TF1 metrics run only in a graph (they raise under eager execution and tf.function): there, neither the
+    value nor the update op has a gradient with respect to the predictions, while the predictions themselves do."""
+    fn = resolve(name)
+    assert fn is not None, f"{name} is not in the installed TensorFlow"
+    graph = tf.Graph()
+    with graph.as_default():
+        logits = tf.compat.v1.placeholder(tf.float32, [2, 3])
+        predictions = tf.sigmoid(logits)
+        labels = tf.constant([[1., 0., 1.], [0., 1., 0.]])
+        for call in _metric_calls(fn, predictions, labels):
+            try:
+                value, update = call()
+                with tf.compat.v1.Session(graph=graph) as session:  # the signature is right: it runs
+                    session.run(tf.compat.v1.local_variables_initializer())
+                    session.run([value, update], {logits: np.zeros([2, 3], np.float32)})
+            except (TypeError, ValueError, AttributeError, tf.errors.OpError):
+                continue
+            assert tf.compat.v1.gradients(tf.reduce_sum(predictions), logits)[0] is not None
+            for output in (value, update):
+                output = tf.cast(output, tf.float32)
+                assert tf.compat.v1.gradients(tf.reduce_sum(output), logits) == [None], name
+            return
+    pytest.fail(f"{name}: none of the probe signatures could call it")
+
+
+@pytest.mark.parametrize("name", sorted(kb.GRADIENT_FROM_ARGUMENTS))
+def test_regrouping_functions_pass_the_gradient_of_their_arguments_only(name):
+    """TF-Slim's metric aggregation regroups (value, update) pairs: aggregated TF1 metrics carry no gradient to the
+    predictions, and an aggregated differentiable tensor keeps its own."""
+    pytest.importorskip("tf_slim", reason="tf-slim is not installed; the test extra installs it")
+    fn = resolve(name)
+    assert fn is not None, f"{name} is not in the installed tf-slim"
+    graph = tf.Graph()
+    with graph.as_default():
+        logits = tf.compat.v1.placeholder(tf.float32, [4])
+        predictions = tf.sigmoid(logits)
+        metric = tf.compat.v1.metrics.mean(predictions)
+        own = (predictions * 2., tf.no_op())
+        if name.endswith("_map"):
+            values, updates = fn({"metric": metric, "own": own})
+            metric_value, own_value = values["metric"], values["own"]
+        else:
+            values, updates = fn(metric, own)
+            metric_value, own_value = values
+        assert tf.compat.v1.gradients(tf.reduce_sum(metric_value), logits) == [None]
+        assert tf.compat.v1.gradients(tf.reduce_sum(own_value), logits)[0] is not None
+
+
+def test_tf1_metric_spelling_skips_keras_losses():
+    """``tf.metrics.mean_squared_error`` was a differentiable Keras function in TensorFlow 2 with Keras 2: only the
+    compat.v1 spelling of those names is listed."""
+    for name in kb.KERAS2_METRIC_LOSSES:
+        assert f"tensorflow.metrics.{name}" not in kb.NO_GRADIENT_RESULTS
+        assert f"tensorflow.compat.v1.metrics.{name}" in kb.NO_GRADIENT_RESULTS
 
 
 DTYPE_CASTS = sorted(n for n in kb.CASTS if resolve(n) is not None and not n.rsplit(".", 1)[1].startswith("to_"))

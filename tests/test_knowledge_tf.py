@@ -116,6 +116,36 @@ def required_params(fn) -> list[str]:
 
 
 # -- 1. every name resolves ----------------------------------------------------------------------------------------
+def test_internal_spellings_are_generated_from_tensorflow():
+    """Every internal-module spelling of a name the tables use is listed, and is that name: the same function
+    once unwrapped (``inspect.unwrap``), so ``array_ops.where`` is TensorFlow 1's where and ``where_v2`` TF2's."""
+    import importlib
+    import inspect
+
+    from tflint_nan.project import ProjectModules
+
+    public = {}
+    for name in sorted(table_names_raw()):
+        if name.startswith("tensorflow.") and not name.startswith("tensorflow.raw_ops"):
+            obj = resolve(name)
+            if obj is not None and callable(obj):
+                public.setdefault(id(inspect.unwrap(obj)), []).append(name)
+    generated = {}
+    for module_name in kb.INTERNAL_MODULES:
+        module = importlib.import_module(module_name)
+        for attribute in dir(module):
+            obj = getattr(module, attribute)
+            if attribute[:1].islower() and callable(obj) and id(inspect.unwrap(obj)) in public:
+                names = public[id(inspect.unwrap(obj))]
+                generated[f"{module_name}.{attribute}"] = sorted(
+                    names, key=lambda n: (n.startswith("tensorflow.compat"), len(n), n))[0]
+    assert dict(kb.INTERNAL_SPELLINGS) == generated
+    modules = ProjectModules("model.py", internal_modules=True)
+    assert modules.resolve("tensorflow.python.ops.array_ops.where") == "tensorflow.compat.v1.where"
+    assert modules.resolve("tensorflow.python.ops.array_ops.where_v2") == "tensorflow.where"
+    assert ProjectModules("model.py").resolve("tensorflow.python.ops.array_ops.where_v2") is None
+
+
 def test_tf1_top_level_spellings_are_recognised():
     """TF1 code's ``tf.log``, ``tf.div``, ``tf.rsqrt``, ``tf.reciprocal``, ``tf.log1p`` and ``tf.to_float`` are in
     the tables (as ``tensorflow.X``), and each is TensorFlow 1's: compat.v1 has it, TensorFlow 2's top level does

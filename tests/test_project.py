@@ -159,3 +159,102 @@ def test_constants_imported_from_the_project(tmp_path):
     assert modules.constant("pkg.config.EPS") == 1e-6
     assert modules.constant("pkg.defaults.EPSILON") == 1e-6
     assert modules.constant("pkg.config.SCALE") is None  # bound twice
+
+
+IOU = """\
+    import tensorflow as tf
+
+
+    def pairwise_iou(a, b):
+        inter = tf.minimum(a, b)
+        union = a + b - inter
+        return tf.where(union > 0., inter / union, tf.zeros_like(inter))
+
+
+    def f1(precision, recall):
+        return tf.where(precision + recall > 0., 2. * precision * recall / (precision + recall), 0.)
+    """
+
+
+def test_callers_in_other_modules_decide_demand(tmp_path):
+    """A function with no caller in its own module is judged by its callers in the project's other modules
+    (tests left out): matching that only takes argmax and compares, metrics passed from TF1 streaming metrics."""
+    write(tmp_path, "app/utils/__init__.py", "")
+    box_ops = write(tmp_path, "app/utils/box_ops.py", IOU)
+    write(tmp_path, "app/modeling/__init__.py", "")
+    write(tmp_path, "app/modeling/targets.py", """\
+        import tensorflow as tf
+        from utils.box_ops import pairwise_iou
+        from utils import box_ops as ops
+
+
+        def match(boxes, gt):
+            iou = pairwise_iou(boxes, gt)
+            best = tf.argmax(iou, axis=1)
+            return tf.gather(gt, best), tf.reduce_max(iou, axis=1) > 0.5
+
+
+        def metrics(labels, predictions):
+            p, p_op = tf.compat.v1.metrics.precision(labels, predictions)
+            r, r_op = tf.compat.v1.metrics.recall(labels, predictions)
+            return ops.f1(precision=p, recall=r), tf.group(p_op, r_op)
+        """)
+    write(tmp_path, "app/tests/test_box_ops.py", """\
+        import tensorflow as tf
+        from utils.box_ops import pairwise_iou
+
+        def test_gradient(boxes):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(pairwise_iou(boxes, boxes))
+            return tape.gradient(loss, boxes)
+        """)
+    assert codes(box_ops) == []
+    assert codes(box_ops, strict=True) == [("TFN003", 7), ("TFN003", 11)]
+    modules = ProjectModules(str(box_ops))
+    assert modules.module_name() == "utils.box_ops" and modules.root() == str(tmp_path / "app")
+    assert len(modules.callers("pairwise_iou")) == 1  # the test's call is not evidence
+
+
+def test_a_differentiating_caller_elsewhere_keeps_the_finding(tmp_path):
+    write(tmp_path, "app/utils/__init__.py", "")
+    box_ops = write(tmp_path, "app/utils/box_ops.py", IOU)
+    write(tmp_path, "app/losses.py", """\
+        import tensorflow as tf
+        import utils.box_ops
+
+
+        def iou_loss(boxes, gt):
+            return 1. - tf.reduce_mean(utils.box_ops.pairwise_iou(boxes, gt))
+        """)
+    assert ("TFN003", 7) in codes(box_ops)
+
+
+def test_a_function_handed_around_elsewhere_has_unknown_callers(tmp_path):
+    write(tmp_path, "app/utils/__init__.py", "")
+    box_ops = write(tmp_path, "app/utils/box_ops.py", IOU)
+    write(tmp_path, "app/registry.py", """\
+        import tensorflow as tf
+        from utils.box_ops import pairwise_iou
+
+        SIMILARITIES = {"iou": pairwise_iou}
+
+
+        def match(boxes, gt):
+            return tf.argmax(pairwise_iou(boxes, gt), axis=1)
+        """)
+    assert ("TFN003", 7) in codes(box_ops)
+    assert ProjectModules(str(box_ops)).callers("pairwise_iou") is None
+
+
+def test_the_search_has_a_size_limit(tmp_path, monkeypatch):
+    from tflint_nan import project
+
+    write(tmp_path, "app/utils/__init__.py", "")
+    box_ops = write(tmp_path, "app/utils/box_ops.py", IOU)
+    write(tmp_path, "app/targets.py", "import tensorflow as tf\nfrom utils.box_ops import pairwise_iou\n\n\n"
+                                      "def match(b, g):\n    return tf.argmax(pairwise_iou(b, g), axis=1)\n")
+    monkeypatch.setattr(project, "MAX_PROJECT_FILES", 2)
+    project._project_files.cache_clear()
+    assert ProjectModules(str(box_ops)).callers("pairwise_iou") is None
+    assert ("TFN003", 7) in codes(box_ops)
+    project._project_files.cache_clear()

@@ -103,6 +103,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
         self._qualified[id(node)] = result
         return result
 
+    def written_names(self, node: cst.CSTNode) -> frozenset[str]:
+        """Qualified names as the file spells them (aliases expanded, project re-exports and TensorFlow's internal
+        modules not resolved): ``proj.helpers.exp`` where ``qualified_names`` says ``tensorflow.exp``."""
+        return frozenset(self._through_aliases(qualified.name) if self.aliases else qualified.name
+                         for qualified in self.get_metadata(QualifiedNameProvider, node, set()))
+
     def binding(self, name: str, as_of: int) -> Binding | None:
         for scope in reversed(self.scopes):
             if scope.kind == "class" and scope is not self.scopes[-1]:
@@ -157,14 +163,15 @@ class ModuleAnalyzer(cst.CSTVisitor):
         self.seq += 1
         return self.seq
 
-    def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+    def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None,
+                     unpacked_from: cst.BaseExpression | None = None) -> None:
         if isinstance(target, cst.Name):
-            self.scopes[-1].bind(target.value, Binding(value, self._tick()))
+            self.scopes[-1].bind(target.value, Binding(value, self._tick(), unpacked_from=unpacked_from))
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
-                self._bind_target(element.value, None)
+                self._bind_target(element.value, None, value if value is not None else unpacked_from)
         elif isinstance(target, cst.StarredElement):
-            self._bind_target(target.value, None)
+            self._bind_target(target.value, None, unpacked_from)
 
     def leave_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -324,7 +331,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 reason = context or (
                     "the op's result only feeds operations without a gradient" if use.no_gradient else None
                 ) or self._no_gradient_reaches(use, branch, discarded, as_of)
-                confidence = self._confidence(use, cond, discarded, values, as_of)
+                kept = self.analysis.region(cond, is_true_branch, as_of)
+                confidence = self._confidence(use, cond, discarded, kept, values, as_of)
                 shown = reason is None and confidence in DEFAULT_CONFIDENCE
                 if shown or self.strict:
                     self._report(call, api, cond, is_true_branch, use, reason, confidence, not shown, as_of)
@@ -345,14 +353,16 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return None
         return "no input of the op carries a gradient on the discarded elements"
 
-    def _confidence(self, use: RiskyUse, cond, discarded, values: IntervalSet, as_of: int) -> str:
+    def _confidence(self, use: RiskyUse, cond, discarded, kept, values: IntervalSet, as_of: int) -> str:
         """How strongly the code says the discarded elements reach the op's bad domain (see knowledge.CONFIDENCE)."""
-        if values != self._input_values(use, EVERYWHERE):
-            return "high"  # the condition itself narrows the input to where it is unsafe
+        if values != self._input_values(use, EVERYWHERE) and not values.within(
+                self._input_values(use, kept).union(use.op.safe_domain)):
+            return "high"  # the condition sends unsafe inputs to the discarded elements that the kept never get
         read = self.flow.names(use.operand, use.as_of)
-        if any(_pinned(discarded[name]) or discarded[name].is_everything() for name in read & discarded.keys()):
-            # The condition singles out degenerate values of a variable the input is computed from, or discards
-            # every value it can take.
+        if any((_pinned(discarded[name]) and self._pin_reaches_bad_domain(use, discarded, name))
+               or discarded[name].is_everything() for name in read & discarded.keys()):
+            # The condition singles out degenerate values of a variable the input is computed from (and at those
+            # values the input is unsafe), or discards every value it can take.
             return "high"
         condition_reads = self.flow.names(cond, as_of)
         if UNKNOWN_NAME in read or UNKNOWN_NAME in condition_reads:
@@ -360,6 +370,15 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if read & condition_reads:
             return "medium"
         return "low"
+
+    def _pin_reaches_bad_domain(self, use: RiskyUse, discarded, name: str) -> bool:
+        """Whether, with ``name`` at the value the condition pins it to, the input can still be unsafe: the pin
+        (``n`` within 1e-5 of 1) is the cause only if the input is unsafe there (``1 - n``), not if what makes it
+        unsafe is another, unconstrained variable (``pow(b, n - 1)`` is about 1)."""
+        pinned = discarded[name]
+        centre = dict(discarded)
+        centre[name] = IntervalSet.point((pinned.lo + pinned.hi) / 2)
+        return not self._input_values(use, centre).within(use.op.safe_domain)
 
     def _report(self, call, api, cond, is_true_branch, use: RiskyUse, reason: str | None, confidence: str,
                 strict_only: bool, as_of: int) -> None:

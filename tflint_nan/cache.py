@@ -25,9 +25,10 @@ from pathlib import Path
 
 from . import __version__
 from .finding import Edit, FileResult, Finding, Fix, Position
+from .project import dependency_signature
 
 CACHE_DIRECTORY = ".tflint_nan_cache"
-CLEAN_INDEX = "clean.json"  # key of a file without findings -> the digest of the bytes it was linted as
+CLEAN_INDEX = "clean.json"  # key of a file without findings -> the digest of its bytes (and what it depended on)
 _RESULT_TYPES = {cls.__name__: cls for cls in (FileResult, Finding, Position, Edit, Fix)}
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -39,7 +40,7 @@ class Cache:
         self.root = os.path.join(project_root, CACHE_DIRECTORY)
         self.directory = os.path.join(self.root, tool_fingerprint(), settings_key(settings))
         self._clean: dict[str, str] | None = None  # the index as read
-        self._new_clean: dict[str, str] = {}  # what this run adds to it
+        self._new_clean: dict = {}  # what this run adds to it: a digest, or [digest, dependencies]
 
     @staticmethod
     def digest(data: bytes) -> str:
@@ -48,15 +49,20 @@ class Cache:
     def get(self, path: str, explicit: bool, digest: str) -> FileResult | None:
         """The stored result of linting ``path`` when its bytes had ``digest``, or None."""
         key = _key(path, explicit)
-        if self._clean_index().get(key) == digest:
+        clean = self._clean_index().get(key)
+        if clean == digest:
             return FileResult(path)
+        if isinstance(clean, list) and len(clean) == 2 and clean[0] == digest and _still_valid(clean[1]):
+            return FileResult(path, dependencies=tuple(tuple(pair) for pair in clean[1]))
         try:
             with open(self._entry(key), "rb") as handle:
                 entry = json.loads(handle.read())
             if entry["digest"] != digest:
                 return None
             result = _decode(entry["result"])
-            return result if isinstance(result, FileResult) and result.path == path else None
+            if not isinstance(result, FileResult) or result.path != path:
+                return None
+            return result if _still_valid(result.dependencies) else None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # absent, or not an entry this version wrote: lint the file again
 
@@ -64,7 +70,8 @@ class Cache:
         """Remember ``result`` for these bytes; files without findings are written by ``save``."""
         key = _key(path, explicit)
         if result == FileResult(path):
-            self._new_clean[key] = digest
+            self._new_clean[key] = [digest, [list(pair) for pair in result.dependencies]] if (
+                result.dependencies) else digest
             return
         try:
             text = json.dumps({"digest": digest, "result": _encode(result)}, separators=(",", ":"))
@@ -80,7 +87,7 @@ class Cache:
         self._write(os.path.join(self.directory, CLEAN_INDEX), json.dumps(index, separators=(",", ":")))
         self._clean, self._new_clean = index, {}
 
-    def _clean_index(self) -> dict[str, str]:
+    def _clean_index(self) -> dict:
         if self._clean is None:
             self._clean = self._read_index()
         return self._clean
@@ -136,6 +143,15 @@ def tool_fingerprint() -> str:
 def settings_key(settings) -> str:
     """A digest of every field of the settings, independent of set order and hash seeds."""
     return hashlib.sha256(json.dumps(_canonical(settings)).encode()).hexdigest()[:16]
+
+
+def _still_valid(dependencies) -> bool:
+    """Whether the other files a result depended on (modules it read, the project it searched for callers) are
+    as they were."""
+    try:
+        return all(dependency_signature(key) == signature for key, signature in dependencies)
+    except (TypeError, ValueError):
+        return False  # not what this version writes
 
 
 def _key(path: str, explicit: bool) -> str:

@@ -35,6 +35,8 @@ other commands:
   tflint-nan rule TFN001        explain one rule: what, why, bad and good example, fix
   tflint-nan probe F.py::NAME   run one function under TensorFlow on extreme inputs and print its gradients
                                 (runs your code; see tflint-nan probe --help)
+  tflint-nan server             the language server for editors (LSP over stdin/stdout; needs
+                                pip install "tflint-nan[lsp]"; see docs/editors.md)
 
 output:
   path:line:col: CODE message   one line per finding (flake8 format, 1-based), sorted by path, line, column
@@ -205,6 +207,10 @@ def _main(argv: list[str]) -> int:
         from .dynamic.probe_command import main as probe
 
         return probe(argv[1:], _probe_timeout(argv[1:]))
+    if argv and argv[0] == "server":
+        from .lsp import main as server
+
+        return server(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.paths and not args.show_settings:

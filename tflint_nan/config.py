@@ -207,6 +207,7 @@ _VALIDATORS = {
     "dynamic-timeout": _timeout,
     "max-file-size": _size,
     "aliases": _aliases,
+    "internal-modules": _boolean,
 }
 KEYS = tuple(_VALIDATORS)
 
@@ -289,9 +290,11 @@ def resolve(paths: Sequence[str], command_line: CommandLine = CommandLine()) -> 
     origins["force-exclude"] = COMMAND_LINE if command_line.force_exclude else DEFAULT
 
     aliases = pick("aliases", None, ())
+    internal_modules = pick("internal-modules", None, False)
     settings = Settings(
         select=select, ignore=ignore, strict=strict, per_file_ignores=per_file_ignores,
         project_root=project_root if per_file_ignores else "", max_file_size=max_file_size, aliases=aliases,
+        internal_modules=internal_modules,
     )
     excludes = ExcludeRules(
         patterns=tuple(exclude) + tuple(extend_exclude), root=project_root, respect_gitignore=respect_gitignore,
@@ -328,6 +331,7 @@ def show(configuration: Configuration) -> str:
         ("force-exclude", _toml(excludes.force_exclude)),
         ("max-file-size", _toml(format_size(settings.max_file_size).replace(" ", "")) if settings.max_file_size else "0"),
         ("aliases", "{" + ", ".join(f"{_toml(module)} = {_toml(meaning)}" for module, meaning in settings.aliases) + "}"),
+        ("internal-modules", _toml(settings.internal_modules)),
     ]
     if configuration.dynamic_timeout is not None:
         rows.append(("dynamic-timeout", _toml(configuration.dynamic_timeout)))

@@ -99,6 +99,9 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     error: Finding | None = None  # a TFN999 finding when the file could not be read or parsed
     skipped: str | None = None  # a notice when the file was deliberately not checked
+    # Other files the result depends on (modules of the project read for re-exports, constants or callers), each
+    # with its signature when it was linted: ``(("file:/p/config.py", "1733..:120"), ...)``.
+    dependencies: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 def render_message(finding: Finding) -> str:

@@ -416,7 +416,7 @@ def fix_file(path: str, settings: Settings = Settings(), write: bool = True, ver
                 result = fix_notebook(source, path, settings, verify, always_check_syntax=explicit)
             except NotebookError as error:
                 return FileFix(path, error=_error(path, str(error)))
-        elif not might_have_findings(data):
+        elif not might_have_findings(data, settings.internal_modules):
             if explicit:
                 check_syntax(source, path)
             return FileFix(path, FixResult(source, source))

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Protocol
 
 import libcst as cst
 
 from . import knowledge
 from .intervals import EVERYTHING, IntervalSet, hyperparameter_range, power_range
-from .ranges import Analysis, Binding, Region, conjoin, is_empty, select_arguments
+from .project import ProjectModules, forget_with_project, parsed
+from .ranges import EVERYWHERE, Analysis, Binding, Region, conjoin, is_empty, select_arguments
 
 MAX_DEPTH = 40
 UNKNOWN_NAME = "*"  # in ``GradientFlow.names``: a chain of assignments too long to follow
@@ -50,6 +52,9 @@ class _Function:
     reason: str | None = None
     callers: set[str] = field(default_factory=set)  # qualnames of functions (or "<module>") that refer to it
 
+# A question about demand crosses at most this many module boundaries (callers of callers in other modules).
+MAX_MODULE_HOPS = 3
+
 
 def _dotted(node: ast.AST) -> str | None:
     parts = []
@@ -71,7 +76,8 @@ def _last(name: str | None) -> str:
 class ModuleFacts:
     """Facts about one module's functions and classes, from one walk of CPython's syntax tree."""
 
-    def __init__(self, tree: ast.Module | None = None):
+    def __init__(self, tree: ast.Module | None = None, project: ProjectModules | None = None):
+        self.project = project  # for callers in the project's other modules
         self.functions: dict[str, _Function] = {}
         self.class_kinds: dict[str, str] = {}  # class qualname -> kind in knowledge.NO_GRADIENT_CLASSES
         self._class_bases: dict[str, list[str]] = {}
@@ -82,6 +88,7 @@ class ModuleFacts:
         self._references: dict[str, set[str]] = {}  # a name -> the functions (or "<module>") that read it
         self._tree = tree
         self._demand: _Demand | None = None
+        self._hops = MAX_MODULE_HOPS
         if tree is not None:
             self._walk(tree.body, [], None, None)
             self._classify_classes()
@@ -240,22 +247,23 @@ class ModuleFacts:
         function = self.functions.get(qualname)
         return function.reason if function is not None else None
 
+    def _demand_walk(self, depth_left: int = 0) -> _Demand:
+        if self._demand is None:
+            self._demand = _Demand(self, self._tree, depth_left or self._hops)
+        return self._demand
+
     def parameter_carries(self, function: str, parameter: str) -> bool:
-        """Whether any call of ``function`` in this module can pass ``parameter`` a value with a gradient (True
+        """Whether any call of ``function`` in the project can pass ``parameter`` a value with a gradient (True
         when the function may be called from elsewhere)."""
         if self._tree is None or not function:
             return True
-        if self._demand is None:
-            self._demand = _Demand(self, self._tree)
-        return self._demand.parameter_carries(function, parameter, 0)
+        return self._demand_walk().parameter_carries(function, parameter, 0)
 
     def unused_result(self, line: int, column: int) -> str | None:
         """Why the value of the call at (line, column) never reaches anything differentiated, or None."""
         if self._tree is None:
             return None
-        if self._demand is None:
-            self._demand = _Demand(self, self._tree)
-        return self._demand.at(line, column)
+        return self._demand_walk().at(line, column)
 
     def attribute(self, class_qualname: str, name: str) -> AttributeFact | None:
         key = (class_qualname, name)
@@ -286,8 +294,9 @@ class _Demand:
 
     MAX_DEPTH = 30
 
-    def __init__(self, facts: ModuleFacts, tree: ast.Module):
+    def __init__(self, facts: ModuleFacts, tree: ast.Module, depth_left: int = MAX_MODULE_HOPS):
         self.facts = facts
+        self.depth_left = depth_left  # how many more modules a question may cross
         self.parents: dict[ast.AST, ast.AST] = {}
         self.enclosing: dict[ast.AST, str] = {}  # call or name node -> its function's qualname
         self.calls_at: dict[tuple[int, int], ast.Call] = {}
@@ -295,6 +304,9 @@ class _Demand:
         self.loads: dict[str, list[ast.Name]] = {}  # "qualname:variable" -> its reads
         self.escapes: set[str] = set()  # functions referred to other than by calling them
         self.imports: dict[str, str] = {}
+        self._module_assigned: set[str] = {target.id for statement in tree.body if isinstance(statement, ast.Assign)
+                                           for target in statement.targets if isinstance(target, ast.Name)}
+        self.unreachable: list[tuple[int, int, str]] = []  # (first line, last line, the statement ending the block)
         self._memo: dict[tuple, str | None] = {}
         self._walk(tree)
 
@@ -311,6 +323,8 @@ class _Demand:
                     stack.append((child, [*prefix, child.name], function))
                 else:
                     stack.append((child, prefix, function))
+            if isinstance(node, ast.stmt):
+                self._note_unreachable(node)
             if isinstance(node, ast.Call):
                 self.calls_at[(node.lineno, node.col_offset)] = node
                 self.enclosing[node] = function
@@ -339,6 +353,21 @@ class _Demand:
                 for alias in node.names:
                     self.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
 
+    _ENDS_BLOCK = {ast.Return: "return", ast.Raise: "raise", ast.Continue: "continue", ast.Break: "break"}
+
+    def _note_unreachable(self, statement: ast.stmt) -> None:
+        """Statements after a ``return``, ``raise``, ``continue`` or ``break`` in the same block never run."""
+        for field_name in ("body", "orelse", "finalbody"):
+            block = getattr(statement, field_name, None)
+            if not isinstance(block, list):
+                continue
+            for index, inner in enumerate(block[:-1]):
+                keyword = self._ENDS_BLOCK.get(type(inner))
+                if keyword is not None:
+                    self.unreachable.append((block[index + 1].lineno, block[-1].end_lineno or block[-1].lineno,
+                                             keyword))
+                    break
+
     # -- forward: what the module's own calls pass a function ------------------------------------------------------
     def parameter_carries(self, function: str, parameter: str, depth: int) -> bool:
         key = ("parameter", function, parameter)
@@ -352,19 +381,44 @@ class _Demand:
     def _parameter_carries(self, function: str, parameter: str, depth: int) -> bool:
         definition = self.facts.functions.get(function)
         name = _last(function)
-        sites = self.call_sites.get(name)
-        if definition is None or not sites or name in self.escapes:
+        sites = self.call_sites.get(name, [])
+        if definition is None or name in self.escapes:
             return True  # unknown callers
         arguments = definition.node.args
         positional = [argument.arg for argument in (*arguments.posonlyargs, *arguments.args)]
         if definition.class_qualname is not None and positional[:1] in (["self"], ["cls"]):
             positional = positional[1:]
         defaults = dict(zip(reversed(positional), reversed(arguments.defaults)))
-        for call in sites:
-            value = self._argument(call, positional, parameter, defaults)
-            if value is None or self.value_carries(value, self.enclosing.get(call, ""), depth + 1):
-                return True
-        return False
+
+        def passes_gradient(demand: _Demand, call: ast.Call) -> bool:
+            value = demand._argument(call, positional, parameter, defaults)
+            return value is None or demand.value_carries(value, demand.enclosing.get(call, ""), depth + 1)
+
+        if any(passes_gradient(self, call) for call in sites):
+            return True  # decided in this module: the project's other modules need not be searched
+        external = self._external_sites(function)
+        if external is None or not (sites or external):
+            return True  # unknown callers
+        return any(passes_gradient(demand, call) for demand, call in external)
+
+    def _external_sites(self, function: str) -> list[tuple[_Demand, ast.Call]] | None:
+        """The calls of a top-level function from the project's other modules, each with its module's demand;
+        None when they cannot all be known."""
+        if "." in function:
+            return []  # methods and nested functions: called through this module (its ``self.x()`` calls)
+        project = self.facts.project
+        if project is None or self.depth_left <= 0:
+            return None
+        sites = project.callers(function)
+        if sites is None:
+            return None
+        found = []
+        for site in sites:
+            other = _facts_of(site.path, self.depth_left - 1)
+            if other is None:
+                return None
+            found.append((other._demand_walk(), site.call))
+        return found
 
     @staticmethod
     def _argument(call: ast.Call, positional: list[str], parameter: str, defaults: dict) -> ast.expr | None:
@@ -394,6 +448,8 @@ class _Demand:
             return again(node.body) or again(node.orelse)
         if isinstance(node, (ast.Tuple, ast.List)):
             return any(again(element) for element in node.elts)
+        if isinstance(node, ast.Dict):
+            return any(again(value) for value in node.values)
         if isinstance(node, ast.Attribute):
             name = self._qualified(node)
             return not (node.attr in knowledge.NO_GRADIENT_ATTRIBUTES or _constant_module(name))
@@ -409,7 +465,7 @@ class _Demand:
             if name in knowledge.CASTS and node.args[1:2] and _is_integer_dtype(
                     _dotted(node.args[1]) or getattr(node.args[1], "value", "") or ""):
                 return False
-            if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+            if name.split(".")[0] in ("tensorflow", "keras", "tf_keras") or name in knowledge.GRADIENT_FROM_ARGUMENTS:
                 return any(again(arg) for arg in [*node.args, *(k.value for k in node.keywords)])
             return True
         return True
@@ -427,8 +483,8 @@ class _Demand:
                     return False
                 return self.parameter_carries(function, name, depth + 1)
             values = [statement.value for statement in ast.walk(scope)
-                      if isinstance(statement, ast.Assign) and any(
-                          isinstance(target, ast.Name) and target.id == name for target in statement.targets)]
+                      if isinstance(statement, ast.Assign) and any(_assigns(target, name)
+                                                                    for target in statement.targets)]
             if any(isinstance(statement, (ast.AugAssign, ast.For, ast.With, ast.NamedExpr)) for statement in ast.walk(scope)
                    if _binds(statement, name)):
                 return True
@@ -440,6 +496,9 @@ class _Demand:
         return True
 
     def at(self, line: int, column: int) -> str | None:
+        for first, last, keyword in self.unreachable:
+            if first <= line <= last:
+                return f"it never runs: it follows a `{keyword}` in the same block"
         call = self.calls_at.get((line, column))
         return self.demand(call, 0) if call is not None else None
 
@@ -482,6 +541,16 @@ class _Demand:
             return None
         if isinstance(parent, ast.Expr):
             return "its value is discarded"
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            # ``value.numpy()``, ``value.shape``: the value leaves TensorFlow or only its metadata is read.
+            call = self.parents.get(parent)
+            called = isinstance(call, ast.Call) and call.func is parent
+            if parent.attr in knowledge.NO_GRADIENT_ATTRIBUTES and not called:
+                return f"only its .{parent.attr} is read"
+            if called and parent.attr in knowledge.NO_DEMAND_METHODS:
+                return f"its value only reaches .{parent.attr}(), which is not differentiated"
+            if called and parent.attr in knowledge.CONTAINER_GROWTH and isinstance(node, ast.Name):
+                return "only other elements are added to it"  # the list's uses decide
         return None
 
     def _first_call_or_name(self, node: ast.AST) -> ast.AST:
@@ -503,18 +572,105 @@ class _Demand:
                 return "its value is cast to an integer"
         if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
             return self.demand(call, depth + 1)
+        callee = self._callee(call)
+        if callee is not None:
+            return self._passed_to(callee, call, argument, depth)
+        if (isinstance(call.func, ast.Attribute) and call.func.attr in knowledge.CONTAINER_GROWTH
+                and isinstance(call.func.value, ast.Name)):
+            return self._added_to(call.func.value, call, depth)
         return None
+
+    def _added_to(self, container: ast.Name, call: ast.Call, depth: int) -> str | None:
+        """``summaries.append(value)``: the value goes where the list's later reads take it."""
+        function = self.enclosing.get(call, "")
+        if not function or self._read_by_nested_function(function, container.id):
+            return None
+        after = (call.end_lineno or call.lineno, call.end_col_offset or 0)
+        reasons = []
+        for use in self.loads.get(f"{function}:{container.id}", ()):
+            if (use.lineno, use.col_offset) >= after:
+                reasons.append(self.demand(use, depth + 1))
+                if reasons[-1] is None:
+                    return None
+        return reasons[0] if reasons else "the list it is added to is never read"
+
+    def _callee(self, call: ast.Call) -> str | None:
+        """The qualname of the function of this module that ``call`` calls, or None: a function nested in the
+        caller (``inner(x)``), one at module level (``helper(x)``) or a method of the caller's class
+        (``self.helper(x)``)."""
+        caller = self.enclosing.get(call, "")
+        func = call.func
+        if isinstance(func, ast.Name):
+            nested = f"{caller}.<locals>.{func.id}" if caller else None
+            if nested in self.facts.functions:
+                return nested
+            if func.id in self.facts.functions and not self._rebound(func.id):
+                return func.id
+            return None
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+            owner = self.facts.functions.get(caller)
+            klass = owner.class_qualname if owner is not None else None
+            method = f"{klass}.{func.attr}" if klass else None
+            return method if method in self.facts.functions else None
+        return None
+
+    def _rebound(self, name: str) -> bool:
+        return name in self.escapes and name in self._module_assigned
+
+    def _passed_to(self, callee: str, call: ast.Call, argument: ast.AST, depth: int) -> str | None:
+        """Whether the function's body can differentiate what ``call`` passes it as ``argument``: followed through
+        every read of the parameter it binds (into the function's return, and from there to its callers)."""
+        definition = self.facts.functions[callee]
+        arguments = definition.node.args
+        positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+        if definition.class_qualname is not None and isinstance(call.func, ast.Attribute) and positional[:1] in (
+                ["self"], ["cls"]):
+            positional = positional[1:]
+        parameter = None
+        if any(isinstance(arg, ast.Starred) for arg in call.args):
+            return None
+        if argument in call.args:
+            index = call.args.index(argument)
+            parameter = positional[index] if index < len(positional) else None
+        else:
+            keyword = self.parents.get(argument)
+            if isinstance(keyword, ast.keyword) and keyword.arg is not None:
+                names = {*positional, *(a.arg for a in arguments.kwonlyargs)}
+                parameter = keyword.arg if keyword.arg in names else None
+        if parameter is None:
+            return None  # *args, **kwargs: not followed
+        key = ("passed", callee, parameter)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = None  # recursion: differentiated until shown otherwise
+        reason = self.facts.function_reason(callee)
+        if reason is None:
+            uses = self.loads.get(f"{callee}:{parameter}", ())
+            reasons = []
+            for use in uses:
+                reasons.append(self.demand(use, depth + 1))
+                if reasons[-1] is None:
+                    break
+            if self._read_by_nested_function(callee, parameter):
+                reasons.append(None)
+            reason = (None if None in reasons else
+                      f"{_last(callee)}() does not differentiate it: {reasons[0]}" if reasons else
+                      f"{_last(callee)}() never reads it")
+        self._memo[key] = reason
+        return reason
 
     def _variable(self, targets: list[ast.Name], value: ast.AST, depth: int) -> str | None:
         function = self.enclosing.get(self._first_call_or_name(value), "")
         if not function:
             return None  # a module-level name: other modules may import it
         reasons = []
-        for target in targets:
+        statement = self.parents.get(value, value)
+        after = (statement.end_lineno or statement.lineno, statement.end_col_offset or 0)  # the right side reads
+        for target in targets:                                                             # the previous value
             uses = [use for use in self.loads.get(f"{function}:{target.id}", ())
-                    if (use.lineno, use.col_offset) > (target.lineno, target.col_offset)]
-            if any(self._inside_nested_function(use, function) for use in uses):
-                return None
+                    if (use.lineno, use.col_offset) >= after]
+            if self._read_by_nested_function(function, target.id):
+                return None  # a closure reads it: not followed
             for use in uses:
                 reason = self.demand(use, depth + 1)
                 if reason is None:
@@ -522,8 +678,15 @@ class _Demand:
                 reasons.append(reason)
         return reasons[0] if reasons else "its value is never used"
 
-    def _inside_nested_function(self, node: ast.AST, function: str) -> bool:
-        return self.enclosing.get(node, "") != function
+    def _read_by_nested_function(self, function: str, name: str) -> bool:
+        """Whether a function nested in ``function`` reads its ``name`` (a closure), not a local of its own."""
+        prefix, suffix = f"{function}.<locals>.", f":{name}"
+        for key in self.loads:
+            if key.startswith(prefix) and key.endswith(suffix):
+                nested = self.facts.functions.get(key[:-len(suffix)])
+                if nested is None or name not in _locals(nested.node):
+                    return True
+        return False
 
     def _returned(self, function: str | None, index: int | None, depth: int) -> str | None:
         if not function:
@@ -540,17 +703,29 @@ class _Demand:
 
     def _callers_discard(self, function: str, index: int | None, depth: int) -> str | None:
         name = _last(function)
-        sites = self.call_sites.get(name)
-        if not sites or name in self.escapes:
-            return None  # called from elsewhere, or handed around: assume it is differentiated
-        for call in sites:
-            caller = self.enclosing.get(call, "")
-            if caller and self.facts.function_reason(caller):
-                continue
-            reason = self.demand(call, depth + 1) if index is None else self._element(call, index, depth)
-            if reason is None:
-                return None
-        return f"every use of {name}() in this module discards it"
+        sites = self.call_sites.get(name, [])
+        if name in self.escapes:
+            return None  # handed around as a value: assume it is differentiated
+
+        def differentiated(demand: _Demand, calls) -> bool:
+            for call in calls:
+                caller = demand.enclosing.get(call, "")
+                if caller and demand.facts.function_reason(caller):
+                    continue
+                reason = demand.demand(call, depth + 1) if index is None else demand._element(call, index, depth)
+                if reason is None:
+                    return True
+            return False
+
+        if differentiated(self, sites):
+            return None  # decided in this module: the project's other modules need not be searched
+        external = self._external_sites(function)
+        if external is None or not (sites or external):
+            return None  # called from elsewhere, or not at all here: assume it is differentiated
+        if any(differentiated(demand, [call]) for demand, call in external):
+            return None
+        where = "this project" if external else "this module"
+        return f"every use of {name}() in {where} discards it"
 
     def _element(self, call: ast.Call, index: int, depth: int) -> str | None:
         parent = self.parents.get(call)
@@ -564,6 +739,56 @@ class _Demand:
         if isinstance(parent, ast.Subscript) and isinstance(parent.slice, ast.Constant):
             return self.demand(parent, depth + 1) if parent.slice.value == index else "that element is not used"
         return self.demand(call, depth + 1)
+
+
+def _locals(function: ast.AST) -> frozenset[str]:
+    """The names a function binds itself: parameters and assignment targets (not those of functions in it)."""
+    cached = getattr(function, "_tflint_locals", None)
+    if cached is not None:
+        return cached
+    arguments = function.args
+    names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    stack = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.difference_update(node.names)
+        stack.extend(ast.iter_child_nodes(node))
+    result = frozenset(names)
+    function._tflint_locals = result
+    return result
+
+
+@lru_cache(maxsize=128)
+def _facts_of(path: str, hops: int) -> ModuleFacts | None:
+    """Another module's facts, for questions about its calls of the linted module's functions."""
+    tree = parsed(path)
+    if tree is None:
+        return None
+    facts = ModuleFacts(tree, ProjectModules(path) if hops > 0 else None)
+    facts._hops = hops
+    return facts
+
+
+forget_with_project(_facts_of.cache_clear)
+
+
+def _assigns(target: ast.expr, name: str) -> bool:
+    """Whether assigning to ``target`` binds ``name`` (``name = ...`` or ``name, other = ...``; an unpacked element
+    carries a gradient only if the whole value does)."""
+    if isinstance(target, ast.Name):
+        return target.id == name
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_assigns(element, name) for element in target.elts)
+    if isinstance(target, ast.Starred):
+        return _assigns(target.value, name)
+    return False
 
 
 def _binds(statement: ast.AST, name: str) -> bool:
@@ -692,6 +917,9 @@ class GradientFlow:
             return again(node.body) or again(node.orelse)
         if isinstance(node, (cst.Tuple, cst.List)):
             return any(again(element.value) for element in node.elements)
+        if isinstance(node, cst.Dict):
+            return any(not isinstance(element, cst.DictElement) or again(element.value)
+                       for element in node.elements)
         if isinstance(node, cst.Call):
             return self._call_carries(node, region, as_of, depth)
         return True
@@ -707,6 +935,8 @@ class GradientFlow:
             return not any(_constant_module(name) for name in names) or not names
         if binding.value is not None:
             return self.carries(binding.value, region, binding.seq, depth + 1)
+        if binding.unpacked_from is not None:
+            return self.carries(binding.unpacked_from, EVERYWHERE, binding.seq, depth + 1)
         if binding.parameter is not None:
             if binding.parameter in knowledge.NO_GRADIENT_PARAMETERS or binding.default is not None:
                 return False
@@ -751,7 +981,8 @@ class GradientFlow:
             return True
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("numpy", "astype", "item", "tolist"):
             return False
-        if any(name.split(".")[0] in ("tensorflow", "keras", "tf_keras") for name in names):
+        if any(name.split(".")[0] in ("tensorflow", "keras", "tf_keras") for name in names) or (
+                names & knowledge.GRADIENT_FROM_ARGUMENTS):
             # A TensorFlow or Keras function of its arguments: a gradient flows only from them.
             return any(again(arg.value) for arg in node.args)
         if _is_dtype_call(node, self.ctx):

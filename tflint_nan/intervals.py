@@ -187,9 +187,11 @@ class IntervalSet:
     def reciprocal(self) -> IntervalSet:
         out = []
         for part in self.parts:
-            if part.lo < 0 < part.hi or (part.lo == 0 and part.lo_closed) or (part.hi == 0 and part.hi_closed):
+            if part.lo < 0 < part.hi:
                 return EVERYTHING
-            # 1/v is decreasing on each side of 0; an open end at 0 maps to an infinite end.
+            # 1/v is decreasing on each side of 0; an end at 0 maps to an infinite end (open to open, closed to
+            # closed: 1/0 is inf).  The sign of a zero is not tracked: a zero ending a one-signed range is taken
+            # to have that range's sign (abs, square, sqrt, relu and counts give +0).
             lo = _inverse(part.hi, positive_side=part.lo >= 0)
             hi = _inverse(part.lo, positive_side=part.lo >= 0)
             out.append(Interval(lo, hi, part.hi_closed, part.lo_closed))
@@ -293,6 +295,8 @@ LOG_POSITIVE_FLOATS = IntervalSet.between(-745.2, 709.8)
 
 def tensor_power_range(base: IntervalSet, exponent: IntervalSet) -> IntervalSet:
     """Values of ``base ** exponent`` when both are tensors: for a positive base, ``exp(exponent * ln(base))``."""
+    if exponent == IntervalSet.point(0.0) and not base.is_empty():
+        return IntervalSet.point(1.0)  # pow(x, 0) is 1 for every x, NaN and inf included (IEEE 754)
     if base.is_empty() or exponent.is_empty() or not base.within(IntervalSet.compare(">", 0.0)):
         return EVERYTHING
     logs = base.map_monotone(_log).intersect(LOG_POSITIVE_FLOATS)

@@ -48,6 +48,8 @@ FAMILIES: Mapping[str, tuple[str, ...]] = {
 
 # Modules whose names are legacy spellings that the installed TensorFlow/Keras 3 no longer provides; the
 # knowledge test skips resolving these (they are still matched, because old code still uses them).
+# The roots of every module in FAMILIES: a name under one of them is spelled through TensorFlow or Keras itself.
+FAMILY_ROOTS = frozenset(module.split(".")[0] for modules in FAMILIES.values() for module in modules)
 LEGACY_MODULES = ("keras.backend", "tf_keras.backend")
 
 
@@ -422,6 +424,30 @@ NO_GRADIENT_RESULTS = (
        "builtins.int", "builtins.len", "builtins.float", "builtins.bool", "builtins.round", "builtins.range",
        "builtins.isinstance", "builtins.str"}
 )
+# TensorFlow 1's streaming metrics: ``value, update_op = tf.compat.v1.metrics.precision(labels, predictions)``.
+# Both read local (non-trainable) variables that ``update_op`` accumulates, so neither carries a gradient back to
+# the predictions (``tests/test_gradients_tf.py`` checks every name, in a graph).  Under the TF1 spelling
+# ``tf.metrics``, which TensorFlow 2 gives to Keras's metrics, the names that were also Keras 2 losses with a
+# gradient (``tf.metrics.mean_squared_error``) are left out.
+TF1_STREAMING_METRICS = (
+    "accuracy", "auc", "average_precision_at_k", "false_negatives", "false_negatives_at_thresholds",
+    "false_positives", "false_positives_at_thresholds", "mean", "mean_absolute_error", "mean_cosine_distance",
+    "mean_iou", "mean_per_class_accuracy", "mean_relative_error", "mean_squared_error", "mean_tensor",
+    "percentage_below", "precision", "precision_at_k", "precision_at_thresholds", "precision_at_top_k", "recall",
+    "recall_at_k", "recall_at_thresholds", "recall_at_top_k", "root_mean_squared_error",
+    "sensitivity_at_specificity", "sparse_average_precision_at_k", "sparse_precision_at_k",
+    "specificity_at_sensitivity", "true_negatives", "true_negatives_at_thresholds", "true_positives",
+    "true_positives_at_thresholds",
+)
+KERAS2_METRIC_LOSSES = frozenset({"mean_absolute_error", "mean_squared_error"})
+NO_GRADIENT_RESULTS = NO_GRADIENT_RESULTS | frozenset(
+    [f"tensorflow.compat.v1.metrics.{name}" for name in TF1_STREAMING_METRICS]
+    + [f"tensorflow.metrics.{name}" for name in TF1_STREAMING_METRICS if name not in KERAS2_METRIC_LOSSES])
+
+# Functions outside TensorFlow whose results carry a gradient only from their arguments (they regroup tensors):
+# TF-Slim's ``aggregate_metric_map({name: (value, update_op)})`` -> ``({name: value}, {name: update_op})``.
+GRADIENT_FROM_ARGUMENTS = frozenset({"tf_slim.metrics.aggregate_metric_map", "tf_slim.metrics.aggregate_metrics"})
+
 # Random samples: the sample carries no gradient, but the parameters after the shape (minval/maxval, mean/stddev,
 # alpha/beta) do, through the reparameterisation TensorFlow writes in Python (``rnd * (maxval - minval) + minval``).
 RANDOM_SAMPLES = (
@@ -523,6 +549,8 @@ IS_NAN = qualified(tf_math="is_nan", tf_v1="is_nan", ops="isnan", tnp="isnan")
 # Methods that take a value out of the differentiated graph: NumPy conversion, variable and metric state updates.
 NO_DEMAND_METHODS = frozenset({"numpy", "item", "tolist", "assign", "assign_add", "assign_sub", "update_state",
                                "scatter_update", "scatter_nd_update", "print", "Print", "Assert"})
+# Methods that add elements to a Python list or set: they neither read nor hand on the elements already in it.
+CONTAINER_GROWTH = frozenset({"append", "extend", "insert", "add"})
 # Words in a callee's last name that mark logging: ``tf.summary.scalar``, ``add_moving_summary``, ``log_scalar``.
 NO_DEMAND_WORDS = ("summary", "summaries", "histogram", "log_scalar", "print")
 # Modules whose functions only log or check their arguments.
@@ -531,3 +559,171 @@ NO_DEMAND_PREFIXES = ("tensorflow.summary.", "tensorflow.compat.v1.summary.", "t
                       "tensorflow.compat.v1.metrics.", "tensorflow.metrics.", "tensorflow.compat.v1.Print")
 # Powers with a tensor exponent: their range is computed from both arguments' (ranges.py).
 POWERS = qualified(tf="pow", tf_math="pow", K="pow", ops="power", tnp=("power", "float_power"))
+# -- TensorFlow's internal modules --------------------------------------------------------------------------------
+# Libraries and Keras 2 call ``math_ops.log`` and ``array_ops.where`` from ``tensorflow.python.ops``: the same
+# functions as the public names (``array_ops.where`` is TensorFlow 1's where, ``array_ops.where_v2`` TensorFlow 2's).
+# Followed only with the ``internal-modules`` setting (``project.ProjectModules``): on real code the users of these
+# modules are mostly copies of TensorFlow's own implementations, and TensorFlow's sources use them everywhere.
+INTERNAL_MODULES = tuple(f"tensorflow.python.ops.{name}" for name in (
+    "math_ops", "gen_math_ops", "array_ops", "gen_array_ops", "nn_ops", "nn_impl", "clip_ops", "special_math_ops",
+    "random_ops"))
+# Each internal spelling of a name the tables use -> the public name it is (the same function once unwrapped).
+# Generated from the installed TensorFlow; ``tests/test_knowledge_tf.py`` regenerates it and requires equality.
+INTERNAL_SPELLINGS: Mapping[str, str] = {
+    "tensorflow.python.ops.array_ops.constant": "tensorflow.constant",
+    "tensorflow.python.ops.array_ops.identity": "tensorflow.identity",
+    "tensorflow.python.ops.array_ops.one_hot": "tensorflow.one_hot",
+    "tensorflow.python.ops.array_ops.ones": "tensorflow.ones",
+    "tensorflow.python.ops.array_ops.ones_like": "tensorflow.compat.v1.ones_like",
+    "tensorflow.python.ops.array_ops.ones_like_v2": "tensorflow.ones_like",
+    "tensorflow.python.ops.array_ops.rank": "tensorflow.rank",
+    "tensorflow.python.ops.array_ops.searchsorted": "tensorflow.searchsorted",
+    "tensorflow.python.ops.array_ops.sequence_mask": "tensorflow.sequence_mask",
+    "tensorflow.python.ops.array_ops.shape": "tensorflow.compat.v1.shape",
+    "tensorflow.python.ops.array_ops.shape_n": "tensorflow.shape_n",
+    "tensorflow.python.ops.array_ops.shape_v2": "tensorflow.shape",
+    "tensorflow.python.ops.array_ops.size": "tensorflow.compat.v1.size",
+    "tensorflow.python.ops.array_ops.size_v2": "tensorflow.size",
+    "tensorflow.python.ops.array_ops.stop_gradient": "tensorflow.stop_gradient",
+    "tensorflow.python.ops.array_ops.where": "tensorflow.compat.v1.where",
+    "tensorflow.python.ops.array_ops.where_v2": "tensorflow.where",
+    "tensorflow.python.ops.array_ops.zeros": "tensorflow.zeros",
+    "tensorflow.python.ops.array_ops.zeros_like": "tensorflow.compat.v1.zeros_like",
+    "tensorflow.python.ops.array_ops.zeros_like_v2": "tensorflow.zeros_like",
+    "tensorflow.python.ops.clip_ops.clip_by_value": "tensorflow.clip_by_value",
+    "tensorflow.python.ops.gen_math_ops.acosh": "tensorflow.acosh",
+    "tensorflow.python.ops.gen_math_ops.asin": "tensorflow.asin",
+    "tensorflow.python.ops.gen_math_ops.atanh": "tensorflow.atanh",
+    "tensorflow.python.ops.gen_math_ops.cos": "tensorflow.cos",
+    "tensorflow.python.ops.gen_math_ops.cosh": "tensorflow.cosh",
+    "tensorflow.python.ops.gen_math_ops.digamma": "tensorflow.math.digamma",
+    "tensorflow.python.ops.gen_math_ops.erf": "tensorflow.math.erf",
+    "tensorflow.python.ops.gen_math_ops.erfc": "tensorflow.math.erfc",
+    "tensorflow.python.ops.gen_math_ops.expm1": "tensorflow.math.expm1",
+    "tensorflow.python.ops.gen_math_ops.greater": "tensorflow.greater",
+    "tensorflow.python.ops.gen_math_ops.greater_equal": "tensorflow.greater_equal",
+    "tensorflow.python.ops.gen_math_ops.is_finite": "tensorflow.math.is_finite",
+    "tensorflow.python.ops.gen_math_ops.is_inf": "tensorflow.math.is_inf",
+    "tensorflow.python.ops.gen_math_ops.is_nan": "tensorflow.math.is_nan",
+    "tensorflow.python.ops.gen_math_ops.less": "tensorflow.less",
+    "tensorflow.python.ops.gen_math_ops.less_equal": "tensorflow.less_equal",
+    "tensorflow.python.ops.gen_math_ops.lgamma": "tensorflow.math.lgamma",
+    "tensorflow.python.ops.gen_math_ops.log": "tensorflow.math.log",
+    "tensorflow.python.ops.gen_math_ops.log1p": "tensorflow.math.log1p",
+    "tensorflow.python.ops.gen_math_ops.logical_and": "tensorflow.logical_and",
+    "tensorflow.python.ops.gen_math_ops.logical_not": "tensorflow.logical_not",
+    "tensorflow.python.ops.gen_math_ops.logical_or": "tensorflow.logical_or",
+    "tensorflow.python.ops.gen_math_ops.maximum": "tensorflow.maximum",
+    "tensorflow.python.ops.gen_math_ops.minimum": "tensorflow.minimum",
+    "tensorflow.python.ops.gen_math_ops.real_div": "tensorflow.realdiv",
+    "tensorflow.python.ops.gen_math_ops.reciprocal": "tensorflow.math.reciprocal",
+    "tensorflow.python.ops.gen_math_ops.segment_mean": "tensorflow.math.segment_mean",
+    "tensorflow.python.ops.gen_math_ops.segment_sum": "tensorflow.math.segment_sum",
+    "tensorflow.python.ops.gen_math_ops.sin": "tensorflow.sin",
+    "tensorflow.python.ops.gen_math_ops.sinh": "tensorflow.sinh",
+    "tensorflow.python.ops.gen_math_ops.square": "tensorflow.square",
+    "tensorflow.python.ops.gen_math_ops.tanh": "tensorflow.tanh",
+    "tensorflow.python.ops.gen_math_ops.unsorted_segment_max": "tensorflow.math.unsorted_segment_max",
+    "tensorflow.python.ops.gen_math_ops.unsorted_segment_min": "tensorflow.math.unsorted_segment_min",
+    "tensorflow.python.ops.gen_math_ops.unsorted_segment_sum": "tensorflow.math.unsorted_segment_sum",
+    "tensorflow.python.ops.gen_math_ops.xlogy": "tensorflow.math.xlogy",
+    "tensorflow.python.ops.math_ops.abs": "tensorflow.abs",
+    "tensorflow.python.ops.math_ops.acos": "tensorflow.acos",
+    "tensorflow.python.ops.math_ops.acosh": "tensorflow.acosh",
+    "tensorflow.python.ops.math_ops.argmax": "tensorflow.compat.v1.argmax",
+    "tensorflow.python.ops.math_ops.argmax_v2": "tensorflow.argmax",
+    "tensorflow.python.ops.math_ops.argmin": "tensorflow.compat.v1.argmin",
+    "tensorflow.python.ops.math_ops.argmin_v2": "tensorflow.argmin",
+    "tensorflow.python.ops.math_ops.asin": "tensorflow.asin",
+    "tensorflow.python.ops.math_ops.atanh": "tensorflow.atanh",
+    "tensorflow.python.ops.math_ops.cast": "tensorflow.cast",
+    "tensorflow.python.ops.math_ops.ceil": "tensorflow.math.ceil",
+    "tensorflow.python.ops.math_ops.cos": "tensorflow.cos",
+    "tensorflow.python.ops.math_ops.cosh": "tensorflow.cosh",
+    "tensorflow.python.ops.math_ops.count_nonzero": "tensorflow.compat.v1.count_nonzero",
+    "tensorflow.python.ops.math_ops.count_nonzero_v2": "tensorflow.math.count_nonzero",
+    "tensorflow.python.ops.math_ops.cumsum": "tensorflow.cumsum",
+    "tensorflow.python.ops.math_ops.digamma": "tensorflow.math.digamma",
+    "tensorflow.python.ops.math_ops.div": "tensorflow.compat.v1.div",
+    "tensorflow.python.ops.math_ops.div_no_nan": "tensorflow.math.divide_no_nan",
+    "tensorflow.python.ops.math_ops.divide": "tensorflow.divide",
+    "tensorflow.python.ops.math_ops.equal": "tensorflow.equal",
+    "tensorflow.python.ops.math_ops.erf": "tensorflow.math.erf",
+    "tensorflow.python.ops.math_ops.erfc": "tensorflow.math.erfc",
+    "tensorflow.python.ops.math_ops.exp": "tensorflow.exp",
+    "tensorflow.python.ops.math_ops.expm1": "tensorflow.math.expm1",
+    "tensorflow.python.ops.math_ops.floor": "tensorflow.floor",
+    "tensorflow.python.ops.math_ops.floordiv": "tensorflow.math.floordiv",
+    "tensorflow.python.ops.math_ops.greater": "tensorflow.greater",
+    "tensorflow.python.ops.math_ops.greater_equal": "tensorflow.greater_equal",
+    "tensorflow.python.ops.math_ops.is_finite": "tensorflow.math.is_finite",
+    "tensorflow.python.ops.math_ops.is_inf": "tensorflow.math.is_inf",
+    "tensorflow.python.ops.math_ops.is_nan": "tensorflow.math.is_nan",
+    "tensorflow.python.ops.math_ops.less": "tensorflow.less",
+    "tensorflow.python.ops.math_ops.less_equal": "tensorflow.less_equal",
+    "tensorflow.python.ops.math_ops.lgamma": "tensorflow.math.lgamma",
+    "tensorflow.python.ops.math_ops.log": "tensorflow.math.log",
+    "tensorflow.python.ops.math_ops.log1p": "tensorflow.math.log1p",
+    "tensorflow.python.ops.math_ops.log_sigmoid": "tensorflow.math.log_sigmoid",
+    "tensorflow.python.ops.math_ops.logical_and": "tensorflow.logical_and",
+    "tensorflow.python.ops.math_ops.logical_not": "tensorflow.logical_not",
+    "tensorflow.python.ops.math_ops.logical_or": "tensorflow.logical_or",
+    "tensorflow.python.ops.math_ops.maximum": "tensorflow.maximum",
+    "tensorflow.python.ops.math_ops.minimum": "tensorflow.minimum",
+    "tensorflow.python.ops.math_ops.multiply_no_nan": "tensorflow.math.multiply_no_nan",
+    "tensorflow.python.ops.math_ops.not_equal": "tensorflow.not_equal",
+    "tensorflow.python.ops.math_ops.pow": "tensorflow.pow",
+    "tensorflow.python.ops.math_ops.range": "tensorflow.range",
+    "tensorflow.python.ops.math_ops.real_div": "tensorflow.realdiv",
+    "tensorflow.python.ops.math_ops.realdiv": "tensorflow.realdiv",
+    "tensorflow.python.ops.math_ops.reciprocal": "tensorflow.math.reciprocal",
+    "tensorflow.python.ops.math_ops.reduce_logsumexp": "tensorflow.reduce_logsumexp",
+    "tensorflow.python.ops.math_ops.reduce_logsumexp_v1": "tensorflow.compat.v1.reduce_logsumexp",
+    "tensorflow.python.ops.math_ops.reduce_max": "tensorflow.reduce_max",
+    "tensorflow.python.ops.math_ops.reduce_max_v1": "tensorflow.compat.v1.reduce_max",
+    "tensorflow.python.ops.math_ops.reduce_mean": "tensorflow.reduce_mean",
+    "tensorflow.python.ops.math_ops.reduce_mean_v1": "tensorflow.compat.v1.reduce_mean",
+    "tensorflow.python.ops.math_ops.reduce_min": "tensorflow.reduce_min",
+    "tensorflow.python.ops.math_ops.reduce_min_v1": "tensorflow.compat.v1.reduce_min",
+    "tensorflow.python.ops.math_ops.reduce_sum": "tensorflow.reduce_sum",
+    "tensorflow.python.ops.math_ops.reduce_sum_v1": "tensorflow.compat.v1.reduce_sum",
+    "tensorflow.python.ops.math_ops.round": "tensorflow.round",
+    "tensorflow.python.ops.math_ops.rsqrt": "tensorflow.math.rsqrt",
+    "tensorflow.python.ops.math_ops.segment_mean": "tensorflow.math.segment_mean",
+    "tensorflow.python.ops.math_ops.segment_sum": "tensorflow.math.segment_sum",
+    "tensorflow.python.ops.math_ops.sigmoid": "tensorflow.sigmoid",
+    "tensorflow.python.ops.math_ops.sign": "tensorflow.sign",
+    "tensorflow.python.ops.math_ops.sin": "tensorflow.sin",
+    "tensorflow.python.ops.math_ops.sinh": "tensorflow.sinh",
+    "tensorflow.python.ops.math_ops.softplus": "tensorflow.nn.softplus",
+    "tensorflow.python.ops.math_ops.sqrt": "tensorflow.sqrt",
+    "tensorflow.python.ops.math_ops.square": "tensorflow.square",
+    "tensorflow.python.ops.math_ops.tanh": "tensorflow.tanh",
+    "tensorflow.python.ops.math_ops.to_bfloat16": "tensorflow.compat.v1.to_bfloat16",
+    "tensorflow.python.ops.math_ops.to_double": "tensorflow.compat.v1.to_double",
+    "tensorflow.python.ops.math_ops.to_float": "tensorflow.compat.v1.to_float",
+    "tensorflow.python.ops.math_ops.to_int32": "tensorflow.compat.v1.to_int32",
+    "tensorflow.python.ops.math_ops.to_int64": "tensorflow.compat.v1.to_int64",
+    "tensorflow.python.ops.math_ops.truediv": "tensorflow.truediv",
+    "tensorflow.python.ops.math_ops.unsorted_segment_max": "tensorflow.math.unsorted_segment_max",
+    "tensorflow.python.ops.math_ops.unsorted_segment_mean": "tensorflow.math.unsorted_segment_mean",
+    "tensorflow.python.ops.math_ops.unsorted_segment_min": "tensorflow.math.unsorted_segment_min",
+    "tensorflow.python.ops.math_ops.unsorted_segment_sum": "tensorflow.math.unsorted_segment_sum",
+    "tensorflow.python.ops.math_ops.xdivy": "tensorflow.math.xdivy",
+    "tensorflow.python.ops.math_ops.xlogy": "tensorflow.math.xlogy",
+    "tensorflow.python.ops.nn_ops.elu": "tensorflow.nn.elu",
+    "tensorflow.python.ops.nn_ops.in_top_k": "tensorflow.compat.v1.math.in_top_k",
+    "tensorflow.python.ops.nn_ops.in_top_k_v2": "tensorflow.math.in_top_k",
+    "tensorflow.python.ops.nn_ops.relu": "tensorflow.nn.relu",
+    "tensorflow.python.ops.nn_ops.relu6": "tensorflow.nn.relu6",
+    "tensorflow.python.ops.nn_ops.selu": "tensorflow.nn.selu",
+    "tensorflow.python.ops.nn_ops.softmax": "tensorflow.compat.v1.nn.softmax",
+    "tensorflow.python.ops.nn_ops.softmax_v2": "tensorflow.nn.softmax",
+    "tensorflow.python.ops.random_ops.categorical": "tensorflow.random.categorical",
+    "tensorflow.python.ops.random_ops.random_gamma": "tensorflow.random.gamma",
+    "tensorflow.python.ops.random_ops.random_normal": "tensorflow.random.normal",
+    "tensorflow.python.ops.random_ops.random_poisson_v2": "tensorflow.random.poisson",
+    "tensorflow.python.ops.random_ops.random_shuffle": "tensorflow.random.shuffle",
+    "tensorflow.python.ops.random_ops.random_uniform": "tensorflow.random.uniform",
+    "tensorflow.python.ops.random_ops.truncated_normal": "tensorflow.random.truncated_normal",
+}

@@ -37,7 +37,7 @@ _RECURSION_LIMIT = 60_000
 # A file CPython rejects is shown to LibCST (which may know newer syntax) only within these bounds.
 MAX_FALLBACK_BRACKET_DEPTH = 200  # CPython's own limit for valid files
 MAX_FALLBACK_LINE_TOKENS = 3_000
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+NOQA_PATTERN = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class Settings:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are skipped with a notice; 0: no limit
     # (module, what it stands for): wrappers of TensorFlow that cannot be read, e.g. a module built at run time
     aliases: tuple[tuple[str, str], ...] = ()
+    # TensorFlow's internal modules (``tensorflow.python.ops.math_ops.log``) read as the public names they are
+    internal_modules: bool = False
 
     def enabled(self, code: str) -> bool:
         if code == PARSE_ERROR_CODE:
@@ -106,16 +108,17 @@ def decode(data: bytes) -> str:
 
 
 def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa: bool = True,
-            exhaustive: bool = False) -> list[Finding]:
+            exhaustive: bool = False, dependencies: list | None = None) -> list[Finding]:
     """Findings for one module's source, filtered by settings and (unless a host tool such as flake8 owns it)
     ``# noqa``; raises SourceError.  ``exhaustive`` analyses every statement with LibCST instead of only those
-    ``screen.plan`` keeps (same findings, far slower; the tests compare the two)."""
+    ``screen.plan`` keeps (same findings, far slower; the tests compare the two).  ``dependencies``, when given,
+    receives what the findings depend on in other files (``ProjectModules.dependencies``)."""
     # The nesting guard keeps LibCST away from generated monsters; the plan measures the depth in the walk it makes
     # anyway, so a file that never reaches LibCST pays nothing for it.
     tree = check_syntax(source, path, nesting=exhaustive)
     try:
         focused = tree is not None and not exhaustive  # no tree: only LibCST accepts this source
-        project = ProjectModules(path, settings.aliases)
+        project = ProjectModules(path, settings.aliases, settings.internal_modules)
         plan = screen.plan(tree, project.resolve) if focused else None
         if plan is not None and plan.depth > MAX_NESTING_DEPTH:
             raise _too_deep(plan.depth)
@@ -123,6 +126,8 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
             found = []  # no select call here can have a finding: LibCST (and its thread) is not needed
         else:
             found = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict, tree, plan, project))
+        if dependencies is not None:
+            dependencies.extend(project.dependencies())
     except SourceError:
         raise
     except MemoryError:
@@ -155,7 +160,7 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
                           "not analysed") from None
     from .gradients import ModuleFacts
 
-    facts = ModuleFacts(tree)
+    facts = ModuleFacts(tree, project)
     if plan is not None:
         from .focus import analyse_plan
 
@@ -204,9 +209,9 @@ def run_with_deep_stack(function):
     return value
 
 
-def might_have_findings(data: bytes) -> bool:
+def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
     """False only for files that cannot have findings (``screen.might_have_findings``)."""
-    return screen.might_have_findings(data)
+    return screen.might_have_findings(data, internal_modules)
 
 
 def check_syntax(source: str, path: str, nesting: bool = True) -> ast.Module | None:
@@ -407,8 +412,12 @@ def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_sy
     settings = settings.for_path(path)
     result = FileResult(path)
     try:
-        if any(word in data for word in _SELECT_WORDS) if exhaustive else might_have_findings(data):
-            result.findings = analyse(source_of(), path, settings, exhaustive=exhaustive)
+        if any(word in data for word in _SELECT_WORDS) if exhaustive else might_have_findings(
+                data, settings.internal_modules):
+            dependencies: list = []
+            result.findings = analyse(source_of(), path, settings, exhaustive=exhaustive,
+                                      dependencies=dependencies)
+            result.dependencies = tuple(dependencies)
         elif always_check_syntax:
             check_syntax(source_of(), path)
     except SourceError as error:
@@ -449,7 +458,7 @@ def _error(path: str, error: SourceError) -> Finding:
 def _suppressed(finding: Finding, lines: list[str]) -> bool:
     if not 0 < finding.line <= len(lines):
         return False
-    match = _NOQA.search(lines[finding.line - 1])
+    match = NOQA_PATTERN.search(lines[finding.line - 1])
     if match is None:
         return False
     codes = match.group("codes")

@@ -220,7 +220,7 @@ def lint_notebook(data: bytes, path: str, settings: Settings = Settings(),
                   always_check_syntax: bool = True) -> FileResult:
     """Findings for one notebook file's bytes: each in its cell; a cell that does not parse is a TFN999."""
     result = FileResult(path)
-    if not might_have_findings(data) and not always_check_syntax:
+    if not might_have_findings(data, settings.internal_modules) and not always_check_syntax:
         return result
     try:
         notebook = load(data)
@@ -233,7 +233,7 @@ def lint_notebook(data: bytes, path: str, settings: Settings = Settings(),
         return result
     cells, findings = checked_cells(notebook, path)
     module = join_cells(cells)
-    if module and might_have_findings(module.encode("utf-8", "surrogatepass")):
+    if module and might_have_findings(module.encode("utf-8", "surrogatepass"), settings.internal_modules):
         cell_map = CellMap.of_cells(cells)
         try:
             findings.extend(cell_map.finding(finding) for finding in analyse(module, path, settings))
@@ -440,7 +440,8 @@ def fix_notebook(text: str, path: str, settings: Settings = Settings(), verify=N
     """
     from .fix import FixResult, Remaining, fix_source
 
-    if not always_check_syntax and not might_have_findings(text.encode("utf-8", "surrogatepass")):
+    if not always_check_syntax and not might_have_findings(text.encode("utf-8", "surrogatepass"),
+                                                           settings.internal_modules):
         return FixResult(text, text)
     notebook = load(text)
     kernel_language = language(notebook)
@@ -450,7 +451,7 @@ def fix_notebook(text: str, path: str, settings: Settings = Settings(), verify=N
     unparsed = [Remaining(replace(error, no_fix_reason="the cell does not parse"), "the cell does not parse")
                 for error in errors]
     module = join_cells(cells)
-    if not module or not might_have_findings(module.encode("utf-8", "surrogatepass")):
+    if not module or not might_have_findings(module.encode("utf-8", "surrogatepass"), settings.internal_modules):
         return FixResult(text, text, [], unparsed, unparsed)
     outcome = []
 

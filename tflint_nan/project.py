@@ -20,11 +20,17 @@ the search silently.  Each module is read once per process.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
+from .knowledge import INTERNAL_SPELLINGS
+
+INTERNAL_PREFIX = "tensorflow.python."
 # Only names that end in one of these libraries are worth resolving (they are what the knowledge tables name).
 TARGET_ROOTS = frozenset({"tensorflow", "keras", "tf_keras"})
 # Roots that are never a project's own module: the standard library and the libraries a name resolves into anyway.
@@ -43,36 +49,93 @@ class _Exports:
 class ProjectModules:
     """The project around one linted file."""
 
-    def __init__(self, path: str, declared: tuple[tuple[str, str], ...] = ()):
+    def __init__(self, path: str, declared: tuple[tuple[str, str], ...] = (), internal_modules: bool = False):
         """``declared``: ``(module, stands for)`` pairs from the ``aliases`` setting, for wrappers that cannot be
-        read (built at run time, or outside the project): ``("zfit.z.numpy", "tensorflow.experimental.numpy")``."""
-        self.folder = os.path.dirname(os.path.abspath(path)) if path and not path.startswith("<") else None
+        read (built at run time, or outside the project): ``("zfit.z.numpy", "tensorflow.experimental.numpy")``.
+        ``internal_modules``: read ``tensorflow.python.ops.math_ops.log`` as ``tensorflow.math.log``."""
+        self.internal_modules = internal_modules
+        real = bool(path) and not path.startswith("<")
+        self.path = os.path.abspath(path) if real else None
+        self.folder = os.path.dirname(self.path) if self.path else None
         self.declared = dict(declared)
         self._resolved: dict[str, str | None] = {}
         self._package: list[str] | None = None
+        self._read: set[str] = set()  # other modules' files whose contents an answer depended on
+        self._searched: set[str] = set()  # project roots whose every file a search for callers read
+
+    def dependencies(self) -> tuple[tuple[str, str], ...]:
+        """What the answers given so far depend on besides the linted file, each with its current signature:
+        a result remembered with them is still right while ``dependency_signature`` gives the same values."""
+        keys = sorted({f"file:{path}" for path in self._read} | {f"tree:{root}" for root in self._searched})
+        return tuple((key, dependency_signature(key)) for key in keys)
+
+    def _package_parts(self) -> list[str]:
+        """The packages (folders with an ``__init__.py``) that hold the linted file, outermost first."""
+        if self._package is None:
+            self._package = _package_of(self.folder) if self.folder else []
+        return self._package
 
     def _absolute_name(self, name: str) -> str | None:
         """``.config.EPS`` (a relative import, as LibCST names it) -> ``pkg.config.EPS``, from the folders above the
         linted file that are packages (hold an ``__init__.py``)."""
         if not name.startswith("."):
             return name
-        if self._package is None:
-            self._package, folder = [], self.folder
-            while folder and os.path.isfile(os.path.join(folder, "__init__.py")):
-                self._package.insert(0, os.path.basename(folder))
-                parent = os.path.dirname(folder)
-                if parent == folder:
-                    break
-                folder = parent
+        package = self._package_parts()
         level = len(name) - len(name.lstrip("."))
-        if level - 1 > len(self._package):
+        if level - 1 > len(package):
             return None
-        base = self._package[:len(self._package) - (level - 1)]
+        base = package[:len(package) - (level - 1)]
         rest = name.lstrip(".")
         return ".".join([*base, *([rest] if rest else [])]) or None
 
+    # -- who calls the linted module's functions ------------------------------------------------------------------
+    def module_name(self) -> str | None:
+        """The linted file's module as the rest of its project imports it (``utils.box_ops``)."""
+        if self.path is None:
+            return None
+        stem = os.path.splitext(os.path.basename(self.path))[0]
+        parts = self._package_parts()
+        return ".".join(parts if stem == "__init__" else [*parts, stem]) or None
+
+    def root(self) -> str | None:
+        """The folder the project's imports start from: the one holding the linted file's outermost package."""
+        if self.folder is None:
+            return None
+        root = self.folder
+        for _ in self._package_parts():
+            root = os.path.dirname(root)
+        return root
+
+    def callers(self, function: str) -> list[CallSite] | None:
+        """Calls of ``function`` (defined at the top level of the linted module) from the project's other modules,
+        tests left out; None when they cannot all be known (the project is too large to search, the function is
+        handed around as a value or star-imported somewhere)."""
+        module, root = self.module_name(), self.root()
+        if module is None or root is None or not all(part.isidentifier() for part in module.split(".")):
+            return None  # a file no import can name (``with space.py``) is called from nowhere we can see
+        files = _project_files(root)
+        self._searched.add(root)
+        if files is None:
+            return None
+        target = f"{module}.{function}"
+        needles = (function.encode(), module.rpartition(".")[2].encode())
+        sites: list[CallSite] = []
+        for path in files:
+            if path == self.path or is_test_file(path):
+                continue
+            data = _read_small(path)
+            if data is None or not all(needle in data for needle in needles):
+                continue
+            found = _calls_in(path, _module_of(root, path), target)
+            if found is None:
+                return None
+            sites.extend(CallSite(path, call) for call in found)
+        return sites
+
     def resolve(self, name: str) -> str | None:
         """The TensorFlow or Keras name that ``name`` (a qualified name in the linted file) stands for, or None."""
+        if self.internal_modules and name.startswith(INTERNAL_PREFIX):
+            return INTERNAL_SPELLINGS.get(name)
         if name.startswith(".") and self.folder is not None:
             name = self._absolute_name(name) or name
         if "." not in name or name.split(".")[0] in TARGET_ROOTS or (
@@ -86,7 +149,7 @@ class ProjectModules:
         if depth > MAX_CHAIN:
             return None
         if name.split(".")[0] in TARGET_ROOTS:
-            return name
+            return INTERNAL_SPELLINGS.get(name, name) if self.internal_modules else name
         parts = name.split(".")
         for end in range(len(parts) - 1, 0, -1):  # a declared alias: the longest module prefix
             meaning = self.declared.get(".".join(parts[:end]))
@@ -131,10 +194,149 @@ class ProjectModules:
 
     def _exports(self, module: str) -> _Exports | None:
         path = self._find(module)
-        return _read_exports(path, module) if path is not None else None
+        if path is None:
+            return None
+        self._read.add(path)
+        return _read_exports(path, module)
 
     def _find(self, module: str) -> str | None:
         return _find_module(self.folder, module)
+
+
+@dataclass(frozen=True)
+class CallSite:
+    path: str  # the calling module's file
+    call: ast.Call  # in the tree ``parsed(path)`` returns
+
+
+# Searching a project for callers reads its Python files; beyond this many, callers are unknown (a monorepo or a
+# library the size of TensorFlow would pay for the search on every question).
+MAX_PROJECT_FILES = 1500
+MAX_FILE_BYTES = 1 << 20
+_SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "build", "dist",
+                              "node_modules", "__pycache__", "site-packages", ".eggs", ".tflint_nan_cache"})
+_TEST_FOLDERS = frozenset({"test", "tests", "testing"})
+
+
+def is_test_file(path: str) -> bool:
+    """Tests call a function to check its values, not to use it: they are evidence of neither kind."""
+    name = os.path.basename(path)
+    if name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or name == "conftest.py":
+        return True
+    return any(part in _TEST_FOLDERS for part in path.split(os.sep)[:-1])
+
+
+def _package_of(folder: str) -> list[str]:
+    parts: list[str] = []
+    while folder and os.path.isfile(os.path.join(folder, "__init__.py")):
+        parts.insert(0, os.path.basename(folder))
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return parts
+
+
+def _module_of(root: str, path: str) -> str:
+    relative = os.path.relpath(os.path.splitext(path)[0], root).split(os.sep)
+    if relative[-1] == "__init__":
+        relative = relative[:-1]
+    return ".".join(relative)
+
+
+@lru_cache(maxsize=16)
+def _project_files(root: str) -> tuple[str, ...] | None:
+    files: list[str] = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if name not in _SKIPPED_FOLDERS and not name.startswith("."))
+        files.extend(os.path.join(folder, name) for name in sorted(names) if name.endswith(".py"))
+        if len(files) > MAX_PROJECT_FILES:
+            return None
+    return tuple(files)
+
+
+@lru_cache(maxsize=512)
+def _read_small(path: str) -> bytes | None:
+    return read_module_file(path, MAX_FILE_BYTES)
+
+
+def read_module_file(path: str, limit: int) -> bytes | None:
+    """A module file's bytes, or None: unreadable, over ``limit`` bytes, or not a regular file (a FIFO named
+    ``x.py`` would block the read forever)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(descriptor, "rb") as handle:
+            descriptor = None
+            data = handle.read(limit + 1)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)
+
+
+@lru_cache(maxsize=256)
+def parsed(path: str) -> ast.Module | None:
+    """Another module of the project, parsed once per process (None: unreadable, too large, or not Python)."""
+    data = _read_small(path)
+    if data is None:
+        return None
+    try:
+        return ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _calls_in(path: str, module: str, target: str) -> list[ast.Call] | None:
+    """The calls of ``target`` (``pkg.mod.function``) in the file; None when it also uses it in a way that cannot
+    be followed (a star import of its module, the function read as a value)."""
+    tree = parsed(path)
+    if tree is None:
+        return []
+    package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+    target_module, _, function = target.rpartition(".")
+    local: dict[str, str] = {}  # a name bound by an import -> the qualified name it stands for
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            source = _absolute(node, package)
+            for alias in node.names:
+                if alias.name == "*" and source == target_module:
+                    return None
+                if source is not None:
+                    local[alias.asname or alias.name] = f"{source}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    local[alias.asname] = alias.name
+                else:
+                    local.setdefault(alias.name.split(".")[0], alias.name.split(".")[0])
+    if not any(target == meaning or target.startswith(meaning + ".") for meaning in local.values()):
+        return []
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    calls = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Name, ast.Attribute)) or isinstance(parents.get(node), ast.Attribute):
+            continue
+        dotted = _dotted(node)
+        if dotted is None:
+            continue
+        head, _, rest = dotted.partition(".")
+        meaning = local.get(head)
+        if meaning is None or (f"{meaning}.{rest}" if rest else meaning) != target:
+            continue
+        parent = parents.get(node)
+        if isinstance(node.ctx, ast.Load) and isinstance(parent, ast.Call) and parent.func is node:
+            calls.append(parent)
+        elif not isinstance(parent, (ast.ImportFrom, ast.alias)):
+            return None  # handed around as a value: its callers are unknown
+    return calls
 
 
 @lru_cache(maxsize=4096)
@@ -156,10 +358,12 @@ def _find_module(start: str, module: str) -> str | None:
 
 @lru_cache(maxsize=1024)
 def _read_exports(path: str, module: str) -> _Exports | None:
+    data = read_module_file(path, MAX_FILE_BYTES)
+    if data is None:
+        return None
     try:
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     exports = _Exports()
     package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
@@ -231,3 +435,48 @@ def _dotted(node: ast.expr) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+def dependency_signature(key: str) -> str:
+    """``file:PATH``: the file's modification time and size; ``tree:ROOT``: a digest of those of every Python file
+    of the project (a caller added anywhere changes it)."""
+    kind, _, path = key.partition(":")
+    if kind == "file":
+        return _stat_signature(path)
+    return _tree_signature(path)
+
+
+@lru_cache(maxsize=16)
+def _tree_signature(root: str) -> str:
+    files = _project_files(root)
+    if files is None:
+        return "too large"
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(f"{name}\0{_stat_signature(name)}\0".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _stat_signature(path: str) -> str:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{info.st_mtime_ns}:{info.st_size}"
+
+
+def forget_project_caches() -> None:
+    """Forget every module of the project read so far (a long-running process such as the language server calls
+    this when files change): file lists, contents, parsed trees, exports and module locations."""
+    for cached in (_project_files, _tree_signature, _read_small, parsed, _find_module, _read_exports):
+        cached.cache_clear()
+    for forget in _FORGET_HOOKS:
+        forget()
+
+
+_FORGET_HOOKS: list[Callable[[], None]] = []
+
+
+def forget_with_project(clear: Callable[[], None]) -> None:
+    """Have ``forget_project_caches`` also run ``clear``: for caches built elsewhere on the project's modules."""
+    _FORGET_HOOKS.append(clear)

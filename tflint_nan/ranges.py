@@ -52,6 +52,8 @@ class Binding:
     seq: int  # the position in source order at which the value was bound
     parameter: str | None = None  # a function's parameter: its name
     default: float | None = None  # a parameter's default, when it is a number (a hyperparameter)
+    # ``a, b = value``: the value an element was unpacked from (an element has a gradient only if the value has)
+    unpacked_from: cst.BaseExpression | None = None
 
 
 class Context(Protocol):

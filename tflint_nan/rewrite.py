@@ -659,7 +659,7 @@ class Rewriter:
             for name in sorted(self.analyzer.qualified_names(callee)):
                 module = name.rpartition(".")[0]
                 if isinstance(callee, cst.Attribute):
-                    if module in modules:
+                    if module in modules and self._prefix_has(callee, function):
                         spelled = f"{self._code(callee.value)}.{function}"
                         return _Text(spelled, spelled)
                     if module == "tensorflow.raw_ops" and isinstance(callee.value, cst.Attribute):
@@ -696,6 +696,17 @@ class Rewriter:
                 edit = self._import_edit(module, alias)
                 return _Text(spelled, spelled, (edit,), f" (adding `{edit.text.strip()}`)")
         raise NoRewrite(f"no name for `{function}` from {family} is in scope")
+
+    def _prefix_has(self, callee: cst.Attribute, function: str) -> bool:
+        """Whether the module the callee is written through has ``function`` too: ``tf.exp`` -> ``tf.minimum``
+        does, but a project module that re-exports only ``exp`` (``helpers.exp``) does not."""
+        for written in self.analyzer.written_names(callee):
+            module = written.rpartition(".")[0]
+            if module.split(".")[0] in knowledge.FAMILY_ROOTS and not module.startswith("tensorflow.python."):
+                return True  # a family module of TensorFlow or Keras: the tables list what it has
+            if self.analyzer.project.resolve(f"{module}.{function}") is not None:
+                return True  # a re-export or an internal module that has it
+        return False
 
     def _import_edit(self, module: str, alias: str) -> Edit:
         parent, _, child = module.rpartition(".")

@@ -24,6 +24,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable, Iterator
 
 from . import knowledge
@@ -104,23 +105,59 @@ _LIST_NOISE = re.compile(rb"#[^\r\n]*|[()\\]")
 _CHAIN_WINDOW = 256
 
 
-def might_have_findings(data: bytes) -> bool:
-    """False only when no select call in ``data`` (a Python file's bytes) can resolve to TensorFlow or Keras."""
+@dataclass(frozen=True)
+class _Vocabulary:
+    """The select names the byte screen looks for, and the modules that hold them."""
+
+    words: frozenset[str]
+    modules: frozenset[str]
+    components: frozenset[bytes]
+
+    @cached_property
+    def word_bytes(self) -> tuple[bytes, ...]:
+        return tuple(sorted({word.encode() for word in self.words}))
+
+    @cached_property
+    def attribute(self) -> re.Pattern:
+        return re.compile(rb"\.(?:[\s\\]|" + _COMMENT + rb")*(?:" + _alternatives(self.words) + rb")\b")
+
+    @cached_property
+    def imported(self) -> re.Pattern:
+        return re.compile(rb"from\b[^\r\n#;]*?\bimport\b(?:[^#;=.'\"\[\]{}]|" + _COMMENT + rb")*?"
+                          rb"\b(?:" + _alternatives(self.words) + rb")\b")
+
+
+_INTERNAL_SELECTS = frozenset(internal for internal, public in knowledge.INTERNAL_SPELLINGS.items()
+                              if knowledge.select_api(public) is not None)
+_PUBLIC = _Vocabulary(_SELECT_WORDS, SELECT_MODULES, _SELECT_COMPONENTS)
+# With the ``internal-modules`` setting: ``array_ops.where_v2`` after ``from tensorflow.python.ops import array_ops``.
+_WITH_INTERNAL = _Vocabulary(
+    _SELECT_WORDS | {name.rsplit(".", 1)[1] for name in _INTERNAL_SELECTS},
+    SELECT_MODULES | {".".join(name.split(".")[:end])
+                      for name in _INTERNAL_SELECTS for end in range(1, name.count(".") + 1)},
+    _SELECT_COMPONENTS | {part.encode() for name in _INTERNAL_SELECTS for part in name.split(".")[1:]},
+)
+
+
+def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
+    """False only when no select call in ``data`` (a Python file's bytes) can resolve to TensorFlow or Keras
+    (``internal_modules``: TensorFlow's internal modules count, ``tensorflow.python.ops.array_ops.where``)."""
+    vocabulary = _WITH_INTERNAL if internal_modules else _PUBLIC
     data = _as_utf8(data)
-    if not any(word in data for word in _SELECT_WORD_BYTES) or not any(head in data for head in _HEAD_BYTES):
+    if not any(word in data for word in vocabulary.word_bytes) or not any(head in data for head in _HEAD_BYTES):
         return False
-    if _SELECT_ATTRIBUTE.search(data) is None and _SELECT_IMPORTED.search(data) is None:
+    if vocabulary.attribute.search(data) is None and vocabulary.imported.search(data) is None:
         return False
-    if not (any(_WHITESPACE.sub(b"", match.group(1)).decode("ascii") in SELECT_MODULES
+    if not (any(_WHITESPACE.sub(b"", match.group(1)).decode("ascii") in vocabulary.modules
                 for match in _FROM_LIBRARY.finditer(data))
             or _IMPORT_LIBRARY.search(data) is not None or _LIBRARY_BINDING.search(data) is not None):
         return False
     if data.lstrip()[:1] == b"{":
         return True  # a notebook's JSON: its escapes (``\nfrom``) hide where statements start
-    return _select_may_resolve_into_library(data)
+    return _select_may_resolve_into_library(data, vocabulary)
 
 
-def _select_may_resolve_into_library(data: bytes) -> bool:
+def _select_may_resolve_into_library(data: bytes, vocabulary: _Vocabulary = _PUBLIC) -> bool:
     """Whether a select name is imported from TensorFlow or Keras, or is an attribute of a name that may stand
     for one of their modules: ``tf`` after ``import tensorflow as tf``, ``ops`` after ``from keras import ops``,
     ``keras`` itself, or any name assigned somewhere (an alias); ``jnp.where`` after ``import jax.numpy as jnp``
@@ -129,10 +166,10 @@ def _select_may_resolve_into_library(data: bytes) -> bool:
     capable = {head.encode() for head in LIBRARY_HEADS}
     for match in _FROM_IMPORT.finditer(data):
         module = _WHITESPACE.sub(b"", match.group(1))  # relative (``from . import x``): never a library's name
-        library = module.decode("ascii") in SELECT_MODULES or (
+        library = module.decode("ascii") in vocabulary.modules or (
             not module.startswith(b".") and assigned(module.split(b".")[0]))
         for original, bound in _imported_names(match.group(2)) if library else ():
-            if original.decode("ascii", "replace") in _SELECT_WORDS:
+            if original.decode("ascii", "replace") in vocabulary.words:
                 return True
             capable.add(bound)
         if not library and _may_be_project_module(module):
@@ -141,10 +178,10 @@ def _select_may_resolve_into_library(data: bytes) -> bool:
     for match in _IMPORT.finditer(data):
         for original, bound in _imported_names(match.group(1)):
             if bound != original.split(b".")[0] and (
-                    original.decode("ascii", "replace") in SELECT_MODULES or assigned(original.split(b".")[0])
+                    original.decode("ascii", "replace") in vocabulary.modules or assigned(original.split(b".")[0])
                     or _may_be_project_module(original)):
                 capable.add(bound)
-    for match in _SELECT_ATTRIBUTE.finditer(data):
+    for match in vocabulary.attribute.finditer(data):
         start = max(0, match.start() - _CHAIN_WINDOW)
         chain = _CHAIN_BEFORE.search(data, start, match.start())
         if chain is None or (chain.start() == start and start > 0):
@@ -152,7 +189,7 @@ def _select_may_resolve_into_library(data: bytes) -> bool:
         root = chain.group(1)
         if root in capable or assigned(root):
             return True
-        if root in _SELECT_COMPONENTS and (
+        if root in vocabulary.components and (
                 assigned(b"builtins") or any(assigned(name) for name in set(_CLASS.findall(data)))):
             return True
     return False
