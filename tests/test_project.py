@@ -258,3 +258,21 @@ def test_the_search_has_a_size_limit(tmp_path, monkeypatch):
     assert ProjectModules(str(box_ops)).callers("pairwise_iou") is None
     assert ("TFN003", 7) in codes(box_ops)
     project._project_files.cache_clear()
+
+
+def test_a_script_no_import_can_name_has_only_its_own_callers(tmp_path):
+    """``mnist-embeddings.py`` cannot be imported: its functions' callers are the ones in the file itself."""
+    script = write(tmp_path, "examples/mnist-embeddings.py", """\
+        import tensorflow as tf
+
+
+        def distances(x, mask):
+            count = tf.reduce_sum(mask)
+            return tf.where(count > 0., tf.reduce_sum(x * mask) / count, 0.)
+
+
+        def log_distances(x, mask):
+            tf.summary.scalar("pos_dist", distances(x, mask))
+        """)
+    assert ProjectModules(str(script)).callers("distances") == []
+    assert codes(script) == [] and codes(script, strict=True) == [("TFN003", 6)]

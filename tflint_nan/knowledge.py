@@ -420,6 +420,9 @@ NO_GRADIENT_RESULTS = (
                      "convert_to_numpy"),
                 tnp=("floor", "ceil", "sign", "argmax", "argmin", "zeros", "ones", "zeros_like", "ones_like",
                      "arange", "isnan", "isfinite", "isinf", "eye"))
+    # TF1's global step: an int64 variable that the optimizer increments
+    | {f"{module}.train.{name}" for module in ("tensorflow", "tensorflow.compat.v1")
+       for name in ("get_or_create_global_step", "get_global_step", "create_global_step")}
     | {       "keras.config.epsilon", "keras.backend.epsilon",
        "builtins.int", "builtins.len", "builtins.float", "builtins.bool", "builtins.round", "builtins.range",
        "builtins.isinstance", "builtins.str"}

@@ -111,8 +111,10 @@ class ProjectModules:
         tests left out; None when they cannot all be known (the project is too large to search, the function is
         handed around as a value or star-imported somewhere)."""
         module, root = self.module_name(), self.root()
-        if module is None or root is None or not all(part.isidentifier() for part in module.split(".")):
-            return None  # a file no import can name (``with space.py``) is called from nowhere we can see
+        if module is None or root is None:
+            return None
+        if not all(part.isidentifier() for part in module.split(".")):
+            return []  # no import can name the file (``mnist-embeddings.py``, a script): only it calls its functions
         files = _project_files(root)
         self._searched.add(root)
         if files is None:
