@@ -113,8 +113,8 @@ class ProjectModules:
         module, root = self.module_name(), self.root()
         if module is None or root is None:
             return None
-        if not all(part.isidentifier() for part in module.split(".")):
-            return []  # no import can name the file (``mnist-embeddings.py``, a script): only it calls its functions
+        if not self.path.endswith(".py") or not all(part.isidentifier() for part in module.split(".")):
+            return []  # no import can name the file (a notebook, ``mnist-embeddings.py``): only it calls them
         files = _project_files(root)
         self._searched.add(root)
         if files is None:
