@@ -181,7 +181,7 @@ def version(argv: list[str]) -> str:
 
 # -- the exhaustive comparison ---------------------------------------------------------------------------------------
 def _exhaustive(path: str):
-    from tflint_nan.lint import lint_path
+    from tflint_nan.files import lint_path
 
     return lint_path(path, always_check_syntax=False, exhaustive=True)
 

@@ -13,7 +13,8 @@ import pytest
 from command import BUGGY, FIXED, ROOT, tflint_nan, write
 from tflint_nan import cache as cache_module
 from tflint_nan.cache import CACHE_DIRECTORY, CLEAN_INDEX, Cache, settings_key
-from tflint_nan.lint import Settings, lint_bytes
+from tflint_nan.files import lint_bytes
+from tflint_nan.lint import Settings
 
 
 def result_for(source: str, path: str = "module.py"):

@@ -73,13 +73,20 @@ def test_the_question_is_confirmed_as_written(fixture_report):
         assert verdict["inputs"] == {"x": 89.0} and verdict["forward"] == 89.0
 
 
-def test_safe_code_that_only_strict_flags_is_not_reproduced(fixture_report):
+def test_safe_code_that_only_strict_flags_is_refuted_with_the_reason(fixture_report):
     findings, _ = fixture_report
     safe = [f for f in findings if f["filename"] == "fixtures/good/no_gradient_path.py"]
     assert len(safe) == 6
-    assert {f["dynamic"]["verdict"] for f in safe} == {"not_reproduced"}
-    assert all(f["dynamic"]["modes"] == ["eager", "xla"] for f in safe)
+    assert {f["dynamic"]["verdict"] for f in safe} == {"refuted"}
     assert {f["dynamic"]["function"] for f in safe} >= {"elu_custom_gradient", "active_mask", "MeanELU.update_state"}
+    texts = {f["dynamic"]["function"]: f["dynamic"]["text"] for f in safe}
+    # A metric is never differentiated: nothing is probed, the static model's reason is the verdict.
+    assert texts["MeanELU.update_state"] == ("refuted: no gradient reaches this op: Metric.update_state, which is "
+                                             "never differentiated")
+    # Where gradients could flow but the code stops them, the probes ran, eagerly and under XLA, and found none.
+    probed = [f["dynamic"] for f in safe if f["dynamic"]["probes"]]
+    assert probed and all(v["modes"] == ["eager", "xla"] for v in probed)
+    assert all(v["text"].startswith("refuted: no gradient reaches this op: ") for v in probed)
 
 
 def test_findings_in_one_function_are_attributed_separately(fixture_report):
@@ -103,10 +110,11 @@ def test_xla_only_findings_are_confirmed_under_xla(fixture_report):
 def test_summary_counts_the_verdicts(fixture_report):
     findings, result = fixture_report
     counts = {status: sum(1 for f in findings if f["dynamic"]["verdict"] == status)
-              for status in ("confirmed", "not_reproduced", "not_probed")}
-    assert counts["not_probed"] == 0
-    assert re.search(rf"^Dynamic: {counts['confirmed']} confirmed, {counts['not_reproduced']} not reproduced, "
-                     rf"0 not probed \(\d+\.\d s\)\.$", result.stderr, re.MULTILINE), result.stderr
+              for status in ("confirmed", "not_confirmed", "refuted", "not_probed")}
+    assert counts["not_probed"] == 0 and counts["not_confirmed"] == 0
+    assert re.search(rf"^Dynamic: {counts['confirmed']} confirmed, 0 not confirmed \(NaN from elsewhere\), "
+                     rf"{counts['refuted']} refuted, 0 not probed \(\d+\.\d s\)\.$", result.stderr,
+                     re.MULTILINE), result.stderr
 
 
 def test_concise_lines_end_with_the_verdict():
@@ -115,7 +123,7 @@ def test_concise_lines_end_with_the_verdict():
     [line] = result.stdout.splitlines()
     assert line.startswith("fixtures/origin/custom_elu_keras.py:6:30: TFN001 ")
     assert line.endswith("Clamp the input: K.exp(K.minimum(x, 0.)) [confirmed: NaN gradient at x=89.0 (eager)]")
-    assert "Dynamic: 1 confirmed, 0 not reproduced, 0 not probed" in result.stderr
+    assert "Dynamic: 1 confirmed, 0 not confirmed (NaN from elsewhere), 0 refuted, 0 not probed" in result.stderr
 
 
 # -- code that fights back ----------------------------------------------------------------------------------------
@@ -364,8 +372,8 @@ def test_probe_prints_a_table_and_confirms_the_question():
 def test_probe_on_the_fixed_function_reproduces_nothing():
     result = tflint_nan("probe", "fixtures/origin/answer_fixed.py::custom_activation")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "not reproduced: 38 probes"
-    assert "NaN gradient" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "refuted: no NaN gradient in 38 probes"
+    assert "NaN gradient" not in "\n".join(result.stdout.splitlines()[:-1])
 
 
 def test_probe_a_layer_and_a_two_argument_function_in_float16():

@@ -17,7 +17,7 @@ import pytest
 from tflint_nan.dynamic.confirm import apply_edits
 from tflint_nan.dynamic.extract import ModuleSlicer, Parameter
 from tflint_nan.dynamic.values import format_value, in_dtype, probe_points, probe_values
-from tflint_nan.dynamic.verdict import CONFIRMED, NOT_PROBED, NOT_REPRODUCED, Verdict
+from tflint_nan.dynamic.verdict import CONFIRMED, NOT_CONFIRMED, NOT_PROBED, REFUTED, Verdict
 from tflint_nan.finding import Edit, Position
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,10 +239,18 @@ def test_verdict_texts():
     confirmed = Verdict(CONFIRMED, function="elu", inputs=(("x", 89.0, "89.0"),), mode="eager", probes=38,
                         modes=("eager", "xla"))
     assert confirmed.text == "confirmed: NaN gradient at x=89.0 (eager)"
-    pair = Verdict(CONFIRMED, function="ratio", inputs=(("x", 0.0, "0.0"), ("y", 0.0, "0.0")), mode="xla", others=1)
-    assert pair.text == "confirmed: NaN gradient at x=0.0, y=0.0 (XLA; 1 other finding in ratio may cause it)"
-    assert Verdict(NOT_REPRODUCED, probes=38, modes=("eager", "xla")).text == "not reproduced: 38 probes"
-    assert Verdict(NOT_REPRODUCED, probes=38, modes=("eager",)).text == "not reproduced: 38 probes (eager only)"
+    pair = Verdict(CONFIRMED, function="ratio", inputs=(("x", 0.0, "0.0"), ("y", 0.0, "0.0")), mode="xla")
+    assert pair.text == "confirmed: NaN gradient at x=0.0, y=0.0 (XLA)"
+    elsewhere = Verdict(NOT_CONFIRMED, inputs=(("x", 0.0, "0.0"),), mode="eager",
+                        cause="the TFN002 finding at line 7, column 26 (tf.math.log(x)) removes it")
+    assert elsewhere.text == ("not confirmed: the NaN gradient at x=0.0 (eager) comes from elsewhere: the TFN002 "
+                              "finding at line 7, column 26 (tf.math.log(x)) removes it")
+    assert Verdict(REFUTED, probes=38, modes=("eager", "xla")).text == "refuted: no NaN gradient in 38 probes"
+    assert Verdict(REFUTED, probes=38, modes=("eager",), differentiated=("y_pred",),
+                   fixed=(("y_true", "labels"),)).text == \
+        "refuted: no NaN gradient in 38 probes of y_pred with y_true fixed (eager only)"
+    assert Verdict(REFUTED, reason="Metric.update_state, which is never differentiated").text == \
+        "refuted: no gradient reaches this op: Metric.update_state, which is never differentiated"
     assert Verdict(NOT_PROBED, reason="timed out after 60 s while calling f").text == \
         "not probed: timed out after 60 s while calling f"
     assert confirmed.to_dict()["inputs"] == {"x": 89.0} and confirmed.to_dict()["verdict"] == "confirmed"
@@ -291,3 +299,51 @@ def test_static_linting_works_without_tensorflow_and_never_imports_it(tmp_path):
     lines = result.stdout.splitlines()
     assert [line.split(": ")[1][:6] for line in lines[:2]] == ["TFN001", "TFN002"]
     assert lines[-1] == "no tensorflow 1"
+
+
+# -- what each input gets, and the guard ---------------------------------------------------------------------------
+INPUTS = """\
+import tensorflow as tf
+
+
+def loss(y_true, y_pred, scale, step, offset):
+    shifted = y_pred + offset
+    return tf.where(shifted > 0., tf.math.log(shifted), 0.) * scale + y_true * 0. + step * 0.
+
+
+def total(a, b):
+    return loss(b, a, 2.0, 10, b)
+"""
+
+
+def test_inputs_differentiate_only_what_trains_and_extremes_go_to_the_operand():
+    import ast
+
+    from tflint_nan.dynamic.inputs import plan_inputs
+    from tflint_nan.gradients import ModuleFacts
+    from tflint_nan.lint import analyse, Settings
+
+    module = slicer(INPUTS)
+    [finding] = analyse(INPUTS, "snippet.py", Settings(strict=True))
+    unit = module.unit_at(finding.line, finding.start.column)
+    tree = ast.parse(INPUTS)
+    plan = plan_inputs(tree, ModuleFacts(tree), unit, finding, INPUTS, "float32")
+    specs = plan.specs
+    assert {name: spec["watch"] for name, spec in specs.items()} == {
+        "y_true": False, "y_pred": True, "scale": False, "step": False, "offset": True}
+    assert specs["scale"]["values"] == [2.0] and specs["step"]["values"] == [10.0]
+    assert specs["y_true"]["values"] == [0.0, 1.0]
+    # y_pred and offset both reach log's operand through ``shifted``: both get the extreme values.
+    assert 0.0 in specs["y_pred"]["values"] and len(specs["y_pred"]["values"]) > 10
+    assert plan.no_gradient is None
+
+
+def test_the_input_guard_wraps_each_operand_of_the_op():
+    from tflint_nan.dynamic.inputs import guard_edits
+    from tflint_nan.lint import analyse, Settings
+
+    code = "import tensorflow as tf\n\n\ndef f(x, y):\n    return tf.where(y > 0., x / y, x)\n"
+    [finding] = analyse(code, "snippet.py", Settings(strict=True))
+    edits = guard_edits(finding, code)
+    assert apply_edits(code, edits).splitlines()[-1] == \
+        "    return tf.where(y > 0., __tflint_nan_guard__(x) / __tflint_nan_guard__(y), x)"

@@ -16,7 +16,8 @@ from tflint_nan import atomic, fix
 from tflint_nan.cli import main
 from tflint_nan.finding import Edit, Fix
 from tflint_nan.fix import fix_file, fix_source, unified_diff
-from tflint_nan.lint import Settings, analyse, lint_path
+from tflint_nan.files import lint_path
+from tflint_nan.lint import Settings, analyse
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

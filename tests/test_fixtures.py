@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tflint_nan.lint import lint_path
+from tflint_nan.files import lint_path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MARKER = re.compile(r"#\s*expect:\s*(?P<items>(?:TFN\d{3}:\d+\s*)+)")

@@ -44,7 +44,8 @@ from hypothesis import strategies as st  # noqa: E402
 from fuzz_generators import mutate, no_hang, tf_program  # noqa: E402
 from tflint_nan.fix import fix_file, fix_source  # noqa: E402
 from tflint_nan.knowledge import PARSE_ERROR_CODE, RULE_CODES  # noqa: E402
-from tflint_nan.lint import Settings, SourceError, analyse, decode, lint_bytes, run_with_deep_stack  # noqa: E402
+from tflint_nan.files import lint_bytes  # noqa: E402
+from tflint_nan.lint import Settings, SourceError, analyse, decode, run_with_deep_stack  # noqa: E402
 from tflint_nan.rewrite import line_starts  # noqa: E402
 
 # Compiling generated code (hypothesmith does, and so does this module's oracle) warns about that code, not ours.

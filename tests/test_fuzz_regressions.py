@@ -16,7 +16,8 @@ from tflint_nan import fix as fix_module
 from tflint_nan.analysis import ModuleAnalyzer
 from tflint_nan.fix import fix_file, fix_source
 from tflint_nan.intervals import MAX_PARTS, IntervalSet
-from tflint_nan.lint import MAX_NESTING_DEPTH, Settings, SourceError, check_syntax, lint_bytes, lint_source
+from tflint_nan.files import lint_bytes
+from tflint_nan.lint import MAX_NESTING_DEPTH, Settings, SourceError, check_syntax, lint_source
 
 HEADER = "import tensorflow as tf\n"
 HANG_SECONDS = 60  # each of these now takes well under a second; before the fixes, most never finished

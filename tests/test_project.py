@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tflint_nan.lint import Settings, lint_path
+from tflint_nan.files import lint_path
+from tflint_nan.lint import Settings
 from tflint_nan.project import ProjectModules
 
 

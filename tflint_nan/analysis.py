@@ -26,7 +26,7 @@ from .finding import DEFAULT_CONFIDENCE, Finding, Position
 from .gradients import UNKNOWN_NAME, AttributeFact, GradientFlow, ModuleFacts
 from .intervals import IntervalSet
 from .project import ProjectModules
-from .ranges import EVERYWHERE, Analysis, Binding, argument, constant_value, is_empty, select_arguments
+from .ranges import EVERYWHERE, Analysis, Binding, RiskyUse, argument, constant_value, is_empty, select_arguments
 from .rewrite import Rewriter
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -42,19 +42,6 @@ class _Scope:
 
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
-
-
-@dataclass(frozen=True)
-class RiskyUse:
-    """A risky op that a select's branch evaluates."""
-
-    op: knowledge.RiskyOp
-    node: cst.CSTNode  # the op's call or operator expression: where the finding points
-    operand: cst.BaseExpression  # the expression feeding the dangerous input
-    as_of: int  # source position at which names in ``operand`` are resolved
-    nesting: int  # how many nested selects lie between the select and the op
-    no_gradient: bool  # inside tf.stop_gradient
-    scale: float = 1.0  # the input enters the op multiplied by this (ln(base) for base ** x)
 
 
 @dataclass

@@ -13,7 +13,8 @@ from .config import CommandLine, ConfigError, Configuration, resolve, show
 from .discovery import iter_files
 from .finding import FileResult, Finding
 from .knowledge import PARSE_ERROR_CODE, RULE_CODES
-from .lint import decode, is_notebook, lint_bytes, parse_size, read_file
+from .files import lint_bytes
+from .lint import decode, is_notebook, parse_size, read_file
 from .report import FORMATS, render, render_statistics, source_lines
 from .rules import RULES, RULES_BY_CODE, explain
 from .runner import lint_files
@@ -116,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", metavar="SECONDS", type=_seconds, default=None,
                         help="--dynamic: seconds each probed function may run, with the module code it needs "
                              "(default: dynamic-timeout from the configuration, else 60)")
+    parser.add_argument("--dynamic-rule", metavar="CODE", default=None,
+                        help="--dynamic: probe only the findings of this rule (e.g. TFN001)")
+    parser.add_argument("--dynamic-file", metavar="PATH", default=None,
+                        help="--dynamic: probe only the findings in this file")
     parser.add_argument("--fix", action="store_true",
                         help="rewrite each finding in place with its exact rewrite (a clamp or a double where); "
                              "findings with no safe rewrite stay reported, with the reason")
@@ -262,7 +267,8 @@ def _main(argv: list[str]) -> int:
     if args.dynamic:
         started = time.monotonic()
         timeout = args.timeout or configuration.dynamic_timeout or dynamic.DEFAULT_TIMEOUT
-        findings = dynamic.confirm_findings(findings, timeout, dynamic.terminal_progress(sys.stderr))
+        findings = dynamic.confirm_findings(findings, timeout, dynamic.terminal_progress(sys.stderr),
+                                            rule=args.dynamic_rule, path=args.dynamic_file)
         dynamic_summary = dynamic.summary(findings, time.monotonic() - started)
     if args.statistics:
         sys.stdout.write(render_statistics(findings, args.output_format))

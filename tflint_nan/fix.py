@@ -31,7 +31,7 @@ import os
 import stat
 import sys
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, NamedTuple, TextIO
 
 import libcst as cst
@@ -51,6 +51,17 @@ from .lint import (
     might_have_findings,
     read_file,
     run_with_deep_stack,
+)
+from .notebooks import (
+    CellMap,
+    NotebookError,
+    cell_sources,
+    checked_cells,
+    fixed_sources,
+    join_cells,
+    language,
+    load,
+    rewrite_cells,
 )
 from .rewrite import line_starts
 
@@ -410,8 +421,6 @@ def fix_file(path: str, settings: Settings = Settings(), write: bool = True, ver
         source = decode(data)
         if is_notebook(path):
             # Only the fixed cells' source changes; outputs, metadata and the JSON layout are kept.
-            from .notebooks import NotebookError, fix_notebook
-
             try:
                 result = fix_notebook(source, path, settings, verify, always_check_syntax=explicit)
             except NotebookError as error:
@@ -547,8 +556,6 @@ def _new_lines(outcomes: list[FileFix]):
     def lines(finding: Finding) -> list[str] | None:
         source = sources.get(finding.path)
         if source and finding.cell is not None:  # a notebook: the lines of the finding's cell
-            from .notebooks import cell_sources
-
             source = cell_sources(source).get(finding.cell)
         return _split_lines(source) if source else None
 
@@ -585,8 +592,6 @@ def fix_stdin(data: bytes, name: str, settings: Settings, *, diff: bool, quiet: 
     try:
         source = decode(data)
         if is_notebook(name):
-            from .notebooks import NotebookError, fix_notebook
-
             try:
                 result = fix_notebook(source, name, settings, verify)
             except NotebookError as error:
@@ -623,3 +628,53 @@ def _write_bytes(out: TextIO, data: bytes) -> None:
         buffer.flush()
     else:
         out.write(data.decode("utf-8", "surrogateescape"))
+
+
+# -- notebooks ---------------------------------------------------------------------------------------------------
+def fix_notebook(text: str, path: str, settings: Settings = Settings(), verify=None,
+                 always_check_syntax: bool = True) -> FixResult:
+    """``--fix`` for a notebook's JSON text: a ``FixResult`` whose sources are the notebook's JSON text
+    before and after, and whose findings are located in their cells.
+
+    Only the ``source`` of the cells that change is rewritten (``rewrite_cells``). A cell that does not parse is
+    reported and left as it is; when the fixes cannot be put back into the cells, nothing changes and every
+    finding remains, with the reason.
+    """
+    if not always_check_syntax and not might_have_findings(text.encode("utf-8", "surrogatepass"),
+                                                           settings.internal_modules):
+        return FixResult(text, text)
+    notebook = load(text)
+    kernel_language = language(notebook)
+    if kernel_language is not None and kernel_language != "python":
+        return FixResult(text, text)
+    cells, errors = checked_cells(notebook, path)
+    unparsed = [Remaining(replace(error, no_fix_reason="the cell does not parse"), "the cell does not parse")
+                for error in errors]
+    module = join_cells(cells)
+    if not module or not might_have_findings(module.encode("utf-8", "surrogatepass"), settings.internal_modules):
+        return FixResult(text, text, [], unparsed, unparsed)
+    outcome = []
+
+    def fix_module(marked: str) -> str:
+        result = fix_source(marked, path, settings, verify)
+        outcome.append(result)
+        return result.new_source
+
+    try:
+        new_sources = fixed_sources(cells, fix_module)
+        new_text = rewrite_cells(text, new_sources) if new_sources else text
+    except NotebookError as error:
+        if not outcome:
+            raise
+        before = CellMap.of_marked(outcome[0].source)
+        findings = [*outcome[0].fixed, *(item.finding for item in outcome[0].remaining_in_source)]
+        kept = [Remaining(before.finding(finding), str(error)) for finding in sorted(findings, key=Finding.sort_key)]
+        return FixResult(text, text, [], kept + unparsed, kept + unparsed)
+    result = outcome[0]
+    before, after = CellMap.of_marked(result.source), CellMap.of_marked(result.new_source)
+    return FixResult(
+        text, new_text,
+        [before.finding(finding) for finding in result.fixed],
+        [Remaining(after.finding(item.finding), item.reason) for item in result.remaining] + unparsed,
+        [Remaining(before.finding(item.finding), item.reason) for item in result.remaining_in_source] + unparsed,
+    )

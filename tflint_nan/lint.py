@@ -324,32 +324,16 @@ def lint_source(source: str, path: str = "<stdin>", settings: Settings = Setting
                  exhaustive)
 
 
-def lint_bytes(data: bytes, path: str, settings: Settings = Settings(), always_check_syntax: bool = True,
-               exhaustive: bool = False) -> FileResult:
-    """``exhaustive``: no shortcuts (every file with a select word analysed, every statement in LibCST); the
-    findings are the same, the tests and the benchmark check that."""
-    if is_notebook(path):
-        from .notebooks import lint_notebook
-
-        return lint_notebook(data, path, settings.for_path(path), always_check_syntax)
+def lint_python(data: bytes, path: str, settings: Settings = Settings(), always_check_syntax: bool = True,
+                exhaustive: bool = False) -> FileResult:
+    """A Python file's bytes.  ``exhaustive``: no shortcuts (every file with a select word analysed, every
+    statement in LibCST); the findings are the same, the tests and the benchmark check that.  (Notebooks and the
+    choice between the two: ``files.lint_bytes``.)"""
     return _lint(data, lambda: decode(data), path, settings, always_check_syntax, exhaustive)
 
 
 def is_notebook(path: str) -> bool:
     return os.path.splitext(path)[1].lower() == ".ipynb"
-
-
-def lint_path(path: str, settings: Settings = Settings(), always_check_syntax: bool = True,
-              exhaustive: bool = False) -> FileResult:
-    """Lint one file.  Files with no select-call word cannot have findings: they are only syntax-checked, and
-    only when ``always_check_syntax`` (files named on the command line; directory walks skip that cost)."""
-    try:
-        data = read_file(path, settings.max_file_size, explicit=always_check_syntax)
-    except SourceError as error:
-        return FileResult(path, error=_error(path, error))
-    except Skipped as notice:
-        return FileResult(path, skipped=str(notice))
-    return lint_bytes(data, path, settings, always_check_syntax, exhaustive)
 
 
 def read_file(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE, explicit: bool = True) -> bytes:

@@ -56,6 +56,19 @@ class Binding:
     unpacked_from: cst.BaseExpression | None = None
 
 
+@dataclass(frozen=True)
+class RiskyUse:
+    """A risky op that a select's branch evaluates (found by ``analysis``, rewritten by ``rewrite``)."""
+
+    op: knowledge.RiskyOp
+    node: cst.CSTNode  # the op's call or operator expression: where the finding points
+    operand: cst.BaseExpression  # the expression feeding the dangerous input
+    as_of: int  # source position at which names in ``operand`` are resolved
+    nesting: int  # how many nested selects lie between the select and the op
+    no_gradient: bool  # inside tf.stop_gradient
+    scale: float = 1.0  # the input enters the op multiplied by this (ln(base) for base ** x)
+
+
 class Context(Protocol):
     def qualified_names(self, node: cst.CSTNode) -> frozenset[str]: ...
 

@@ -293,6 +293,8 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict:
         properties.update({"cell": finding.cell, "line": finding.line, "column": finding.col})
     if finding.op:
         properties.update({"confidence": finding.confidence, "noGradient": finding.no_gradient})
+    if finding.verdict is not None:  # --dynamic: the verdict, as in the JSON output
+        properties["dynamic"] = finding.verdict.to_dict()
     if properties:
         result["properties"] = properties
     if finding.fix is not None and finding.fix.edits and finding.cell is None:

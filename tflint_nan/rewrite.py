@@ -27,18 +27,36 @@ A rewrite is offered only when it is known to be exact; otherwise the finding sa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import libcst as cst
 
 from . import knowledge
 from .finding import Edit, Fix, Position
 from .intervals import IntervalSet
-from .ranges import _COMPARE_NODES, _NEGATE, argument, select_arguments
+from .ranges import _COMPARE_NODES, _NEGATE, RiskyUse, argument, select_arguments
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .analysis import ModuleAnalyzer, RiskyUse
-    from .ranges import Binding
+    from .project import ProjectModules
+    from .ranges import Analysis, Binding
+
+
+class AnalyzedModule(Protocol):
+    """What a rewrite reads of the analysis of its module (``analysis.ModuleAnalyzer`` provides it)."""
+
+    module: cst.Module
+    analysis: Analysis
+    project: ProjectModules
+
+    def qualified_names(self, node: cst.CSTNode) -> frozenset[str]: ...
+
+    def written_names(self, node: cst.CSTNode) -> frozenset[str]: ...
+
+    def binding(self, name: str, as_of: int) -> Binding | None: ...
+
+    def key(self, node: cst.CSTNode) -> str: ...
+
+    def position(self, node: cst.CSTNode) -> tuple[Position, Position]: ...
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)
@@ -119,7 +137,7 @@ class _Text:
 
 
 class Rewriter:
-    def __init__(self, analyzer: ModuleAnalyzer):
+    def __init__(self, analyzer: AnalyzedModule):
         self.analyzer = analyzer
         self._index: _ModuleIndex | None = None
         self._imports: _Imports | None = None

@@ -22,7 +22,8 @@ from typing import Iterable, Iterator
 
 from .cache import Cache
 from .finding import FileResult
-from .lint import Settings, Skipped, SourceError, _error, lint_bytes, read_file
+from .files import lint_bytes
+from .lint import Settings, Skipped, SourceError, _error, read_file
 
 # Below this many files, starting workers costs more than it saves (a pre-commit run names a handful).
 MIN_FILES_PER_WORKER = 4

@@ -15,12 +15,13 @@ import sys
 from typing import Callable, TextIO
 
 from .supervisor import DEFAULT_TIMEOUT
-from .verdict import CONFIRMED, NOT_PROBED, NOT_REPRODUCED, Verdict
+from .verdict import CONFIRMED, NOT_CONFIRMED, NOT_PROBED, NOT_REPRODUCED, REFUTED, Verdict
 
 INSTALL_HINT = ('dynamic mode runs your code under TensorFlow, which is not installed here; install it with:\n'
                 '    pip install "tflint-nan[dynamic]"')
 
-__all__ = ["CONFIRMED", "DEFAULT_TIMEOUT", "INSTALL_HINT", "NOT_PROBED", "NOT_REPRODUCED", "Verdict",
+__all__ = ["CONFIRMED", "DEFAULT_TIMEOUT", "INSTALL_HINT", "NOT_CONFIRMED", "NOT_PROBED", "NOT_REPRODUCED", "REFUTED",
+           "Verdict",
            "confirm_findings", "summary", "tensorflow_available", "terminal_progress"]
 
 
@@ -32,20 +33,63 @@ def tensorflow_available() -> bool:
         return False
 
 
-def confirm_findings(findings, timeout: float = DEFAULT_TIMEOUT, progress=None, workers: int | None = None):
-    """The findings with a ``verdict`` each; see ``confirm.py``."""
+def confirm_findings(findings, timeout: float = DEFAULT_TIMEOUT, progress=None, workers: int | None = None,
+                     rule: str | None = None, path: str | None = None):
+    """The findings with a ``verdict`` each; see ``confirm.py``.  ``rule`` and ``path`` limit probing to the
+    findings of one rule code or one file; the others keep no verdict."""
     from .confirm import confirm_findings as confirm
 
-    return confirm(findings, timeout=timeout, progress=progress, workers=workers)
+    return confirm(findings, timeout=timeout, progress=progress, workers=workers, rule=rule, path=path)
 
 
 def summary(findings, seconds: float) -> str:
-    """``Dynamic: 3 confirmed, 1 not reproduced, 1 not probed (12.3 s).``"""
+    """``Dynamic: 3 confirmed, 1 not confirmed (NaN from elsewhere), 2 refuted, 1 not probed (12.3 s).``, and
+    when some were not probed, the reasons: ``Not probed: 1 cannot build a class, 1 timed out.``"""
     verdicts = [finding.verdict for finding in findings if finding.verdict is not None]
     counts = {status: sum(1 for v in verdicts if v.status == status)
-              for status in (CONFIRMED, NOT_REPRODUCED, NOT_PROBED)}
-    return (f"Dynamic: {counts[CONFIRMED]} confirmed, {counts[NOT_REPRODUCED]} not reproduced, "
-            f"{counts[NOT_PROBED]} not probed ({seconds:.1f} s).")
+              for status in (CONFIRMED, NOT_CONFIRMED, REFUTED, NOT_PROBED)}
+    line = (f"Dynamic: {counts[CONFIRMED]} confirmed, {counts[NOT_CONFIRMED]} not confirmed (NaN from elsewhere), "
+            f"{counts[REFUTED]} refuted, {counts[NOT_PROBED]} not probed ({seconds:.1f} s).")
+    reasons: dict[str, int] = {}
+    for verdict in verdicts:
+        if verdict.status == NOT_PROBED:
+            kind = reason_kind(verdict.reason)
+            reasons[kind] = reasons.get(kind, 0) + 1
+    if reasons:
+        line += "\nNot probed: " + ", ".join(f"{count} {kind}" for kind, count in
+                                             sorted(reasons.items(), key=lambda item: -item[1])) + "."
+    return line
+
+
+_REASON_KINDS = (
+    ("import failed", "a module import failed"),
+    ("No module named", "a package is not installed"),
+    ("cannot build", "a class cannot be built"),
+    ("timed out", "timed out"),
+    ("module-level code", "module-level code"),
+    ("inside a top-level", "nested in a block"),
+    ("in a class body", "in a class body"),
+    ("takes no arguments", "takes no arguments"),
+    ("calling eagerly failed", "calling it failed"),
+    ("calling under XLA failed", "calling it failed"),
+    ("of the module raised", "a module statement failed"),
+    ("sys.exit", "it exits"),
+    ("probe process", "the probe process died"),
+    ("notebook", "a notebook"),
+    ("standard input", "standard input"),
+    ("async", "async code"),
+    ("not a floating-point", "no floating-point result"),
+)
+
+
+def reason_kind(reason: str) -> str:
+    """A short kind for a not-probed reason, for summaries: ``a package is not installed``."""
+    for needle, kind in _REASON_KINDS:
+        if needle in reason:
+            if needle == "import failed" and "No module named" in reason:
+                return "a package is not installed"
+            return kind
+    return "other"
 
 
 def terminal_progress(stream: TextIO = sys.stderr) -> Callable[[str], None] | None:

@@ -29,7 +29,8 @@ import sys
 import types
 
 from .extract import Step, Unit
-from .values import format_value, magnitude_key, probe_points
+from .inputs import GUARD_NAME
+from .values import format_value, grid_points, magnitude_key, probe_points
 
 WITNESSES = 3  # NaN points kept per mode, the smallest first
 TABLE_ROWS = 2000  # at most this many rows come back for ``tflint-nan probe``
@@ -190,17 +191,25 @@ def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Even
     unit = Unit.from_json(task["unit"])
     if unit.problem:
         raise NotProbed(unit.problem)
-    run = _module_run(task["module"], job, runs)
+    run = _module_run(task["module"], job, runs, tf)
     run.run(unit.steps, poisoned, events)
     events.send(event="call", function=unit.label)
-    call, parameters = build_callable(run.module, unit)
+    constructor = task.get("constructor")
+    call, parameters = build_callable(run.module, unit, constructor)
     if not parameters:
         raise NotProbed(f"{unit.label} takes no arguments to feed probe tensors to")
     dtype = task["dtype"]
-    points = probe_points(task["values"], len(parameters))
-    probe = Probe(tf, call, parameters, points, dtype)
+    specs = task.get("inputs") or {}
+    if specs:
+        columns = [specs.get(name, {}).get("values") or task["values"] for name, _ in parameters]
+        points = grid_points(columns)
+    else:
+        points = probe_points(task["values"], len(parameters))
+    watch = [specs.get(name, {}).get("watch", True) for name, _ in parameters]
+    probe = Probe(tf, call, parameters, points, dtype, watch)
     result = {"status": "probed", "probes": len(points), "dtype": dtype,
-              "parameters": [name for name, _ in parameters], "modes": {}}
+              "parameters": [name for name, _ in parameters], "watched": [
+                  name for (name, _), w in zip(parameters, watch) if w], "modes": {}}
     for mode in task.get("modes", ("eager", "xla")):
         result["modes"][mode] = probe.run(mode)
     if all(outcome.get("error") for outcome in result["modes"].values()):
@@ -211,21 +220,106 @@ def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Even
     reference = task.get("reference")
     if reference is not None:
         result["comparison"] = _compare(tf, probe, reference, job, runs, poisoned, events)
+    if task.get("variants"):
+        result["contrasts"] = _contrasts(tf, probe, task, job, runs, poisoned, events)
     return result
 
 
-def _module_run(key: str, job: dict, runs: dict) -> ModuleRun:
+def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: dict, events: Events) -> dict:
+    """Run each variant of the unit (the module with one or more findings' rewrites or guards applied) on the
+    same points; for each contrast ``[name, base, variant]``, the points whose NaN gradient in ``base`` is gone in
+    ``variant``, per mode.  A contrast may name earlier ones; when one of those removed a NaN, it is skipped."""
+    np = probe.np
+    probes: dict[str, Probe | str] = {"original": probe}
+
+    def variant(key: str):
+        if key not in probes:
+            spec = task["variants"][key]
+            try:
+                unit = Unit.from_json(spec["unit"])
+                if unit.problem:
+                    raise NotProbed(unit.problem)
+                run = _module_run(spec["module"], job, runs, tf)
+                run.run(unit.steps, poisoned, events)
+                call, parameters = build_callable(run.module, unit, task.get("constructor"))
+                if [name for name, _ in parameters] != [name for name, _ in probe.parameters]:
+                    raise NotProbed("the rewrite changed the function's parameters")
+                other = Probe(tf, call, parameters, probe.points, probe.dtype, probe.watch)
+                other.layouts = list(probe.layouts)
+                for mode in probe.rows:
+                    outcome = other.run(mode)
+                    if outcome.get("error"):
+                        raise NotProbed(outcome["error"])
+                probes[key] = other
+            except NotProbed as reason:
+                probes[key] = str(reason)
+            except BaseException as error:  # a variant that fails is reported, the others still count
+                probes[key] = describe(error)
+        return probes[key]
+
+    def removed_any(name: str) -> bool:
+        return any(m["removed"] for m in (out.get(name) or {}).get("modes", {}).values())
+
+    out: dict[str, dict] = {}
+    for entry in task.get("contrasts", []):
+        name, base_key, variant_key = entry[:3]
+        if any(removed_any(first) for first in (entry[3] if len(entry) > 3 else ())):
+            continue  # an earlier contrast already settled it: spare the probes
+        base, changed = variant(base_key), variant(variant_key)
+        failed = base if isinstance(base, str) else changed if isinstance(changed, str) else None
+        if failed is not None:
+            out[name] = {"error": failed}
+            continue
+        modes = {}
+        for mode, rows in base.rows.items():
+            other = changed.rows.get(mode)
+            if other is None or len(other["nan"]) != len(rows["nan"]) or rows["indices"] != other["indices"]:
+                continue
+            gone = np.flatnonzero(rows["nan"] & ~other["nan"])
+            ordered = sorted(gone, key=lambda p: _point_key(probe.points[base._point_index(mode, p)], probe.dtype))
+            modes[mode] = {"removed": int(len(gone)), "left": int(other["nan"].sum()),
+                           "witnesses": [base.witness(mode, p) for p in ordered[:WITNESSES]]}
+        out[name] = {"error": None, "modes": modes}
+    return out
+
+
+def _module_run(key: str, job: dict, runs: dict, tf=None) -> ModuleRun:
     if key not in runs:
         try:
             runs[key] = ModuleRun(key, job["modules"][key], job["path"])
         except SyntaxError as error:
             raise NotProbed(f"the {'rewritten ' if key != 'original' else ''}source does not parse: {error}")
+        if tf is not None:
+            runs[key].module.__dict__[GUARD_NAME] = nan_guard(tf)
     return runs[key]
 
 
-def build_callable(module, unit: Unit):
+def nan_guard(tf):
+    """The input guard a finding without an exact rewrite is checked with: the identity, whose gradient turns NaN
+    into 0.  Wrapped around an op's operands, it stops the NaN that op's backward pass makes (0 * inf) and
+    changes nothing else, forward or backward."""
+
+    @tf.custom_gradient
+    def guard(x):
+        def gradient(upstream):
+            return tf.where(tf.math.is_nan(upstream), tf.zeros_like(upstream), upstream)
+
+        return tf.identity(x), gradient
+
+    def apply(value):
+        if isinstance(value, tf.Variable):
+            value = tf.convert_to_tensor(value)
+        if tf.is_tensor(value) and value.dtype.is_floating:
+            return guard(value)
+        return value  # Python numbers, integer tensors: no gradient to guard
+
+    return apply
+
+
+def build_callable(module, unit: Unit, constructor: dict | None = None):
     """``(call, parameters)``: ``call(*positional, **keyword)`` runs the unit; ``parameters`` are
-    ``(name, keyword_only)`` pairs to feed with probe tensors."""
+    ``(name, keyword_only)`` pairs to feed with probe tensors.  A class is built from ``constructor`` (the literal
+    arguments of a call of it in the project) when there is one, else from its defaults."""
     target = module.__dict__.get(unit.name)
     declared = [(p.name, p.keyword_only) for p in unit.parameters]
     if unit.kind == "function":
@@ -235,8 +329,14 @@ def build_callable(module, unit: Unit):
     if not isinstance(target, type):
         raise NotProbed(f"{unit.name} is not a class once its definition has run")
     try:
-        instance = target()
+        if constructor:
+            instance = target(*constructor.get("args", ()), **constructor.get("kwargs", {}))
+        else:
+            instance = target()
     except BaseException as error:
+        if constructor:
+            raise NotProbed(f"cannot build {constructor.get('text')} (its call at line {constructor.get('line')}): "
+                            f"{describe(error)}") from None
         raise NotProbed(f"cannot build {unit.name}() from its defaults: {describe(error)}") from None
     if _derives_from(target, "Layer"):
         return instance, _required(instance.call)  # calling the layer runs build() and then call()
@@ -278,7 +378,7 @@ class Probe:
     are many).  The traced functions are built once per task and reused.
     """
 
-    def __init__(self, tf, call, parameters, points, dtype: str):
+    def __init__(self, tf, call, parameters, points, dtype: str, watch=None):
         import numpy as np
 
         self.tf, self.np = tf, np
@@ -286,6 +386,8 @@ class Probe:
         self.parameters = parameters
         self.points = points
         self.dtype = dtype
+        # Gradients are taken only for the inputs that can carry one in training; the others are fixed values.
+        self.watch = list(watch) if watch is not None else [True] * len(parameters)
         self.columns = [np.asarray([point[i] for point in points], dtype=dtype) for i in range(len(parameters))]
         self.layouts = ["vector", "column"]  # rank-1 first; a layer that needs rank 2 gets (n, 1)
         self.steps = {"eager": self._step}
@@ -301,8 +403,9 @@ class Probe:
         tf = self.tf
         positional = [t for t, (_, keyword) in zip(tensors, self.parameters) if not keyword]
         keywords = {name: t for t, (name, keyword) in zip(tensors, self.parameters) if keyword}
+        watched = [t for t, w in zip(tensors, self.watch) if w]
         with tf.GradientTape() as tape:
-            for tensor in tensors:
+            for tensor in watched:
                 tape.watch(tensor)
             output = self.call(*positional, **keywords)
             outputs = [tf.convert_to_tensor(t) for t in tf.nest.flatten(output) if t is not None]
@@ -310,7 +413,7 @@ class Probe:
             if not floats:
                 raise NotProbed("its result is not a floating-point tensor, so no gradient flows through it")
             total = tf.add_n([tf.cast(tf.reduce_sum(t), tf.float32) for t in floats])
-        gradients = tape.gradient(total, list(tensors), unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        gradients = tape.gradient(total, watched, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return floats, [tf.convert_to_tensor(g) for g in gradients]
 
     def _runner(self, mode: str):
@@ -362,7 +465,7 @@ class Probe:
             grad_rows.append(grads)
             nan.append(bool(np.isfinite(values).all() and any(np.isnan(g).any() for g in grads)))
         self.rows[mode] = {"forward": np.stack(forward_rows),
-                           "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(len(self.columns))],
+                           "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(sum(self.watch))],
                            "nan": np.asarray(nan), "indices": indices}
         summary = self._summary(mode)
         summary["per_point"] = len(indices)
@@ -371,16 +474,15 @@ class Probe:
     def _summary(self, mode: str) -> dict:
         rows = self.rows[mode]
         positions = self.np.flatnonzero(rows["nan"])
-        points = [(self._point_index(mode, p), p) for p in positions]
-        points.sort(key=lambda item: _point_key(self.points[item[0]], self.dtype))
-        witnesses = []
-        for index, position in points[:WITNESSES]:
-            witnesses.append({
-                "point": list(self.points[index]),
+        positions = sorted(positions, key=lambda p: _point_key(self.points[self._point_index(mode, p)], self.dtype))
+        return {"error": None, "nan": len(positions),
+                "witnesses": [self.witness(mode, position) for position in positions[:WITNESSES]]}
+
+    def witness(self, mode: str, position: int) -> dict:
+        index = self._point_index(mode, position)
+        return {"point": list(self.points[index]),
                 "text": [format_value(v, self.dtype) for v in self.points[index]],
-                "forward": float(rows["forward"][position][0]),
-            })
-        return {"error": None, "nan": len(positions), "witnesses": witnesses}
+                "forward": float(self.rows[mode]["forward"][position][0])}
 
     def _point_index(self, mode: str, position: int) -> int:
         indices = self.rows[mode]["indices"]

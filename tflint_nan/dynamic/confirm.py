@@ -1,11 +1,17 @@
 """From findings to verdicts: plan one probe job per file, run the jobs, read the results back.
 
-A finding is probed through the unit that holds it (``extract.py``), with the probe values of its rule
-(``values.py``).  A unit with one finding is probed once.  When a unit holds several findings, a NaN gradient
-could come from any of them, so each finding is also probed in a copy of the module where the *other* findings'
-suggested rewrites are applied: a NaN that survives there is this finding's.  When that copy cannot be built
-(an other finding has no rewrite) or cannot be probed, the verdict falls back to the plain probe of the unit and
-says how many other findings may cause the NaN.
+A finding is probed through the unit that holds it (``extract.py``).  Its inputs are chosen by ``inputs.py``:
+gradients only for inputs that can carry one in training, realistic fixed values for labels, step counters and
+parameters every call passes a number, the extreme probe values (``values.py``) only on the inputs that reach the
+finding's operand.  When no input can carry a gradient, the finding is refuted without running anything.
+
+Confirmation is causal.  The unit is probed as written, and again, on the same points, in a copy of the module
+where *this finding's own* rewrite is applied (``Finding.fix``; without one, the minimal input guard of
+``inputs.guard_edits``), everything else unchanged.  The finding is confirmed at a point whose NaN gradient that
+copy removes.  When the unit holds other findings, a NaN that only shows once they are fixed counts too (the
+copy with every other finding fixed against the copy with all of them fixed).  A NaN gradient that this
+finding's fix does not remove is "not confirmed: it comes from elsewhere", naming the other finding whose fix
+removes it, when one does.
 """
 
 from __future__ import annotations
@@ -21,30 +27,38 @@ from ..finding import Edit, Finding
 from ..knowledge import PARSE_ERROR_CODE, RULE_CODES
 from ..lint import SourceError, decode
 from .extract import ExtractError, ModuleSlicer, Unit
+from .inputs import guard_edits, plan_inputs
 from .supervisor import DEFAULT_TIMEOUT, Job, Session, run_job
 from .values import DEFAULT_DTYPE, probe_values
-from .verdict import CONFIRMED, NOT_PROBED, NOT_REPRODUCED, Verdict, not_probed
+from .verdict import CONFIRMED, NOT_CONFIRMED, NOT_PROBED, REFUTED, Verdict, not_probed
 
 Progress = Callable[[str], None]
 
 
 @dataclass
 class _Plan:
-    """One file's job, and for each of its findings the tasks whose results decide its verdict."""
+    """One file's job, and for each of its findings the task whose result decides its verdict."""
 
     path: str
     job: Job | None
     verdicts: dict[int, Verdict] = field(default_factory=dict)  # finding index -> verdict decided up front
-    primary: dict[int, int] = field(default_factory=dict)  # finding index -> task id (isolated or sole)
-    fallback: dict[int, tuple[int, int]] = field(default_factory=dict)  # finding index -> (task id, others)
+    tasks: dict[int, int] = field(default_factory=dict)  # finding index -> task id
     units: dict[int, Unit] = field(default_factory=dict)  # task id -> unit
+    context: dict[int, dict] = field(default_factory=dict)  # finding index -> what reading the result needs
 
 
 def confirm_findings(findings: Sequence[Finding], timeout: float = DEFAULT_TIMEOUT, progress: Progress | None = None,
-                     workers: int | None = None, dtype: str = DEFAULT_DTYPE) -> list[Finding]:
-    """``findings`` in the same order, each with a ``verdict`` (parse errors are left as they are)."""
+                     workers: int | None = None, dtype: str = DEFAULT_DTYPE, rule: str | None = None,
+                     path: str | None = None) -> list[Finding]:
+    """``findings`` in the same order, each with a ``verdict`` (parse errors, and findings outside ``rule`` or
+    ``path`` when given, are left as they are)."""
     by_path: dict[str, list[int]] = {}
+    wanted_path = os.path.realpath(path) if path else None
     for index, finding in enumerate(findings):
+        if rule and finding.code != rule.upper():
+            continue
+        if wanted_path and os.path.realpath(finding.path) != wanted_path:
+            continue
         if finding.code != PARSE_ERROR_CODE:
             by_path.setdefault(finding.path, []).append(index)
     plans = [_plan_file(path, [(i, findings[i]) for i in indices], dtype) for path, indices in by_path.items()]
@@ -110,6 +124,7 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
         plan.verdicts = {index: not_probed(reason) for index, _ in findings}
         return plan
     plan.job = Job(path, {"original": source}, [])
+    facts = _module_facts(slicer.tree, path)
     groups: dict[tuple[int, int], list[tuple[int, Finding]]] = {}
     units: dict[tuple[int, int], Unit] = {}
     for index, finding in findings:
@@ -123,19 +138,77 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
             for index, _ in members:
                 plan.verdicts[index] = not_probed(unit.problem, unit.label if unit.name != "<module>" else "")
             continue
-        whole = _add_task(plan, "original", unit, {finding.code for _, finding in members}, dtype)
-        if len(members) == 1:
-            plan.primary[members[0][0]] = whole
-            continue
+        # Each finding's own intervention: its exact rewrite, or the guard of its op's operands.
+        interventions: dict[int, tuple[list[Edit] | None, str]] = {}
         for index, finding in members:
-            others = [other for _, other in members if other is not finding]
-            plan.fallback[index] = (whole, len(others))
-            isolated = _isolated_unit(source, path, unit, finding, others)
-            if isolated is not None:
-                module_key = f"isolating line {finding.line} column {finding.col}"
-                plan.job.modules[module_key] = isolated[0]
-                plan.primary[index] = _add_task(plan, module_key, isolated[1], {finding.code}, dtype)
+            if finding.fix is not None and finding.fix.edits:
+                interventions[index] = (list(finding.fix.edits), "rewrite")
+            else:
+                interventions[index] = (guard_edits(finding, source), "guard")
+        variants: dict[str, dict | str] = {}
+
+        def variant(name: str, indices: list[int]) -> None:
+            edits: dict[tuple, Edit] = {}
+            for i in indices:
+                chosen = interventions[i][0]
+                if chosen is None:
+                    variants[name] = "the op's operands cannot be read to guard them"
+                    return
+                for edit in chosen:  # two fixes may need the same edit (an import, a hoisted condition)
+                    edits[(edit.start, edit.end, edit.text)] = edit
+            try:
+                rewritten = apply_edits(source, edits.values())
+                changed = ModuleSlicer(rewritten, path).unit_named(unit.label)
+            except (ValueError, ExtractError, KeyError) as error:
+                variants[name] = f"the rewrite cannot be applied: {error}"
+                return
+            if changed.problem:
+                variants[name] = changed.problem
+                return
+            plan.job.modules[name] = rewritten
+            variants[name] = {"module": name, "unit": changed.to_json()}
+
+        indices = [index for index, _ in members]
+        for index in indices:
+            variant(f"own {index}", [index])
+        if len(members) > 1:
+            variant(f"all {key[0]}", indices)
+            for index in indices:
+                variant(f"others {index}", [i for i in indices if i != index])
+        for index, finding in members:
+            inputs = plan_inputs(slicer.tree, facts, unit, finding, source, dtype)
+            context = {"finding": finding, "inputs": inputs, "check": interventions[index][1],
+                       "members": members, "variants": variants, "own": f"own {index}"}
+            plan.context[index] = context
+            if inputs.no_gradient is not None:
+                plan.verdicts[index] = Verdict(REFUTED, reason=inputs.no_gradient, function=unit.label,
+                                               fixed=tuple(inputs.fixed().items()))
+                continue
+            contrasts = [["own", "original", f"own {index}"]]
+            if len(members) > 1:
+                contrasts.append(["after others", f"others {index}", f"all {key[0]}", ["own"]])
+                contrasts += [[f"cause {i}", "original", f"own {i}", ["own", "after others"]]
+                              for i in indices if i != index]
+            used = {name for contrast in contrasts for name in contrast[1:3]} - {"original"}
+            task = _add_task(plan, "original", unit, {finding.code}, dtype)
+            plan.job.tasks[task].update({
+                "inputs": inputs.to_json(), "constructor": inputs.constructor,
+                "variants": {name: variants[name] for name in used if isinstance(variants[name], dict)},
+                "contrasts": [c for c in contrasts if all(isinstance(variants.get(n), dict) or n == "original"
+                                                          for n in c[1:3])]})
+            plan.tasks[index] = task
     return plan
+
+
+def _module_facts(tree, path: str):
+    """The static gradient-flow model of the module (with its project for callers), or None if it fails."""
+    try:
+        from ..gradients import ModuleFacts
+        from ..project import ProjectModules
+
+        return ModuleFacts(tree, ProjectModules(path))
+    except Exception:  # advice only: without it every input is differentiated, as before
+        return None
 
 
 def _unprobeable_file(path: str, findings: list[tuple[int, Finding]]) -> str | None:
@@ -153,25 +226,6 @@ def _add_task(plan: _Plan, module: str, unit: Unit, codes: Iterable[str], dtype:
                            "values": list(probe_values(codes, dtype))})
     plan.units[task_id] = unit
     return task_id
-
-
-def _isolated_unit(source: str, path: str, unit: Unit, finding: Finding, others: list[Finding]):
-    """(source, unit) with every other finding's rewrite applied, or None when that cannot be done."""
-    edits: dict[tuple, Edit] = {}
-    for other in others:
-        if other.fix is None or not other.fix.edits:
-            return None
-        for edit in other.fix.edits:  # two fixes may need the same edit (an import, a hoisted condition)
-            edits[(edit.start, edit.end, edit.text)] = edit
-    edits = list(edits.values())
-    if any(_overlaps(edit, finding.start, finding.end) for edit in edits):
-        return None
-    try:
-        rewritten = apply_edits(source, edits)
-        isolated = ModuleSlicer(rewritten, path).unit_named(unit.label)
-    except (ValueError, ExtractError, KeyError):
-        return None
-    return (rewritten, isolated) if not isolated.problem else None
 
 
 def _overlaps(edit: Edit, start, end) -> bool:
@@ -206,23 +260,62 @@ def apply_edits(source: str, edits: Iterable[Edit]) -> str:
 # -- reading results ----------------------------------------------------------------------------------------------
 def _read_verdicts(plan: _Plan, results: dict[int, dict]) -> dict[int, Verdict]:
     verdicts = dict(plan.verdicts)
-    for index, (task, others) in plan.fallback.items():
-        primary = plan.primary.get(index)
-        if primary is not None:
-            verdict = verdict_from(results.get(primary), plan.units[primary])
-            if verdict.status != NOT_PROBED:
-                verdicts[index] = verdict
-                continue
-        verdict = verdict_from(results.get(task), plan.units[task])
-        verdicts[index] = replace(verdict, others=others) if verdict.status == CONFIRMED else verdict
-    for index, task in plan.primary.items():
-        if index not in verdicts:
-            verdicts[index] = verdict_from(results.get(task), plan.units[task])
+    for index, task in plan.tasks.items():
+        verdicts[index] = causal_verdict(results.get(task), plan.units[task], plan.context[index])
     return verdicts
 
 
+def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
+    """Confirmed only where this finding's own intervention removes the NaN gradient."""
+    verdict = verdict_from(result, unit)
+    finding: Finding = context["finding"]
+    inputs = context["inputs"]
+    extra = dict(check=context["check"], fixed=tuple(inputs.fixed().items()),
+                 differentiated=tuple(name for name, spec in inputs.specs.items() if spec["watch"]),
+                 constructor=(inputs.constructor or {}).get("text", ""))
+    if verdict.status == NOT_PROBED:
+        return verdict
+    if verdict.status == REFUTED:
+        return replace(verdict, reason=finding.no_gradient or "", **extra)
+    contrasts = (result or {}).get("contrasts", {})
+    for name in ("own", "after others"):
+        witness = _removed(result, contrasts.get(name))
+        if witness is not None:
+            return replace(verdict, inputs=witness[0], mode=witness[1], forward=witness[2], **extra)
+    cause = ""
+    for other_index, other in context["members"]:
+        if other is finding:
+            continue
+        if _removed(result, contrasts.get(f"cause {other_index}")) is not None:
+            cause = (f"the {other.code} finding at line {other.line}, column {other.col} "
+                     f"({other.op or 'its op'}) removes it")
+            break
+    if not cause:
+        own = context["variants"].get(context["own"])
+        word = "rewrite" if context["check"] == "rewrite" else "input guard"
+        if isinstance(own, str):
+            cause = f"this finding's {word} could not be checked ({own})"
+        elif (contrasts.get("own") or {}).get("error"):
+            cause = f"this finding's {word} could not be checked ({contrasts['own']['error']})"
+        else:
+            cause = f"it stays when this finding's {word} is applied"
+    return replace(verdict, status=NOT_CONFIRMED, cause=cause, **extra)
+
+
+def _removed(result: dict, contrast: dict | None):
+    """(inputs, mode, forward) of the best point whose NaN gradient the contrast's variant removed, or None."""
+    if not contrast or contrast.get("error"):
+        return None
+    for mode in ("eager", "xla"):
+        outcome = contrast.get("modes", {}).get(mode)
+        if outcome and outcome.get("witnesses"):
+            best = outcome["witnesses"][0]
+            return tuple(zip(result["parameters"], best["point"], best["text"])), mode, best.get("forward")
+    return None
+
+
 def verdict_from(result: dict | None, unit: Unit) -> Verdict:
-    """The verdict a task's result gives."""
+    """The verdict a task's result gives on its own: a NaN gradient anywhere in the unit, or none."""
     if result is None:
         return not_probed("the probe process stopped before reaching it", unit.label)
     if result.get("status") != "probed":
@@ -236,7 +329,7 @@ def verdict_from(result: dict | None, unit: Unit) -> Verdict:
             best = witnesses[0]
             inputs = tuple(zip(result["parameters"], best["point"], best["text"]))
             return Verdict(CONFIRMED, inputs=inputs, mode=mode, forward=best.get("forward"), **common)
-    return Verdict(NOT_REPRODUCED, **common)
+    return Verdict(REFUTED, **common)
 
 
 # -- progress -----------------------------------------------------------------------------------------------------

@@ -115,6 +115,31 @@ def probe_points(values: Sequence[float], parameters: int, limit: int = MAX_POIN
     return list(dict.fromkeys(points))
 
 
+# Values of a differentiable input that is not the finding's operand: ordinary magnitudes on both sides of the
+# boundaries conditions usually test (0 and ±1), never the extremes that only the operand gets.
+MODERATE = (0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -2.0)
+
+
+def grid_points(columns: Sequence[Sequence[float]], limit: int = MAX_POINTS) -> list[tuple[float, ...]]:
+    """Probe points when each parameter has its own values: every combination when there are at most ``limit``;
+    otherwise each parameter swept alone (the others at their first value), plus a fixed sample."""
+    if not columns:
+        return []
+    total = 1
+    for column in columns:
+        total *= max(len(column), 1)
+    if total <= limit:
+        return list(itertools.product(*columns))
+    base = tuple(column[0] for column in columns)
+    points = [base]
+    for index, column in enumerate(columns):
+        points += [base[:index] + (value,) + base[index + 1:] for value in column]
+    sampler = random.Random(0)  # a fixed seed: the same points on every run
+    while len(points) < limit:
+        points.append(tuple(sampler.choice(column) for column in columns))
+    return list(dict.fromkeys(points))
+
+
 def format_value(value: float, dtype: str = DEFAULT_DTYPE) -> str:
     """The shortest decimal that reads back as ``value`` in ``dtype``: 89.0, 88.72, -0.0, 1e-30."""
     if not math.isfinite(value):

@@ -4,41 +4,56 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CONFIRMED = "confirmed"
-NOT_REPRODUCED = "not_reproduced"
+CONFIRMED = "confirmed"  # a NaN gradient that this finding's own rewrite (or input guard) removes
+NOT_CONFIRMED = "not_confirmed"  # a NaN gradient in the function, but not this finding's
+REFUTED = "refuted"  # no NaN gradient within the probed envelope, or no gradient reaches the op at all
 NOT_PROBED = "not_probed"
+NOT_REPRODUCED = REFUTED  # the name earlier versions used
+STATUSES = (CONFIRMED, NOT_CONFIRMED, REFUTED, NOT_PROBED)
 MODE_NAMES = {"eager": "eager", "xla": "XLA"}
 
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str  # CONFIRMED | NOT_REPRODUCED | NOT_PROBED
-    reason: str = ""  # NOT_PROBED: why, in words
+    status: str  # one of STATUSES
+    reason: str = ""  # NOT_PROBED: why; REFUTED: why no gradient reaches the op, when that is the reason
     function: str = ""  # the probed unit: "custom_activation", "CustomELU.call"
-    inputs: tuple[tuple[str, float, str], ...] = ()  # CONFIRMED: (parameter, value, value as printed)
-    mode: str = ""  # CONFIRMED: "eager" or "xla", where the NaN gradient appeared
-    forward: float | None = None  # CONFIRMED: the (finite) forward value at the witness
+    inputs: tuple[tuple[str, float, str], ...] = ()  # the witness: (parameter, value, value as printed)
+    mode: str = ""  # CONFIRMED, NOT_CONFIRMED: "eager" or "xla", where the NaN gradient appeared
+    forward: float | None = None  # the (finite) forward value at the witness
     probes: int = 0  # probe points per mode
     modes: tuple[str, ...] = ()  # the modes that ran
     dtype: str = ""
-    others: int = 0  # other findings in the same function that this probe could not rule out as the cause
+    others: int = 0  # kept for callers of earlier versions: always 0 now that causes are checked
+    cause: str = ""  # NOT_CONFIRMED: where the NaN comes from instead, in words
+    check: str = ""  # how the cause was checked: "rewrite" (the finding's fix) or "guard" (its input guard)
+    differentiated: tuple[str, ...] = ()  # the inputs gradients were taken for
+    fixed: tuple[tuple[str, str], ...] = ()  # inputs held at realistic values, with why
+    constructor: str = ""  # how a class was built: "GatedELU(units=4)"
 
     @property
     def text(self) -> str:
-        """``confirmed: NaN gradient at x=89.0 (eager)``, ``not reproduced: 38 probes``, ``not probed: ...``."""
+        """``confirmed: NaN gradient at x=89.0 (eager)``, ``refuted: ...``, ``not probed: ...``."""
         if self.status == CONFIRMED:
-            at = ", ".join(f"{name}={shown}" for name, _, shown in self.inputs)
-            detail = MODE_NAMES.get(self.mode, self.mode)
-            if self.others:
-                detail += f"; {self.others} other finding{'s' if self.others > 1 else ''} in {self.function} " \
-                          "may cause it"
-            return f"confirmed: NaN gradient at {at} ({detail})"
-        if self.status == NOT_REPRODUCED:
-            text = f"not reproduced: {self.probes} probe{'s' if self.probes != 1 else ''}"
+            return f"confirmed: NaN gradient at {self._at()} ({MODE_NAMES.get(self.mode, self.mode)})"
+        if self.status == NOT_CONFIRMED:
+            return (f"not confirmed: the NaN gradient at {self._at()} ({MODE_NAMES.get(self.mode, self.mode)}) "
+                    f"comes from elsewhere: {self.cause}")
+        if self.status == REFUTED:
+            if self.reason:
+                return f"refuted: no gradient reaches this op: {self.reason}"
+            text = f"refuted: no NaN gradient in {self.probes} probe{'s' if self.probes != 1 else ''}"
+            if self.differentiated:
+                text += f" of {', '.join(self.differentiated)}"
+            if self.fixed:
+                text += f" with {', '.join(name for name, _ in self.fixed)} fixed"
             if self.modes and len(self.modes) < 2:
                 text += f" ({MODE_NAMES.get(self.modes[0], self.modes[0])} only)"
             return text
         return f"not probed: {self.reason}"
+
+    def _at(self) -> str:
+        return ", ".join(f"{name}={shown}" for name, _, shown in self.inputs)
 
     def to_dict(self) -> dict:
         return {
@@ -52,6 +67,11 @@ class Verdict:
             "modes": list(self.modes),
             "dtype": self.dtype or None,
             "reason": self.reason or None,
+            "cause": self.cause or None,
+            "check": self.check or None,
+            "differentiated": list(self.differentiated),
+            "fixed": dict(self.fixed),
+            "constructor": self.constructor or None,
         }
 
 

@@ -79,7 +79,8 @@ def lint_cells(cells: list[tuple[bool, str]], path: str, settings: Settings, gen
 def fix_cells(cells: list[tuple[bool, str]], path: str, settings: Settings, generation: int) -> dict[int, str]:
     """The new source of each cell the exact rewrites change, by 1-based cell number."""
     _forget_project_modules_if_changed(generation)
-    from ..notebooks import NotebookError, cell_sources, fix_notebook
+    from ..fix import fix_notebook
+    from ..notebooks import NotebookError, cell_sources
 
     try:
         result = fix_notebook(notebook_json(cells), path, settings)

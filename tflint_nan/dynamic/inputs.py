@@ -1,0 +1,320 @@
+"""What each input of a probed function gets, decided in the parent from the static model and the source.
+
+Only inputs that can carry a gradient in training are differentiated: the static gradient-flow model
+(``gradients.ModuleFacts``) says which parameters no call passes a value with a gradient, and which functions are
+never differentiated at all (a learning-rate schedule, a metric, the forward pass of a custom gradient).  Labels and
+step counters (``knowledge.NO_GRADIENT_PARAMETERS``) and parameters that every call in the module passes a number
+literal get fixed, realistic values and no gradient.  Of the differentiated inputs, only those that reach the
+finding's operand get the extreme probe values; the others get ordinary magnitudes (``values.MODERATE``).
+
+A class that needs constructor arguments is built from the number, string and boolean literals of a call of it
+in the module (``GatedELU(units=4)``).
+
+It also writes the *minimal input guard* a finding without an exact rewrite is checked with: each operand of the
+risky op is wrapped in ``__tflint_nan_guard__``, an identity whose gradient replaces NaN with 0, so that the NaN
+this op's backward pass produces (0 * inf) stops there and nothing else changes.
+
+Pure Python: no TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+
+from .. import knowledge
+from ..finding import Edit, Finding, Position
+from .extract import Unit
+from .values import MODERATE, in_dtype, probe_values
+
+GUARD_NAME = "__tflint_nan_guard__"
+_LABELS = frozenset({"y_true", "labels", "label", "targets_mask"})
+_WEIGHTS = frozenset({"sample_weight", "sample_weights"})
+
+
+@dataclass
+class InputPlan:
+    """For one probed unit and finding: each parameter's values, whether it is differentiated, and why."""
+
+    specs: dict[str, dict] = field(default_factory=dict)  # name -> {"values": [...], "watch": bool, "why": str}
+    no_gradient: str | None = None  # why no input carries a gradient (then nothing is probed)
+    constructor: dict | None = None  # {"args": [...], "kwargs": {...}, "text": "GatedELU(units=4)"}
+
+    def to_json(self) -> dict:
+        return {name: {"values": spec["values"], "watch": spec["watch"]} for name, spec in self.specs.items()}
+
+    def fixed(self) -> dict[str, str]:
+        return {name: spec["why"] for name, spec in self.specs.items() if not spec["watch"]}
+
+
+def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: str, dtype: str) -> InputPlan:
+    plan = InputPlan()
+    function = _function_node(tree, unit)
+    parameters = [p.name for p in unit.parameters]
+    if unit.kind == "class" and function is not None:
+        plan.constructor = constructor_call(tree, unit.name)
+        parameters = parameters or _method_parameters(function)
+    reason = None
+    if facts is not None:
+        try:
+            reason = facts.function_reason(unit.label)
+        except Exception:  # the static model is advice here: a failure in it must not stop the probe
+            reason = None
+    literals = call_site_literals(tree, unit) if unit.kind == "function" else {}
+    operand_params = _operand_parameters(function, finding, source, set(parameters))
+    extremes = list(probe_values([finding.code], dtype))
+    for name in parameters:
+        if reason is not None:
+            plan.specs[name] = _fixed(name, literals.get(name), f"{unit.label} is never differentiated")
+            continue
+        if name in knowledge.NO_GRADIENT_PARAMETERS:
+            plan.specs[name] = _fixed(name, literals.get(name), _named_role(name))
+            continue
+        if literals.get(name):
+            plan.specs[name] = {"values": literals[name], "watch": False,
+                                "why": "every call passes a number: " + ", ".join(_show(v) for v in literals[name])}
+            continue
+        carries = True
+        if facts is not None:
+            try:
+                carries = facts.parameter_carries(unit.label, name)
+            except Exception:
+                carries = True
+        if not carries:
+            plan.specs[name] = {"values": list(MODERATE), "watch": False,
+                                "why": "no call passes it a value with a gradient"}
+            continue
+        on_operand = not operand_params or name in operand_params
+        plan.specs[name] = {"values": extremes if on_operand else list(MODERATE), "watch": True,
+                            "why": "the finding's operand" if on_operand else "differentiated, not the operand"}
+    for name, spec in plan.specs.items():
+        spec["values"] = [v for v in (in_dtype(float(value), dtype) for value in spec["values"]) if v is not None] \
+            or [1.0]
+    if reason is not None:
+        plan.no_gradient = reason
+    elif parameters and not any(spec["watch"] for spec in plan.specs.values()):
+        plan.no_gradient = "none of its inputs carries a gradient (" + "; ".join(
+            f"{name}: {spec['why']}" for name, spec in plan.specs.items()) + ")"
+    return plan
+
+
+def _fixed(name: str, literals: list[float] | None, why: str) -> dict:
+    if literals:
+        return {"values": literals, "watch": False, "why": why}
+    if name in _LABELS:
+        values = [0.0, 1.0]
+    elif name in _WEIGHTS:
+        values = [1.0]
+    elif name in knowledge.NO_GRADIENT_PARAMETERS:
+        values = [0.0, 1.0, 1000.0]  # a step counter: the first steps and a later one
+    else:
+        values = list(MODERATE)
+    return {"values": values, "watch": False, "why": why}
+
+
+def _named_role(name: str) -> str:
+    if name in _LABELS:
+        return "labels: no gradient"
+    if name in _WEIGHTS:
+        return "sample weights: no gradient"
+    return "a step counter: no gradient"
+
+
+def _show(value: float) -> str:
+    return repr(float(value))
+
+
+# -- the source -----------------------------------------------------------------------------------------------------
+def _function_node(tree: ast.Module, unit: Unit) -> ast.FunctionDef | ast.Lambda | None:
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+        if first != unit.first_line:
+            continue
+        if unit.kind == "function":
+            if isinstance(node, ast.FunctionDef) and node.name == unit.name:
+                return node
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
+                return node.value
+        elif isinstance(node, ast.ClassDef) and node.name == unit.name:
+            for member in node.body:
+                if isinstance(member, ast.FunctionDef) and member.name == unit.method:
+                    return member
+    return None
+
+
+def _method_parameters(function) -> list[str]:
+    args = function.args
+    positional = [a.arg for a in (*args.posonlyargs, *args.args)][1:]
+    return positional[: len(positional) - len(args.defaults)] if args.defaults else positional
+
+
+def _literal_number(node: ast.expr) -> float | None:
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def call_site_literals(tree: ast.Module, unit: Unit) -> dict[str, list[float]]:
+    """Parameter -> the number literals calls of the function pass it, for parameters that every call in the
+    module passes a literal (none when the function is not called here, or some call passes something else)."""
+    function = _function_node(tree, unit)
+    if function is None:
+        return {}
+    args = function.args
+    positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+    seen: dict[str, list[float]] = {}
+    other: set[str] = set()
+    calls = 0
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == unit.name):
+            continue
+        calls += 1
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            return {}
+        passed = dict(zip(positional, node.args))
+        passed.update({k.arg: k.value for k in node.keywords})
+        for name in positional + [a.arg for a in args.kwonlyargs]:
+            if name not in passed:
+                other.add(name)
+                continue
+            number = _literal_number(passed[name])
+            if number is None:
+                other.add(name)
+            else:
+                seen.setdefault(name, []).append(number)
+    if not calls:
+        return {}
+    return {name: sorted(set(values)) for name, values in seen.items() if name not in other}
+
+
+def constructor_call(tree: ast.Module, name: str) -> dict | None:
+    """The literal arguments of the first call ``name(...)`` in the module whose arguments are all literals."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name):
+            continue
+        try:
+            args = [ast.literal_eval(a) for a in node.args]
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg is not None}
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+            continue
+        if not (args or kwargs):
+            continue
+        try:
+            import json
+
+            json.dumps([args, kwargs])
+        except (TypeError, ValueError):
+            continue
+        shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+        return {"args": args, "kwargs": kwargs, "text": f"{name}({shown})", "line": node.lineno}
+    return None
+
+
+def _operand_parameters(function, finding: Finding, source: str, parameters: set[str]) -> set[str]:
+    """The parameters that flow into the finding's op, through the function's assignments."""
+    if function is None:
+        return set()
+    expression = _op_expression(finding, source)
+    if expression is None:
+        return set()
+    wanted = {n.id for n in ast.walk(expression) if isinstance(n, ast.Name)}
+    body = function.body if isinstance(function, ast.FunctionDef) else [function.body]
+    assignments: list[tuple[set[str], set[str]]] = []
+    for node in (n for statement in body for n in ast.walk(statement) if isinstance(statement, ast.AST)):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            bound = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            read = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            if isinstance(node, ast.AugAssign):
+                read |= bound
+            assignments.append((bound, read))
+        elif isinstance(node, (ast.For, ast.comprehension)):
+            bound = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+            assignments.append((bound, {n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name)}))
+    changed = True
+    while changed:
+        changed = False
+        for bound, read in assignments:
+            if bound & wanted and not read <= wanted:
+                wanted |= read
+                changed = True
+    return wanted & parameters
+
+
+# -- the op's text and its guard ---------------------------------------------------------------------------------
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for index, char in enumerate(text):
+        if char == "\n":
+            starts.append(index + 1)
+    return starts
+
+
+def _offset(starts: list[int], text: str, line: int, column: int) -> int:
+    return starts[line - 1] + column
+
+
+def op_span(finding: Finding, source: str) -> tuple[int, int] | None:
+    starts = _line_starts(source)
+    try:
+        return (_offset(starts, source, finding.start.line, finding.start.column),
+                _offset(starts, source, finding.end.line, finding.end.column))
+    except IndexError:
+        return None
+
+
+def _op_expression(finding: Finding, source: str) -> ast.expr | None:
+    span = op_span(finding, source)
+    if span is None:
+        return None
+    try:
+        return ast.parse("(" + source[span[0]:span[1]] + "\n)", mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def guard_edits(finding: Finding, source: str) -> list[Edit] | None:
+    """Edits that wrap each operand of the finding's op in the NaN-stopping guard, or None when the op's text
+    cannot be read as a call, a binary or a unary operation."""
+    span = op_span(finding, source)
+    if span is None:
+        return None
+    text = source[span[0]:span[1]]
+    wrapped = "(" + text + "\n)"
+    try:
+        expression = ast.parse(wrapped, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if isinstance(expression, ast.Call):
+        operands = [a for a in expression.args if not isinstance(a, ast.Starred)]
+        operands += [k.value for k in expression.keywords if k.arg is not None]
+    elif isinstance(expression, ast.BinOp):
+        operands = [expression.left, expression.right]
+    elif isinstance(expression, ast.UnaryOp):
+        operands = [expression.operand]
+    else:
+        return None
+    if not operands:
+        return None
+    local_starts = _line_starts(wrapped)
+    lines = wrapped.split("\n")
+    source_starts = _line_starts(source)
+
+    def position(line: int, byte_column: int) -> Position:
+        column = len(lines[line - 1].encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+        absolute = span[0] + local_starts[line - 1] + column - 1  # the "(" added in front
+        source_line = max(i for i, start in enumerate(source_starts) if start <= absolute)
+        return Position(source_line + 1, absolute - source_starts[source_line])
+
+    edits = []
+    for node in operands:
+        start, end = position(node.lineno, node.col_offset), position(node.end_lineno, node.end_col_offset)
+        edits += [Edit(start, start, f"{GUARD_NAME}("), Edit(end, end, ")")]
+    return edits
