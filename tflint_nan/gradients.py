@@ -52,6 +52,7 @@ class _Function:
     reason: str | None = None
     callers: set[str] = field(default_factory=set)  # qualnames of functions (or "<module>") that refer to it
 
+
 # A question about demand crosses at most this many module boundaries (callers of callers in other modules).
 MAX_MODULE_HOPS = 3
 
@@ -76,8 +77,10 @@ def _last(name: str | None) -> str:
 class ModuleFacts:
     """Facts about one module's functions and classes, from one walk of CPython's syntax tree."""
 
-    def __init__(self, tree: ast.Module | None = None, project: ProjectModules | None = None):
+    def __init__(self, tree: ast.Module | None = None, project: ProjectModules | None = None,
+                 hops: int = MAX_MODULE_HOPS):
         self.project = project  # for callers in the project's other modules
+        self.hops = hops  # how many module boundaries its questions about demand may still cross
         self.functions: dict[str, _Function] = {}
         self.class_kinds: dict[str, str] = {}  # class qualname -> kind in knowledge.NO_GRADIENT_CLASSES
         self._class_bases: dict[str, list[str]] = {}
@@ -88,7 +91,6 @@ class ModuleFacts:
         self._references: dict[str, set[str]] = {}  # a name -> the functions (or "<module>") that read it
         self._tree = tree
         self._demand: _Demand | None = None
-        self._hops = MAX_MODULE_HOPS
         if tree is not None:
             self._walk(tree.body, [], None, None)
             self._classify_classes()
@@ -247,9 +249,9 @@ class ModuleFacts:
         function = self.functions.get(qualname)
         return function.reason if function is not None else None
 
-    def _demand_walk(self, depth_left: int = 0) -> _Demand:
+    def _demand_walk(self) -> _Demand:
         if self._demand is None:
-            self._demand = _Demand(self, self._tree, depth_left or self._hops)
+            self._demand = _Demand(self, self._tree)
         return self._demand
 
     def parameter_carries(self, function: str, parameter: str) -> bool:
@@ -294,9 +296,8 @@ class _Demand:
 
     MAX_DEPTH = 30
 
-    def __init__(self, facts: ModuleFacts, tree: ast.Module, depth_left: int = MAX_MODULE_HOPS):
+    def __init__(self, facts: ModuleFacts, tree: ast.Module):
         self.facts = facts
-        self.depth_left = depth_left  # how many more modules a question may cross
         self.parents: dict[ast.AST, ast.AST] = {}
         self.enclosing: dict[ast.AST, str] = {}  # call or name node -> its function's qualname
         self.calls_at: dict[tuple[int, int], ast.Call] = {}
@@ -308,6 +309,7 @@ class _Demand:
                                            for target in statement.targets if isinstance(target, ast.Name)}
         self.unreachable: list[tuple[int, int, str]] = []  # (first line, last line, the statement ending the block)
         self._memo: dict[tuple, str | None] = {}
+        self._closure_reads: dict[str, set[str]] | None = None  # function -> names functions nested in it read
         self._walk(tree)
 
     def _walk(self, tree: ast.Module) -> None:
@@ -407,14 +409,14 @@ class _Demand:
         if "." in function:
             return []  # methods and nested functions: called through this module (its ``self.x()`` calls)
         project = self.facts.project
-        if project is None or self.depth_left <= 0:
+        if project is None or self.facts.hops <= 0:
             return None
         sites = project.callers(function)
         if sites is None:
             return None
         found = []
         for site in sites:
-            other = _facts_of(site.path, self.depth_left - 1)
+            other = _facts_of(site.path, self.facts.hops - 1)
             if other is None:
                 return None
             found.append((other._demand_walk(), site.call))
@@ -680,13 +682,21 @@ class _Demand:
 
     def _read_by_nested_function(self, function: str, name: str) -> bool:
         """Whether a function nested in ``function`` reads its ``name`` (a closure), not a local of its own."""
-        prefix, suffix = f"{function}.<locals>.", f":{name}"
-        for key in self.loads:
-            if key.startswith(prefix) and key.endswith(suffix):
-                nested = self.facts.functions.get(key[:-len(suffix)])
-                if nested is None or name not in _locals(nested.node):
-                    return True
-        return False
+        if self._closure_reads is None:
+            self._closure_reads = {}
+            locals_of: dict[str, frozenset[str]] = {}
+            for key in self.loads:
+                qualname, _, read = key.rpartition(":")
+                nested = self.facts.functions.get(qualname)
+                if nested is not None:
+                    if qualname not in locals_of:
+                        locals_of[qualname] = _locals(nested.node)
+                    if read in locals_of[qualname]:
+                        continue
+                parts = qualname.split(".<locals>.")
+                for end in range(1, len(parts)):  # every function it is nested in
+                    self._closure_reads.setdefault(".<locals>.".join(parts[:end]), set()).add(read)
+        return name in self._closure_reads.get(function, ())
 
     def _returned(self, function: str | None, index: int | None, depth: int) -> str | None:
         if not function:
@@ -743,9 +753,6 @@ class _Demand:
 
 def _locals(function: ast.AST) -> frozenset[str]:
     """The names a function binds itself: parameters and assignment targets (not those of functions in it)."""
-    cached = getattr(function, "_tflint_locals", None)
-    if cached is not None:
-        return cached
     arguments = function.args
     names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
     names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
@@ -760,9 +767,7 @@ def _locals(function: ast.AST) -> frozenset[str]:
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             names.difference_update(node.names)
         stack.extend(ast.iter_child_nodes(node))
-    result = frozenset(names)
-    function._tflint_locals = result
-    return result
+    return frozenset(names)
 
 
 @lru_cache(maxsize=128)
@@ -771,9 +776,7 @@ def _facts_of(path: str, hops: int) -> ModuleFacts | None:
     tree = parsed(path)
     if tree is None:
         return None
-    facts = ModuleFacts(tree, ProjectModules(path) if hops > 0 else None)
-    facts._hops = hops
-    return facts
+    return ModuleFacts(tree, ProjectModules(path) if hops > 0 else None, hops)
 
 
 forget_with_project(_facts_of.cache_clear)

@@ -206,7 +206,7 @@ def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Even
     else:
         points = probe_points(task["values"], len(parameters))
     watch = [specs.get(name, {}).get("watch", True) for name, _ in parameters]
-    probe = Probe(tf, call, parameters, points, dtype, watch)
+    probe = Probe(tf, call, parameters, points, dtype, watch, [specs.get(name, {}) for name, _ in parameters])
     result = {"status": "probed", "probes": len(points), "dtype": dtype,
               "parameters": [name for name, _ in parameters], "watched": [
                   name for (name, _), w in zip(parameters, watch) if w], "modes": {}}
@@ -244,7 +244,7 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
                 call, parameters = build_callable(run.module, unit, task.get("constructor"))
                 if [name for name, _ in parameters] != [name for name, _ in probe.parameters]:
                     raise NotProbed("the rewrite changed the function's parameters")
-                other = Probe(tf, call, parameters, probe.points, probe.dtype, probe.watch)
+                other = Probe(tf, call, parameters, probe.points, probe.dtype, probe.watch, probe.specs)
                 other.layouts = list(probe.layouts)
                 for mode in probe.rows:
                     outcome = other.run(mode)
@@ -335,8 +335,9 @@ def build_callable(module, unit: Unit, constructor: dict | None = None):
             instance = target()
     except BaseException as error:
         if constructor:
-            raise NotProbed(f"cannot build {constructor.get('text')} (its call at line {constructor.get('line')}): "
-                            f"{describe(error)}") from None
+            where = (f"its call at line {constructor.get('line')}" if constructor.get("line") is not None
+                     else "as the test run recorded it")
+            raise NotProbed(f"cannot build {constructor.get('text')} ({where}): {describe(error)}") from None
         raise NotProbed(f"cannot build {unit.name}() from its defaults: {describe(error)}") from None
     if _derives_from(target, "Layer"):
         return instance, _required(instance.call)  # calling the layer runs build() and then call()
@@ -378,7 +379,7 @@ class Probe:
     are many).  The traced functions are built once per task and reused.
     """
 
-    def __init__(self, tf, call, parameters, points, dtype: str, watch=None):
+    def __init__(self, tf, call, parameters, points, dtype: str, watch=None, specs=None):
         import numpy as np
 
         self.tf, self.np = tf, np
@@ -388,16 +389,43 @@ class Probe:
         self.dtype = dtype
         # Gradients are taken only for the inputs that can carry one in training; the others are fixed values.
         self.watch = list(watch) if watch is not None else [True] * len(parameters)
-        self.columns = [np.asarray([point[i] for point in points], dtype=dtype) for i in range(len(parameters))]
+        # What a recording (``record.py``) says of each input: its dtype, its shape, or that it is a Python number.
+        self.specs = list(specs) if specs is not None else [{} for _ in parameters]
+        self.columns = [np.asarray([point[i] for point in points], dtype=spec.get("dtype") or dtype)
+                        for i, spec in enumerate(self.specs)]
         self.layouts = ["vector", "column"]  # rank-1 first; a layer that needs rank 2 gets (n, 1)
+        if any("shape" in spec for spec in self.specs):
+            self.layouts.insert(0, "recorded")  # the shapes the test run passed come first
         self.steps = {"eager": self._step}
         self.rows: dict[str, dict] = {}
 
     def _args(self, columns, layout):
-        tensors = [self.tf.constant(column if layout == "vector" else column[:, None]) for column in columns]
+        tensors = [self._argument(column, spec, layout) for column, spec in zip(columns, self.specs)]
         positional = [t for t, (_, keyword) in zip(tensors, self.parameters) if not keyword]
         keywords = {name: t for t, (name, keyword) in zip(tensors, self.parameters) if keyword}
         return tensors, positional, keywords
+
+    def _argument(self, column, spec: dict, layout: str):
+        """One input for all points in ``column``: a Python number (recorded as one), or a tensor whose first axis
+        is the probe points -- rank 1, an (n, 1) column, or the recorded shape with the points' axis in front of
+        its other axes, each point's value filling its slice, lower ranks lined up on the right as broadcasting
+        does (a recorded scalar becomes (n, 1, ..., 1))."""
+        if spec.get("python"):
+            return int(column[0]) if spec["python"] == "int" else float(column[0])
+        if layout == "vector":
+            return self.tf.constant(column)
+        if layout == "column":
+            return self.tf.constant(column[:, None])
+        np = self.np
+        rank = max([len(s.get("shape") or ()) for s in self.specs] + [1])
+        shape = list(spec.get("shape") or ())
+        n = len(column)
+        if len(shape) == rank:
+            target = (n, *shape[1:])
+        else:
+            target = (n, *([1] * (rank - 1 - len(shape))), *shape)
+        array = np.broadcast_to(column.reshape((n,) + (1,) * (len(target) - 1)), target)
+        return self.tf.constant(np.ascontiguousarray(array))
 
     def _step(self, *tensors):
         tf = self.tf

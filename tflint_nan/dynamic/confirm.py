@@ -125,6 +125,7 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
         return plan
     plan.job = Job(path, {"original": source}, [])
     facts = _module_facts(slicer.tree, path)
+    recording = _recordings(path)
     groups: dict[tuple[int, int], list[tuple[int, Finding]]] = {}
     units: dict[tuple[int, int], Unit] = {}
     for index, finding in findings:
@@ -176,13 +177,13 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
             for index in indices:
                 variant(f"others {index}", [i for i in indices if i != index])
         for index, finding in members:
-            inputs = plan_inputs(slicer.tree, facts, unit, finding, source, dtype)
+            inputs = plan_inputs(slicer.tree, facts, unit, finding, source, dtype, recording)
             context = {"finding": finding, "inputs": inputs, "check": interventions[index][1],
                        "members": members, "variants": variants, "own": f"own {index}"}
             plan.context[index] = context
             if inputs.no_gradient is not None:
                 plan.verdicts[index] = Verdict(REFUTED, reason=inputs.no_gradient, function=unit.label,
-                                               fixed=tuple(inputs.fixed().items()))
+                                               fixed=tuple(inputs.fixed().items()), recorded=inputs.recorded)
                 continue
             contrasts = [["own", "original", f"own {index}"]]
             if len(members) > 1:
@@ -190,7 +191,7 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
                 contrasts += [[f"cause {i}", "original", f"own {i}", ["own", "after others"]]
                               for i in indices if i != index]
             used = {name for contrast in contrasts for name in contrast[1:3]} - {"original"}
-            task = _add_task(plan, "original", unit, {finding.code}, dtype)
+            task = _add_task(plan, "original", unit, {finding.code}, inputs.dtype or dtype)
             plan.job.tasks[task].update({
                 "inputs": inputs.to_json(), "constructor": inputs.constructor,
                 "variants": {name: variants[name] for name in used if isinstance(variants[name], dict)},
@@ -209,6 +210,16 @@ def _module_facts(tree, path: str):
         return ModuleFacts(tree, ProjectModules(path))
     except Exception:  # advice only: without it every input is differentiated, as before
         return None
+
+
+def _recordings(path: str) -> dict:
+    """What ``pytest --tflint-nan-record`` recorded for the file, or nothing (it is advice: never an error)."""
+    try:
+        from .record import load_recordings
+
+        return load_recordings(path)
+    except Exception:
+        return {}
 
 
 def _unprobeable_file(path: str, findings: list[tuple[int, Finding]]) -> str | None:
@@ -272,9 +283,9 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
     inputs = context["inputs"]
     extra = dict(check=context["check"], fixed=tuple(inputs.fixed().items()),
                  differentiated=tuple(name for name, spec in inputs.specs.items() if spec["watch"]),
-                 constructor=(inputs.constructor or {}).get("text", ""))
+                 constructor=(inputs.constructor or {}).get("text", ""), recorded=inputs.recorded)
     if verdict.status == NOT_PROBED:
-        return verdict
+        return replace(verdict, recorded=inputs.recorded)
     if verdict.status == REFUTED:
         return replace(verdict, reason=finding.no_gradient or "", **extra)
     contrasts = (result or {}).get("contrasts", {})

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .. import knowledge
 from ..finding import Edit, Finding, Position
 from .extract import Unit
-from .values import MODERATE, in_dtype, probe_values
+from .values import DTYPES, MODERATE, in_dtype, probe_values
 
 GUARD_NAME = "__tflint_nan_guard__"
 _LABELS = frozenset({"y_true", "labels", "label", "targets_mask"})
@@ -40,21 +40,35 @@ class InputPlan:
     specs: dict[str, dict] = field(default_factory=dict)  # name -> {"values": [...], "watch": bool, "why": str}
     no_gradient: str | None = None  # why no input carries a gradient (then nothing is probed)
     constructor: dict | None = None  # {"args": [...], "kwargs": {...}, "text": "GatedELU(units=4)"}
+    recorded: bool = False  # a recording of the pytest plugin (``record.py``) chose some inputs or the constructor
+    dtype: str | None = None  # the float dtype the recording says the inputs have, when it says one
 
     def to_json(self) -> dict:
-        return {name: {"values": spec["values"], "watch": spec["watch"]} for name, spec in self.specs.items()}
+        return {name: {key: spec[key] for key in ("values", "watch", "dtype", "shape", "python") if key in spec}
+                for name, spec in self.specs.items()}
 
     def fixed(self) -> dict[str, str]:
         return {name: spec["why"] for name, spec in self.specs.items() if not spec["watch"]}
 
 
-def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: str, dtype: str) -> InputPlan:
+def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: str, dtype: str,
+                recording: dict | None = None) -> InputPlan:
+    """``recording``: what the pytest plugin recorded for the file (qualified name -> record), if anything."""
     plan = InputPlan()
+    recording = recording or {}
     function = _function_node(tree, unit)
     parameters = [p.name for p in unit.parameters]
     if unit.kind == "class" and function is not None:
         plan.constructor = constructor_call(tree, unit.name)
+        if plan.constructor is None:
+            plan.constructor = recorded_constructor(recording.get(unit.name), unit.name)
+            plan.recorded = plan.constructor is not None
         parameters = parameters or _method_parameters(function)
+    recorded = (recording.get(unit.label) or {}).get("parameters") or {}
+    recorded = {name: record for name, record in recorded.items() if name in parameters and isinstance(record, dict)}
+    float_dtypes = {d for record in recorded.values() for d in record.get("dtypes") or () if d in DTYPES}
+    if len(float_dtypes) == 1:  # the inputs' own float dtype: the thresholds and the rounding follow it
+        dtype = plan.dtype = float_dtypes.pop()
     reason = None
     if facts is not None:
         try:
@@ -65,15 +79,19 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
     operand_params = _operand_parameters(function, finding, source, set(parameters))
     extremes = list(probe_values([finding.code], dtype))
     for name in parameters:
+        record = recorded.get(name)
         if reason is not None:
-            plan.specs[name] = _fixed(name, literals.get(name), f"{unit.label} is never differentiated")
+            plan.specs[name] = _fixed(name, literals.get(name), f"{unit.label} is never differentiated", record)
             continue
         if name in knowledge.NO_GRADIENT_PARAMETERS:
-            plan.specs[name] = _fixed(name, literals.get(name), _named_role(name))
+            plan.specs[name] = _fixed(name, literals.get(name), _named_role(name), record)
             continue
         if literals.get(name):
             plan.specs[name] = {"values": literals[name], "watch": False,
                                 "why": "every call passes a number: " + ", ".join(_show(v) for v in literals[name])}
+            continue
+        if record is not None and not _recorded_float_tensor(record):
+            plan.specs[name] = _fixed(name, None, "recorded: " + _describe_record(record), record)
             continue
         carries = True
         if facts is not None:
@@ -82,15 +100,21 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             except Exception:
                 carries = True
         if not carries:
-            plan.specs[name] = {"values": list(MODERATE), "watch": False,
+            plan.specs[name] = {"values": _within(record, MODERATE), "watch": False,
                                 "why": "no call passes it a value with a gradient"}
             continue
         on_operand = not operand_params or name in operand_params
-        plan.specs[name] = {"values": extremes if on_operand else list(MODERATE), "watch": True,
+        plan.specs[name] = {"values": extremes if on_operand else _within(record, MODERATE), "watch": True,
                             "why": "the finding's operand" if on_operand else "differentiated, not the operand"}
     for name, spec in plan.specs.items():
-        spec["values"] = [v for v in (in_dtype(float(value), dtype) for value in spec["values"]) if v is not None] \
-            or [1.0]
+        _recorded_layout(spec, recorded.get(name), dtype)
+        value_dtype = spec.get("dtype") if spec.get("dtype") in DTYPES else dtype
+        integral = spec.get("python") == "int" or (spec.get("dtype") or "").startswith(("int", "uint", "bool"))
+        values = [float(round(v)) if integral else in_dtype(float(v), value_dtype) for v in spec["values"]]
+        spec["values"] = list(dict.fromkeys(v for v in values if v is not None)) or [1.0]
+        if spec.get("python") and len(spec["values"]) != 1:
+            del spec["python"]  # several values: they travel as a tensor, one per probe point
+        plan.recorded = plan.recorded or name in recorded
     if reason is not None:
         plan.no_gradient = reason
     elif parameters and not any(spec["watch"] for spec in plan.specs.values()):
@@ -99,9 +123,69 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
     return plan
 
 
-def _fixed(name: str, literals: list[float] | None, why: str) -> dict:
+# -- recordings (``record.py``) -------------------------------------------------------------------------------------
+def _recorded_float_tensor(record: dict) -> bool:
+    """Whether the recorded values were float tensors or arrays (which may carry a gradient), not Python numbers
+    or integer tensors (which never do)."""
+    dtypes = record.get("dtypes") or []
+    return any("float" in d for d in dtypes)
+
+
+def _describe_record(record: dict) -> str:
+    kinds = ", ".join((record.get("dtypes") or []) + [t for t in record.get("types") or [] if t in
+                                                      ("bool", "int", "float")]) or "values"
+    low, high = record.get("min"), record.get("max")
+    if low is None or high is None:
+        return kinds
+    return f"{kinds} in [{_show(low)}, {_show(high)}]"
+
+
+def _within(record: dict | None, values) -> list[float]:
+    """``values`` inside the recorded range, and the range's ends and middle; ``values`` without a range."""
+    if not record or record.get("min") is None or record.get("max") is None:
+        return list(values)
+    low, high = float(record["min"]), float(record["max"])
+    if record.get("values") and not record.get("shapes"):
+        return sorted(set(float(v) for v in record["values"]))  # the Python numbers it was called with
+    inside = [v for v in values if low <= v <= high]
+    return list(dict.fromkeys([low, high, (low + high) / 2] + inside))
+
+
+def _recorded_layout(spec: dict, record: dict | None, dtype: str) -> None:
+    """Add the recorded shape, dtype and Python type to a parameter's spec."""
+    if not record:
+        return
+    shapes = [s for s in record.get("shapes") or [] if isinstance(s, list)]
+    dtypes = record.get("dtypes") or []
+    types = record.get("types") or []
+    if shapes:
+        ranks = [len(s) for s in shapes]
+        spec["shape"] = [d if isinstance(d, int) and d > 0 else 1 for d in shapes[ranks.index(max(ranks))]]
+    if dtypes and not _recorded_float_tensor(record):
+        spec["dtype"] = dtypes[0]
+    elif dtypes:
+        spec["dtype"] = dtype
+    elif types and all(t in ("bool", "int", "float") for t in types) and not spec["watch"]:
+        spec["python"] = "float" if "float" in types else "int"
+
+
+def recorded_constructor(record: dict | None, name: str) -> dict | None:
+    """The constructor call the pytest plugin recorded for the class ``name``, as ``constructor_call`` gives one."""
+    constructor = (record or {}).get("constructor")
+    if not isinstance(constructor, dict):
+        return None
+    args, kwargs = constructor.get("args") or [], constructor.get("kwargs") or {}
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        return None
+    shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+    return {"args": args, "kwargs": kwargs, "text": f"{name}({shown})", "line": None, "recorded": True}
+
+
+def _fixed(name: str, literals: list[float] | None, why: str, record: dict | None = None) -> dict:
     if literals:
         return {"values": literals, "watch": False, "why": why}
+    if record and record.get("min") is not None:
+        return {"values": _within(record, MODERATE), "watch": False, "why": why}
     if name in _LABELS:
         values = [0.0, 1.0]
     elif name in _WEIGHTS:

@@ -30,6 +30,7 @@ class Verdict:
     differentiated: tuple[str, ...] = ()  # the inputs gradients were taken for
     fixed: tuple[tuple[str, str], ...] = ()  # inputs held at realistic values, with why
     constructor: str = ""  # how a class was built: "GatedELU(units=4)"
+    recorded: bool = False  # inputs or the constructor came from ``pytest --tflint-nan-record``'s recordings
 
     @property
     def text(self) -> str:
@@ -72,6 +73,7 @@ class Verdict:
             "differentiated": list(self.differentiated),
             "fixed": dict(self.fixed),
             "constructor": self.constructor or None,
+            "recorded": self.recorded,
         }
 
 

@@ -454,6 +454,13 @@ class TflintNanServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         subject.published = set()
 
+    def close(self, uri: str) -> None:
+        """A document or notebook the client closed: no more analyses of it, and its diagnostics withdrawn."""
+        subject = self.subjects.pop(uri, None)
+        if subject is not None:
+            subject.closed = True
+            self.clear(subject)
+
     def range_of(self, index: LineIndex, start: Position, end: Position, widen: bool = False) -> types.Range:
         first, last = index.offset_of(start), index.offset_of(end)
         if widen and last <= first:  # a point (a syntax error): underline the character there
@@ -674,10 +681,7 @@ def create_server(workers: int | None = None) -> TflintNanServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TflintNanServer, params: types.DidCloseTextDocumentParams) -> None:
-        subject = ls.subjects.pop(params.text_document.uri, None)
-        if subject is not None:
-            subject.closed = True
-            ls.clear(subject)
+        ls.close(params.text_document.uri)
 
     # notebooks (pygls's workspace has applied each change when these run)
 
@@ -701,10 +705,7 @@ def create_server(workers: int | None = None) -> TflintNanServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_did_close(ls: TflintNanServer, params: types.DidCloseNotebookDocumentParams) -> None:
-        subject = ls.subjects.pop(params.notebook_document.uri, None)
-        if subject is not None:
-            subject.closed = True
-            ls.clear(subject)
+        ls.close(params.notebook_document.uri)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched_files_changed(ls: TflintNanServer, params: types.DidChangeWatchedFilesParams) -> None:
