@@ -39,6 +39,8 @@ def _calls(fn):
         lambda x: fn((3,), 0, 5),  # randint(shape, minval, maxval)
         lambda x: fn(3),  # eye(n)
         lambda x: fn(tf.shape(x), seed=[1, 2]),  # stateless_uniform(shape, seed)
+        lambda x: fn(tf.reshape(x, [1, -1]), 3),  # categorical(logits, num_samples)
+        lambda x: fn(tf.reshape(x, [1, -1]), 3, seed=[1, 2]),  # stateless_categorical(logits, num_samples, seed)
         lambda x: fn(),  # epsilon(): no input at all
     )
 
@@ -210,6 +212,26 @@ def test_random_sample_with_constant_parameters_carries_no_gradient(name):
         assert np.all(gradient == 0), f"{name}: {gradient}"
         return
     pytest.fail(f"{name}: none of the probe signatures could call it")
+
+
+@pytest.mark.parametrize("name", RANDOM_LIVE)
+def test_random_samples_take_the_shape_first(name):
+    """The model follows a sample's parameters after the first: that is right only where the first is the shape."""
+    import inspect
+
+    assert next(iter(inspect.signature(resolve(name)).parameters)) == "shape", name
+
+
+@pytest.mark.parametrize("name", ["keras.random.dropout", "keras.random.shuffle"])
+def test_random_ops_on_values_pass_their_gradient(name):
+    """Why dropout and Keras's shuffle are not random samples: the values they take get a gradient."""
+    fn = resolve(name)
+    x = tf.constant([1., 2., 3., 4.])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(fn(x, 0.5, seed=1) if name.endswith("dropout") else fn(x, seed=1))
+    gradient = tf.convert_to_tensor(tape.gradient(total, x))
+    assert np.any(np.asarray(gradient) != 0), f"{name}: {gradient}"
 
 
 def test_uniform_bounds_carry_the_gradient():

@@ -451,19 +451,25 @@ NO_GRADIENT_RESULTS = NO_GRADIENT_RESULTS | frozenset(
 # TF-Slim's ``aggregate_metric_map({name: (value, update_op)})`` -> ``({name: value}, {name: update_op})``.
 GRADIENT_FROM_ARGUMENTS = frozenset({"tf_slim.metrics.aggregate_metric_map", "tf_slim.metrics.aggregate_metrics"})
 
-# Random samples: the sample carries no gradient, but the parameters after the shape (minval/maxval, mean/stddev,
-# alpha/beta) do, through the reparameterisation TensorFlow writes in Python (``rnd * (maxval - minval) + minval``).
+# Random samples drawn for a shape (their first parameter): the sample carries no gradient, but the parameters
+# after the shape (minval/maxval, mean/stddev, alpha/beta) do, through the reparameterisation TensorFlow writes in
+# Python (``rnd * (maxval - minval) + minval``).  Not here: ``keras.random.dropout`` and ``keras.random.shuffle``,
+# which take the values first and pass their gradient (tested).
 RANDOM_SAMPLES = (
-    frozenset(f"tensorflow.random.{name}" for name in ("uniform", "normal", "truncated_normal", "categorical",
-                                                          "shuffle", "stateless_uniform", "stateless_normal", "poisson",
-                                                          "gamma"))
+    frozenset(f"tensorflow.random.{name}" for name in ("uniform", "normal", "truncated_normal", "stateless_uniform",
+                                                          "stateless_normal", "poisson", "gamma"))
     | qualified(tf_v1=("random_uniform", "random_normal", "truncated_normal", "random_gamma"),
                 K=("random_uniform", "random_normal", "random_bernoulli"))
-    | frozenset(f"keras.random.{name}" for name in ("uniform", "normal", "truncated_normal", "categorical", "gamma",
-                                                   "shuffle", "dropout"))
-    | {"tensorflow.compat.v1.random.uniform", "tensorflow.compat.v1.random.normal",
-       "tensorflow.experimental.numpy.random.uniform"}
+    | frozenset(f"keras.random.{name}" for name in ("uniform", "normal", "truncated_normal", "gamma"))
+    | {"tensorflow.compat.v1.random.uniform", "tensorflow.compat.v1.random.normal"}
 )
+# Random draws whose result carries no gradient at all: class indices, and a shuffle (TensorFlow registers no
+# gradient for it).
+NO_GRADIENT_RESULTS = NO_GRADIENT_RESULTS | {
+    "tensorflow.random.categorical", "tensorflow.compat.v1.random.categorical", "tensorflow.compat.v1.multinomial",
+    "tensorflow.random.stateless_categorical", "keras.random.categorical", "tensorflow.random.shuffle",
+    "tensorflow.compat.v1.random.shuffle", "tensorflow.compat.v1.random_shuffle",
+}
 RANDOM_NON_PARAMETERS = frozenset({"shape", "seed", "dtype", "name", "size", "num_samples", "axis", "rate"})
 # Roots of qualified names that are never TensorFlow values with a gradient: NumPy arrays and Python's math are
 # constants to TensorFlow.
@@ -723,6 +729,7 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.nn_ops.softmax": "tensorflow.compat.v1.nn.softmax",
     "tensorflow.python.ops.nn_ops.softmax_v2": "tensorflow.nn.softmax",
     "tensorflow.python.ops.random_ops.categorical": "tensorflow.random.categorical",
+    "tensorflow.python.ops.random_ops.multinomial": "tensorflow.compat.v1.multinomial",
     "tensorflow.python.ops.random_ops.random_gamma": "tensorflow.random.gamma",
     "tensorflow.python.ops.random_ops.random_normal": "tensorflow.random.normal",
     "tensorflow.python.ops.random_ops.random_poisson_v2": "tensorflow.random.poisson",
