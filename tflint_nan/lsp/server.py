@@ -454,6 +454,14 @@ class TflintNanServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         subject.published = set()
 
+    def files_changed(self, configuration: bool = False) -> None:
+        """Files on disk changed (a save, the editor's file watcher): other documents may import them, and their
+        analysis reads them from disk, so every open document is analysed again."""
+        if configuration:
+            self.configurations.forget()
+        self.generation += 1
+        self.reanalyse_all()
+
     def close(self, uri: str) -> None:
         """A document or notebook the client closed: no more analyses of it, and its diagnostics withdrawn."""
         subject = self.subjects.pop(uri, None)
@@ -673,11 +681,7 @@ def create_server(workers: int | None = None) -> TflintNanServer:
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: TflintNanServer, params: types.DidSaveTextDocumentParams) -> None:
         path = _path_of(params.text_document.uri)
-        if path is not None and os.path.basename(path) == CONFIG_FILE_NAME:
-            ls.configurations.forget()
-        # Other documents may import the saved module: their analysis reads it from disk.
-        ls.generation += 1
-        ls.reanalyse_all()
+        ls.files_changed(configuration=path is not None and os.path.basename(path) == CONFIG_FILE_NAME)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TflintNanServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -700,8 +704,7 @@ def create_server(workers: int | None = None) -> TflintNanServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def notebook_did_save(ls: TflintNanServer, params: types.DidSaveNotebookDocumentParams) -> None:
-        ls.generation += 1
-        ls.reanalyse_all()
+        ls.files_changed()
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_did_close(ls: TflintNanServer, params: types.DidCloseNotebookDocumentParams) -> None:
@@ -710,10 +713,7 @@ def create_server(workers: int | None = None) -> TflintNanServer:
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched_files_changed(ls: TflintNanServer, params: types.DidChangeWatchedFilesParams) -> None:
         names = {os.path.basename(unquote(urlparse(change.uri).path)) for change in params.changes}
-        if CONFIG_FILE_NAME in names:
-            ls.configurations.forget()
-        ls.generation += 1
-        ls.reanalyse_all()
+        ls.files_changed(configuration=CONFIG_FILE_NAME in names)
 
     # code actions
 
