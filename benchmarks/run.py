@@ -10,6 +10,9 @@ change in the machine's load affects all of them alike, and the median of the ro
 plus system time of the whole process tree; peak RSS is the largest sum, over the process tree, of the resident
 set sizes sampled every 20 ms (shared pages count once per process, so it errs high).
 
+Then the cold run's time is broken down by stage (one process, ``-j1``, no cache; ``tflint_nan.stages``): discovery,
+read, byte screen, syntax tree, plan, LibCST parse, metadata, analysis, rewrite planning, report.
+
 Then, unless ``--no-exhaustive``, the optimised linter and the exhaustive path (LibCST on every statement of every
 file that mentions a select) are run on the whole corpus through the Python API and their findings compared.
 
@@ -179,6 +182,58 @@ def version(argv: list[str]) -> str:
     return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else "?"
 
 
+# -- where the cold run's time goes --------------------------------------------------------------------------------
+STAGES = ("discovery", "read", "byte screen", "syntax tree", "plan", "LibCST parse", "metadata", "analysis",
+          "rewrite planning", "report")
+
+
+def stage_breakdown(corpus: Path) -> dict[str, float]:
+    """Seconds per stage of a cold ``-j1`` run over ``corpus``, in a new process (imports not counted)."""
+    result = subprocess.run([sys.executable, __file__, "--stages-of", str(corpus)], capture_output=True, text=True,
+                            check=True)
+    import json
+
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def _stages_of(corpus: str) -> None:
+    import json
+
+    import libcst  # noqa: F401 - imported before the clock starts, as a worker has it
+
+    import tflint_nan.focus  # noqa: F401
+    from tflint_nan import stages
+    from tflint_nan.discovery import iter_files
+    from tflint_nan.lint import Settings
+    from tflint_nan.report import render
+    from tflint_nan.runner import lint_files
+
+    os.chdir(corpus)
+    stages.enable()
+    start = time.perf_counter()
+    with stages.stage("discovery"):
+        files = list(iter_files(["."]))
+    results = lint_files(files, Settings(), jobs=1)
+    with stages.stage("report"):
+        render(sorted((f for r in results for f in (*r.findings, *([r.error] if r.error else []))),
+                      key=lambda f: f.sort_key()), "concise")
+    totals = dict(stages.totals)
+    totals["total"] = time.perf_counter() - start
+    print(json.dumps(totals))
+
+
+def breakdown_table(totals: dict[str, float]) -> str:
+    total = totals.get("total", 0.0) or 1.0
+    rows = ["| stage | seconds | share |", "| --- | ---: | ---: |"]
+    for name in STAGES:
+        value = totals.get(name, 0.0)
+        rows.append(f"| {name} | {value:.2f} | {value / total:.0%} |")
+    other = total - sum(totals.get(name, 0.0) for name in STAGES)
+    rows.append(f"| other (scheduling, results, the cache's absence checks) | {other:.2f} | {other / total:.0%} |")
+    rows.append(f"| **total** (`-j1`, in one process) | {total:.2f} | 100% |")
+    return "\n".join(rows)
+
+
 # -- the exhaustive comparison ---------------------------------------------------------------------------------------
 def _exhaustive(path: str):
     from tflint_nan.files import lint_path
@@ -232,7 +287,11 @@ def main() -> int:
     parser.add_argument("--no-exhaustive", action="store_true",
                         help="skip comparing the findings with the exhaustive path (minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the corpus directory and print where it is")
+    parser.add_argument("--stages-of", help=argparse.SUPPRESS)  # internal: the breakdown's own process
     args = parser.parse_args()
+    if args.stages_of:
+        _stages_of(args.stages_of)
+        return 0
     jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     tflint, ruff, flake8 = command("tflint-nan", "tflint_nan"), command("ruff"), command("flake8")
     python = [sys.executable]
@@ -295,6 +354,9 @@ def main() -> int:
         restore()
         load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
 
+        progress("breaking the cold run down by stage (-j1)")
+        breakdown = stage_breakdown(corpus)
+
         comparison = None
         if not args.no_exhaustive:
             progress("comparing the findings with the exhaustive path on the whole corpus (minutes)")
@@ -310,6 +372,8 @@ def main() -> int:
         print(f"Medians of {args.rounds} interleaved rounds; CPU = user + system time of the process tree; "
               f"peak RSS = the largest sampled sum over the process tree.\n")
         print(table(measured, ruff_run, flake8_run))
+        print("\nWhere a cold run's time goes (one process, `-j1`, no cache; each stage without the stages inside it):\n")
+        print(breakdown_table(breakdown))
         print()
         print(targets(cold, warm, precommit, ruff_run, flake8_run, outputs, comparison))
         if args.keep:
@@ -357,7 +421,8 @@ def _version_of(name: str) -> str:
 
 
 def _tensorflow_distribution() -> str:
-    from importlib.metadata import PackageNotFoundError, version as installed_version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
 
     for candidate in ("tensorflow", "tensorflow-cpu", "tf-nightly"):
         try:

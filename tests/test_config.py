@@ -163,7 +163,8 @@ def test_show_settings_prints_the_resolved_values_and_where_each_came_from(tmp_p
     lines = result.stdout.splitlines()
     assert lines[0] == f"# configuration file: {config}"
     assert lines[1] == f"# project root (globs are relative to it): {tmp_path}"
-    assert lines[2] == "# rules enabled: TFN001, TFN002, TFN003, TFN005 (and TFN999, always)"
+    assert lines[2] == ("# rules enabled: TFN001, TFN002, TFN003, TFN005, TFN006, TFN007, TFN008, "
+                        "TFN009 (and TFN999, always)")
     settings = {}
     for line in lines:
         if " = " in line:

@@ -37,6 +37,17 @@ def is_dtype_reason(reason: str) -> bool:
     return _DTYPE_REASON in reason and "tf.cast" in reason
 
 
+# The reasons the other sinks' findings may have no rewrite: a clamp whose bound has no exact input clamp, and a
+# hand-written function whose built-in agrees with it only up to rounding.
+_NO_EXACT_REWRITE = ("no clamp of the op's input is known to keep every clamped value", "no rewrite keeps every value",
+                     "the double where repeats the root's input", "the root of an exp is an exp")
+
+
+def is_expected_reason(finding, reason: str) -> bool:
+    return is_dtype_reason(reason) or (
+        finding.code in ("TFN006", "TFN008", "TFN009") and reason.startswith(_NO_EXACT_REWRITE))
+
+
 def reasons(result: fix.FixResult) -> list[str]:
     return [item.reason for item in result.remaining]
 
@@ -57,8 +68,8 @@ def test_every_fixture_finding_is_fixed_and_the_result_is_clean_and_stable(path)
     result = fixture_result(path)
     # A finding whose operand may be a Python number or an integer tensor (a parameter divided by, a parameter
     # exponent) has no dtype-safe rewrite: it stays, with that reason (tests/test_fix_differential.py).
-    assert all(is_dtype_reason(reason) for reason in reasons(result)), reasons(result)
-    assert all(is_dtype_reason(item.finding.no_fix_reason or "") for item in result.remaining)
+    assert all(is_expected_reason(item.finding, item.reason) for item in result.remaining), reasons(result)
+    assert all(is_expected_reason(item.finding, item.finding.no_fix_reason or "") for item in result.remaining)
     unfixed = [item.finding.start for item in result.remaining_in_source]
     assert sorted([f.start for f in result.fixed] + unfixed) == sorted(f.start for f in found)
     assert len(result.remaining_in_source) == len(result.remaining)
@@ -71,20 +82,25 @@ def test_every_fixture_finding_is_fixed_and_the_result_is_clean_and_stable(path)
 
 
 def test_fixture_counts():
-    """99 findings in the fixture set (the question's script included); 78 have an exact rewrite that keeps every
-    dtype running.  The other 21 read an operand that may be a Python number or an integer tensor (a bare
-    parameter, ``1. - x``), where a guard would change a dtype: 8 divisors, 2 exponents (``2. ** x``), 4 inputs of
-    ops that also take integers or Python numbers (``tf.math.reciprocal(x)``, ``x ** -1.``, ``x ** 0.5``,
-    ``x ** 1.5``), and 7 branches of ``K.switch`` and ``tf.compat.v1.where`` that must be tensors of the
-    condition's rank."""
+    """127 findings in the fixture set (the question's script included); 91 have an exact rewrite that keeps every
+    dtype running.  22 read an operand that may be a Python number or an integer tensor (a bare parameter,
+    ``1. - x``), where a guard would change a dtype: 9 divisors, 2 exponents (``2. ** x``), 4 inputs of ops that
+    also take integers or Python numbers (``tf.math.reciprocal(x)``, ``x ** -1.``, ``x ** 0.5``, ``x ** 1.5``),
+    and 7 branches of ``K.switch`` and ``tf.compat.v1.where`` that must be tensors of the condition's rank.  The
+    other 14 have no exact rewrite at all: a log clamped at -100 (no normal float32 input maps below it), 7
+    hand-written sigmoids, softmaxes and powers, whose built-ins agree only up to rounding, and 6 roots whose input
+    the double where would repeat (or of an exp, whose fix is exp(0.5 * x))."""
     results = [fixture_result(path) for path in FIXTURE_FILES]
-    assert sum(len(result.fixed) for result in results) == 78
+    assert sum(len(result.fixed) for result in results) == 91
     left = [item.reason for result in results for item in result.remaining]
-    assert len(left) == 21 and all(is_dtype_reason(reason) for reason in left)
-    assert sum(reason.startswith("the divisor ") for reason in left) == 8
-    assert sum(reason.startswith("the exponent ") for reason in left) == 2
-    assert sum(reason.startswith("the input ") for reason in left) == 4
-    assert sum("needs tensor branches of the condition's rank" in reason for reason in left) == 7
+    assert len(left) == 36
+    dtype = [reason for reason in left if is_dtype_reason(reason)]
+    assert len(dtype) == 22
+    assert sum(reason.startswith("the divisor ") for reason in dtype) == 9
+    assert sum(reason.startswith("the exponent ") for reason in dtype) == 2
+    assert sum(reason.startswith("the input ") for reason in dtype) == 4
+    assert sum("needs tensor branches of the condition's rank" in reason for reason in dtype) == 7
+    assert sum(reason.startswith(_NO_EXACT_REWRITE) for reason in left) == 14
 
 
 def test_only_the_rewritten_expressions_change():

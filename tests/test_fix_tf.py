@@ -189,11 +189,23 @@ UNFIXED_FOR_DTYPE = {
     "bad/tf_keras_backend.py": 1,
     "bad/tf1_spellings.py": 2,  # tf.compat.v1.where needs tensor branches: x may be a Python number
 }
-FIXED_IN_FIXTURES = 78  # of 99 findings in these files and the question's script
+# Findings of the other sinks with no exact rewrite at all (a log clamped at -100; hand-written sigmoids, softmaxes
+# and powers, whose built-ins agree only up to rounding), and the one masked division whose divisor may be a number.
+UNFIXED_FOR_DTYPE["bad/sinks.py"] = 15
+FIXED_IN_FIXTURES = 91  # of 127 findings in these files and the question's script
+_NO_EXACT_REWRITE = ("no clamp of the op's input is known to keep every clamped value", "no rewrite keeps every value",
+                     "the double where repeats the root's input", "the root of an exp is an exp")
 
 
 def is_dtype_reason(reason: str | None) -> bool:
     return reason is not None and "is not known to be a tensor" in reason and "tf.cast" in reason
+
+
+def is_expected_reason(finding, reason: str | None) -> bool:
+    """The reason to cast first, or, for a clamp or a saturating op, that no exact rewrite exists."""
+    return is_dtype_reason(reason) or (
+        finding.code in (knowledge.CLAMP_CODE, knowledge.SATURATION_CODE, knowledge.ROOT_AT_ZERO_CODE)
+        and (reason or "").startswith(_NO_EXACT_REWRITE))
 
 
 @pytest.mark.parametrize("path", FIXED_FILES + [SCRIPT], ids=tf_harness.relative)
@@ -202,9 +214,9 @@ def test_every_finding_in_the_fixture_file_is_fixed(path):
     source = path.read_text(encoding="utf-8")
     new_source, result = fixed_source(path, source)
     found = analyse(source, str(path))
-    left = [item for item in result.remaining if not is_dtype_reason(item.reason)]
+    left = [item for item in result.remaining if not is_expected_reason(item.finding, item.reason)]
     assert not left, [(item.finding.line, item.reason) for item in left]
-    assert all(is_dtype_reason(item.finding.no_fix_reason) for item in result.remaining)
+    assert all(is_expected_reason(item.finding, item.finding.no_fix_reason) for item in result.remaining)
     assert len(result.remaining) == UNFIXED_FOR_DTYPE.get(tf_harness.relative(path), 0)
     assert result.fixed and len(result.fixed) + len(result.remaining) == len(found)
     assert sorted([f.start for f in result.fixed] + [item.finding.start for item in result.remaining_in_source]) == (
@@ -228,7 +240,7 @@ def test_fixed_fixture_keeps_values_and_gradients(path, case, workdir):
     if left:
         # No fix for this unit (its operand may be a Python number or an integer tensor): it must be left exactly as
         # written, each finding with the reason to cast.  A unit partly fixed would need a check of its own.
-        assert all(is_dtype_reason(item.reason) for item in left), [item.reason for item in left]
+        assert all(is_expected_reason(item.finding, item.reason) for item in left), [item.reason for item in left]
         assert not [f for f in result.fixed if case.first_line <= f.start.line <= case.last_line], case.id
         unit = "".join(source.splitlines(keepends=True)[case.first_line - 1:case.last_line])
         assert unit in new_source, f"{case.id}: a unit with no fix was changed"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tflint_nan.files import lint_path
+from tflint_nan.knowledge import RULE_CODES
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MARKER = re.compile(r"#\s*expect:\s*(?P<items>(?:TFN\d{3}:\d+\s*)+)")
@@ -53,7 +54,7 @@ def test_exact_findings(path):
 
 def test_fixture_set_covers_every_rule_and_both_labels():
     expected = [e for path in FIXTURE_FILES for e in expected_findings(path)]
-    assert {code for code, _, _ in expected} == {"TFN001", "TFN002", "TFN003", "TFN004", "TFN005"}
+    assert {code for code, _, _ in expected} == set(RULE_CODES)
     good_files = [p for p in FIXTURE_FILES if p.parent.name == "good"]
     assert good_files and all(not expected_findings(p) for p in good_files)
 

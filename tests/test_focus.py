@@ -229,9 +229,9 @@ def test_the_byte_screen_lets_through_every_spelling(source):
 
 @pytest.mark.parametrize("source", [
     "import numpy as np\ny = np.where(c, a, b)\n",
-    "import tensorflow as tf\ny = tf.exp(x)  # a where, a switch\n",
+    "import tensorflow as tf\ny = tf.matmul(x, w)  # a where, a switch, an exp\n",
     "def where(c, a, b):\n    return a\n",
-    "import jax.numpy as jnp\nimport tensorflow as tf\ny = jnp.where(c, a, b)\nz = tf.exp(x)\n",
+    "import jax.numpy as jnp\nimport tensorflow as tf\ny = jnp.where(c, a, b)\nz = tf.matmul(x, w)\n",
     "from keras.src.ops.numpy import where\nimport keras\n",
     "import keras\nimport numpy as np\nclass Layer:\n    y = np.where(c, a, b)\n",
     # TensorFlow's internal modules are not followed: libraries' copies of TensorFlow's own code

@@ -121,6 +121,22 @@ SILENT_BY_DEMAND = {
 
         dataset = dataset.map(_augment)
         """,
+    "helper called in a comprehension whose list only a metric reads": """
+        def _uncertainty(logits):
+            return 1. / (1. + tf.reduce_sum(tf.exp(logits), axis=-1))
+
+        def evaluate(per_member_logits, metric):
+            scores = [_uncertainty(logits) for logits in per_member_logits]
+            metric.update_state(tf.reduce_mean(scores, axis=0))
+        """,
+    "a saturating division whose result is only compared": """
+        def gate(x):
+            return tf.cast(1. / (1. + tf.exp(-x)) > 0.5, tf.float32)
+        """,
+    "a clamp of a root only a summary reads": """
+        def log_norms(r):
+            tf.summary.scalar("floor", tf.reduce_mean(tf.maximum(tf.sqrt(r), 1e-6)))
+        """,
 }
 
 

@@ -45,6 +45,12 @@ def table_names_raw() -> set[str]:
         names |= row.names
     for fn in kb.VALUE_FUNCTIONS:
         names |= fn.names
+    for sink in kb.CLAMP_SINKS:
+        names |= sink.names
+    for op in kb.SATURATING_OPS:
+        names |= op.names
+    names |= set(kb.BOOLEAN_MASKS) | kb.MULTIPLY | set(kb.INFINITY_CARRIERS) | kb.MAX_REDUCTIONS | kb.MIN_REDUCTIONS
+    names |= set(kb.ZERO_FLAT_OPS) | kb.ZERO_CARRIERS | kb.NORMS
     return names | kb.NO_GRADIENT_RESULTS | kb.CASTS | kb.RANDOM_SAMPLES
 
 
@@ -92,6 +98,17 @@ def table_names() -> dict[str, str]:
     add("STOP_GRADIENT", kb.STOP_GRADIENT)
     add("CUSTOM_GRADIENT", kb.CUSTOM_GRADIENT)
     add("SAFE_BUILTINS", kb.SAFE_BUILTINS)
+    for sink in kb.CLAMP_SINKS:
+        add("CLAMP_SINKS", sink.names)
+    add("BOOLEAN_MASKS", kb.BOOLEAN_MASKS)
+    add("MULTIPLY", kb.MULTIPLY)
+    for op in kb.SATURATING_OPS:
+        add(f"SATURATING_OPS[{op.key}]", op.names)
+    add("INFINITY_CARRIERS", kb.INFINITY_CARRIERS)
+    add("MAX_REDUCTIONS", kb.MAX_REDUCTIONS | kb.MIN_REDUCTIONS)
+    add("ZERO_FLAT_OPS", kb.ZERO_FLAT_OPS)
+    add("ZERO_CARRIERS", kb.ZERO_CARRIERS)
+    add("NORMS", kb.NORMS)
     return {name: ",".join(sorted(tables)) for name, tables in sorted(out.items())}
 
 

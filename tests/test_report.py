@@ -65,7 +65,8 @@ def test_json_and_json_lines_carry_the_same_objects(buggy):
     assert [json.loads(line) for line in lines] == listed
     first = listed[0]
     assert set(first) == {"code", "message", "filename", "cell", "location", "end_location", "fix", "url",
-                          "confidence", "level", "no_gradient", "sink", "discarded", "xla_only"}
+                          "confidence", "level", "no_gradient", "sink", "discarded", "xla_only",
+                          "not_under_xla"}
     assert (first["confidence"], first["level"], first["no_gradient"]) == ("high", "default", None)
     assert first["sink"]["name"] == "tf.where" and first["sink"]["location"]["row"] == 5
     assert (first["code"], first["filename"], first["cell"]) == ("TFN001", "model.py", None)

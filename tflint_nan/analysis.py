@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 import libcst as cst
@@ -48,6 +49,26 @@ class _Scope:
 class _Candidate:
     use: RiskyUse
     finding: Finding
+    sink_rank: int = 0
+
+
+@dataclass
+class _Sink:
+    """The node that sends the zero gradient, and what kind of sink it is (``knowledge``'s tables)."""
+
+    node: cst.CSTNode
+    kind: str  # "select", "mask", "clamp", "saturation", "zero" (a root of a value 0 where its derivative is 0)
+    api: knowledge.SelectApi | None = None
+    clamp: knowledge.ClampSink | None = None
+    lower: object = None
+    upper: object = None
+    saturating: knowledge.SaturatingOp | None = None
+    name: str = ""  # how messages name it, where that is not the called function: the mask factor, the division
+
+    @property
+    def rank(self) -> int:
+        """Which sink an op is reported against when several meet it: the select's double where fixes it."""
+        return {"select": 0, "mask": 1, "clamp": 2, "saturation": 3, "zero": 4}[self.kind]
 
 
 class ModuleAnalyzer(cst.CSTVisitor):
@@ -273,6 +294,170 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if api is not None:
                 self._check_select(node, api)
                 break
+            clamp = knowledge.clamp_sink(name)
+            if clamp is not None:
+                self._check_clamp(node, clamp)
+                break
+            mask = knowledge.BOOLEAN_MASKS.get(name)
+            if mask is not None:
+                self._check_boolean_mask(node, *mask)
+                break
+            if name in knowledge.MULTIPLY:
+                left, right = argument(node, 0, ("x", "x1")), argument(node, 1, ("y", "x2"))
+                if left is not None and right is not None:
+                    self._check_mask_product(node, left, right)
+                break
+            if name in knowledge.NORMS:
+                operand = argument(node, 0, ("tensor", "x"))
+                order, axis = argument(node, 1, ("ord",)), argument(node, 2, ("axis",))
+                matrix = isinstance(axis, (cst.Tuple, cst.List))  # ord=2 over two axes is the spectral norm (SVD)
+                if operand is not None and (order is None or _is_euclidean(order, matrix)):
+                    self._check_norm(node, operand)
+                break
+            op = knowledge.risky_op_by_name(name)
+            if op is not None and (op.key in knowledge.ROOT_OPS or op.key == "power_exponent"):
+                for use in self._call_use(node, op, self.seq + 1, 0, False):
+                    self._check_root(use)
+                break
+            saturating = knowledge.saturating_op(name)
+            if saturating is not None:
+                operand = argument(node, saturating.operand.position, saturating.operand.keywords)
+                if operand is not None:
+                    self._check_saturation(node, saturating, operand)
+                break
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Multiply):
+            self._check_mask_product(node, node.left, node.right)
+        elif isinstance(node.operator, cst.Divide):
+            self._check_saturation(node, knowledge.SATURATING_DIVISION, node.right)
+        elif isinstance(node.operator, cst.Power):
+            use = self._power_use(node, node.left, node.right, self.seq + 1, 0, False)
+            if use is not None:
+                self._check_root(use)
+
+    # -- a root of a value that is 0 where its derivative is 0 (knowledge.ZERO_FLAT_OPS) ---------------------------
+    def _check_root(self, use: RiskyUse) -> None:
+        """``tf.sqrt(tf.square(x) + tf.square(y))``: at 0 the root's derivative is inf and the squares' is 0."""
+        if use.op.key not in knowledge.ROOT_OPS:
+            return
+        if use.op.key == "fractional_power":
+            exponent = _exponent(use.node)
+            if exponent is None or not 0 < exponent < 1:
+                return  # x ** 1.5 has the derivative 0 at 0
+        flat = self._zero_flat(use.operand, use.as_of, 0, set())
+        if flat is None:
+            return
+        self._report_root(use, *flat, reduced=self._reduces(use.operand, flat[0], use.as_of, 0))
+
+    def _check_norm(self, call: cst.Call, operand) -> None:
+        """``tf.norm(v)``: the root of a sum of squares, NaN in its gradient at the zero vector."""
+        use = RiskyUse(knowledge.NORM_OP, call, operand, self.seq + 1, 0, False)
+        self._report_root(use, call, operand, reduced=True)
+
+    def _reduces(self, node, producer, as_of: int, depth: int) -> bool:
+        """Whether a sum (``ZERO_CARRIERS``) or an addition lies between ``node`` and ``producer``."""
+        if node is producer or depth > 20:
+            return False
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            return binding is not None and binding.value is not None and self._reduces(binding.value, producer,
+                                                                                        binding.seq, depth + 1)
+        if isinstance(node, cst.Call):
+            if self.qualified_names(node.func) & knowledge.ZERO_CARRIERS:
+                return True
+            return bool(node.args) and self._reduces(node.args[0].value, producer, as_of, depth + 1)
+        if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, cst.Add):
+                return True
+            return self._reduces(node.left, producer, as_of, depth + 1) or self._reduces(node.right, producer,
+                                                                                          as_of, depth + 1)
+        return False
+
+    def _report_root(self, use: RiskyUse, producer, producer_input, reduced: bool) -> None:
+        context = self._sink_context(use.node)
+        if context is not None and not self.strict:
+            return
+        as_of = self._tick()
+        self.analysis.reset_budget()
+        values = self.analysis.value_range(use.operand, EVERYWHERE, use.as_of)
+        underflow = knowledge.ZERO_FLAT_OPS.get(next(iter(self.qualified_names(producer.func)), "")) == "underflow" \
+            if isinstance(producer, cst.Call) else False
+        if use.op is not knowledge.NORM_OP and not underflow and values.within(use.op.safe_domain):
+            return  # an epsilon inside the root (exp's range is positive in exact arithmetic only)
+        # High: the zero is at one value of the function's own input, element by element (sqrt(abs(m)) at m = 0,
+        # sqrt(exp(v)) below -87.3), or it is the difference of two inputs (a distance between identical points).
+        # A norm or a sum of squares of a single vector is 0 only where every element is, which inputs and computed
+        # vectors rarely are: medium.
+        elementwise = not reduced and use.op is not knowledge.NORM_OP
+        confidence = "high" if (self._is_difference_of_parameters(producer_input, use.as_of, 0) or (
+            elementwise and self._is_free_parameter(producer_input, use.as_of, offsets=True))) else "medium"
+        name = "its sum of squares" if use.op is knowledge.NORM_OP else _shorten(self.code(producer))
+        sink = _Sink(producer, "zero", name=name)
+        reason = context or self._no_gradient_reaches(use, use.operand, EVERYWHERE, as_of)
+        shown = reason is None and confidence in DEFAULT_CONFIDENCE
+        if shown or self.strict:
+            fix = self.rewriter.fix_root(use, underflow) if reason is None else (None, None)
+            region = (f"where its input is below {knowledge.EXP_UNDERFLOW:.1f}, it underflows" if underflow else
+                      "at the zero vector" if use.op is knowledge.NORM_OP else "where its input is 0")
+            self._report(sink, use, reason, confidence, not shown, region, fix)
+
+    def _zero_flat(self, node, as_of: int, depth: int, seen: set) -> tuple[cst.CSTNode, object] | None:
+        """(the op, its input) when ``node`` is 0 exactly where the op's derivative is 0: a square or a product of a
+        value with itself, an abs, an exp that underflows, and sums of these."""
+        if depth > MAX_WALK_DEPTH:
+            return None
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            if binding is None or binding.value is None or id(binding) in seen:
+                return None
+            seen.add(id(binding))
+            return self._zero_flat(binding.value, binding.seq, depth + 1, seen)
+        if isinstance(node, cst.Call):
+            names = self.qualified_names(node.func)
+            first = argument(node, 0, ("x", "input_tensor", "features"))
+            if first is None:
+                return None
+            for name in names:
+                kind = knowledge.ZERO_FLAT_OPS.get(name)
+                if kind == "underflow":
+                    reaches = not self.analysis.value_range(first, EVERYWHERE, as_of).within(
+                        IntervalSet.compare(">=", knowledge.EXP_UNDERFLOW))
+                    return (node, first) if reaches else None
+                if kind is not None:
+                    return node, first
+                if name in knowledge.ZERO_CARRIERS:
+                    return self._zero_flat(first, as_of, depth + 1, seen)
+                if name in knowledge.POWERS:
+                    exponent = constant_value(argument(node, 1, ("y", "x2", "a")))
+                    return (node, first) if exponent is not None and exponent > 1 else None
+            return None
+        if isinstance(node, cst.BinaryOperation):
+            operator = node.operator
+            if isinstance(operator, cst.Multiply) and self.key(node.left) == self.key(node.right):
+                return node, node.left
+            if isinstance(operator, cst.Power):
+                exponent = constant_value(node.right)
+                return (node, node.left) if exponent is not None and exponent > 1 else None
+            if isinstance(operator, cst.Add):
+                left = self._zero_flat(node.left, as_of, depth + 1, seen)
+                right = self._zero_flat(node.right, as_of, depth + 1, seen)
+                return left if left is not None and right is not None else None
+            if isinstance(operator, (cst.Multiply, cst.Divide)):
+                for side, factor in ((node.left, node.right), (node.right, node.left)):
+                    scale = constant_value(factor)
+                    if scale is not None and scale != 0 and (isinstance(operator, cst.Multiply) or side is node.left):
+                        return self._zero_flat(side, as_of, depth + 1, seen)
+        return None
+
+    def _is_difference_of_parameters(self, node, as_of: int, depth: int) -> bool:
+        """``a - b`` of two free parameters (``_is_free_parameter``), directly or through a variable."""
+        if isinstance(node, cst.Name) and depth < 5:
+            binding = self.binding(node.value, as_of)
+            if binding is not None and binding.value is not None:
+                return self._is_difference_of_parameters(binding.value, binding.seq, depth + 1)
+        return (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)
+                and self._is_free_parameter(node.left, as_of) and self._is_free_parameter(node.right, as_of))
 
     def leave_Call(self, original_node: cst.Call) -> None:
         if self._blocks_gradient(original_node, self.qualified_names(original_node.func)):
@@ -291,38 +476,329 @@ class ModuleAnalyzer(cst.CSTVisitor):
     def leave_Comparison(self, original_node: cst.Comparison) -> None:
         self.stop_gradient_depth -= 1
 
+    def _sink_context(self, sink: cst.CSTNode) -> str | None:
+        """Why no gradient comes back through the sink at all (a custom gradient's forward, a metric...), or None."""
+        context = self.scopes[-1].no_gradient
+        if context is None and self.stop_gradient_depth > 0:
+            context = "the sink's result only feeds operations without a gradient"
+        if context is None:
+            start, _ = self.position(sink)
+            context = self.facts.unused_result(start.line, start.column)
+        return context
+
     def _check_select(self, call: cst.Call, api: knowledge.SelectApi) -> None:
         cond, when_true, when_false = select_arguments(call, api)
         if cond is None or when_true is None or when_false is None:
             return  # the one-argument form is an index query, not a select
-        context = self.scopes[-1].no_gradient
-        if context is None and self.stop_gradient_depth > 0:
-            context = "the select's result only feeds operations without a gradient"
-        if context is None:
-            start, _ = self.position(call)
-            context = self.facts.unused_result(start.line, start.column)
+        context = self._sink_context(call)
         if context is not None and not self.strict:
             return
         as_of = self._tick()
         self.analysis.reset_budget()
         for branch, is_true_branch in ((when_true, True), (when_false, False)):
-            discarded = self.analysis.region(cond, not is_true_branch, as_of)
-            if is_empty(discarded):
-                continue  # the select never discards this branch
-            for use in self._risky_uses(branch, as_of, 0, False, set(), 0):
-                if use.no_gradient and not self.strict:
+            self._check_discarded(_Sink(call, "select", api), cond, is_true_branch, branch, context, as_of)
+
+    def _check_discarded(self, sink: _Sink, cond, kept_where: bool, branch, context: str | None, as_of: int) -> None:
+        """Report the risky ops of ``branch`` whose inputs leave their domain where ``cond`` is not ``kept_where``
+        (the elements the sink discards, to which it sends a zero gradient)."""
+        discarded = self.analysis.region(cond, not kept_where, as_of)
+        if is_empty(discarded):
+            return  # the sink never discards these elements
+        for use in self._risky_uses(branch, as_of, 0, False, set(), 0):
+            if use.no_gradient and not self.strict:
+                continue
+            if not use.op.nan_in_eager and self._is_boolean_mask(sink.node):
+                continue  # the eager kernel multiplies by the zero first, and XLA cannot compile a boolean mask
+            values = self._input_values(use, discarded)
+            if values.within(use.op.safe_domain):
+                continue
+            reason = context or (
+                "the op's result only feeds operations without a gradient" if use.no_gradient else None
+            ) or self._no_gradient_reaches(use, branch, discarded, as_of)
+            kept = self.analysis.region(cond, kept_where, as_of)
+            confidence = self._confidence(use, cond, discarded, kept, values, as_of)
+            if sink.kind != "select":
+                confidence = self._in_compiled_mode(use, confidence)
+            shown = reason is None and confidence in DEFAULT_CONFIDENCE
+            if shown or self.strict:
+                region = self.rewriter.describe(cond, not kept_where, as_of)
+                if sink.kind == "select":
+                    fix = self.rewriter.fix(sink.node, sink.api, cond, kept_where, use, as_of)
+                else:
+                    fix = self.rewriter.fix_masked(sink.node, cond, kept_where, branch, use, as_of)
+                self._report(sink, use, reason, confidence, not shown, region, fix,
+                             branch="true" if kept_where else "false")
+
+    # -- the other zero-gradient sinks (knowledge.CLAMP_SINKS, BOOLEAN_MASKS, SATURATING_OPS) ----------------------
+    def _check_boolean_mask(self, call: cst.Call, values: knowledge.Operand, mask: knowledge.Operand) -> None:
+        tensor = argument(call, values.position, values.keywords)
+        cond = argument(call, mask.position, mask.keywords)
+        if tensor is None or cond is None:
+            return
+        context = self._sink_context(call)
+        if context is not None and not self.strict:
+            return
+        as_of = self._tick()
+        self.analysis.reset_budget()
+        self._check_discarded(_Sink(call, "mask"), cond, True, tensor, context, as_of)
+
+    def _check_mask_product(self, node: cst.CSTNode, left, right) -> None:
+        """``tf.cast(x > 0, tf.float32) * tf.math.log(x)``: a product with a condition cast to 0/1 is a select with
+        the fill 0, and its gradient to the other factor is 0 where the condition is false."""
+        as_of = None
+        for mask, values in ((left, right), (right, left)):
+            condition = self._mask_condition(mask, self.seq + 1, 0)
+            if condition is None:
+                continue
+            context = self._sink_context(node)
+            if context is not None and not self.strict:
+                return
+            if as_of is None:
+                as_of = self._tick()
+                self.analysis.reset_budget()
+            cond, kept_where = condition
+            self._check_discarded(_Sink(node, "mask", name=self.code(mask)), cond, kept_where, values, context, as_of)
+
+    def _mask_condition(self, node, as_of: int, depth: int) -> tuple[cst.BaseExpression, bool] | None:
+        """(condition, where it keeps) when ``node`` is a condition cast to a number: ``tf.cast(c, tf.float32)``
+        keeps where ``c`` holds, ``1. - tf.cast(c, ...)`` where it does not."""
+        if depth > 10:
+            return None
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            if binding is None or binding.value is None:
+                return None
+            return self._mask_condition(binding.value, binding.seq, depth + 1)
+        if isinstance(node, cst.Call) and self.qualified_names(node.func) & knowledge.CASTS:
+            inner = argument(node, 0, ("x", "value"))
+            if inner is not None and self._is_condition(inner, as_of, 0):
+                return inner, True
+            return None
+        if (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)
+                and constant_value(node.left) == 1.0):
+            inner = self._mask_condition(node.right, as_of, depth + 1)
+            if inner is not None:
+                return inner[0], not inner[1]
+        return None
+
+    def _is_condition(self, node, as_of: int, depth: int) -> bool:
+        """Whether ``node`` is a boolean tensor built from comparisons and logical operations."""
+        if depth > 10:
+            return False
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            return binding is not None and binding.value is not None and self._is_condition(
+                binding.value, binding.seq, depth + 1)
+        if isinstance(node, cst.Comparison):
+            return True
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.BitInvert, cst.Not)):
+            return self._is_condition(node.expression, as_of, depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.BitAnd, cst.BitOr)):
+            return self._is_condition(node.left, as_of, depth + 1) or self._is_condition(node.right, as_of,
+                                                                                         depth + 1)
+        if isinstance(node, cst.Call):
+            names = self.qualified_names(node.func)
+            return any(name in knowledge.COMPARISONS or name in knowledge.LOGICAL for name in names)
+        return False
+
+    def _check_clamp(self, call: cst.Call, sink: knowledge.ClampSink) -> None:
+        """``tf.minimum(tf.exp(x), M)``: the clamp cuts off the op's pole value and sends it a zero gradient."""
+        if len(call.args) > sink.max_arguments:
+            return
+        context = self._sink_context(call)
+        if context is not None and not self.strict:
+            return
+        as_of = self._tick()
+        self.analysis.reset_budget()
+        for index, spec in enumerate(sink.operands):
+            operand = argument(call, spec.position, spec.keywords)
+            if operand is None:
+                continue
+            if sink.symmetric:
+                other_spec = sink.operands[1 - index]
+                other = argument(call, other_spec.position, other_spec.keywords)
+                if other is None:
                     continue
-                values = self._input_values(use, discarded)
-                if values.within(use.op.safe_domain):
+                lower = other if sink.lower is not None else None
+                upper = other if sink.upper is not None else None
+            else:
+                lower, upper = self._bound(call, sink.lower), self._bound(call, sink.upper)
+            for use, poles, direct in self._poles_reaching(operand, as_of, 0, set()):
+                cut = [pole for pole in poles if self._clamp_cuts(pole, lower, upper, sink, as_of)]
+                if not cut:
                     continue
-                reason = context or (
-                    "the op's result only feeds operations without a gradient" if use.no_gradient else None
-                ) or self._no_gradient_reaches(use, branch, discarded, as_of)
-                kept = self.analysis.region(cond, is_true_branch, as_of)
-                confidence = self._confidence(use, cond, discarded, kept, values, as_of)
-                shown = reason is None and confidence in DEFAULT_CONFIDENCE
-                if shown or self.strict:
-                    self._report(call, api, cond, is_true_branch, use, reason, confidence, not shown, as_of)
+                if self._input_values(use, EVERYWHERE).within(use.op.safe_domain):
+                    continue
+                # High: the clamp limits the op's own value on the side of its (first) pole, and the op computes on
+                # the function's own input, which nothing bounds.  A division can cross the bound through its
+                # numerator; arithmetic in between (1 - exp(a)) and computed inputs (a log-probability ratio, a
+                # variance) may be bounded for reasons the range analysis does not see.
+                high = (direct and use.op.operand is knowledge.UNARY and use.op.poles[0] in cut
+                        and self._is_free_parameter(use.operand, use.as_of))
+                self._report_pole(_Sink(call, "clamp", clamp=sink, lower=lower, upper=upper), use, operand, context,
+                                  _pole_words(cut[0]), as_of, "high" if high else "medium")
+
+    def _bound(self, call: cst.Call, spec) -> cst.BaseExpression | float | None:
+        if spec is None or isinstance(spec, float):
+            return spec
+        return argument(call, spec.position, spec.keywords)
+
+    def _clamp_cuts(self, pole: float, lower, upper, sink: knowledge.ClampSink, as_of: int) -> bool:
+        """Whether the clamp replaces the value ``pole`` by its bound (and so sends it a zero gradient)."""
+        if pole == math.inf:
+            return upper is not None
+        if pole == -math.inf:
+            return lower is not None
+        closed = not sink.symmetric and sink.max_arguments == 1  # relu's gradient is 0 at the threshold itself
+        for bound, above in ((lower, True), (upper, False)):
+            if bound is None:
+                continue
+            values = IntervalSet.point(bound) if isinstance(bound, float) else self.analysis.value_range(
+                bound, EVERYWHERE, as_of)
+            if values.is_empty():
+                continue
+            if above and (values.lo > pole or (closed and values.lo >= pole)):
+                return True
+            if not above and (values.hi < pole or (closed and values.hi <= pole)):
+                return True
+        return False
+
+    def _check_saturation(self, node: cst.CSTNode, op: knowledge.SaturatingOp, operand) -> None:
+        """``1 / (1 + tf.exp(-x))``: an op whose derivative is 0 at an infinite input meets an exp's overflow."""
+        found = [(use, poles) for use, poles, _ in self._poles_reaching(operand, self.seq + 1, 0, set())
+                 if use.op.key in knowledge.SATURATION_PRODUCERS and set(poles) & set(op.at)]
+        if not found:
+            return
+        context = self._sink_context(node)
+        if context is not None and not self.strict:
+            return
+        as_of = self._tick()
+        self.analysis.reset_budget()
+        for use, poles in found:
+            if self._input_values(use, EVERYWHERE).within(use.op.safe_domain):
+                continue
+            pole = next(pole for pole in poles if pole in op.at)
+            name = "" if isinstance(node, cst.Call) else f"the division by {self.code(operand)}"
+            # High: the op computes on the function's own input (``1 / (1 + exp(-x))``), which nothing bounds.
+            # Computed inputs (a determinant's logs, a schedule's step ratio) may be bounded beyond what the
+            # range analysis sees.
+            confidence = "high" if self._is_free_parameter(use.operand, use.as_of) else "medium"
+            self._report_pole(_Sink(node, "saturation", saturating=op, name=name), use, operand, context,
+                              _pole_words(pole), as_of, confidence)
+
+    def _is_free_parameter(self, node, as_of: int, offsets: bool = False) -> bool:
+        """Whether ``node`` is a parameter of the enclosing function (negated or scaled by a constant; with
+        ``offsets``, shifted by one too), without a default and able to carry a gradient: the function's own input,
+        whose range its callers decide."""
+        while True:
+            if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+                node = node.expression
+            elif offsets and isinstance(node, cst.BinaryOperation) and isinstance(
+                    node.operator, (cst.Add, cst.Subtract)) and constant_value(node.right) is not None:
+                node = node.left
+            elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Multiply, cst.Divide)) \
+                    and constant_value(node.right if constant_value(node.right) is not None else node.left) is not None:
+                node = node.left if constant_value(node.right) is not None else node.right
+            else:
+                break
+        if not isinstance(node, cst.Name):
+            return False
+        binding = self.binding(node.value, as_of)
+        return (binding is not None and binding.value is None and binding.parameter is not None
+                and binding.default is None and self.parameter_carries(node.value))
+
+    def _in_compiled_mode(self, use: RiskyUse, confidence: str) -> str:
+        """An XLA-only hazard of a mask or a clamp (sqrt at 0) is high only where the module compiles with XLA or
+        uses Keras, whose ``fit`` compiles with XLA by default (Keras 3): eagerly and in graphs it shows nothing."""
+        if confidence != "high" or use.op.nan_in_eager or self._module_may_use_xla:
+            return confidence
+        return "medium"
+
+    @cached_property
+    def _module_may_use_xla(self) -> bool:
+        code = self.module.code
+        return "jit_compile" in code or "keras" in code
+
+    def _report_pole(self, sink: _Sink, use: RiskyUse, operand, context: str | None, region: str, as_of: int,
+                     confidence: str) -> None:
+        if sink.kind == "clamp":
+            confidence = self._in_compiled_mode(use, confidence)
+        reason = context or (
+            "the op's result only feeds operations without a gradient" if use.no_gradient else None
+        ) or self._no_gradient_reaches(use, operand, EVERYWHERE, as_of)
+        shown = reason is None and confidence in DEFAULT_CONFIDENCE
+        if not (shown or self.strict):
+            return
+        if reason is not None:
+            fix = (None, "no gradient reaches this op, so there is nothing to fix")
+        elif sink.kind == "clamp":
+            fix = self.rewriter.fix_clamped(sink.node, sink.lower, sink.upper, operand, use, as_of)
+        else:
+            fix = (None, f"no rewrite keeps every value exactly: use {sink.saturating.builtin}")
+        self._report(sink, use, reason, confidence, not shown, region, fix)
+
+    def _poles_reaching(self, node, as_of: int, depth: int, seen: set) -> Iterator[tuple[RiskyUse, tuple, bool]]:
+        """The risky ops whose pole values reach ``node`` unchanged or only scaled (``1 + exp(-x)`` is inf where
+        the exp is), with the values ``node`` takes there, and whether ``node`` is the op's value itself (reached
+        through variables only)."""
+        if depth > MAX_WALK_DEPTH:
+            return
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            if binding is not None and binding.value is not None and id(binding) not in seen:
+                seen.add(id(binding))
+                yield from self._poles_reaching(binding.value, binding.seq, depth + 1, seen)
+            return
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            for use, poles, _ in self._poles_reaching(node.expression, as_of, depth + 1, seen):
+                yield use, tuple(-pole for pole in poles), False
+            return
+        if isinstance(node, cst.Call):
+            names = self.qualified_names(node.func)
+            if self._blocks_gradient(node, names):
+                return
+            for name in names:
+                op = knowledge.risky_op_by_name(name)
+                if op is not None:
+                    for use in self._call_use(node, op, as_of, 0, False):
+                        if use.op.poles:
+                            yield use, use.op.poles, True
+                    return
+                carried = knowledge.INFINITY_CARRIERS.get(name)
+                if carried is not None and node.args:
+                    for use, poles, _ in self._poles_reaching(node.args[0].value, as_of, depth + 1, seen):
+                        kept = tuple(pole for pole in poles if pole in carried)
+                        if kept:
+                            yield use, kept, False
+                    return
+            return
+        if not isinstance(node, cst.BinaryOperation):
+            return
+        operator = node.operator
+        if isinstance(operator, cst.Divide):
+            use = RiskyUse(knowledge.risky_op("divide"), node, node.right, as_of, 0, False)
+            yield use, use.op.poles, True
+        elif isinstance(operator, cst.Power):
+            use = self._power_use(node, node.left, node.right, as_of, 0, False)
+            if use is not None and use.op.poles:
+                yield use, use.op.poles, True
+            return
+        if isinstance(operator, (cst.Add, cst.Subtract)):
+            for side, sign in ((node.left, 1.0), (node.right, -1.0 if isinstance(operator, cst.Subtract) else 1.0)):
+                for use, poles, _ in self._poles_reaching(side, as_of, depth + 1, seen):
+                    infinite = tuple(sign * pole for pole in poles if math.isinf(pole))
+                    if infinite:  # inf plus a finite value is inf; a finite pole is moved by the other side
+                        yield use, infinite, False
+        elif isinstance(operator, (cst.Multiply, cst.Divide)):
+            sides = ((node.left, node.right),) if isinstance(operator, cst.Divide) else (
+                (node.left, node.right), (node.right, node.left))
+            for side, factor in sides:
+                scale = constant_value(factor)
+                if scale is None or scale == 0 or math.isinf(scale) or math.isnan(scale):
+                    continue
+                for use, poles, _ in self._poles_reaching(side, as_of, depth + 1, seen):
+                    yield use, tuple(pole * math.copysign(1.0, scale) if math.isinf(pole) else pole
+                                     for pole in poles), False
 
     def _input_values(self, use: RiskyUse, region) -> IntervalSet:
         values = self.analysis.value_range(use.operand, region, use.as_of)
@@ -367,25 +843,38 @@ class ModuleAnalyzer(cst.CSTVisitor):
         centre[name] = IntervalSet.point((pinned.lo + pinned.hi) / 2)
         return not self._input_values(use, centre).within(use.op.safe_domain)
 
-    def _report(self, call, api, cond, is_true_branch, use: RiskyUse, reason: str | None, confidence: str,
-                strict_only: bool, as_of: int) -> None:
+    def _report(self, sink: _Sink, use: RiskyUse, reason: str | None, confidence: str, strict_only: bool,
+                region: str, fix: tuple, branch: str = "") -> None:
         previous = self._candidates.get(id(use.node))
-        if previous is not None and previous.use.nesting <= use.nesting:
-            return  # report each op once, against its innermost select
+        if previous is not None and (previous.sink_rank, previous.use.nesting) <= (sink.rank, use.nesting):
+            return  # report each op once: against its innermost select, before any other sink
         start, end = self.position(use.node)
-        select_start, select_end = self.position(call)
-        if reason is None:
-            fix, no_fix_reason = self.rewriter.fix(call, api, cond, is_true_branch, use, as_of)
-        else:
-            fix, no_fix_reason = None, "no gradient reaches this op, so there is nothing to fix"
-        select_name = _shorten(self.code(call.func))
+        sink_start, sink_end = self.position(sink.node)
+        if reason is not None:
+            fix = (None, "no gradient reaches this op, so there is nothing to fix")
+        code = {"select": use.op.code, "clamp": knowledge.CLAMP_CODE, "mask": knowledge.MASK_CODE,
+                "saturation": knowledge.SATURATION_CODE, "zero": knowledge.ROOT_AT_ZERO_CODE}[sink.kind]
         finding = Finding(
-            self.path, start, end, use.op.code, "", fix, strict_only, no_fix_reason=no_fix_reason,
-            op=_shorten(self.code(use.node)), sink=select_name, sink_start=select_start, sink_end=select_end,
-            branch="true" if is_true_branch else "false", region=self.rewriter.describe(cond, not is_true_branch, as_of),
-            hazard=use.op.hazard, xla_only=not use.op.nan_in_eager, confidence=confidence, no_gradient=reason,
+            self.path, start, end, code, "", fix[0], strict_only, no_fix_reason=fix[1],
+            op=_shorten(self.code(use.node)), sink=_shorten(sink.name or self._sink_name(sink.node)),
+            sink_start=sink_start,
+            sink_end=sink_end, sink_kind=sink.kind, branch=branch, region=region,
+            hazard=_ROOT_HAZARD if sink.kind == "zero" and use.op is not knowledge.NORM_OP else use.op.hazard,
+            xla_only=not use.op.nan_in_eager and sink.kind not in ("saturation", "zero"),
+            not_under_xla=sink.kind == "mask" and use.op.nan_in_eager and not self._is_boolean_mask(sink.node),
+            confidence=confidence,
+            no_gradient=reason,
         )
-        self._candidates[id(use.node)] = _Candidate(use, finding.rendered())
+        self._candidates[id(use.node)] = _Candidate(use, finding.rendered(), sink.rank)
+
+    def _is_boolean_mask(self, node: cst.CSTNode) -> bool:
+        return isinstance(node, cst.Call) and any(name in knowledge.BOOLEAN_MASKS
+                                                  for name in self.qualified_names(node.func))
+
+    def _sink_name(self, node: cst.CSTNode) -> str:
+        if isinstance(node, cst.Call):
+            return self.code(node.func)
+        return self.code(node)
 
     # -- risky ops inside a branch -------------------------------------------------------------------------------
     def _risky_uses(self, node, as_of: int, nesting: int, no_gradient: bool, seen: set, depth: int) -> Iterator[RiskyUse]:
@@ -475,6 +964,30 @@ class ModuleAnalyzer(cst.CSTVisitor):
 # A condition that confines a variable to an interval this narrow singles out a degenerate case (``count == 0``,
 # ``abs(n - 1) < 1e-5``): the case a formula breaks on, and the reason the author wrote the select.
 PINNED_WIDTH = 1e-3
+
+
+_ROOT_HAZARD = "has an infinite derivative at 0"
+
+
+def _is_euclidean(order, matrix: bool) -> bool:
+    """``ord`` of a norm that is the root of a sum of squares: "euclidean", "fro", and 2 for a vector (1, inf and a
+    matrix's 2, the spectral norm, have no such root)."""
+    if isinstance(order, cst.SimpleString):
+        return order.evaluated_value in ("euclidean", "fro")
+    return constant_value(order) == 2.0 and not matrix
+
+
+def _exponent(node) -> float | None:
+    if isinstance(node, cst.BinaryOperation):
+        return constant_value(node.right)
+    if isinstance(node, cst.Call):
+        exponent = argument(node, 1, ("y", "x2", "a"))
+        return constant_value(exponent) if exponent is not None else None
+    return None
+
+
+def _pole_words(pole: float) -> str:
+    return {math.inf: "its value is inf", -math.inf: "its value is -inf"}.get(pole, f"its value is {pole:g}")
 
 
 def _pinned(values: IntervalSet) -> bool:

@@ -43,14 +43,23 @@ CONFIDENCE_WORDS = {
            "would show it too",
 }
 
+# The same levels for a clamp or a saturating op, which have no condition: whether the code itself says that the op
+# reaches the value the sink cuts off.
+POLE_CONFIDENCE_WORDS = {
+    "high": "the sink cuts off exactly the op's pole, and nothing bounds the op's input away from it",
+    "medium": "the op can reach its pole, but the code does not say it does (the value reaches the sink through "
+              "other operations, or the op's input is computed)",
+}
+
 # Shown without --strict: measured on the development corpus (benchmarks/precision.py).
 DEFAULT_CONFIDENCE = frozenset({"high"})
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One hazard: a risky op (``start``-``end``) evaluated on elements that a zero-gradient sink (the select at
-    ``sink_start``-``sink_end``) discards.  ``message`` is rendered from the other fields by ``rendered``."""
+    """One hazard: a risky op (``start``-``end``) whose infinite derivative meets a zero gradient from a sink (the
+    select, mask, clamp or saturating op at ``sink_start``-``sink_end``).  ``message`` is rendered from the other
+    fields by ``rendered``."""
 
     path: str
     start: Position
@@ -64,6 +73,7 @@ class Finding:
     no_fix_reason: str | None = None  # why there is no ``fix``: no rewrite is known to be exact here
     op: str = ""  # the risky op as written, shortened: ``K.exp(x)``
     sink: str = ""  # the function that discards the elements: ``K.switch``
+    sink_kind: str = "select"  # "select", "mask", "clamp", "saturation" or "zero" (``knowledge``'s sink tables)
     sink_start: Position | None = None
     sink_end: Position | None = None
     sink_cell: int | None = None  # notebooks: the sink's cell
@@ -71,6 +81,7 @@ class Finding:
     region: str = ""  # the elements the sink discards, in words: ``x > 0.``
     hazard: str = ""  # what the op does there
     xla_only: bool = False  # eager TensorFlow's gradient kernel hides it; XLA computes 0*inf
+    not_under_xla: bool = False  # a mask product: XLA rewrites it into a select, which hides it
     confidence: str = "high"  # see CONFIDENCE_WORDS
     no_gradient: str | None = None  # why no gradient reaches the op (then only --strict shows it)
     not_fixed: str | None = None  # --fix: why this finding was left as it is
@@ -111,10 +122,26 @@ def render_message(finding: Finding) -> str:
         where = f" (cell {finding.sink_cell}, line {finding.sink_start.line})"
     elif finding.sink_start is not None and finding.sink_start.line != finding.start.line:
         where = f" (line {finding.sink_start.line})"
-    message = (f"{finding.op} in the {finding.branch} branch of {finding.sink}{where} is evaluated where "
-               f"{finding.region} and {finding.hazard}; its gradient there is 0*inf = NaN")
+    if finding.sink_kind == "mask":
+        message = (f"{finding.op} is masked out by {finding.sink}{where} where {finding.region}, but it is still "
+                   f"evaluated there and {finding.hazard}; the mask sends it a zero gradient, and 0*inf = NaN")
+    elif finding.sink_kind == "clamp":
+        message = (f"{finding.op} {finding.hazard}, and where {finding.region} {finding.sink}{where} clamps it: "
+                   "the clamp sends a zero gradient into the op's infinite derivative, 0*inf = NaN")
+    elif finding.sink_kind == "saturation":
+        message = (f"{finding.op} {finding.hazard}, and where {finding.region} {finding.sink}{where} has a zero "
+                   "derivative: the gradient of the op there is 0*inf = NaN")
+    elif finding.sink_kind == "zero":
+        message = (f"{finding.op} {finding.hazard}, and {finding.sink}{where} is 0 exactly where its own derivative "
+                   f"is 0 ({finding.region}): there the gradient is inf*0 = NaN in every mode")
+    else:
+        message = (f"{finding.op} in the {finding.branch} branch of {finding.sink}{where} is evaluated where "
+                   f"{finding.region} and {finding.hazard}; its gradient there is 0*inf = NaN")
     if finding.xla_only:
         message += " under XLA (jit_compile=True, the Keras 3 fit default); eager TensorFlow happens to hide it"
+    elif finding.not_under_xla:
+        message += (" eagerly and in graphs, in the forward value too where the op is infinite (XLA rewrites the "
+                    "product into a select and happens to hide it)")
     message += "."
     if finding.fix is not None:
         message += f" {finding.fix.description}: {finding.fix.replacement}"
@@ -123,8 +150,21 @@ def render_message(finding: Finding) -> str:
     if finding.no_gradient is not None:
         message += f" (no gradient reaches it: {finding.no_gradient}; reported because of --strict)"
     elif finding.strict_only:
-        message += (f" ({finding.confidence} confidence: {CONFIDENCE_WORDS[finding.confidence]}; "
-                    "reported because of --strict)")
+        words = CONFIDENCE_WORDS[finding.confidence]
+        if finding.sink_kind in ("clamp", "saturation", "zero"):
+            words = POLE_CONFIDENCE_WORDS.get(finding.confidence, words)
+        message += f" ({finding.confidence} confidence: {words}; reported because of --strict)"
     if finding.not_fixed is not None:
         message += f" [not fixed: {finding.not_fixed}]"
     return message
+
+
+def sink_words(finding: Finding) -> str:
+    """What the sink does to the op's gradient, for a related location (SARIF, the editor's second location)."""
+    if finding.sink_kind in ("select", "mask"):
+        return f"{finding.sink}: discards the elements where {finding.region}"
+    if finding.sink_kind == "clamp":
+        return f"{finding.sink}: clamps the op's value where {finding.region}"
+    if finding.sink_kind == "zero":
+        return f"{finding.sink}: is 0 with a zero derivative ({finding.region})"
+    return f"{finding.sink}: has a zero derivative where {finding.region}"

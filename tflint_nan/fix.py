@@ -24,6 +24,8 @@ original (``--fix --dynamic`` checks the rewrite under TensorFlow this way).
 
 from __future__ import annotations
 
+import ast
+import bisect
 import dataclasses
 import difflib
 import io
@@ -38,6 +40,7 @@ import libcst as cst
 
 from .atomic import write_atomic
 from .finding import Finding, Position
+from .focus import libcst_error, line_starts
 from .knowledge import PARSE_ERROR_CODE
 from .lint import (
     Settings,
@@ -49,6 +52,7 @@ from .lint import (
     decode,
     is_notebook,
     might_have_findings,
+    paused_gc,
     read_file,
     run_with_deep_stack,
 )
@@ -63,7 +67,6 @@ from .notebooks import (
     load,
     rewrite_cells,
 )
-from .rewrite import line_starts
 
 MAX_ROUNDS = 10
 # An op is rewritten again when a select around it discards it too (nested selects); more rewrites of the same op
@@ -197,10 +200,18 @@ class _Rounds:
             planned = _plan(text, starts, self.findings, self.failed)
             if not planned:
                 return
-            new_text, spans, applied = _apply_round(text, starts, planned, path, settings, self.failed)
+            new_text, spans, applied, tree = _apply_round(text, starts, planned, path, settings, self.failed)
             if not spans:
                 continue  # every planned fix was dropped; plan again without them
-            new_findings = analyse(new_text, path, settings)
+            try:
+                new_findings = _analyse_again(text, self.findings, new_text, spans, tree, path, settings)
+            except SourceError as error:
+                if not str(error).startswith("expression nesting depth"):
+                    raise
+                # The rewrites nest an expression past the analysis's limit: as if they did not parse.
+                for finding, _ in applied:
+                    self.failed[_offset(starts, finding.start)] = f"the rewritten code cannot be analysed ({error})"
+                continue
             ineffective = _ineffective(applied, spans, starts, new_findings, line_starts(new_text))
             if ineffective:
                 for finding in ineffective:
@@ -211,7 +222,8 @@ class _Rounds:
             for finding, _ in applied:
                 op = _offset(starts, finding.start)
                 rewrites[op] = rewrites.get(op, 0) + 1
-            self.tracked = {key: _map_offset(offset, spans) for key, offset in self.tracked.items()}
+            mapped = _offset_map(spans)
+            self.tracked = {key: mapped(offset) for key, offset in self.tracked.items()}
             self.failed = _moved(self.failed, spans)
             rewrites = _moved(rewrites, spans)
             self.text, self.starts, self.findings = new_text, line_starts(new_text), new_findings
@@ -254,29 +266,31 @@ def _protected_line(finding: Finding, lines: list[str]) -> int | None:
 
 
 def _apply_round(text: str, starts: list[int], planned: list[Finding], path: str, settings: Settings,
-                 failed: dict[int, str]) -> tuple[str, list[_Span], list[tuple[Finding, list[_Span]]]]:
-    """Apply the innermost non-colliding fixes: the new text, the edits applied (none if all were dropped) and the
-    fixes they came from."""
+                 failed: dict[int, str]
+                 ) -> tuple[str, list[_Span], list[tuple[Finding, list[_Span]]], ast.Module | None]:
+    """Apply the innermost non-colliding fixes: the new text, the edits applied (none if all were dropped), the
+    fixes they came from and CPython's syntax tree of the new text."""
     chosen = _choose(starts, planned)
     while chosen:
         spans = _merge(chosen)
         new_text = _apply(text, spans)
-        error = _parse_error(new_text, path, settings)
+        error, tree = _parse_error(new_text, path, settings, _edited_lines(new_text, spans))
         if error is None:
-            return new_text, spans, chosen
+            return new_text, spans, chosen, tree
         if len(chosen) == 1:
             failed[_offset(starts, chosen[0][0].start)] = f"the rewritten code does not parse ({error})"
-            return text, [], []
+            return text, [], [], None
         # Find the culprits one by one; the others go ahead together (or, if only the combination fails, the
         # first alone: the rest are planned again on its result).
         culprits = set()
         for finding, finding_spans in chosen:
-            error = _parse_error(_apply(text, finding_spans), path, settings)
+            alone = _apply(text, finding_spans)
+            error, _ = _parse_error(alone, path, settings, _edited_lines(alone, finding_spans))
             if error is not None:
                 failed[_offset(starts, finding.start)] = f"the rewritten code does not parse ({error})"
                 culprits.add(id(finding))
         chosen = [item for item in chosen if id(item[0]) not in culprits] if culprits else chosen[:1]
-    return text, [], []
+    return text, [], [], None
 
 
 def _ineffective(applied: list[tuple[Finding, list[_Span]]], spans: list[_Span], starts: list[int],
@@ -291,8 +305,9 @@ def _ineffective(applied: list[tuple[Finding, list[_Span]]], spans: list[_Span],
             span = _Span(_offset(new_starts, main.start), _offset(new_starts, main.end), main.text, main.keeps)
             again[(_offset(new_starts, finding.start), finding.code)] = _wrapping(span)
     ineffective = []
+    mapped = _offset_map(spans)
     for finding, finding_spans in applied:
-        moved = _map_offset(_offset(starts, finding.start), spans)
+        moved = mapped(_offset(starts, finding.start))
         wrapping = _wrapping(finding_spans[0])
         if wrapping is not None and again.get((moved, finding.code)) == wrapping:
             ineffective.append(finding)
@@ -346,8 +361,32 @@ def _apply(text: str, spans: list[_Span]) -> str:
 
 def _moved(by_offset: dict, spans: list[_Span]) -> dict:
     """``by_offset`` with its keys where they are after ``spans`` (text the edits replaced drops out)."""
-    moved = ((_map_offset(offset, spans), value) for offset, value in by_offset.items())
+    mapped = _offset_map(spans)
+    moved = ((mapped(offset), value) for offset, value in by_offset.items())
     return {offset: value for offset, value in moved if offset is not None}
+
+
+def _offset_map(spans: list[_Span]):
+    """``_map_offset`` for many offsets: a search among the spans (in text order) instead of a walk over them."""
+    ordered = sorted(spans, key=lambda span: (span.start, span.end))
+    begins = [span.start for span in ordered]
+    shifts = [0]
+    for span in ordered:
+        shifts.append(shifts[-1] + len(span.text) - (span.end - span.start))
+
+    def mapped(offset: int | None) -> int | None:
+        if offset is None:
+            return None
+        count = bisect.bisect_right(begins, offset)
+        if count:
+            span = ordered[count - 1]
+            if span.start <= offset < span.end:  # inside a replacement
+                if span.keeps is None:
+                    return None
+                return span.start + shifts[count - 1] + span.keeps + (offset - span.start)
+        return offset + shifts[count]
+
+    return mapped
 
 
 def _map_offset(offset: int | None, spans: list[_Span]) -> int | None:
@@ -371,15 +410,114 @@ def _map_offset(offset: int | None, spans: list[_Span]) -> int | None:
     return offset + delta
 
 
-def _parse_error(text: str, path: str, settings: Settings) -> str | None:
+def _parse_error(text: str, path: str, settings: Settings, edited: list[int]) -> tuple[str | None, ast.Module | None]:
+    """Why the fixed ``text`` does not parse, or None; and CPython's syntax tree of it.  CPython parses it all;
+    LibCST, which the next analysis needs, only the statements on the ``edited`` lines (the rest it parsed before)."""
     try:
-        check_syntax(text, path)
-        run_with_deep_stack(lambda: cst.parse_module(text))
+        tree = check_syntax(text, path, nesting=False)
+        if tree is None:  # only LibCST accepts the text: it has the final word on all of it
+            run_with_deep_stack(lambda: cst.parse_module(text))
+            return None, None
+        with paused_gc():
+            error = run_with_deep_stack(lambda: libcst_error(text, tree, edited))
     except SourceError as error:
-        return str(error)
+        return str(error), None
     except cst.ParserSyntaxError as error:
-        return f"syntax error: {error.message}"
-    return None
+        return f"syntax error: {error.message}", None
+    return (f"syntax error: {error}" if error is not None else None), tree
+
+
+def _edited_lines(text: str, spans: list[_Span]) -> list[int]:
+    """The lines of ``text`` (after ``spans`` were applied) that the spans' new text covers, in order."""
+    starts = line_starts(text)
+    lines, shift = [], 0
+    for span in sorted(spans, key=lambda span: (span.start, span.end)):
+        start = span.start + shift
+        end = start + len(span.text)
+        lines.extend(range(bisect.bisect_right(starts, start), bisect.bisect_right(starts, end) + 1))
+        shift += len(span.text) - (span.end - span.start)
+    return sorted(set(lines))
+
+
+def _keeps_lines(text: str, spans: list[_Span]) -> bool:
+    """Whether no edit adds or removes a line break: every line outside the edited ones keeps its number."""
+    return all(_line_breaks(text[span.start:span.end]) == _line_breaks(span.text) for span in spans)
+
+
+def _line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _analyse_again(text: str, findings: list[Finding], new_text: str, spans: list[_Span], tree: ast.Module | None,
+                   path: str, settings: Settings) -> list[Finding]:
+    """The findings of ``new_text``, which is ``text`` (whose ``findings`` these are) with ``spans`` applied.
+
+    Only the top-level statements and methods the edits changed are analysed again, with those their findings
+    join (a finding's op and its sink can be in different ones), to a fixpoint; the others' findings are the same
+    as before, when no edit adds or removes a line (an added line moves the positions in every message after it:
+    then the whole module is analysed again)."""
+    if tree is None or not _keeps_lines(text, spans):
+        return analyse(new_text, path, settings, tree=tree)
+    units = _Units(tree, _line_count(new_text))
+    again = {units.of(line) for line in _edited_lines(new_text, spans)} - {None}
+    joined = [{units.of(line) for line in _finding_lines(finding)} - {None} for finding in findings]
+    grown = True
+    while grown:
+        grown = False
+        for keys in joined:
+            if keys & again and not keys <= again:
+                again |= keys
+                grown = True
+    found = analyse(new_text, path, settings, tree=tree, only=lambda node: units.analysed(node, again))
+    kept = [finding for finding in found if units.of(_sink_line(finding)) in again]
+    carried = [finding for finding in findings if units.of(_sink_line(finding)) not in again]
+    return sorted(kept + carried, key=Finding.sort_key)
+
+
+def _sink_line(finding: Finding) -> int:
+    return (finding.sink_start or finding.start).line
+
+
+def _finding_lines(finding: Finding) -> list[int]:
+    lines = [finding.start.line, _sink_line(finding)]
+    if finding.fix is not None:
+        for edit in finding.fix.edits:
+            lines.extend((edit.start.line, edit.end.line))
+    return lines
+
+
+def _line_count(text: str) -> int:
+    return len(line_starts(text))
+
+
+class _Units:
+    """What ``screen.plan`` can leave out, by line: each line's top-level statement (the first one on it), or, in
+    a top-level class, its method."""
+
+    def __init__(self, tree: ast.Module, lines: int):
+        self.owner: list[tuple[int, int | None] | None] = [None] * (lines + 2)
+        for index, node in enumerate(tree.body):
+            self._own(node, (index, None))
+            if isinstance(node, ast.ClassDef):
+                for position, member in enumerate(node.body):
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self._own(member, (index, position), inside=True)
+
+    def _own(self, node: ast.stmt, key: tuple[int, int | None], inside: bool = False) -> None:
+        decorators = getattr(node, "decorator_list", None)
+        first = decorators[0].lineno if decorators else node.lineno
+        for line in range(first, min(node.end_lineno, len(self.owner) - 1) + 1):
+            if inside or self.owner[line] is None:
+                self.owner[line] = key
+
+    def of(self, line: int) -> tuple[int, int | None] | None:
+        return self.owner[line] if 0 < line < len(self.owner) else None
+
+    def analysed(self, node: ast.stmt, keys: set) -> bool:
+        """Whether ``plan`` should look at ``node``'s calls: its own lines' unit, or its top-level class, is in
+        ``keys`` (a method nested in a class body's ``if`` belongs to the class)."""
+        key = self.of(node.lineno)
+        return key in keys or (key is not None and (key[0], None) in keys)
 
 
 def _reason(finding: Finding, starts: list[int], failed: dict[int, str]) -> str:

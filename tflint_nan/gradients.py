@@ -301,6 +301,7 @@ class _Demand:
         self.parents: dict[ast.AST, ast.AST] = {}
         self.enclosing: dict[ast.AST, str] = {}  # call or name node -> its function's qualname
         self.calls_at: dict[tuple[int, int], ast.Call] = {}
+        self.products_at: dict[tuple[int, int], ast.BinOp] = {}  # products and divisions: sinks too (masks...)
         self.call_sites: dict[str, list[ast.Call]] = {}
         self.loads: dict[str, list[ast.Name]] = {}  # "qualname:variable" -> its reads
         self.escapes: set[str] = set()  # functions referred to other than by calling them
@@ -327,6 +328,10 @@ class _Demand:
                     stack.append((child, prefix, function))
             if isinstance(node, ast.stmt):
                 self._note_unreachable(node)
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+                # A product or division can be a sink too (a mask, a saturating denominator): its result's demand.
+                self.products_at.setdefault((node.lineno, node.col_offset), node)
+                self.enclosing.setdefault(node, function)
             if isinstance(node, ast.Call):
                 self.calls_at[(node.lineno, node.col_offset)] = node
                 self.enclosing[node] = function
@@ -501,8 +506,8 @@ class _Demand:
         for first, last, keyword in self.unreachable:
             if first <= line <= last:
                 return f"it never runs: it follows a `{keyword}` in the same block"
-        call = self.calls_at.get((line, column))
-        return self.demand(call, 0) if call is not None else None
+        node = self.calls_at.get((line, column)) or self.products_at.get((line, column))
+        return self.demand(node, 0) if node is not None else None
 
     def _qualified(self, node: ast.expr) -> str:
         dotted = _dotted(node) or ""
@@ -534,6 +539,9 @@ class _Demand:
                                   depth)
         if isinstance(parent, (ast.Tuple, ast.List)):
             return again()
+        if (isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and parent.elt is node) or (
+                isinstance(parent, ast.DictComp) and parent.value is node):
+            return again()  # an element of the comprehension's value goes where that value goes
         if isinstance(parent, ast.Return):
             return self._returned(self.enclosing.get(self._first_call_or_name(node)), None, depth)
         if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is node:

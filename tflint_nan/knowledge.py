@@ -65,6 +65,8 @@ def qualified(**family_names: str | tuple[str, ...]) -> frozenset[str]:
 # Overflow thresholds of exp: ln(max finite) per dtype.  The messages and the dynamic probes use these.
 EXP_OVERFLOW = {"float16": math.log(65504.0), "float32": math.log(3.4028234663852886e38), "float64": 709.78}
 EXP_LIMIT = EXP_OVERFLOW["float32"]  # 88.72...
+# Below this, float32 exp is a subnormal number, which eager kernels flush to exactly 0 (and XLA treats as 0).
+EXP_UNDERFLOW = math.log(1.1754943508222875e-38)  # -87.3...
 # cosh/sinh overflow a little later, at ln(2 * max).
 COSH_LIMIT = EXP_LIMIT + math.log(2.0)
 
@@ -136,6 +138,9 @@ class RiskyOp:
     clamp: str | None = None  # "upper": exactness-preserving clamp is minimum(input, bound)
     operators: tuple[str, ...] = ()  # Python operators that spell this op (``/`` and ``**``)
     note: str = ""
+    # The op's values at its unsafe inputs where it has a value (inf for exp's overflow, -inf for log at 0, 0 for
+    # sqrt at 0): what a clamp of the op's output or a saturating op after it sees there (proven by the tests).
+    poles: tuple[float, ...] = ()
 
 
 def _nonzero(at: float = 0.0) -> IntervalSet:
@@ -151,58 +156,62 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
     # TFN001: exponential family -- overflow to inf, and inf * 0 in the backward pass.
     RiskyOp("exp", "TFN001", qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp", raw="Exp"),
             UNARY, IntervalSet.compare("<=", 88.0), f"overflows to inf above {EXP_LIMIT:.1f}", 0.0, (89.0, 100.0),
-            clamp="upper"),
+            clamp="upper", poles=(math.inf,)),
     RiskyOp("expm1", "TFN001", qualified(tf_math="expm1", tf_v1="expm1", ops="expm1", tnp="expm1", raw="Expm1"),
             UNARY, IntervalSet.compare("<=", 88.0), f"overflows to inf above {EXP_LIMIT:.1f}", 0.0, (89.0, 100.0),
-            clamp="upper"),
+            clamp="upper", poles=(math.inf,)),
     RiskyOp("cosh", "TFN001", qualified(tf="cosh", tf_math="cosh", ops="cosh", tnp="cosh", raw="Cosh"),
             UNARY, IntervalSet.between(-88.0, 88.0), f"overflows to inf beyond ±{COSH_LIMIT:.1f}", 0.0,
-            (90.0, -90.0)),
+            (90.0, -90.0), poles=(math.inf,)),
     RiskyOp("sinh", "TFN001", qualified(tf="sinh", tf_math="sinh", ops="sinh", tnp="sinh", raw="Sinh"),
             UNARY, IntervalSet.between(-88.0, 88.0), f"overflows to inf beyond ±{COSH_LIMIT:.1f}", 0.0,
-            (90.0, -90.0)),
+            (90.0, -90.0), poles=(math.inf, -math.inf)),
     RiskyOp("power_exponent", "TFN001",
             qualified(tf="pow", tf_math="pow", K="pow", ops="power", tnp=("power", "float_power"), raw="Pow"),
             EXPONENT, IntervalSet.compare("<=", 88.0), "overflows to inf for a large exponent", 0.0, (200.0,),
             clamp="upper", operators=("**",),
-            note="base ** x with a tensor exponent x; the safe domain assumes a base near e (scaled per base)"),
+            note="base ** x with a tensor exponent x; the safe domain assumes a base near e (scaled per base)",
+            poles=(math.inf,)),
     # TFN002: log family -- pole at the domain edge.
     RiskyOp("log", "TFN002", qualified(tf_math="log", tf_v1="log", K="log", ops=("log", "log2", "log10"),
                                        tnp=("log", "log2", "log10"), raw="Log"),
             UNARY, IntervalSet.compare(">", 0.0), "has a pole at 0 (gradient 1/x = inf) and is NaN below it", 1.0,
-            (0.0,)),
+            (0.0,), poles=(-math.inf,)),
     RiskyOp("log1p", "TFN002", qualified(tf_math="log1p", tf_v1="log1p", ops="log1p", tnp="log1p", raw="Log1p"),
             UNARY, IntervalSet.compare(">", -1.0), "has a pole at -1 (gradient 1/(1+x) = inf) and is NaN below it",
-            0.0, (-1.0,)),
+            0.0, (-1.0,), poles=(-math.inf,)),
     RiskyOp("lgamma", "TFN002", qualified(tf_math=("lgamma", "digamma"), tf_v1=("lgamma", "digamma"),
                                           raw=("Lgamma", "Digamma")),
+            # No pole value: lgamma is inf at its poles, digamma NaN.
             UNARY, IntervalSet.compare(">", 0.0), "has poles at 0 and the negative integers", 1.0, (0.0, -1.0)),
     # TFN003: division by a value that can be 0.
     RiskyOp("divide", "TFN003",
             qualified(tf=("divide", "truediv", "realdiv"), tf_v1="div", tf_math=("divide", "truediv"),
                       ops=("divide", "true_divide"), tnp=("divide", "true_divide"), raw=("RealDiv", "Div")),
-            DIVISOR, _nonzero(0.0), "divides by 0 (gradient -x/y² = inf)", 1.0, (0.0,), operators=("/",)),
+            DIVISOR, _nonzero(0.0), "divides by 0 (gradient -x/y² = inf)", 1.0, (0.0,), operators=("/",),
+            poles=(math.inf, -math.inf)),
     RiskyOp("negative_power", "TFN003", frozenset(), BASE, _nonzero(0.0),
             "has a pole at 0 for a negative exponent", 1.0, (0.0,), operators=("**",),
-            note="x ** -n with a negative constant exponent: a division in disguise"),
+            note="x ** -n with a negative constant exponent: a division in disguise", poles=(math.inf, -math.inf)),
     RiskyOp("reciprocal", "TFN003",
             qualified(tf_math="reciprocal", tf_v1="reciprocal", ops="reciprocal", tnp="reciprocal",
                       raw="Reciprocal"),
-            UNARY, _nonzero(0.0), "has a pole at 0", 1.0, (0.0,), nan_in_eager=False),
+            UNARY, _nonzero(0.0), "has a pole at 0", 1.0, (0.0,), nan_in_eager=False,
+            poles=(math.inf, -math.inf)),
     # TFN004: square roots and fractional powers.
     RiskyOp("sqrt", "TFN004", qualified(tf="sqrt", tf_math="sqrt", ops="sqrt", tnp="sqrt", raw="Sqrt"),
             UNARY, IntervalSet.compare(">", 0.0), "has an infinite gradient at 0 and is NaN below it", 1.0,
-            (0.0, -1.0), nan_in_eager=False),
+            (0.0, -1.0), nan_in_eager=False, poles=(0.0,)),
     # K.sqrt is tf.sqrt(tf.maximum(x, 0.)): below 0 the maximum routes the gradient to its constant, so only 0
     # itself is unsafe.
     RiskyOp("keras_backend_sqrt", "TFN004", qualified(K="sqrt"), UNARY, _nonzero(0.0),  # value 0 below 0
-            "has an infinite gradient at 0", 1.0, (0.0,), nan_in_eager=False),
+            "has an infinite gradient at 0", 1.0, (0.0,), nan_in_eager=False, poles=(0.0,)),
     RiskyOp("rsqrt", "TFN004", qualified(tf_math="rsqrt", tf_v1="rsqrt", ops="rsqrt", raw="Rsqrt"),
             UNARY, IntervalSet.compare(">", 0.0), "has a pole at 0 and is NaN below it", 1.0, (0.0, -1.0),
-            nan_in_eager=False),
+            nan_in_eager=False, poles=(math.inf, -math.inf)),  # rsqrt(-0.) = -inf
     RiskyOp("fractional_power", "TFN004", frozenset(), BASE, IntervalSet.compare(">", 0.0),
             "is NaN for negative bases and has an infinite gradient at 0", 1.0, (0.0, -1.0), operators=("**",),
-            note="x ** p with a constant non-integer exponent p"),
+            note="x ** p with a constant non-integer exponent p", poles=(0.0,)),
     # TFN005: inverse trigonometric and hyperbolic functions -- domain ends at ±1.
     RiskyOp("acos", "TFN005", qualified(tf=("acos", "asin"), tf_math=("acos", "asin"), ops=("arccos", "arcsin"),
                                         tnp=("arccos", "arcsin"), raw=("Acos", "Asin")),
@@ -210,14 +219,160 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
             0.0, (1.0, -1.0, 2.0)),
     RiskyOp("atanh", "TFN005", qualified(tf="atanh", tf_math="atanh", ops="arctanh", tnp="arctanh", raw="Atanh"),
             UNARY, IntervalSet.between(-1.0, 1.0, False, False), "has poles at ±1 and is NaN beyond", 0.0,
-            (1.0, -1.0)),
+            (1.0, -1.0), poles=(math.inf, -math.inf)),
     RiskyOp("acosh", "TFN005", qualified(tf="acosh", tf_math="acosh", ops="arccosh", tnp="arccosh", raw="Acosh"),
             UNARY, IntervalSet.compare(">", 1.0), "has an infinite gradient at 1 and is NaN below it", 2.0,
-            (1.0, 0.0)),
+            (1.0, 0.0), poles=(0.0,)),
 )
 
-RULE_CODES = ("TFN001", "TFN002", "TFN003", "TFN004", "TFN005")
+# The select rules (one code per family of risky op) and the rules of the other zero-gradient sinks below.
+SELECT_RULE_CODES = ("TFN001", "TFN002", "TFN003", "TFN004", "TFN005")
+CLAMP_CODE = "TFN006"
+MASK_CODE = "TFN007"
+SATURATION_CODE = "TFN008"
+ROOT_AT_ZERO_CODE = "TFN009"
+RULE_CODES = (*SELECT_RULE_CODES, CLAMP_CODE, MASK_CODE, SATURATION_CODE, ROOT_AT_ZERO_CODE)
 PARSE_ERROR_CODE = "TFN999"
+
+
+# -- zero-gradient sinks besides the select -------------------------------------------------------------------------
+# A sink sends a zero gradient back to some elements of one of its inputs.  Where a risky op computed that input
+# and its own derivative is infinite there, the chain rule computes 0 * inf = NaN, exactly as for a select's
+# discarded branch.  Each table says which elements get the zero; ``tests/test_knowledge_tf.py`` proves every row
+# against TensorFlow (eagerly, in a graph and under XLA).
+
+
+@dataclass(frozen=True)
+class ClampSink:
+    """A function whose result is an argument limited to a range (``tf.minimum(v, M)``, ``tf.nn.relu(v)``).
+
+    Where it limits the value, the gradient to that argument is exactly 0, so a pole of the op that computed it
+    (exp's inf, log's -inf, sqrt's 0) is a NaN gradient whenever the clamp cuts the pole's value off.
+    """
+
+    names: frozenset[str]
+    operands: tuple[Operand, ...]  # the arguments that may be the clamped value
+    lower: Operand | float | None = None  # the lower bound: an argument, a constant, or none
+    upper: Operand | float | None = None
+    # minimum(a, b) / maximum(a, b): each argument is clamped by the other.
+    symmetric: bool = False
+    max_arguments: int = 99  # K.relu(x, alpha) with a slope is leaky: its gradient is not 0 below the threshold
+
+
+_FIRST_TWO = (Operand(0, ("x", "x1")), Operand(1, ("y", "x2")))
+CLAMP_SINKS: tuple[ClampSink, ...] = (
+    ClampSink(qualified(tf="minimum", tf_math="minimum", K="minimum", ops="minimum", tnp="minimum"),
+              _FIRST_TWO, upper=Operand(1, ("y", "x2")), symmetric=True),
+    ClampSink(qualified(tf="maximum", tf_math="maximum", K="maximum", ops="maximum", tnp="maximum"),
+              _FIRST_TWO, lower=Operand(1, ("y", "x2")), symmetric=True),
+    ClampSink(qualified(tf="clip_by_value"), (Operand(0, ("t",)),),
+              Operand(1, ("clip_value_min",)), Operand(2, ("clip_value_max",))),
+    ClampSink(qualified(K="clip"), (Operand(0, ("x",)),), Operand(1, ("min_value",)), Operand(2, ("max_value",))),
+    ClampSink(qualified(ops="clip"), (Operand(0, ("x",)),), Operand(1, ("x_min",)), Operand(2, ("x_max",))),
+    ClampSink(qualified(tnp="clip"), (Operand(0, ("a",)),), Operand(1, ("a_min",)), Operand(2, ("a_max",))),
+    ClampSink(qualified(nn="relu", ops="relu"), (Operand(0, ("features", "x")),), lower=0.0, max_arguments=1),
+    ClampSink(qualified(K="relu"), (Operand(0, ("x",)),), lower=0.0, max_arguments=1),
+    ClampSink(qualified(nn="relu6", ops="relu6"), (Operand(0, ("features", "x")),), lower=0.0, upper=6.0,
+              max_arguments=1),
+)
+_CLAMP_BY_NAME = {name: sink for sink in CLAMP_SINKS for name in sink.names}
+
+
+def clamp_sink(name: str) -> ClampSink | None:
+    return _CLAMP_BY_NAME.get(name)
+
+
+# ``tf.boolean_mask(values, mask)`` keeps the elements where the mask is true; the others get a zero gradient.
+# (A multiplication by a condition cast to a number, ``tf.cast(x > 0, tf.float32) * v``, is the other mask: the
+# analysis recognises it through ``CASTS`` and the comparison tables.)
+BOOLEAN_MASKS: Mapping[str, tuple[Operand, Operand]] = {
+    name: (Operand(0, ("tensor",)), Operand(1, ("mask",)))
+    for name in qualified(tf="boolean_mask") | {"tensorflow.compat.v1.boolean_mask"}
+}
+MULTIPLY = qualified(tf="multiply", tf_math="multiply", ops="multiply", tnp="multiply")
+
+
+@dataclass(frozen=True)
+class SaturatingOp:
+    """An op that turns an infinite input into a finite value with a zero derivative: ``1 / (1 + exp(-x))`` turns
+    exp's inf into 0, and the exp's own gradient there is 0 * inf = NaN while the value looks fine.  (log is not
+    one: its derivative is 0 at inf too, but ``log(1 + exp(x))`` is inf there, which the loss shows.)  ``builtin``
+    names the library function that computes the usual composition without the overflow."""
+
+    key: str
+    names: frozenset[str]
+    operand: Operand
+    at: tuple[float, ...]  # the infinite inputs where the derivative is exactly 0
+    builtin: str
+    operators: tuple[str, ...] = ()
+
+
+SATURATING_OPS: tuple[SaturatingOp, ...] = (
+    SaturatingOp("divide", qualified(
+        tf=("divide", "truediv", "realdiv"), tf_v1="div", tf_math=("divide", "truediv"), ops=("divide", "true_divide"),
+        tnp=("divide", "true_divide")), DIVISOR, (math.inf, -math.inf),
+        "tf.sigmoid / tf.nn.softmax (or subtract the maximum before exp)", operators=("/",)),
+    SaturatingOp("reciprocal", qualified(tf_math="reciprocal", tf_v1="reciprocal", ops="reciprocal",
+                                         tnp="reciprocal"), UNARY, (math.inf, -math.inf), "tf.sigmoid"),
+    SaturatingOp("sigmoid", qualified(tf="sigmoid", tf_math="sigmoid", nn="sigmoid", K="sigmoid", ops="sigmoid"),
+                 UNARY, (math.inf, -math.inf), "a clamp of the exp's input, or tf.math.log_sigmoid"),
+    SaturatingOp("tanh", qualified(tf="tanh", tf_math="tanh", nn="tanh", K="tanh", ops="tanh", tnp="tanh"),
+                 UNARY, (math.inf, -math.inf), "a clamp of the exp's input"),
+    SaturatingOp("rsqrt", qualified(tf_math="rsqrt", tf_v1="rsqrt", ops="rsqrt"), UNARY, (math.inf,),
+                 "a clamp of the exp's input"),
+    SaturatingOp("exp", qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp"), UNARY, (-math.inf,),
+                 "tf.pow, or a clamp of the log's input"),
+)
+_SATURATING_BY_NAME = {name: op for op in SATURATING_OPS for name in op.names}
+SATURATING_DIVISION = SATURATING_OPS[0]
+
+
+def saturating_op(name: str) -> SaturatingOp | None:
+    return _SATURATING_BY_NAME.get(name)
+
+
+# Reductions and casts an infinite element passes through unchanged in sign: the sum, mean or cumulative sum of
+# values with an inf is inf (unless -inf is there too); the maximum keeps +inf, the minimum keeps -inf.
+INFINITY_CARRIERS: Mapping[str, tuple[float, ...]] = {
+    **{name: (math.inf, -math.inf) for name in qualified(
+        tf=("reduce_sum", "reduce_mean", "cumsum", "identity", "cast"),
+        tf_math=("reduce_sum", "reduce_mean", "cumsum"), K=("sum", "mean", "cumsum", "cast"),
+        ops=("sum", "mean", "cumsum", "cast"), tnp=("sum", "mean", "cumsum"))},
+    **{name: (math.inf,) for name in qualified(tf="reduce_max", tf_math="reduce_max", K="max",
+                                              ops=("max", "amax"), tnp=("max", "amax"))},
+    **{name: (-math.inf,) for name in qualified(tf="reduce_min", tf_math="reduce_min", K="min",
+                                               ops=("min", "amin"), tnp=("min", "amin"))},
+}
+# -- roots of a value that reaches 0 where its own derivative is 0 ---------------------------------------------------
+# sqrt(square(x) + square(y)) at x = y = 0: sqrt's derivative is inf at 0, the squares' derivative is 0 there, and
+# the chain rule computes inf * 0 = NaN with an upstream gradient of 1, in every mode.  The same for a norm of the
+# zero vector, sqrt(abs(x)) at 0 and sqrt(exp(x)) where the exp underflows to 0 (sqrt(softplus(x)) and
+# sqrt(sigmoid(x)) too: they follow exp down) (tests/test_sinks_tf.py).
+ZERO_FLAT_OPS: Mapping[str, str] = {
+    **{name: "square" for name in qualified(tf="square", tf_math="square", K="square", ops="square", tnp="square")},
+    **{name: "abs" for name in qualified(tf="abs", tf_math="abs", K="abs", ops=("abs", "absolute"),
+                                         tnp=("abs", "absolute"))},
+    **{name: "underflow" for name in qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp")},
+    # softplus and sigmoid follow exp down: both are about exp(x) far below 0, and so is their derivative.
+    **{name: "underflow" for name in qualified(tf_math="softplus", nn="softplus", K="softplus", ops="softplus")},
+    **{name: "underflow" for name in qualified(tf="sigmoid", tf_math="sigmoid", nn="sigmoid", K="sigmoid",
+                                               ops="sigmoid")},
+}
+# Sums keep an exact 0 exactly where every term is 0 (and each term's derivative is then 0).
+ZERO_CARRIERS = qualified(tf=("reduce_sum", "reduce_mean", "add_n"), tf_math=("reduce_sum", "reduce_mean", "add_n"),
+                          K=("sum", "mean"), ops=("sum", "mean"), tnp=("sum", "mean"))
+# The roots: an infinite derivative at 0 where the value is a finite 0 (risky-op keys; a fractional power only for
+# an exponent between 0 and 1).
+ROOT_OPS = frozenset({"sqrt", "keras_backend_sqrt", "fractional_power"})
+# Norms compute the root of a sum of squares themselves: their gradient at the zero vector is NaN.
+NORMS = qualified(tf="norm", ops="norm") | frozenset({"tensorflow.linalg.norm", "tensorflow.compat.v1.linalg.norm"})
+NORM_OP = RiskyOp("norm", ROOT_AT_ZERO_CODE, NORMS, UNARY, _nonzero(0.0),
+                  "has an infinite derivative at the zero vector (it is the root of a sum of squares)", 1.0, (0.0,),
+                  poles=(0.0,))
+
+
+# The producers whose infinite value a saturating op can meet: the overflowing exponentials and the logs at 0.
+SATURATION_PRODUCERS = frozenset({"exp", "expm1", "cosh", "sinh", "power_exponent", "log", "log1p"})
 
 
 def risky_op_by_name(name: str) -> RiskyOp | None:
@@ -302,6 +457,9 @@ VALUE_FUNCTIONS: tuple[ValueFunction, ...] = (
 )
 
 _VALUE_BY_NAME = {name: fn for fn in VALUE_FUNCTIONS for name in fn.names}
+# Reductions to the maximum and minimum: ``x - reduce_max(x, axis, keepdims=True)`` is at most 0 everywhere.
+MAX_REDUCTIONS = qualified(tf="reduce_max", tf_math="reduce_max", K="max", ops=("max", "amax"), tnp=("max", "amax"))
+MIN_REDUCTIONS = qualified(tf="reduce_min", tf_math="reduce_min", K="min", ops=("min", "amin"), tnp=("min", "amin"))
 
 
 def value_function(name: str) -> ValueFunction | None:
@@ -326,6 +484,8 @@ LOGICAL: Mapping[str, str] = {
 # The functions that write the clamp and the guard in the user's own module (K.minimum next to K.exp).
 CLAMP_FUNCTION = "minimum"
 CLAMP_MODULES = frozenset(module for family in ("tf", "tf_math", "K", "ops", "tnp") for module in FAMILIES[family])
+# The selects a guard of a mask's condition is written with (``tf.compat.v1.where`` needs tensor branches).
+WHERE_MODULES = frozenset(("tensorflow", "tensorflow.compat.v2", *KERAS_OPS, *TNP))
 # ones_like / zeros_like fill a branch that cannot be a Python float; tf.math has neither.
 FILL_MODULES = frozenset(module for family in ("tf", "K", "ops", "tnp") for module in FAMILIES[family])
 # The module a file that has no usable alias gets imported, per family of the op's own module: the import a reader
@@ -579,6 +739,8 @@ INTERNAL_MODULES = tuple(f"tensorflow.python.ops.{name}" for name in (
 # Each internal spelling of a name the tables use -> the public name it is (the same function once unwrapped).
 # Generated from the installed TensorFlow; ``tests/test_knowledge_tf.py`` regenerates it and requires equality.
 INTERNAL_SPELLINGS: Mapping[str, str] = {
+    "tensorflow.python.ops.array_ops.boolean_mask": "tensorflow.compat.v1.boolean_mask",
+    "tensorflow.python.ops.array_ops.boolean_mask_v2": "tensorflow.boolean_mask",
     "tensorflow.python.ops.array_ops.constant": "tensorflow.constant",
     "tensorflow.python.ops.array_ops.identity": "tensorflow.identity",
     "tensorflow.python.ops.array_ops.one_hot": "tensorflow.one_hot",
@@ -639,6 +801,7 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.math_ops.abs": "tensorflow.abs",
     "tensorflow.python.ops.math_ops.acos": "tensorflow.acos",
     "tensorflow.python.ops.math_ops.acosh": "tensorflow.acosh",
+    "tensorflow.python.ops.math_ops.add_n": "tensorflow.add_n",
     "tensorflow.python.ops.math_ops.argmax": "tensorflow.compat.v1.argmax",
     "tensorflow.python.ops.math_ops.argmax_v2": "tensorflow.argmax",
     "tensorflow.python.ops.math_ops.argmin": "tensorflow.compat.v1.argmin",
@@ -679,6 +842,7 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.math_ops.logical_or": "tensorflow.logical_or",
     "tensorflow.python.ops.math_ops.maximum": "tensorflow.maximum",
     "tensorflow.python.ops.math_ops.minimum": "tensorflow.minimum",
+    "tensorflow.python.ops.math_ops.multiply": "tensorflow.multiply",
     "tensorflow.python.ops.math_ops.multiply_no_nan": "tensorflow.math.multiply_no_nan",
     "tensorflow.python.ops.math_ops.not_equal": "tensorflow.not_equal",
     "tensorflow.python.ops.math_ops.pow": "tensorflow.pow",

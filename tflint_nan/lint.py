@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
+import gc
 import io
 import os
 import re
@@ -15,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import screen
+from . import screen, stages
 from .project import ProjectModules
 from .finding import FileResult, Finding, Position
 from .knowledge import PARSE_ERROR_CODE
@@ -25,8 +27,8 @@ if TYPE_CHECKING:  # LibCST is imported only when a file needs it (start-up time
 
 # LibCST (a tenth of a second to import) and the analysis are imported when a file needs them: most files are
 # decided by ``screen`` alone.
-# Without one of these words a file holds no select call (the exhaustive path's only shortcut).
-_SELECT_WORDS = (b"where", b"switch", b"Select")
+# Without one of these words a file holds no sink that can meet a risky op (the exhaustive path's only shortcut).
+_SINK_WORDS = tuple(sorted({name.rsplit(".", 1)[1].encode() for name in screen.SINK_NAMES}))
 # Files larger than this are skipped with a notice (``--max-file-size``): analysing a file takes hundreds to
 # thousands of times its size in memory, and nothing that large is hand-written.
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
@@ -108,18 +110,29 @@ def decode(data: bytes) -> str:
 
 
 def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa: bool = True,
-            exhaustive: bool = False, dependencies: list | None = None) -> list[Finding]:
+            exhaustive: bool = False, dependencies: list | None = None, tree: ast.Module | None = None,
+            only=None) -> list[Finding]:
     """Findings for one module's source, filtered by settings and (unless a host tool such as flake8 owns it)
     ``# noqa``; raises SourceError.  ``exhaustive`` analyses every statement with LibCST instead of only those
     ``screen.plan`` keeps (same findings, far slower; the tests compare the two).  ``dependencies``, when given,
-    receives what the findings depend on in other files (``ProjectModules.dependencies``)."""
+    receives what the findings depend on in other files (``ProjectModules.dependencies``).  ``tree``: CPython's syntax
+    tree of ``source`` when the caller has it.  ``only(node)`` (``screen.plan``) limits the select calls looked at
+    to some top-level statements and methods (the findings elsewhere are not all reported)."""
+    with paused_gc():
+        return _analyse(source, path, settings, honour_noqa, exhaustive, dependencies, tree, only)
+
+
+def _analyse(source: str, path: str, settings: Settings, honour_noqa: bool, exhaustive: bool,
+             dependencies: list | None, tree: ast.Module | None, only) -> list[Finding]:
     # The nesting guard keeps LibCST away from generated monsters; the plan measures the depth in the walk it makes
     # anyway, so a file that never reaches LibCST pays nothing for it.
-    tree = check_syntax(source, path, nesting=exhaustive)
+    if tree is None or exhaustive:
+        tree = check_syntax(source, path, nesting=exhaustive)
     try:
         focused = tree is not None and not exhaustive  # no tree: only LibCST accepts this source
         project = ProjectModules(path, settings.aliases, settings.internal_modules)
-        plan = screen.plan(tree, project.resolve) if focused else None
+        with stages.stage("plan"):
+            plan = screen.plan(tree, project.resolve, only) if focused else None
         if plan is not None and plan.depth > MAX_NESTING_DEPTH:
             raise _too_deep(plan.depth)
         if focused and plan is None:
@@ -135,21 +148,32 @@ def analyse(source: str, path: str, settings: Settings = Settings(), honour_noqa
     except Exception as error:  # a bug, in this package or in LibCST: this file is reported, the others checked
         raise SourceError(f"internal error while analysing ({type(error).__name__}: {error}); not analysed, "
                           "please report it with this file") from error
+    found = [finding for finding in found if settings.enabled(finding.code)]
+    if not (honour_noqa and found):
+        return found
     lines = source.splitlines()
-    return [
-        finding
-        for finding in found
-        if settings.enabled(finding.code) and not (honour_noqa and _suppressed(finding, lines))
-    ]
+    return [finding for finding in found if not _suppressed(finding, lines)]
 
 
 def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | None,
                     plan: screen.Plan | None, project: ProjectModules | None = None) -> list[Finding]:
-    """The analysis's findings; with a ``plan`` (and CPython's ``tree``), only for the statements it keeps."""
+    """The analysis's findings; with a ``plan`` (and CPython's ``tree``), only for the statements it keeps (LibCST
+    parses only those, ``focus.py``; when it cannot, the whole module)."""
     import libcst as cst
 
+    from .gradients import ModuleFacts
+
+    if plan is not None:
+        from .focus import analyse_plan
+
+        with stages.stage("analysis"):
+            facts = ModuleFacts(tree, project)
+        found = analyse_plan(source, tree, plan, path, strict, facts, project)
+        if found is not None:
+            return found
     try:
-        module = cst.parse_module(source)
+        with stages.stage("LibCST parse"):
+            module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
         raise _syntax_error(source, error) from None
     except (RecursionError, MemoryError):
@@ -158,21 +182,19 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
         # LibCST rejects some valid code with an internal error, e.g. `return(lambda: 0)` (LibCST issue 1448).
         raise SourceError(f"LibCST {_libcst_version()} cannot parse this file ({type(error).__name__}: {error}); "
                           "not analysed") from None
-    from .gradients import ModuleFacts
-
-    facts = ModuleFacts(tree, project)
-    if plan is not None:
-        from .focus import analyse_plan
-
-        return analyse_plan(module, tree, plan, path, strict, facts, project)
     from libcst.metadata import MetadataWrapper
 
     from .analysis import ModuleAnalyzer
 
+    if plan is None:
+        facts = ModuleFacts(tree, project)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts, project=project)
-    wrapper.visit(analyzer)
-    return analyzer.findings()
+    with stages.stage("metadata"):
+        wrapper.resolve_many(analyzer.get_inherited_dependencies())
+    with stages.stage("analysis"):
+        wrapper.visit(analyzer)
+        return analyzer.findings()
 
 
 def run_with_deep_stack(function):
@@ -229,7 +251,8 @@ def check_syntax(source: str, path: str, nesting: bool = True) -> ast.Module | N
         # notebook, standard input or a fix in progress is not this text.  A deep stack: building the tree of a
         # long expression (a sum of a thousand terms) recurses in C, and CPython 3.11 reports running out of
         # recursion there as a SystemError.
-        tree = run_with_deep_stack(lambda: parse_python(source))
+        with stages.stage("syntax tree"):
+            tree = run_with_deep_stack(lambda: parse_python(source))
     except SyntaxError as error:
         rejected = SourceError(f"syntax error: {error.msg}", error.lineno or 1, max((error.offset or 1) - 1, 0))
         if _is_parser_limit(str(error.msg)) or not _may_ask_libcst(source):
@@ -241,7 +264,8 @@ def check_syntax(source: str, path: str, nesting: bool = True) -> ast.Module | N
     except ValueError as error:
         raise SourceError(f"cannot parse: {error}") from None
     if nesting:
-        depth = _nesting_depth(tree)
+        with stages.stage("syntax tree"):
+            depth = _nesting_depth(tree)
         if depth > MAX_NESTING_DEPTH:
             raise _too_deep(depth)
     return tree
@@ -254,9 +278,25 @@ def _too_deep(depth: int) -> SourceError:
 def parse_python(source: str) -> ast.Module:
     """CPython's syntax tree of someone else's code, without the SyntaxWarnings (``1if x else 2``, an invalid
     escape such as ``"\\d"`` on Python 3.12) that would otherwise be printed on our stderr."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), paused_gc():
         warnings.simplefilter("ignore")
         return ast.parse(source)
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """CPython's cycle collector paused while a file is parsed and analysed.  Building syntax trees and metadata
+    allocates millions of objects, which start collections that each walk every object alive, the growing trees
+    included: on a 50,000-line file that is more than half of ``ast.parse``'s time.  A tree has no cycles; what
+    the analysis leaves in cycles is collected once the collector runs again, after the file."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _is_parser_limit(message: str) -> bool:
@@ -396,17 +436,26 @@ def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_sy
     settings = settings.for_path(path)
     result = FileResult(path)
     try:
-        if any(word in data for word in _SELECT_WORDS) if exhaustive else might_have_findings(
-                data, settings.internal_modules):
+        with stages.stage("byte screen"):
+            screened_in = any(word in data for word in _SINK_WORDS) if exhaustive else might_have_findings(
+                data, settings.internal_modules)
+        if screened_in:
             dependencies: list = []
-            result.findings = analyse(source_of(), path, settings, exhaustive=exhaustive,
+            result.findings = analyse(_read(source_of), path, settings, exhaustive=exhaustive,
                                       dependencies=dependencies)
             result.dependencies = tuple(dependencies)
         elif always_check_syntax:
-            check_syntax(source_of(), path)
+            # Only CPython's verdict: LibCST never sees this file, so the nesting guard that protects it is not
+            # needed (CPython bounds what it accepts itself).
+            check_syntax(_read(source_of), path, nesting=exhaustive)
     except SourceError as error:
         result.error = _error(path, error)
     return result
+
+
+def _read(source_of) -> str:
+    with stages.stage("read"):  # decoding
+        return source_of()
 
 
 def _syntax_error(source: str, error: cst.ParserSyntaxError) -> SourceError:

@@ -364,6 +364,11 @@ class Analysis:
         if isinstance(op, cst.Add):
             return left.add(right)
         if isinstance(op, cst.Subtract):
+            extreme = self._reduced_extreme(node.right, node.left)
+            if extreme == "max":
+                return IntervalSet.compare("<=", 0.0)  # x - max(x): the max-subtracted softmax's exponent
+            if extreme == "min":
+                return IntervalSet.compare(">=", 0.0)
             return left.add(right.negate())
         if isinstance(op, cst.Multiply):
             if self.ctx.key(node.left) == self.ctx.key(node.right):
@@ -372,6 +377,22 @@ class Analysis:
         if isinstance(op, cst.Divide):
             return left.multiply(right.reciprocal())
         return EVERYTHING
+
+    def _reduced_extreme(self, node, of, depth: int = 0) -> str | None:
+        """"max" or "min" when ``node`` is the maximum or minimum of ``of`` over some axes (through stop_gradient
+        and other identities): every element of ``of`` is then at most (at least) it."""
+        if depth > 5 or not isinstance(node, cst.Call) or not node.args:
+            return None
+        names = self.ctx.qualified_names(node.func)
+        first = node.args[0].value
+        if names & knowledge.MAX_REDUCTIONS and self.ctx.key(first) == self.ctx.key(of):
+            return "max"
+        if names & knowledge.MIN_REDUCTIONS and self.ctx.key(first) == self.ctx.key(of):
+            return "min"
+        if any((function := knowledge.value_function(name)) is not None and function.kind == "identity"
+               for name in names):
+            return self._reduced_extreme(first, of, depth + 1)
+        return None
 
     def _call_range(self, node: cst.Call, region: Region, as_of: int, depth: int, recurse) -> IntervalSet:
         names = self.ctx.qualified_names(node.func)

@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Sequence
 from urllib.parse import quote
 
 from . import __version__
-from .finding import Edit, Finding
+from .finding import Edit, Finding, sink_words
 from .knowledge import PARSE_ERROR_CODE
 from .rules import RULES, RULES_BY_CODE, Rule
 
@@ -198,11 +198,12 @@ def _structure(finding: Finding) -> dict:
     sink = None
     if finding.sink_start is not None:
         end = finding.sink_end or finding.sink_start
-        sink = {"name": finding.sink, "cell": finding.sink_cell,
+        sink = {"name": finding.sink, "kind": finding.sink_kind, "cell": finding.sink_cell,
                 "location": {"row": finding.sink_start.line, "column": finding.sink_start.column + 1},
                 "end_location": {"row": end.line, "column": end.column + 1}}
     return {"confidence": finding.confidence, "level": "strict" if finding.strict_only else "default",
-            "no_gradient": finding.no_gradient, "sink": sink, "discarded": finding.region, "xla_only": finding.xla_only}
+            "no_gradient": finding.no_gradient, "sink": sink, "discarded": finding.region, "xla_only": finding.xla_only,
+            "not_under_xla": finding.not_under_xla}
 
 
 def rule_url(rule: Rule) -> str:
@@ -284,7 +285,7 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict:
         if finding.sink_start is not None and finding.cell is None:
             result["relatedLocations"] = [{
                 "id": 1,
-                "message": {"text": f"{finding.sink}: discards the elements where {finding.region}"},
+                "message": {"text": sink_words(finding)},
                 "physicalLocation": {"artifactLocation": artifact,
                                      "region": _region(finding.sink_start, finding.sink_end or finding.sink_start)},
             }]

@@ -26,6 +26,7 @@ A rewrite is offered only when it is known to be exact; otherwise the finding sa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,7 +35,7 @@ import libcst as cst
 from . import knowledge
 from .finding import Edit, Fix, Position
 from .intervals import IntervalSet
-from .ranges import _COMPARE_NODES, _NEGATE, RiskyUse, argument, select_arguments
+from .ranges import _COMPARE_NODES, _NEGATE, RiskyUse, argument, constant_value, select_arguments
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import ProjectModules
@@ -109,6 +110,26 @@ def _meet(a: str, b: str) -> str:
     return _TENSOR if {a, b} == {_FLOAT, _TENSOR} else _UNKNOWN
 
 
+_SMALLEST_NORMAL = 1.1754943508222875e-38  # float32: a smaller positive bound would be flushed or lose precision
+_LOG_SMALLEST_NORMAL = math.log(_SMALLEST_NORMAL)
+
+
+def _float_bound(bound) -> float | None:
+    if isinstance(bound, float):
+        return bound
+    return constant_value(bound) if bound is not None else None
+
+
+def _round_up(value: float) -> float:
+    """Four significant digits, rounded away from the outer clamp's bound (the margin is 1, in log space)."""
+    return float(f"{value:.4g}") if float(f"{value:.4g}") >= value - 0.5 else value
+
+
+def _round_down(value: float) -> float:
+    rounded = float(f"{value:.3g}")
+    return rounded if rounded <= value * 1.5 else value
+
+
 class NoRewrite(Exception):
     """No rewrite is known to be exact at this finding; the message says why."""
 
@@ -181,6 +202,133 @@ class Rewriter:
                     keeps=len(prefix.source))
         return Fix(description, replacement, (edit, *_unique(extra_edits)))
 
+    def fix_masked(self, sink, cond, kept_where: bool, values, use: RiskyUse, as_of: int
+                   ) -> tuple[Fix | None, str | None]:
+        """A mask (``tf.cast(c, tf.float32) * op``, ``tf.boolean_mask(op, c)``): guard the op's input with a where
+        on the mask's condition, so the discarded elements compute the op at its safe value."""
+        try:
+            self._check_path(values, use, as_of)
+            operand = _Text(self._source(use.operand), self._code(use.operand))
+            where, where_module = self._where_spelling(use)
+            condition = self._condition_at_op(sink, cond, use, as_of)
+            safe = self._safe_value(sink, knowledge.SELECTS[0], kept_where, use, operand,
+                                    select_promotes=where_module in _PROMOTING, near=use.node)
+            if kept_where:
+                prefix = _Text(f"{where.source}({condition.source}, ", f"{where.display}({condition.display}, ")
+                suffix = _Text(f", {safe.source})", f", {safe.display})")
+            else:
+                prefix = _Text(f"{where.source}({condition.source}, {safe.source}, ",
+                               f"{where.display}({condition.display}, {safe.display}, ")
+                suffix = _Text(")", ")")
+            description = "Guard the input with a where on the mask's condition" + where.note + condition.note + (
+                safe.note)
+            return self._input_edit(use, operand, prefix, suffix, description,
+                                    where.edits + condition.edits + safe.edits), None
+        except NoRewrite as reason:
+            return None, str(reason)
+
+    def _where_spelling(self, use: RiskyUse) -> tuple[_Text, str]:
+        """``where`` next to the op (``tf.where`` for ``tf.math.log``, ``ops.where`` for ``ops.sqrt``) through an
+        import the file has, or a new one; with the module it is from."""
+        imports = self._module_imports()
+        preferred = [module for module in ("keras.ops", "tensorflow.experimental.numpy")
+                     if self._in_family((use.node,), (module,))] + ["tensorflow", "keras.ops"]
+        for module in preferred:
+            spelled = imports.spelling(module, "where")
+            if spelled is not None:
+                return _Text(spelled, spelled), module
+        return self._spelling("where", knowledge.WHERE_MODULES, use.node), preferred[0]
+
+    def fix_clamped(self, sink, lower, upper, clamped, use: RiskyUse, as_of: int) -> tuple[Fix | None, str | None]:
+        """A clamp of the op's value (``tf.minimum(tf.exp(x), M)``): clamp the op's input too, at a bound whose
+        value the outer clamp still cuts off, so every value stays what it was and the op never reaches its pole."""
+        try:
+            path = self._path(clamped, use.node, as_of, set(), 0)
+            if path is None or any(not isinstance(node, cst.Name) for node, _ in path[:-1]):
+                raise NoRewrite("the op's value reaches the clamp through other operations, so no clamp of its "
+                                "input is known to keep the clamped values")
+            for node, binding in path[:-1]:
+                self._require_single_use(node, binding)
+            function, bound = self._input_clamp(use, lower, upper)
+            if not self._literal_keeps_dtype(use, select_promotes=self._op_promotes(use)):
+                raise NoRewrite(self._dtype_reason(use, _Text(self._source(use.operand), self._code(use.operand)),
+                                                   sink))
+            spelled = self._spelling(function, knowledge.CLAMP_MODULES, use.node, sink)
+            operand = _Text(self._source(use.operand), self._code(use.operand))
+            prefix = _Text(f"{spelled.source}(", f"{spelled.display}(")
+            suffix = _Text(f", {bound})", f", {bound})")
+            return self._input_edit(use, operand, prefix, suffix, "Clamp the op's input as well" + spelled.note,
+                                    spelled.edits), None
+        except NoRewrite as reason:
+            return None, str(reason)
+
+    def fix_root(self, use: RiskyUse, underflow: bool) -> tuple[Fix | None, str | None]:
+        """A root of a value that is 0 where its derivative is 0: the double where on that value, so the root sees
+        1 instead of 0 and its result there is the exact 0 it was: ``tf.where(s > 0., tf.sqrt(tf.where(s > 0., s,
+        1.)), 0.)``."""
+        try:
+            if use.op is knowledge.NORM_OP:
+                raise NoRewrite("a norm computes its sum of squares inside: compute `s = tf.reduce_sum(tf.square(v), "
+                                "axis)` and take `tf.where(s > 0., tf.sqrt(tf.where(s > 0., s, 1.)), 0.)`, or use "
+                                "tf.math.l2_normalize for v / norm(v)")
+            operand = use.operand
+            if underflow:
+                raise NoRewrite("the root of an exp is an exp of half the exponent: tf.exp(0.5 * x) has no 0 to meet")
+            if not isinstance(operand, cst.Name):
+                raise NoRewrite("the double where repeats the root's input three times: assign it to a variable "
+                                "first (`s = ...`), then take `tf.where(s > 0., tf.sqrt(tf.where(s > 0., s, 1.)), 0.)`")
+            where, _ = self._where_spelling(use)
+            value = self._code(operand)
+            source_value = self._source(operand)
+            test = source_test = f"{value} > 0."
+            start, end = self._span(use.node)
+            operand_start, operand_end = self._span(operand)
+            whole = self.code_text()
+            inner = (whole[start:operand_start] + f"{where.source}({source_test}, {source_value}, 1.)"
+                     + whole[operand_end:end])
+            text = f"{where.source}({source_test}, {inner}, 0.)"
+            guarded = cst.parse_expression(f"{where.display}({test}, {value}, 1.)")
+            display_inner = use.node.deep_replace(operand, guarded)
+            display = f"{where.display}({test}, {self.analyzer.module.code_for_node(display_inner)}, 0.)"
+            return Fix("Take the root only where its input is positive (a double where)" + where.note,
+                       " ".join(display.split()),
+                       (Edit(self._position(start), self._position(end), text), *_unique(where.edits))), None
+        except NoRewrite as reason:
+            return None, str(reason)
+
+    def _input_clamp(self, use: RiskyUse, lower, upper) -> tuple[str, str]:
+        """(``minimum``/``maximum``, bound) for the input: the op's value at the bound is beyond the outer clamp's
+        own bound by a margin, so the outer clamp still replaces it, and the bound is a normal float32 number."""
+        key = use.op.key
+        outer = upper if key in ("exp", "expm1") else lower
+        value = _float_bound(outer)
+        if value is None:
+            raise NoRewrite("the clamp's bound is not a constant, so the matching clamp of the op's input cannot be "
+                            "computed: clamp the input to where the op is finite")
+        if key == "exp" and 0 < value < math.exp(87.0):
+            return "minimum", float_literal(_round_up(math.log(value) + 1.0))
+        if key == "expm1" and -1 < value < math.exp(87.0):
+            return "minimum", float_literal(_round_up(math.log1p(value) + 1.0))
+        if key == "log" and value - 1.0 > _LOG_SMALLEST_NORMAL:
+            return "maximum", float_literal(_round_down(math.exp(value - 1.0)))
+        if key in ("sqrt", "keras_backend_sqrt") and value > 0 and (value / 2) ** 2 >= _SMALLEST_NORMAL:
+            return "maximum", float_literal(_round_down((value / 2) ** 2))
+        raise NoRewrite("no clamp of the op's input is known to keep every clamped value here: clamp the input to "
+                        "where the op is finite")
+
+    def _input_edit(self, use: RiskyUse, operand: _Text, prefix: _Text, suffix: _Text, description: str,
+                    extra_edits) -> Fix:
+        display = prefix.display + operand.display + suffix.display
+        try:
+            replacement_node = use.node.deep_replace(use.operand, cst.parse_expression(display))
+        except cst.ParserSyntaxError:
+            raise NoRewrite("the rewritten expression does not parse") from None
+        replacement = " ".join(self.analyzer.module.code_for_node(replacement_node).split())
+        start, end = self._span(use.operand)
+        edit = Edit(self._position(start), self._position(end), prefix.source + operand.source + suffix.source,
+                    keeps=len(prefix.source))
+        return Fix(description, replacement, (edit, *_unique(extra_edits)))
+
     def _clamp(self, call, cond, is_true_branch: bool, use: RiskyUse, as_of: int) -> tuple[_Text, str] | None:
         """(minimum function, bound) when the kept elements are exactly ``input <= bound`` (or ``<``)."""
         if use.op.clamp != "upper":
@@ -229,7 +377,8 @@ class Rewriter:
         display = pieces(condition.display, safe.display)
         return _Text(source[0], display[0]), _Text(source[1], display[1])
 
-    def _safe_value(self, call, api, is_true_branch: bool, use: RiskyUse, operand: _Text) -> _Text:
+    def _safe_value(self, call, api, is_true_branch: bool, use: RiskyUse, operand: _Text,
+                    select_promotes: bool | None = None, near=None) -> _Text:
         """What the inner select feeds the op instead of a discarded input: a float literal where that keeps the
         program's dtypes (the operand is a floating tensor, or the op converts it as the select would), otherwise a
         tensor of the operand's own dtype and shape (``ones_like``), or no rewrite (see ``_dtype_policy``)."""
@@ -237,10 +386,12 @@ class Rewriter:
         scalar_allowed = api.scalar_branches[0 if not is_true_branch else 1]
         if not all(api.scalar_branches) and self._kind(use.operand, use.as_of, use.node) not in (_FLOAT, _TENSOR):
             # K.switch reads its branches' rank: a Python number (or a fill shaped like one) would not do.
-            raise NoRewrite(f"{self._code(call.func)} needs tensor branches of the condition's rank, and "
+            raise NoRewrite(f"{self._guard_site(call)} needs tensor branches of the condition's rank, and "
                             f"`{shorten(operand.display)}` is not known to be a tensor (it may be a Python number): "
                             "make it a tensor first (`tf.convert_to_tensor`, `tf.cast`)")
-        if scalar_allowed and self._literal_keeps_dtype(use, select_promotes=self._in_family((call,), _PROMOTING)):
+        if select_promotes is None:
+            select_promotes = self._in_family((call,), _PROMOTING)
+        if scalar_allowed and self._literal_keeps_dtype(use, select_promotes=select_promotes):
             return _Text(literal, literal)
         if not self._fill_keeps_dtype(use):
             raise NoRewrite(self._dtype_reason(use, operand, call))
@@ -248,10 +399,10 @@ class Rewriter:
             if scalar_allowed:
                 raise NoRewrite(f"`{shorten(operand.display)}` is not known to be a floating tensor, so the guard "
                                 "needs a fill of its own dtype, and `ones_like` of it would evaluate it twice")
-            raise NoRewrite(f"{self._code(call.func)} needs a tensor on the discarded side, and shaping it like "
+            raise NoRewrite(f"{self._guard_site(call)} needs a tensor on the discarded side, and shaping it like "
                             f"`{shorten(operand.display)}` would evaluate that twice")
         like = {0.0: "zeros_like", 1.0: "ones_like"}.get(use.op.safe_value, "ones_like")
-        function = self._spelling(like, knowledge.FILL_MODULES, call)
+        function = self._spelling(like, knowledge.FILL_MODULES, near if near is not None else call)
         source, display = f"{function.source}({operand.source})", f"{function.display}({operand.display})"
         if use.op.safe_value not in (0.0, 1.0):
             source, display = f"{literal} * {source}", f"{literal} * {display}"
@@ -303,16 +454,21 @@ class Rewriter:
         """Whether the op is a keras.ops/tnp function, which computes integer input in a floating dtype."""
         return self._in_family((use.node,), _PROMOTING)
 
+    def _guard_site(self, sink) -> str:
+        """How a reason names where the guard goes: the select's function, or the mask's where."""
+        return self._code(sink.func) if isinstance(sink, cst.Call) and not isinstance(sink.func, cst.Call) and (
+            any(knowledge.select_api(name) for name in self.analyzer.qualified_names(sink.func))) else "a where"
+
     def _dtype_reason(self, use: RiskyUse, operand: _Text, call) -> str:
         role = {"divide": "divisor", "power_exponent": "exponent"}.get(use.op.key, "input")
         name = shorten(operand.display)
         return (f"the {role} `{name}` is not known to be a tensor: it may be a Python number (or an integer tensor), "
-                f"whose dtype a guard in {self._code(call.func)} would change (`{shorten(self._code(use.node))}` "
+                f"whose dtype a guard in {self._guard_site(call)} would change (`{shorten(self._code(use.node))}` "
                 "takes a Python int, but selecting it against a float fill raises, and `ones_like` of it is an "
                 f"int32 tensor): make it a tensor of the dtype it is used "
                 f"with first, e.g. `{name} = tf.cast({name}, tf.float32)`" if isinstance(use.operand, cst.Name) else
                 f"the {role} `{name}` is not known to be a tensor: it may be a Python number (or an integer "
-                f"tensor), whose dtype a guard in {self._code(call.func)} would change: make it a tensor of the "
+                f"tensor), whose dtype a guard in {self._guard_site(call)} would change: make it a tensor of the "
                 "dtype it is used with first (`tf.cast(..., tf.float32)`)")
 
     def _kind(self, node, as_of: int, site, depth: int = 0) -> str:

@@ -1,8 +1,9 @@
 """The rules: code, name, one-paragraph explanation, a bad and a good example, and the fix.
 
 The examples are executable documentation: ``tests/test_rules.py`` lints each ``bad`` example and expects
-exactly its rule's code, lints each ``good`` example and expects nothing, and (with TensorFlow installed) runs
-both to show the bad one's gradient is NaN and the good one's is not.
+exactly its rule's code, lints each ``good`` example and expects nothing, checks that ``--fix`` turns the bad
+one into the good one where the rule has a fix, and (with TensorFlow installed) runs both to show the bad one's
+gradient is NaN and the good one's is not.
 """
 
 from __future__ import annotations
@@ -114,6 +115,91 @@ RULES: tuple[Rule, ...] = (
         "    return tf.where(tf.abs(x) < 1., tf.math.acos(tf.where(tf.abs(x) < 1., x, 0.)), 0.)\n",
         "Guard the input with the double where and a value inside the domain (0. for acos, asin and atanh, "
         "2. for acosh), or clip it strictly inside: tf.clip_by_value(x, -1. + 1e-6, 1. - 1e-6).",
+    ),
+    Rule(
+        "TFN006",
+        "clamped-op-output",
+        "the output of exp, log, sqrt or a division is clamped (minimum, maximum, clip_by_value, relu) where the "
+        "op itself is infinite or has an infinite derivative",
+        "tf.minimum(tf.exp(x), 1e6) looks safe: its value never exceeds 1e6. But where x > 88.7 the exp is inf, "
+        "the clamp picks its bound and sends the exp a zero gradient, and the exp's own derivative there is inf: "
+        "0*inf = NaN. The same holds for tf.maximum(tf.math.log(p), -100.) at p = 0, tf.clip_by_value(x / y, "
+        "-10., 10.) at y = 0, tf.nn.relu(tf.math.log(x)) and, under XLA, tf.maximum(tf.sqrt(r), 1e-6) at r = 0. "
+        "A clamp of an op's output guards the value, never the gradient.",
+        "import tensorflow as tf\n\n\n"
+        "def capped_rate(x):\n"
+        "    return tf.minimum(tf.exp(x), 1e6)\n",
+        "import tensorflow as tf\n\n\n"
+        "def capped_rate(x):\n"
+        "    return tf.minimum(tf.exp(tf.minimum(x, 14.82)), 1e6)\n",
+        "Clamp the op's input instead, or as well: tf.exp(tf.minimum(x, b)) with exp(b) above the outer bound "
+        "keeps every value and never overflows; tf.math.log(tf.maximum(p, eps)) for logs; "
+        "tf.sqrt(tf.maximum(r, eps ** 2)) for roots. --fix writes the input clamp when the bound is a constant.",
+    ),
+    Rule(
+        "TFN007",
+        "masked-op-output",
+        "a risky op's output is masked by a condition (tf.cast(c, tf.float32) * op, tf.boolean_mask) on elements "
+        "where the op is infinite or has an infinite derivative",
+        "Multiplying by a condition cast to 0/1 is a select with the fill 0, and tf.boolean_mask drops elements "
+        "the same way: the op is still computed on every element, and the masked ones get a zero gradient. Where "
+        "the op is inf (log at 0, exp above 88.7, x / 0) the product is 0*inf = NaN in the forward pass already; "
+        "where only its derivative overflows (a division by a tiny number, sqrt at 0) the gradient is 0*inf = NaN. "
+        "XLA rewrites a product with a cast condition into a select, so which of these shows depends on the mode: "
+        "eagerly and in graphs the product's NaN, under XLA the select's (as for tf.where), which Keras 3's fit "
+        "compiles by default. An XLA-only hazard is shown by default only where the module uses Keras or XLA.",
+        "from keras import ops\n\n\n"
+        "def masked_root(x):\n"
+        "    return ops.cast(x > 0, \"float32\") * ops.sqrt(x)\n",
+        "from keras import ops\n\n\n"
+        "def masked_root(x):\n"
+        "    return ops.cast(x > 0, \"float32\") * ops.sqrt(ops.where(x > 0, x, 1.))\n",
+        "Mask the op's input, not only its output: feed the op a safe value where the mask drops the element, "
+        "tf.math.log(tf.where(m, p, 1.)); for a cross-entropy, tf.math.xlogy(y, p); or clamp the input.",
+    ),
+    Rule(
+        "TFN008",
+        "overflow-into-saturation",
+        "an exp (or a log at 0) overflows to an infinity that the next op flattens to a finite value with a zero "
+        "derivative: hand-written sigmoid, swish, softmax and powers",
+        "1. / (1. + tf.exp(-x)) is a sigmoid with a finite value everywhere, but below x = -88.7 the exp is inf, "
+        "the division's derivative with respect to an infinite denominator is 0, and the exp's own derivative is "
+        "inf: 0*inf = NaN, behind a value that looks fine. The same happens in tf.exp(z) / tf.reduce_sum(tf.exp(z)) "
+        "without the maximum subtracted, in tf.tanh or tf.sigmoid of an exp, and in tf.exp(a * tf.math.log(x)) at "
+        "x = 0. The library's own functions compute these without the overflow.",
+        "import tensorflow as tf\n\n\n"
+        "def gate(x):\n"
+        "    return 1. / (1. + tf.exp(-x))\n",
+        "import tensorflow as tf\n\n\n"
+        "def gate(x):\n"
+        "    return tf.sigmoid(x)\n",
+        "Use the built-in: tf.sigmoid, tf.nn.silu, tf.nn.softmax (or subtract tf.reduce_max before the exp), "
+        "tf.reduce_logsumexp, tf.nn.log_softmax, tf.math.log_sigmoid, tf.pow. There is no automatic fix: the "
+        "built-ins agree with the hand-written form only up to rounding.",
+    ),
+    Rule(
+        "TFN009",
+        "root-at-flat-zero",
+        "sqrt, a fractional power or a norm of a value that is 0 exactly where its own derivative is 0: a distance "
+        "or norm at the zero vector, sqrt(abs(x)) at 0, sqrt(exp(x)) where the exp underflows",
+        "sqrt has an infinite derivative at 0, and a sum of squares is 0 exactly where the squares' derivative 2x "
+        "is 0: at the zero vector the chain rule computes inf * 0 = NaN, eagerly, in graphs and under XLA, with an "
+        "upstream gradient of 1. A distance between identical points (the diagonal of a pairwise distance matrix, a "
+        "Siamese pair of the same input), the length of a zero capsule and the norm of a padding vector all reach "
+        "it. tf.norm and keras.ops.norm compute the same root inside. sqrt(tf.exp(logvar)) meets it where the exp "
+        "underflows to 0, below -87.3, and so do sqrt(tf.nn.softplus(r)) and sqrt(tf.sigmoid(x)), which follow exp "
+        "down.",
+        "import tensorflow as tf\n\n\n"
+        "def distance(a, b):\n"
+        "    return tf.sqrt(tf.reduce_sum(tf.square(a - b), axis=-1))\n",
+        "import tensorflow as tf\n\n\n"
+        "def distance(a, b):\n"
+        "    squared = tf.reduce_sum(tf.square(a - b), axis=-1)\n"
+        "    return tf.where(squared > 0., tf.sqrt(tf.where(squared > 0., squared, 1.)), 0.)\n",
+        "Take the root only where its input is positive, with the double where on the squared norm (--fix writes "
+        "it when the input is a variable); or put an epsilon large enough for the dtype inside the root "
+        "(tf.sqrt(s + 1e-12), which changes values near 0); tf.math.l2_normalize for v / norm(v); tf.exp(0.5 * "
+        "logvar) for sqrt(exp(logvar)).",
     ),
 )
 

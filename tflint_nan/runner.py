@@ -1,13 +1,16 @@
 """Lint many files: the one place that decides how files are scheduled.
 
 Files are linted in worker processes (``jobs``, default: the CPUs this process may use), each of which imports the
-analysis once and takes the next file as soon as it is done with one, largest files first so that no worker is
-left with a long file at the end.  A file's result comes from the cache when its bytes are unchanged; new results
-are stored by this process as they arrive.
+analysis once and takes the next files as soon as it is done with its last ones, largest files first so that no
+worker is left with a long file at the end.  A file's result comes from the cache when its bytes are unchanged; new
+results are stored by this process as they arrive.
 
-Each worker is given one file at a time, so when a worker dies (the kernel's out-of-memory killer, a crash in
-native code) the file it had is known: it is reported as TFN999 with the cause, a new worker takes its place, and
-every other file is still checked.  (``multiprocessing.Pool`` would wait forever for the lost result.)
+Each worker is given a few files at a time (one large file, or small ones up to ``BATCH_BYTES`` together: most
+files are decided in a fraction of a millisecond, less than a round trip to the worker costs) and sends each result
+as soon as it has it, so when a worker dies (the kernel's out-of-memory killer, a crash in native code) the file it
+had is known: it is reported as TFN999 with the cause, the rest of its files go to the next worker, a new worker
+takes its place, and every other file is still checked.  (``multiprocessing.Pool`` would wait forever for the lost
+result.)
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ import signal
 import sys
 from typing import Iterable, Iterator
 
+from . import stages
 from .cache import Cache
-from .finding import FileResult
 from .files import lint_bytes
+from .finding import FileResult
 from .lint import Settings, Skipped, SourceError, _error, read_file
 
 # Below this many files, starting workers costs more than it saves (a pre-commit run names a handful).
 MIN_FILES_PER_WORKER = 4
+# What a worker is given at once: files up to this many bytes together, or one larger file; at most BATCH_FILES.
+BATCH_BYTES = 64 * 1024
+BATCH_FILES = 32
 
 
 def default_jobs() -> int:
@@ -52,8 +59,9 @@ def lint_files(files: Iterable[tuple[str, bool]], settings: Settings, jobs: int 
         _collect(((index, lint_file(path, explicit, settings, cache)) for index, path, explicit in pending),
                  work, results, cache)
     else:
-        pending.sort(key=lambda task: _size(task[1]), reverse=True)
-        _collect(_in_workers(pending, workers, settings, cache), work, results, cache)
+        sizes = {path: _size(path) for _, path, _ in pending}
+        pending.sort(key=lambda task: sizes[task[1]], reverse=True)
+        _collect(_in_workers(pending, workers, settings, cache, sizes), work, results, cache)
     return results  # type: ignore[return-value]
 
 
@@ -62,7 +70,8 @@ def lint_file(path: str, explicit: bool, settings: Settings,
     """One file's result, and the digest of its bytes when the result is new and the cache should keep it
     (None when there is no cache, the file could not be read, or the result came from the cache)."""
     try:
-        data = read_file(path, settings.max_file_size, explicit=explicit)
+        with stages.stage("read"):
+            data = read_file(path, settings.max_file_size, explicit=explicit)
     except SourceError as error:
         return FileResult(path, error=_error(path, error)), None
     except Skipped as notice:
@@ -96,13 +105,14 @@ def _size(path: str) -> int:
 
 # -- the workers -----------------------------------------------------------------------------------------------------
 class _Worker:
-    """A process that lints the files it is sent, one at a time, over a pipe."""
+    """A process that lints the files it is sent, a batch at a time, over a pipe; ``tasks`` are those it has not
+    sent results for yet (the first is the one it is linting)."""
 
     def __init__(self, context, settings: Settings, cache: Cache | None):
         self.connection, self._theirs = context.Pipe()
         self.process = context.Process(target=_worker_main, args=(self._theirs, self.connection, settings, cache, os.getpid()),
                                        daemon=True)
-        self.task: tuple[int, str, bool] | None = None
+        self.tasks: list[tuple[int, str, bool]] = []
 
     def start(self) -> None:
         # Until the worker has set its own handlers, this process's would run in it (an interrupt then is a
@@ -116,9 +126,9 @@ class _Worker:
                 signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         self._theirs.close()
 
-    def give(self, task: tuple[int, str, bool]) -> None:
-        self.task = task
-        self.connection.send(task)
+    def give(self, tasks: list[tuple[int, str, bool]]) -> None:
+        self.tasks = list(tasks)
+        self.connection.send(tasks)
 
     def stop(self) -> None:
         if self.process.pid is not None:  # (an interrupt may come between creating a worker and starting it)
@@ -130,7 +140,8 @@ class _Worker:
 
 
 def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settings,
-                cache: Cache | None) -> Iterator[tuple[int, tuple[FileResult, str | None]]]:
+                cache: Cache | None, sizes: dict[str, int] | None = None
+                ) -> Iterator[tuple[int, tuple[FileResult, str | None]]]:
     """Each task's (index, outcome), as workers finish them; a worker that dies costs only the file it had."""
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     queue = collections.deque(tasks)
@@ -145,43 +156,59 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
             workers[position] = worker
         worker.start()
 
+    sizes = sizes or {}
+
+    def batch() -> list[tuple[int, str, bool]]:
+        """The next files in the queue: one large file, or small ones up to ``BATCH_BYTES`` together."""
+        taken = [queue.popleft()]
+        total = sizes.get(taken[0][1], 0)
+        while queue and len(taken) < BATCH_FILES:
+            size = sizes.get(queue[0][1], 0)
+            if total + size > BATCH_BYTES:
+                break
+            taken.append(queue.popleft())
+            total += size
+        return taken
+
     def assign(position: int) -> None:
-        """The next file to ``workers[position]``; one that died idle is replaced (a fresh one must take it)."""
+        """The next files to ``workers[position]``; one that died idle is replaced (a fresh one must take them)."""
         if not queue:
             return
-        task = queue.popleft()
+        tasks = batch()
         try:
-            workers[position].give(task)
+            workers[position].give(tasks)
         except OSError:  # gone since its last file: its pipe is broken
-            workers[position].task = None
+            workers[position].tasks = []
             workers[position].stop()
             hire(position)
-            workers[position].give(task)
+            workers[position].give(tasks)
 
     try:
         for position in range(count):
             hire(position)
             assign(position)
-        while any(worker.task is not None for worker in workers):
-            busy = [worker for worker in workers if worker.task is not None]
+        while any(worker.tasks for worker in workers):
+            busy = [worker for worker in workers if worker.tasks]
             multiprocessing.connection.wait([worker.connection for worker in busy] +
                                             [worker.process.sentinel for worker in busy])
             for position, worker in enumerate(workers):
-                if worker.task is None:
-                    continue
-                outcome = _receive(worker)
-                if outcome is None:
-                    continue  # still working
-                if outcome is _DIED:
-                    index, path, _ = worker.task
-                    worker.task = None
-                    worker.stop()
-                    yield index, (FileResult(path, error=_error(path, SourceError(_death(worker.process)))), None)
-                    hire(position)
-                else:
-                    worker.task = None
+                while worker.tasks:
+                    outcome = _receive(worker)
+                    if outcome is None:
+                        break  # still working
+                    if outcome is _DIED:
+                        index, path, _ = worker.tasks[0]
+                        queue.extendleft(reversed(worker.tasks[1:]))  # the rest of its batch, to the next worker
+                        worker.tasks = []
+                        worker.stop()
+                        yield index, (FileResult(path, error=_error(path, SourceError(_death(worker.process)))), None)
+                        hire(position)
+                        worker = workers[position]
+                        break
+                    worker.tasks.pop(0)
                     yield outcome
-                assign(position)
+                if not workers[position].tasks:
+                    assign(position)
     finally:
         for worker in workers:
             worker.stop()
@@ -230,7 +257,8 @@ def _worker_main(connection, parents_end, settings: Settings, cache: Cache | Non
                 if os.getppid() != parent:
                     return
                 continue
-            index, path, explicit = connection.recv()
+            tasks = connection.recv()
         except (EOFError, OSError):  # the parent is gone
             return
-        connection.send((index, lint_file(path, explicit, settings, cache)))
+        for index, path, explicit in tasks:
+            connection.send((index, lint_file(path, explicit, settings, cache)))

@@ -5,12 +5,14 @@ cost a fraction of that.  Each over-approximates the analysis in ``analysis.py``
 could produce a finding, so skipping what it rejects never loses one (``tests/test_focus.py`` compares the focused
 path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and Keras's own sources).
 
-1. ``might_have_findings`` (bytes): a select name (``where``, ``switch``...) as an attribute or an imported name,
-   and a way for a name to resolve into TensorFlow or Keras: an import of a module that holds a select, or a
-   binding of a name such as ``keras``.  A mention in a comment or a string passes too (that only costs time).
+1. ``might_have_findings`` (bytes): the name of a sink or of an op a sink meets (``SINK_NAMES``: ``where``,
+   ``switch``, ``minimum``, ``cast``, ``exp``, ``sqrt``...) as an attribute or an imported name, and a way for a
+   name to resolve into TensorFlow or Keras: an import of a module that holds one, or a binding of a name such as
+   ``keras``.  A mention in a comment or a string passes too (that only costs time).
 2. ``plan`` (CPython's syntax tree, which ``lint.check_syntax`` builds anyway): a call that may resolve to a
    select (imports and ``K = tf.keras.backend`` aliases followed) with three arguments, one of which reaches a
-   risky op, a division or a power, directly or through any assignment to a name it reads.  Top-level functions
+   risky op, a division or a power, directly or through any assignment to a name it reads; or one of the other
+   sinks whose input reaches what it can meet (``_Screen._is_candidate``).  Top-level functions
    and classes, and methods, without such a call are left out of the LibCST analysis (``focus.py``) when leaving
    them out cannot change what the analysis sees of the rest: the names they bind at module level and the
    aliases they record.
@@ -32,16 +34,32 @@ from .project import FOREIGN_ROOTS
 
 SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names)
 RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names)
+# The other zero-gradient sinks: clamps, masks (a product with a cast condition) and saturating ops.
+CLAMP_OR_MASK_NAMES = frozenset(name for sink in knowledge.CLAMP_SINKS for name in sink.names) | frozenset(
+    knowledge.BOOLEAN_MASKS) | knowledge.MULTIPLY
+SATURATING_NAMES = frozenset(name for op in knowledge.SATURATING_OPS for name in op.names)
+CAST_NAMES = knowledge.CASTS
+PRODUCER_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key in knowledge.SATURATION_PRODUCERS
+                           for name in op.names)
+# Roots that meet a value 0 where its derivative is 0 (a sum of squares, an abs, an exp that underflows), and norms.
+ROOT_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key in knowledge.ROOT_OPS | {"power_exponent"}
+                       for name in op.names)
+ZERO_FLAT_NAMES = frozenset(knowledge.ZERO_FLAT_OPS)
+NORM_NAMES = knowledge.NORMS
+# Every function whose call can start a finding: the byte screen looks for these names (a division, the one sink
+# that is an operator, meets an exp or log, whose names are among these; ``x ** 0.5`` meets a square or an abs).
+SINK_NAMES = (SELECT_NAMES | CLAMP_OR_MASK_NAMES | SATURATING_NAMES | CAST_NAMES | PRODUCER_NAMES | ROOT_NAMES
+              | NORM_NAMES | ZERO_FLAT_NAMES)
 # Qualified names start with a module a file imports (or a name it binds): these are the ones that matter.
-LIBRARY_HEADS = frozenset(name.split(".")[0] for name in SELECT_NAMES | RISKY_NAMES)
+LIBRARY_HEADS = frozenset(name.split(".")[0] for name in SINK_NAMES | RISKY_NAMES)
 # Every dotted prefix of a select or risky op: what an alias (``K = tf.keras.backend``) must resolve to, to matter.
 LIBRARY_PREFIXES = frozenset(
-    ".".join(parts[:end]) for name in SELECT_NAMES | RISKY_NAMES for parts in [name.split(".")]
+    ".".join(parts[:end]) for name in SINK_NAMES | RISKY_NAMES for parts in [name.split(".")]
     for end in range(1, len(parts) + 1)
 )
-# The modules that hold a select, and their parents: ``from tensorflow.compat import v1`` can reach one.
+# The modules that hold a sink, and their parents: ``from tensorflow.compat import v1`` can reach one.
 SELECT_MODULES = frozenset(
-    ".".join(name.split(".")[:end]) for name in SELECT_NAMES for end in range(1, name.count(".") + 1)
+    ".".join(name.split(".")[:end]) for name in SINK_NAMES for end in range(1, name.count(".") + 1)
 )
 
 # -- 1. bytes ---------------------------------------------------------------------------------------------------------
@@ -51,7 +69,7 @@ def _alternatives(words: Iterable[str]) -> bytes:
     return b"|".join(re.escape(word.encode()) for word in sorted(words, key=len, reverse=True))
 
 
-_SELECT_WORDS = frozenset(name.rsplit(".", 1)[1] for name in SELECT_NAMES)
+_SELECT_WORDS = frozenset(name.rsplit(".", 1)[1] for name in SINK_NAMES)
 _SELECT_WORD_BYTES = tuple(sorted({word.encode() for word in _SELECT_WORDS}))
 _HEAD_BYTES = tuple(sorted({head.encode() for head in LIBRARY_HEADS}))
 _COMMENT = rb"#[^\r\n]*(?![^\r\n])"  # a whole comment, to the end of its line (no backtracking inside it)
@@ -89,7 +107,7 @@ _ASSIGNMENT_AFTER_NAME = re.compile(_CONTINUED + rb"*=(?!=)")
 _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_." + bytes(range(0x80, 0x100)))
 # A name bound in a class body has the qualified name ``Class.name``: only an alias named like the class (or like
 # ``builtins``) can turn that into a select, and only when the name is a component of one (``compat``, ``ops``).
-_SELECT_COMPONENTS = frozenset(part.encode() for name in SELECT_NAMES for part in name.split(".")[1:])
+_SELECT_COMPONENTS = frozenset(part.encode() for name in SINK_NAMES for part in name.split(".")[1:])
 # ``from m.n import a, b as c`` / ``from m import (a,  # comment\n b)``: the module and the names list.
 _FROM_IMPORT = re.compile(
     rb"from(?<!" + _NOT_AFTER_NAME + rb"from)[\s\\]+(\.*[\s\\]*(?:[A-Za-z_]\w*(?:[\s\\]*\.[\s\\]*[A-Za-z_]\w*)*)?)"
@@ -265,6 +283,8 @@ def _second_line_end(data: bytes) -> int:
 
 # -- 2. CPython's syntax tree ------------------------------------------------------------------------------------
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# A product with a cast condition masks; a division saturates at inf; ``x ** 0.5`` is a root.
+_SINK_OPERATORS = (ast.Mult, ast.Div, ast.Pow)
 # Where the analysis stops following a branch (analysis.ModuleAnalyzer._risky_uses): lambdas and comprehensions
 # run elsewhere, literals carry no gradient, attributes (x.shape) are no tensor op.
 _OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Constant, ast.JoinedStr,
@@ -318,7 +338,7 @@ class _Unit:
     """A statement that may be left out: its calls and what visiting it would change for the rest."""
 
     node: ast.stmt
-    calls: list[tuple[ast.Call, _Scope]] = field(default_factory=list)  # with three or more arguments
+    calls: list[tuple[ast.expr, _Scope]] = field(default_factory=list)  # calls, products and divisions
     alias_keys: set[str] = field(default_factory=set)  # ``name = a.b`` / ``name = other`` inside it
     module_bindings: set[str] = field(default_factory=set)  # its own name, and names it declares global
     methods: list[_Unit] = field(default_factory=list)  # a class's methods (their calls are theirs alone)
@@ -358,9 +378,8 @@ class _Facts:
             if depth > self.depth:
                 self.depth = depth  # the nesting guard's measure (``lint.check_syntax``), in the same walk
             kind = type(node)
-            if kind is ast.Call:
-                if len(node.args) + len(node.keywords) >= 3:
-                    unit.calls.append((node, scope))
+            if kind is ast.Call or (kind is ast.BinOp and type(node.op) in _SINK_OPERATORS):
+                unit.calls.append((node, scope))
             elif kind is ast.Name or kind is ast.Constant:
                 continue
             elif isinstance(node, _SCOPES) or kind is ast.Lambda:
@@ -496,15 +515,16 @@ class _Screen:
     def __init__(self, tree: ast.Module, resolve=None):
         self.tree = tree
         self.facts = _Facts(tree, resolve)
-        self._scanned: dict[int, tuple[bool, set[str]]] = {}
+        self._scanned: dict[tuple, tuple[bool, set[str]]] = {}
 
-    def plan(self) -> Plan | None:
+    def plan(self, only=None) -> Plan | None:
         facts = self.facts
         for unit in facts.units:
             for method in unit.methods:
-                method.has_candidate = any(self._is_candidate(call, scope) for call, scope in method.calls)
-            unit.has_candidate = any(method.has_candidate for method in unit.methods) or any(
-                self._is_candidate(call, scope) for call, scope in unit.calls)
+                method.has_candidate = (only is None or only(method.node)) and any(
+                    self._is_candidate(call, scope) for call, scope in method.calls)
+            unit.has_candidate = any(method.has_candidate for method in unit.methods) or (
+                only is None or only(unit.node)) and any(self._is_candidate(call, scope) for call, scope in unit.calls)
         if not any(unit.has_candidate for unit in facts.units):
             return None
         kept = {index for index, unit in enumerate(facts.units) if not self._removable(unit, index)}
@@ -535,14 +555,38 @@ class _Screen:
             return False  # the analysis would find that earlier binding where it now finds the definition
         return True
 
-    def _is_candidate(self, call: ast.Call, scope: _Scope) -> bool:
-        """A call that may be a select whose arguments reach a risky op (following names as the analysis does)."""
-        if not self.facts.may_resolve(call.func, SELECT_NAMES):
-            return False
+    def _is_candidate(self, node: ast.expr, scope: _Scope) -> bool:
+        """A sink whose arguments reach a risky op (following names as the analysis does): a call that may be a
+        select (three arguments), a clamp, a boolean mask or a multiply; a saturating call or a division whose
+        input reaches an exp or a log; a product of a cast with a risky op."""
+        may_resolve = self.facts.may_resolve
+        if type(node) is ast.BinOp:
+            if type(node.op) is ast.Div:
+                return self._reaches([node.right], scope, PRODUCER_NAMES, False)
+            if type(node.op) is ast.Pow:
+                return self._reaches([node.left], scope, ZERO_FLAT_NAMES, False, products=True)
+            return any(self._reaches([mask], scope, CAST_NAMES, False) and self._reaches([values], scope, RISKY_NAMES)
+                       for mask, values in ((node.left, node.right), (node.right, node.left)))
+        arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+        if len(arguments) >= 3 and may_resolve(node.func, SELECT_NAMES):
+            return self._reaches(arguments, scope, RISKY_NAMES)
+        if may_resolve(node.func, CLAMP_OR_MASK_NAMES):
+            return self._reaches(arguments, scope, RISKY_NAMES)
+        if may_resolve(node.func, SATURATING_NAMES) and self._reaches(arguments, scope, PRODUCER_NAMES, False):
+            return True
+        if may_resolve(node.func, ROOT_NAMES) and self._reaches(arguments, scope, ZERO_FLAT_NAMES, False,
+                                                                  products=True):
+            return True
+        return may_resolve(node.func, NORM_NAMES)
+
+    def _reaches(self, expressions: list[ast.expr], scope: _Scope, targets: frozenset[str],
+                 divisions: bool = True, products: bool = False) -> bool:
+        """Whether an expression calls one of ``targets`` (or divides, or raises to a power that is no natural
+        number, where ``divisions``), directly or through any assignment to a name it reads."""
         pending: list[str] = []
-        for argument in (*call.args, *(keyword.value for keyword in call.keywords)):
-            risky, names = self._scan(argument)
-            if risky:
+        for expression in expressions:
+            found, names = self._scan(expression, targets, divisions, products)
+            if found:
                 return True
             pending.extend(names)
         seen: set[str] = set()
@@ -551,23 +595,26 @@ class _Screen:
             if name in seen:
                 continue
             seen.add(name)
-            found = scope.binding_scope(name)
-            for value in found.values.get(name, ()) if found is not None else ():
-                risky, names = self._scan(value)
-                if risky:
+            binding = scope.binding_scope(name)
+            for value in binding.values.get(name, ()) if binding is not None else ():
+                found, names = self._scan(value, targets, divisions, products)
+                if found:
                     return True
                 pending.extend(names)
         return False
 
-    def _scan(self, expression: ast.expr) -> tuple[bool, set[str]]:
-        """Whether ``expression`` itself holds a risky op, and the names it reads (where the analysis looks)."""
-        cached = self._scanned.get(id(expression))
+    def _scan(self, expression: ast.expr, targets: frozenset[str], divisions: bool,
+              products: bool = False) -> tuple[bool, set[str]]:
+        """Whether ``expression`` itself holds a call of ``targets`` (or a division; or, with ``products``, a product
+        or a power: ``x * x``, ``x ** 2``), and the names it reads (where the analysis looks)."""
+        key = (id(expression), id(targets), divisions, products)
+        cached = self._scanned.get(key)
         if cached is not None:
             return cached
         names: set[str] = set()
-        risky = False
+        found = False
         stack: list[ast.AST] = [expression]
-        while stack and not risky:
+        while stack and not found:
             node = stack.pop()
             kind = type(node)
             if kind is ast.Name:
@@ -575,16 +622,26 @@ class _Screen:
             elif isinstance(node, _OPAQUE):
                 continue
             elif kind is ast.Call:
-                risky = self.facts.may_resolve(node.func, RISKY_NAMES)
+                found = self.facts.may_resolve(node.func, targets)
                 stack.extend(node.args)
                 stack.extend(keyword.value for keyword in node.keywords)
-            elif kind is ast.BinOp and (type(node.op) is ast.Div or (
+            elif divisions and kind is ast.BinOp and (type(node.op) is ast.Div or (
                     type(node.op) is ast.Pow and not _is_natural_number(node.right))):
-                risky = True
+                found = True
+            elif products and kind is ast.BinOp and type(node.op) in (ast.Mult, ast.Pow):
+                found = True
+            elif not divisions and kind is ast.BinOp and type(node.op) is ast.Pow and not _is_number(node.right):
+                found = True  # base ** x with a tensor exponent: an exp in disguise
             else:
                 stack.extend(ast.iter_child_nodes(node))
-        self._scanned[id(expression)] = (risky, names)
-        return risky, names
+        self._scanned[key] = (found, names)
+        return found, names
+
+
+def _is_number(node: ast.expr) -> bool:
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
 def _is_natural_number(node: ast.expr) -> bool:
@@ -603,7 +660,9 @@ def _is_natural_number(node: ast.expr) -> bool:
         return False
 
 
-def plan(tree: ast.Module, resolve=None) -> Plan | None:
+def plan(tree: ast.Module, resolve=None, only=None) -> Plan | None:
     """None when no select call in the module can have a finding; else the statements to analyse.  ``resolve``
-    maps a qualified name through the project's own re-exporting modules (``project.ProjectModules.resolve``)."""
-    return _Screen(tree, resolve).plan()
+    maps a qualified name through the project's own re-exporting modules (``project.ProjectModules.resolve``).
+    ``only(node)``, for a top-level statement or a method of a top-level class, says whether its own calls are
+    looked at: ``--fix`` analyses again only what its edits changed (the rest counts as holding no finding)."""
+    return _Screen(tree, resolve).plan(only)

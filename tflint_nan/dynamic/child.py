@@ -296,13 +296,14 @@ def _module_run(key: str, job: dict, runs: dict, tf=None) -> ModuleRun:
 
 def nan_guard(tf):
     """The input guard a finding without an exact rewrite is checked with: the identity, whose gradient turns NaN
-    into 0.  Wrapped around an op's operands, it stops the NaN that op's backward pass makes (0 * inf) and
-    changes nothing else, forward or backward."""
+    and inf into 0.  Wrapped around an op's operands, it stops the NaN that op's backward pass makes (0 * inf), and
+    the infinite gradient a root sends into a square whose derivative is 0 there (TFN009: the NaN forms one op
+    further down), and changes nothing else, forward or backward."""
 
     @tf.custom_gradient
     def guard(x):
         def gradient(upstream):
-            return tf.where(tf.math.is_nan(upstream), tf.zeros_like(upstream), upstream)
+            return tf.where(tf.math.is_finite(upstream), upstream, tf.zeros_like(upstream))
 
         return tf.identity(x), gradient
 

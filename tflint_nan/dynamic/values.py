@@ -55,6 +55,9 @@ def next_after(value: float, toward: float, dtype: str) -> float | None:
 
 
 def _family_values(code: str, dtype: str) -> list[float]:
+    if code not in knowledge.SELECT_RULE_CODES:
+        # The other sinks' rules (a clamp, a mask, a saturating op) meet any risky op: probe every op's edges.
+        return [value for select_code in knowledge.SELECT_RULE_CODES for value in _family_values(select_code, dtype)]
     values: list[float] = []
     for op in knowledge.RISKY_OPS:
         if op.code != code:

@@ -44,7 +44,7 @@ from pygls.uris import to_fs_path
 
 from .. import __version__
 from ..config import CONFIG_FILE_NAME, ConfigError, Configuration
-from ..finding import FileResult, Finding, Position
+from ..finding import FileResult, Finding, Position, sink_words
 from ..knowledge import PARSE_ERROR_CODE
 from ..lint import NOQA_PATTERN, format_size
 from ..report import rule_url
@@ -505,7 +505,7 @@ class TflintNanServer(LanguageServer):
                 diagnostic.related_information = [types.DiagnosticRelatedInformation(
                     location=types.Location(uri=sink_uri, range=self.range_of(
                         sink_entry.index, finding.sink_start, finding.sink_end or finding.sink_start)),
-                    message=f"{finding.sink}: discards the elements where {finding.region}",
+                    message=sink_words(finding),
                 )]
         return diagnostic
 

@@ -1,0 +1,100 @@
+"""The zero-gradient sinks besides the select (TFN006-TFN009), statically: what is reported, at which confidence,
+against which sink, and what stays silent.  (``tests/test_sinks_tf.py`` proves the TensorFlow facts behind them.)"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from helpers import lint
+from tflint_nan.report import to_dict
+
+TF = "import tensorflow as tf\n\n\n"
+KERAS = "import keras\nimport tensorflow as tf\n\n\n"
+
+
+def found(code: str, prelude: str = TF):
+    return [(f.code, f.confidence, f.strict_only) for f in lint(prelude + textwrap.dedent(code), strict=True)]
+
+
+CASES = {
+    # clamps of an op's output (TFN006)
+    "exp of a parameter under an upper clamp": ("def f(x):\n    return tf.minimum(tf.exp(x), 1e6)\n",
+                                                [("TFN006", "high", False)]),
+    "log of a parameter under a lower clamp": ("def f(p):\n    return tf.maximum(tf.math.log(p), -100.)\n",
+                                               [("TFN006", "high", False)]),
+    "relu of a log": ("def f(x):\n    return tf.nn.relu(tf.math.log(x))\n", [("TFN006", "high", False)]),
+    "exp of a computed ratio under a clip": (
+        "def f(new, old):\n    return tf.clip_by_value(tf.exp(new - old), 0.8, 1.2)\n", [("TFN006", "medium", True)]),
+    "arithmetic between the op and the clamp": (
+        "def f(a):\n    return tf.clip_by_value(1. - tf.exp(a), 1e-7, 1.)\n", [("TFN006", "medium", True)]),
+    "a division under a clamp": ("def f(x, y):\n    return tf.clip_by_value(x / y, -10., 10.)\n",
+                                 [("TFN006", "medium", True)]),
+    "an XLA-only root under a clamp, no Keras": ("def f(r):\n    return tf.maximum(tf.sqrt(r), 1e-6)\n",
+                                                 [("TFN006", "medium", True)]),
+    "exp under a lower clamp: its pole is kept": ("def f(x):\n    return tf.maximum(tf.exp(x), 1e-3)\n", []),
+    "log under an upper clamp: its pole is kept": ("def f(p):\n    return tf.minimum(tf.math.log(p), 0.)\n", []),
+    "a clamp of the input": ("def f(p):\n    return tf.math.log(tf.maximum(p, 1e-7))\n", []),
+    # masks (TFN007)
+    "a cast condition times a log": ("def f(x):\n    return tf.cast(x > 0., tf.float32) * tf.math.log(x)\n",
+                                     [("TFN007", "high", False)]),
+    "one minus a cast condition, through a variable": (
+        "def f(x):\n    m = 1. - tf.cast(x <= 0., tf.float32)\n    return m * tf.math.log(x)\n",
+        [("TFN007", "high", False)]),
+    "a boolean mask of a log": ("def f(x):\n    return tf.boolean_mask(tf.math.log(x), x > 0.)\n",
+                                [("TFN007", "high", False)]),
+    "a boolean mask of a root: no NaN in any mode": (
+        "def f(x):\n    return tf.boolean_mask(tf.sqrt(x), x > 0.)\n", []),
+    "a mask of the input": (
+        "def f(x):\n    return tf.cast(x > 0., tf.float32) * tf.math.log(tf.where(x > 0., x, 1.))\n", []),
+    # saturating ops (TFN008)
+    "hand-written sigmoid": ("def f(x):\n    return 1. / (1. + tf.exp(-x))\n", [("TFN008", "high", False)]),
+    "hand-written softmax of a computed value": (
+        "def f(a, b):\n    e = tf.exp(a @ b)\n    return e / tf.reduce_sum(e, -1, keepdims=True)\n",
+        [("TFN008", "medium", True)]),
+    "max-subtracted softmax": (
+        "def f(z):\n    e = tf.exp(z - tf.reduce_max(z, -1, keepdims=True))\n"
+        "    return e / tf.reduce_sum(e, -1, keepdims=True)\n", []),
+    "log of one plus exp is inf there, not hidden": ("def f(x):\n    return tf.math.log(1. + tf.exp(x))\n", []),
+    "a bounded exponent": ("def f(x):\n    return 1. / (1. + tf.exp(-tf.clip_by_value(x, -50., 50.)))\n", []),
+    # roots of a flat zero (TFN009)
+    "a distance between two inputs": (
+        "def f(a, b):\n    return tf.sqrt(tf.reduce_sum(tf.square(a - b), -1))\n", [("TFN009", "high", False)]),
+    "a root of an abs at a shifted input": ("def f(m):\n    return tf.sqrt(tf.abs(m - 1.))\n",
+                                            [("TFN009", "high", False)]),
+    "the norm of one vector": ("def f(v):\n    return tf.norm(v, axis=-1)\n", [("TFN009", "medium", True)]),
+    "a sum of squares of two inputs": ("def f(x, y):\n    return tf.sqrt(tf.square(x) + tf.square(y))\n",
+                                       [("TFN009", "medium", True)]),
+    "an L1 norm has no root": ("def f(v):\n    return tf.norm(v, ord=1)\n", []),
+    "a matrix 2-norm is spectral": ("def f(m):\n    return tf.norm(m, ord=2, axis=(-2, -1))\n", []),
+    "an epsilon inside the root": ("def f(a, b):\n    return tf.sqrt(tf.reduce_sum(tf.square(a - b), -1) + 1e-12)\n",
+                                   []),
+    "a power above one": ("def f(x):\n    return tf.square(x) ** 1.5\n", []),
+    # one report per op, against the select first
+    "a where inside a clamp": (
+        "def f(x):\n    return tf.minimum(tf.where(x > 0., tf.math.log(x), 0.), 10.)\n", [("TFN002", "high", False)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sink_findings_and_confidence(name):
+    code, expected = CASES[name]
+    assert found(code) == expected
+
+
+def test_an_xla_only_clamp_is_high_where_the_module_uses_keras():
+    assert found("def f(r):\n    return tf.maximum(tf.sqrt(r), 1e-6)\n", KERAS) == [("TFN006", "high", False)]
+
+
+def test_a_mask_finding_says_xla_hides_it():
+    (finding,) = lint(TF + "def f(x):\n    return tf.cast(x > 0., tf.float32) * tf.math.log(x)\n")
+    assert finding.not_under_xla and not finding.xla_only
+    assert "XLA rewrites the product into a select" in finding.message
+
+
+def test_json_names_the_sink_and_its_kind():
+    (finding,) = lint(TF + "def f(x):\n    return tf.minimum(tf.exp(x), 1e6)\n")
+    item = to_dict(finding)
+    assert item["sink"]["name"] == "tf.minimum" and item["sink"]["kind"] == "clamp"
+    assert "tf.exp(tf.minimum(x, 14.82))" in finding.message

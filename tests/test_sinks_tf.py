@@ -1,0 +1,317 @@
+"""Prove the zero-gradient sinks of ``tflint_nan.knowledge`` against the installed TensorFlow and Keras.
+
+Each row is a claim about TensorFlow's gradients: a clamp sends exactly 0 back to the value it clamps, a
+saturating op has exactly 0 derivative at the infinite inputs listed, a boolean mask and a cast condition
+zero the gradient of the elements they drop, and a risky op's pole values are what the table says.  Every claim
+is checked eagerly, in a graph (``tf.function``) and under XLA, and the composition the rules report (a risky op
+meeting the sink) is shown to give a NaN gradient there.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+tf = pytest.importorskip("tensorflow", reason="TensorFlow is not installed; install tflint-nan[dynamic]")
+
+import numpy as np  # noqa: E402
+
+from tf_harness import resolve  # noqa: E402
+from tflint_nan import knowledge as kb  # noqa: E402
+
+F32 = tf.float32
+MODES = ("eager", "graph", "xla")
+
+
+def _is_live(name: str) -> bool:
+    return not name.startswith(kb.LEGACY_MODULES) and resolve(name) is not None
+
+
+def _runner(function, mode: str):
+    if mode == "eager":
+        return function
+    return tf.function(function, jit_compile=mode == "xla", reduce_retracing=True)
+
+
+def _value_and_gradient(function, x, mode: str):
+    """(function(x), d sum(function(x)) / dx) with x a float32 vector, in ``mode``."""
+
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = function(x)
+            total = tf.reduce_sum(y)
+        return y, tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    value, gradient = _runner(step, mode)(tf.constant(np.asarray(x, np.float32)))
+    return np.asarray(value), np.asarray(gradient)
+
+
+def _one_name_per_module(names) -> list[str]:
+    return sorted(name for name in names if _is_live(name) and not name.startswith("tensorflow.compat.v1.keras"))
+
+
+# -- risky ops: their values at the unsafe inputs ------------------------------------------------------------------
+def _pole_cases():
+    cases = []
+    for op in kb.RISKY_OPS:
+        if op.poles:
+            cases += [(op, name) for name in _one_name_per_module(op.names) if "raw_ops" not in name]
+    return cases
+
+
+def _apply(op, function, x):
+    if op.operand is kb.DIVISOR:
+        return tf.concat([function(tf.ones_like(x), x), function(-tf.ones_like(x), x)], 0)
+    if op.operand is kb.EXPONENT:
+        return function(tf.fill(tf.shape(x), tf.constant(math.e, F32)), x)
+    return function(x)
+
+
+@pytest.mark.parametrize("op,name", _pole_cases(), ids=lambda value: getattr(value, "key", value))
+def test_pole_values_are_what_the_op_computes_at_its_unsafe_inputs(op, name):
+    function = resolve(name)
+    inputs = op.unsafe_inputs + ((-0.0,) if 0.0 in op.unsafe_inputs else ())  # 1/-0 = -inf
+    values = np.asarray(_apply(op, function, tf.constant(inputs, F32)))
+    real = {float(value) for value in values.ravel() if not math.isnan(value)}
+    assert real, f"{name} is NaN at every unsafe input"
+    assert real <= set(op.poles), f"{name} at {op.unsafe_inputs}: {sorted(real)} not within {op.poles}"
+    assert set(op.poles) <= real, f"{name} never reaches {set(op.poles) - real}"
+
+
+# -- clamps: a zero gradient where they clamp, and exp/log meeting them ---------------------------------------------
+def _call_clamp(sink, name, value, bound_low=-100.0, bound_high=1e6):
+    function = resolve(name)
+    if sink.symmetric:
+        bound = bound_high if sink.upper is not None else bound_low
+        return function(value, tf.fill(tf.shape(value), tf.constant(bound, F32)))
+    if isinstance(sink.lower, kb.Operand) and isinstance(sink.upper, kb.Operand):
+        return function(value, bound_low, bound_high)
+    return function(value)
+
+
+def _clamp_cases():
+    return [(sink, name) for sink in kb.CLAMP_SINKS for name in _one_name_per_module(sink.names)]
+
+
+def _cut_side(sink) -> float:
+    """An infinite value the clamp cuts off: +inf if it has an upper bound, else -inf."""
+    return math.inf if sink.upper is not None else -math.inf
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sink,name", _clamp_cases(), ids=lambda value: value if isinstance(value, str) else "")
+def test_a_clamp_sends_a_zero_gradient_where_it_clamps(sink, name, mode):
+    far = _cut_side(sink)
+    _, gradient = _value_and_gradient(lambda v: _call_clamp(sink, name, v), [far, 3.0 * np.sign(far)], mode)
+    assert gradient[0] == 0.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sink,name", _clamp_cases(), ids=lambda value: value if isinstance(value, str) else "")
+def test_a_clamped_pole_has_a_nan_gradient(sink, name, mode):
+    """exp's inf under an upper clamp, log's -inf under a lower one: 0 * inf = NaN, with a finite value."""
+    if sink.upper is not None:
+        producer, x = tf.exp, [100.0]
+    else:
+        producer, x = tf.math.log, [0.0]
+    value, gradient = _value_and_gradient(lambda v: _call_clamp(sink, name, producer(v)), x, mode)
+    assert np.isfinite(value).all() and np.isnan(gradient).all()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_relu_sends_a_zero_gradient_at_its_threshold_and_maximum_does_not(mode):
+    """Why relu's bound is closed in the analysis (``_clamp_cuts``) and maximum's is not: at a tie, maximum's
+    gradient goes to its first argument; relu's is 0 at 0."""
+    _, relu_gradient = _value_and_gradient(tf.nn.relu, [0.0], mode)
+    _, maximum_gradient = _value_and_gradient(lambda v: tf.maximum(v, 0.0), [0.0], mode)
+    assert relu_gradient[0] == 0.0 and maximum_gradient[0] == 1.0
+
+
+# -- masks -----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ("eager", "graph"))  # boolean_mask has a data-dependent shape: no XLA
+@pytest.mark.parametrize("name", _one_name_per_module(kb.BOOLEAN_MASKS))
+def test_a_boolean_mask_zeroes_the_gradient_of_what_it_drops(name, mode):
+    function = resolve(name)
+    _, gradient = _value_and_gradient(lambda v: function(v, v > 0.5), [0.0, 1.0], mode)
+    assert gradient.tolist() == [0.0, 1.0]
+    value, gradient = _value_and_gradient(lambda v: function(tf.math.log(v), v > 0.5), [0.0, 1.0], mode)
+    assert np.isfinite(value).all() and math.isnan(gradient[0])
+
+
+def _mask_product_cases():
+    return _one_name_per_module(kb.MULTIPLY | kb.CASTS - {"tensorflow.experimental.numpy.asarray"})
+
+
+def _mask_product(name):
+    function = resolve(name)
+    if name in kb.MULTIPLY:
+        return lambda v: function(tf.cast(tf.abs(v) > 1e-3, F32), 1.0 / v)
+    if name.rsplit(".", 1)[1].startswith("to_"):
+        return lambda v: tf.cast(function(tf.abs(v) > 1e-3), F32) * (1.0 / v)
+    return lambda v: function(tf.abs(v) > 1e-3, "float32") * (1.0 / v)
+
+
+@pytest.mark.parametrize("mode", ("eager", "graph"))
+@pytest.mark.parametrize("name", _mask_product_cases())
+def test_a_cast_condition_times_a_pole_has_a_nan_gradient(name, mode):
+    """``cast(c) * op`` is a select with the fill 0: where the op's derivative overflows (a division by a tiny
+    number) its gradient is 0 * inf = NaN, with a finite value; where the op is inf, the value is NaN too."""
+    value, gradient = _value_and_gradient(_mask_product(name), [1e-30, 2.0, 0.0], mode)
+    assert np.isfinite(value[:2]).all() and math.isnan(gradient[0]) and gradient[1] == pytest.approx(-0.25)
+    assert math.isnan(value[2])
+
+
+@pytest.mark.parametrize("name", [name for name in _mask_product_cases()
+                                  if not name.rsplit(".", 1)[1].startswith("to_")])  # these need a second cast
+def test_xla_turns_a_cast_condition_product_into_a_select(name):
+    """Why a mask finding names the modes: XLA rewrites the product into a select, whose gradient (here) is 0."""
+    value, gradient = _value_and_gradient(_mask_product(name), [1e-30, 2.0, 0.0], "xla")
+    assert np.isfinite(value).all() and gradient[0] == 0.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_under_xla_a_cast_condition_product_with_sqrt_is_a_select_and_nan(mode):
+    """sqrt's eager kernel hides 0 * inf; XLA's select computes it, as for tf.where (TFN004)."""
+    _, gradient = _value_and_gradient(lambda v: tf.cast(v > 0.5, F32) * tf.sqrt(v), [0.0, 1.0], mode)
+    assert math.isnan(gradient[0]) == (mode == "xla")
+
+
+# -- saturating ops: a zero derivative at an infinite input ---------------------------------------------------------
+def _saturation_cases():
+    cases = []
+    for op in kb.SATURATING_OPS:
+        for name in _one_name_per_module(op.names):
+            for at in op.at:
+                cases.append((op, name, at))
+    return cases
+
+
+def _call_saturating(op, name, value):
+    function = resolve(name)
+    if op.operand is kb.DIVISOR:
+        return function(tf.ones_like(value), value)
+    return function(value)
+
+
+def _producer(at: float):
+    """A producer that reaches ``at``: exp overflows to +inf, -exp to -inf, log at 0 gives -inf."""
+    if at == math.inf:
+        return tf.exp, 100.0
+    return (lambda v: -tf.exp(v)), 100.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("op,name,at", _saturation_cases(),
+                         ids=lambda value: value if isinstance(value, str) else f"{value:g}"
+                         if isinstance(value, float) else "")
+def test_a_saturating_op_has_a_zero_derivative_at_infinity(op, name, at, mode):
+    _, gradient = _value_and_gradient(lambda v: _call_saturating(op, name, v), [at], mode)
+    assert gradient[0] == 0.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("op,name,at", _saturation_cases(),
+                         ids=lambda value: value if isinstance(value, str) else f"{value:g}"
+                         if isinstance(value, float) else "")
+def test_an_overflow_into_a_saturating_op_has_a_nan_gradient(op, name, at, mode):
+    if op.key == "exp":
+        producer, x = tf.math.log, 0.0  # exp(log(0)) = exp(-inf) = 0
+    else:
+        producer, x = _producer(at)
+    _, gradient = _value_and_gradient(lambda v: _call_saturating(op, name, producer(v)), [x], mode)
+    assert math.isnan(gradient[0])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.INFINITY_CARRIERS))
+def test_infinity_carriers_keep_an_infinite_element(name, mode):
+    function = resolve(name)
+    for sign in kb.INFINITY_CARRIERS[name]:
+        values = tf.constant([sign, 1.0, -2.0], F32)
+        if name in kb.CASTS:
+            result = function(values, "float32")
+        else:
+            result = _runner(function, mode)(values) if mode != "eager" else function(values)
+        carried = np.asarray(result).ravel()
+        assert sign in carried.tolist(), f"{name}({values.numpy()}) = {carried}"
+
+
+@pytest.mark.parametrize("name", _one_name_per_module(kb.MAX_REDUCTIONS | kb.MIN_REDUCTIONS))
+def test_subtracting_the_maximum_leaves_nothing_above_zero(name):
+    function = resolve(name)
+    x = tf.constant([[3.0, -1.0, 100.0], [-50.0, 0.5, 2.0]], F32)
+    shifted = x - function(x, 1, keepdims=True) if "keepdims" in _parameters(function) else None
+    if shifted is None:
+        pytest.skip(f"{name} takes no keepdims")
+    if name in kb.MAX_REDUCTIONS:
+        assert float(tf.reduce_max(shifted)) == 0.0
+    else:
+        assert float(tf.reduce_min(shifted)) == 0.0
+
+
+def _parameters(function) -> set[str]:
+    import inspect
+
+    try:
+        return set(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+# -- roots of a value that is 0 where its derivative is 0 ---------------------------------------------------------
+def _root_names():
+    return [name for op in kb.RISKY_OPS if op.key in ("sqrt", "keras_backend_sqrt")
+            for name in _one_name_per_module(op.names) if "raw_ops" not in name]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name,kind", sorted(kb.ZERO_FLAT_OPS.items()) and [
+    (name, kind) for name, kind in sorted(kb.ZERO_FLAT_OPS.items()) if _is_live(name)])
+def test_a_flat_op_is_zero_where_its_derivative_is_zero_and_a_root_of_it_is_nan(name, kind, mode):
+    function = resolve(name)
+    x = -100.0 if kind == "underflow" else 0.0  # exp underflows to 0 below -87.3 (flushed or treated as 0)
+    value, gradient = _value_and_gradient(function, [x], mode)
+    assert value[0] == 0.0 and gradient[0] == 0.0
+    _, gradient = _value_and_gradient(lambda v: tf.sqrt(function(v)), [x, 2.0], mode)
+    assert math.isnan(gradient[0]) and np.isfinite(gradient[1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _root_names())
+def test_every_root_of_a_square_has_a_nan_gradient_at_zero(name, mode):
+    root = resolve(name)
+    _, gradient = _value_and_gradient(lambda v: root(tf.square(v)), [0.0, 2.0], mode)
+    assert math.isnan(gradient[0]) and gradient[1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.ZERO_CARRIERS))
+def test_a_sum_of_squares_keeps_the_zero_and_its_root_is_nan(name, mode):
+    carrier = resolve(name)
+    if name.rsplit(".", 1)[1] == "add_n":
+        function = lambda v: tf.sqrt(carrier([tf.square(v), tf.square(2.0 * v)]))  # noqa: E731
+    else:
+        function = lambda v: tf.reshape(tf.sqrt(carrier(tf.square(v))), [1])  # noqa: E731
+    value, gradient = _value_and_gradient(function, [0.0, 0.0], mode)
+    assert value.ravel()[0] == 0.0 and np.isnan(gradient).all()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.NORMS))
+def test_a_euclidean_norm_has_a_nan_gradient_at_the_zero_vector(name, mode):
+    norm = resolve(name)
+    value, gradient = _value_and_gradient(lambda v: tf.reshape(norm(tf.reshape(v, [2, 2]), axis=-1), [2]),
+                                          [0.0, 0.0, 3.0, 4.0], mode)
+    assert value.tolist() == [0.0, 5.0]
+    assert np.isnan(gradient[:2]).all() and gradient[2:] == pytest.approx([0.6, 0.8])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_l1_norm_and_a_fractional_power_above_one_have_no_nan_at_zero(mode):
+    """Why the analysis leaves ``tf.norm(v, ord=1)`` and ``tf.square(v) ** 1.5`` alone."""
+    _, gradient = _value_and_gradient(lambda v: tf.reshape(tf.norm(v, ord=1), [1]), [0.0, 0.0], mode)
+    assert np.isfinite(gradient).all()
+    _, gradient = _value_and_gradient(lambda v: tf.pow(tf.square(v), 1.5), [0.0], mode)
+    assert np.isfinite(gradient).all()
