@@ -375,11 +375,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
         return False
 
     def _report_root(self, use: RiskyUse, producer, producer_input, reduced: bool) -> None:
-        context = self._sink_context(use.node)
-        if context is not None and not self.strict:
+        opened = self._open_sink(use.node)
+        if opened is None:
             return
-        as_of = self._tick()
-        self.analysis.reset_budget()
+        context, as_of = opened
         values = self.analysis.value_range(use.operand, EVERYWHERE, use.as_of)
         underflow = knowledge.ZERO_FLAT_OPS.get(next(iter(self.qualified_names(producer.func)), "")) == "underflow" \
             if isinstance(producer, cst.Call) else False
@@ -486,15 +485,23 @@ class ModuleAnalyzer(cst.CSTVisitor):
             context = self.facts.unused_result(start.line, start.column)
         return context
 
+    def _open_sink(self, sink: cst.CSTNode) -> tuple[str | None, int] | None:
+        """(why no gradient comes back through it, or None; the position its checks resolve names as of), or None
+        when the sink needs no check (no gradient comes back and --strict is off).  Starts the range budget."""
+        context = self._sink_context(sink)
+        if context is not None and not self.strict:
+            return None
+        self.analysis.reset_budget()
+        return context, self._tick()
+
     def _check_select(self, call: cst.Call, api: knowledge.SelectApi) -> None:
         cond, when_true, when_false = select_arguments(call, api)
         if cond is None or when_true is None or when_false is None:
             return  # the one-argument form is an index query, not a select
-        context = self._sink_context(call)
-        if context is not None and not self.strict:
+        opened = self._open_sink(call)
+        if opened is None:
             return
-        as_of = self._tick()
-        self.analysis.reset_budget()
+        context, as_of = opened
         for branch, is_true_branch in ((when_true, True), (when_false, False)):
             self._check_discarded(_Sink(call, "select", api), cond, is_true_branch, branch, context, as_of)
 
@@ -533,31 +540,23 @@ class ModuleAnalyzer(cst.CSTVisitor):
     def _check_boolean_mask(self, call: cst.Call, values: knowledge.Operand, mask: knowledge.Operand) -> None:
         tensor = argument(call, values.position, values.keywords)
         cond = argument(call, mask.position, mask.keywords)
-        if tensor is None or cond is None:
-            return
-        context = self._sink_context(call)
-        if context is not None and not self.strict:
-            return
-        as_of = self._tick()
-        self.analysis.reset_budget()
-        self._check_discarded(_Sink(call, "mask"), cond, True, tensor, context, as_of)
+        opened = self._open_sink(call) if tensor is not None and cond is not None else None
+        if opened is not None:
+            self._check_discarded(_Sink(call, "mask"), cond, True, tensor, *opened)
 
     def _check_mask_product(self, node: cst.CSTNode, left, right) -> None:
         """``tf.cast(x > 0, tf.float32) * tf.math.log(x)``: a product with a condition cast to 0/1 is a select with
         the fill 0, and its gradient to the other factor is 0 where the condition is false."""
-        as_of = None
+        opened = None
         for mask, values in ((left, right), (right, left)):
             condition = self._mask_condition(mask, self.seq + 1, 0)
             if condition is None:
                 continue
-            context = self._sink_context(node)
-            if context is not None and not self.strict:
+            opened = opened or self._open_sink(node)
+            if opened is None:
                 return
-            if as_of is None:
-                as_of = self._tick()
-                self.analysis.reset_budget()
             cond, kept_where = condition
-            self._check_discarded(_Sink(node, "mask", name=self.code(mask)), cond, kept_where, values, context, as_of)
+            self._check_discarded(_Sink(node, "mask", name=self.code(mask)), cond, kept_where, values, *opened)
 
     def _mask_condition(self, node, as_of: int, depth: int) -> tuple[cst.BaseExpression, bool] | None:
         """(condition, where it keeps) when ``node`` is a condition cast to a number: ``tf.cast(c, tf.float32)``
@@ -603,13 +602,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
 
     def _check_clamp(self, call: cst.Call, sink: knowledge.ClampSink) -> None:
         """``tf.minimum(tf.exp(x), M)``: the clamp cuts off the op's pole value and sends it a zero gradient."""
-        if len(call.args) > sink.max_arguments:
+        opened = self._open_sink(call) if len(call.args) <= sink.max_arguments else None
+        if opened is None:
             return
-        context = self._sink_context(call)
-        if context is not None and not self.strict:
-            return
-        as_of = self._tick()
-        self.analysis.reset_budget()
+        context, as_of = opened
         for index, spec in enumerate(sink.operands):
             operand = argument(call, spec.position, spec.keywords)
             if operand is None:
@@ -667,13 +663,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
         """``1 / (1 + tf.exp(-x))``: an op whose derivative is 0 at an infinite input meets an exp's overflow."""
         found = [(use, poles) for use, poles, _ in self._poles_reaching(operand, self.seq + 1, 0, set())
                  if use.op.key in knowledge.SATURATION_PRODUCERS and set(poles) & set(op.at)]
-        if not found:
+        opened = self._open_sink(node) if found else None
+        if opened is None:
             return
-        context = self._sink_context(node)
-        if context is not None and not self.strict:
-            return
-        as_of = self._tick()
-        self.analysis.reset_budget()
+        context, as_of = opened
         for use, poles in found:
             if self._input_values(use, EVERYWHERE).within(use.op.safe_domain):
                 continue

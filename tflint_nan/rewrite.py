@@ -191,16 +191,7 @@ class Rewriter:
             prefix, suffix = self._guard(call, api, is_true_branch, condition, safe)
             description = "Guard the input with a double where" + condition.note + safe.note
             extra_edits = condition.edits + safe.edits
-        display = prefix.display + operand.display + suffix.display
-        try:
-            replacement_node = use.node.deep_replace(use.operand, cst.parse_expression(display))
-        except cst.ParserSyntaxError:
-            raise NoRewrite("the rewritten expression does not parse") from None
-        replacement = " ".join(self.analyzer.module.code_for_node(replacement_node).split())
-        start, end = self._span(use.operand)
-        edit = Edit(self._position(start), self._position(end), prefix.source + operand.source + suffix.source,
-                    keeps=len(prefix.source))
-        return Fix(description, replacement, (edit, *_unique(extra_edits)))
+        return self._input_edit(use, operand, prefix, suffix, description, extra_edits)
 
     def fix_masked(self, sink, cond, kept_where: bool, values, use: RiskyUse, as_of: int
                    ) -> tuple[Fix | None, str | None]:
