@@ -81,7 +81,7 @@ def test_a_layer_that_needs_constructor_arguments_is_built_from_its_call_site(re
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 2 confirmed, 1 not confirmed (NaN from elsewhere), 2 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 2 confirmed, 1 not confirmed (NaN from elsewhere), 3 refuted, 0 not probed" in done.stderr
 
 
 GUARDED = """\
@@ -104,3 +104,13 @@ def test_a_finding_without_an_exact_rewrite_is_checked_with_its_input_guard(tmp_
     verdict = finding["dynamic"]
     assert verdict["verdict"] == "confirmed" and verdict["check"] == "guard", verdict
     assert verdict["inputs"] == {"x": 0.0}
+
+
+def test_a_nan_in_code_that_training_never_differentiates_confirms_nothing(report):
+    """The probes differentiate ``uncertainty`` and find its NaN at logits=89, but every call only feeds a metric:
+    the static model's reason is the verdict, not a confirmation."""
+    verdicts, _ = report
+    [verdict] = verdicts["evaluation_only.py"]
+    assert verdict["code"] == "TFN008" and verdict["verdict"] == "refuted"
+    assert verdict["text"].startswith("refuted: no gradient reaches this op: ")
+    assert "every use of uncertainty()" in verdict["text"] and not verdict["inputs"]

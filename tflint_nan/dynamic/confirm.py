@@ -3,7 +3,10 @@
 A finding is probed through the unit that holds it (``extract.py``).  Its inputs are chosen by ``inputs.py``:
 gradients only for inputs that can carry one in training, realistic fixed values for labels, step counters and
 parameters every call passes a number, the extreme probe values (``values.py``) only on the inputs that reach the
-finding's operand.  When no input can carry a gradient, the finding is refuted without running anything.
+finding's operand.  When no input can carry a gradient, the finding is refuted without running anything; when the
+static model shows that no gradient reaches the op in training (``Finding.no_gradient``: only a metric reads the
+function's result...), a NaN the probes find by differentiating the function anyway refutes nothing and confirms
+nothing: the verdict is refuted, with the static reason.
 
 Confirmation is causal.  The unit is probed as written, and again, on the same points, in a copy of the module
 where *this finding's own* rewrite is applied (``Finding.fix``; without one, the minimal input guard of
@@ -286,8 +289,10 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
                  constructor=(inputs.constructor or {}).get("text", ""), recorded=inputs.recorded)
     if verdict.status == NOT_PROBED:
         return replace(verdict, recorded=inputs.recorded)
-    if verdict.status == REFUTED:
-        return replace(verdict, reason=finding.no_gradient or "", **extra)
+    if verdict.status == REFUTED or finding.no_gradient is not None:
+        # Training never differentiates what the static model shows no gradient reaches: a NaN the probes make by
+        # differentiating it anyway is no evidence of a hazard.
+        return replace(verdict, status=REFUTED, reason=finding.no_gradient or "", inputs=(), mode="", **extra)
     contrasts = (result or {}).get("contrasts", {})
     for name in ("own", "after others"):
         witness = _removed(result, contrasts.get(name))
