@@ -396,7 +396,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
         reason = context or self._no_gradient_reaches(use, use.operand, EVERYWHERE, as_of)
         shown = reason is None and confidence in DEFAULT_CONFIDENCE
         if shown or self.strict:
-            fix = self.rewriter.fix_root(use, underflow) if reason is None else (None, None)
+            exp = underflow and bool(self.qualified_names(producer.func) & knowledge.risky_op("exp").names)
+            fix = self.rewriter.fix_root(use, underflow, exp) if reason is None else (None, None)
             region = (f"where its input is below {knowledge.EXP_UNDERFLOW:.1f}, it underflows" if underflow else
                       "at the zero vector" if use.op is knowledge.NORM_OP else "where its input is 0")
             self._report(sink, use, reason, confidence, not shown, region, fix)

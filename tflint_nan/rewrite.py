@@ -253,7 +253,7 @@ class Rewriter:
         except NoRewrite as reason:
             return None, str(reason)
 
-    def fix_root(self, use: RiskyUse, underflow: bool) -> tuple[Fix | None, str | None]:
+    def fix_root(self, use: RiskyUse, underflow: bool, exp: bool = False) -> tuple[Fix | None, str | None]:
         """A root of a value that is 0 where its derivative is 0: the double where on that value, so the root sees
         1 instead of 0 and its result there is the exact 0 it was: ``tf.where(s > 0., tf.sqrt(tf.where(s > 0., s,
         1.)), 0.)``."""
@@ -263,8 +263,12 @@ class Rewriter:
                                 "axis)` and take `tf.where(s > 0., tf.sqrt(tf.where(s > 0., s, 1.)), 0.)`, or use "
                                 "tf.math.l2_normalize for v / norm(v)")
             operand = use.operand
-            if underflow:
+            if underflow and exp:
                 raise NoRewrite("the root of an exp is an exp of half the exponent: tf.exp(0.5 * x) has no 0 to meet")
+            if underflow:
+                raise NoRewrite("the root's input underflows to exactly 0, with a zero derivative, far below 0: put "
+                                "an epsilon large enough for the dtype inside the root (it changes values near 0), "
+                                "or clamp the input from below")
             if not isinstance(operand, cst.Name):
                 raise NoRewrite("the double where repeats the root's input three times: assign it to a variable "
                                 "first (`s = ...`), then take `tf.where(s > 0., tf.sqrt(tf.where(s > 0., s, 1.)), 0.)`")
