@@ -39,7 +39,7 @@ def is_dtype_reason(reason: str) -> bool:
 
 # The reasons the other sinks' findings may have no rewrite: a clamp whose bound has no exact input clamp, and a
 # hand-written function whose built-in agrees with it only up to rounding.
-_NO_EXACT_REWRITE = ("no clamp of the op's input is known to keep every clamped value", "no rewrite keeps every value",
+_NO_EXACT_REWRITE = ("clamp the op's input to where it is finite", "use ",
                      "the double where repeats the root's input", "the root of an exp is an exp",
                      "the root's input underflows")
 

@@ -728,7 +728,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
         elif sink.kind == "clamp":
             fix = self.rewriter.fix_clamped(sink.node, sink.lower, sink.upper, operand, use, as_of)
         else:
-            fix = (None, f"no rewrite keeps every value exactly: use {sink.saturating.builtin}")
+            fix = (None, f"use {sink.saturating.builtin} instead, which avoids the overflow (it agrees with the "
+                         "hand-written form only up to rounding, so it is not applied automatically)")
         self._report(sink, use, reason, confidence, not shown, region, fix)
 
     def _poles_reaching(self, node, as_of: int, depth: int, seen: set) -> Iterator[tuple[RiskyUse, tuple, bool]]:

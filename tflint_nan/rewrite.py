@@ -308,8 +308,8 @@ class Rewriter:
             return "maximum", float_literal(_round_down(math.exp(value - 1.0)))
         if key in ("sqrt", "keras_backend_sqrt") and value > 0 and (value / 2) ** 2 >= _SMALLEST_NORMAL:
             return "maximum", float_literal(_round_down((value / 2) ** 2))
-        raise NoRewrite("no clamp of the op's input is known to keep every clamped value here: clamp the input to "
-                        "where the op is finite")
+        raise NoRewrite("clamp the op's input to where it is finite (no clamp of the input at a bound this far out "
+                        "keeps every clamped value exactly, so none is applied automatically)")
 
     def _input_edit(self, use: RiskyUse, operand: _Text, prefix: _Text, suffix: _Text, description: str,
                     extra_edits) -> Fix:
