@@ -355,6 +355,16 @@ class TflintNanServer(LanguageServer):
             self._publish(subject, analysis)
             return
 
+    async def current_entry(self, uri: str):
+        """(subject, analysis, entry) of the document at ``uri`` as its current text is analysed, or None when it is
+        not a subject, the analysis does not come in time, or it has nothing for that document."""
+        subject = self.subject_of(uri)
+        if subject is None:
+            return None
+        analysis = await self.current_analysis(subject)
+        entry = analysis.entries.get(uri) if analysis is not None else None
+        return None if entry is None else (subject, analysis, entry)
+
     async def current_analysis(self, subject: Subject) -> Analysis | None:
         """The analysis of the subject's current text (waiting for it, without the debounce); None if it does not
         come in time or the document closes."""
@@ -720,14 +730,10 @@ def create_server(workers: int | None = None) -> TflintNanServer:
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
         code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=True))
     async def code_action(ls: TflintNanServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        uri = params.text_document.uri
-        subject = ls.subject_of(uri)
-        if subject is None:
+        found = await ls.current_entry(params.text_document.uri)
+        if found is None:
             return None
-        analysis = await ls.current_analysis(subject)
-        entry = analysis.entries.get(uri) if analysis is not None else None
-        if entry is None:
-            return None
+        subject, analysis, entry = found
         only = params.context.only
         actions: list[types.CodeAction] = []
         if _wants(only, QUICK_FIX_KIND):
@@ -757,14 +763,10 @@ def create_server(workers: int | None = None) -> TflintNanServer:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: TflintNanServer, params: types.HoverParams) -> types.Hover | None:
-        uri = params.text_document.uri
-        subject = ls.subject_of(uri)
-        if subject is None:
+        found = await ls.current_entry(params.text_document.uri)
+        if found is None:
             return None
-        analysis = await ls.current_analysis(subject)
-        entry = analysis.entries.get(uri) if analysis is not None else None
-        if entry is None:
-            return None
+        _, _, entry = found
         offset = entry.index.offset(params.position.line, params.position.character, ls.encoding)
         codes: list[str] = []
         hover_range = None
