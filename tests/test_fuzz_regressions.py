@@ -69,6 +69,18 @@ def test_an_infinite_exponent_is_a_fractional_power():
     assert result.error is None and [f.code for f in result.findings] == ["TFN004"]
 
 
+def test_a_negative_power_of_a_positive_range_open_at_zero():
+    """``(step + 1) ** -0.5`` with ``step`` a counter (at least 0): ``0.0 ** -0.5`` raised ZeroDivisionError."""
+    assert IntervalSet.compare(">", 0.0).map_monotone(lambda v: v ** -0.5, increasing=False) == \
+        IntervalSet.compare(">", 0.0)
+    result = lint("""\
+    def noam(step, d_model=512):
+        step = tf.cast(step, tf.float32)
+        return tf.where(step > 0, d_model ** -0.5 * tf.minimum(step ** -0.5, step * 4000 ** -1.5), 0.)
+    """)
+    assert result.error is None
+
+
 def test_a_select_written_over_two_lines_is_named_on_one_line():
     """The message quoted the callee's source, line break included, and broke the one-line output format."""
     result = lint("y = (tf\n     .where)(x > 0, x, tf.exp(x))\n")

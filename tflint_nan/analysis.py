@@ -673,12 +673,26 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 continue
             pole = next(pole for pole in poles if pole in op.at)
             name = "" if isinstance(node, cst.Call) else f"the division by {self.code(operand)}"
-            # High: the op computes on the function's own input (``1 / (1 + exp(-x))``), which nothing bounds.
-            # Computed inputs (a determinant's logs, a schedule's step ratio) may be bounded beyond what the
+            # High: the op computes on the function's own input (``1 / (1 + exp(-x))``), or on what a callable it
+            # was handed returns for it (``log(self._acquisition(x))``), which nothing bounds.  Computed inputs (a determinant's logs, a schedule's step ratio) may be bounded beyond what the
             # range analysis sees.
-            confidence = "high" if self._is_free_parameter(use.operand, use.as_of) else "medium"
+            confidence = "high" if self._is_opaque_input(use.operand, use.as_of) else "medium"
             self._report_pole(_Sink(node, "saturation", saturating=op, name=name), use, operand, context,
                               _pole_words(pole), as_of, confidence)
+
+    def _is_opaque_input(self, node, as_of: int) -> bool:
+        """A free parameter (``_is_free_parameter``), or the result of calling a callable that is neither a
+        library's function nor one this module defines (``self._acquisition(x)``, ``fn(x)``) on one: its range is
+        as unknown as the parameter's."""
+        if self._is_free_parameter(node, as_of):
+            return True
+        if not isinstance(node, cst.Call) or not any(
+                self._is_free_parameter(arg.value, as_of) for arg in node.args):
+            return False
+        names = self.qualified_names(node.func)
+        if any(name.split(".")[0] in OPAQUE_CALL_EXCLUDED_ROOTS for name in names):
+            return False
+        return not (isinstance(node.func, cst.Name) and node.func.value in self.facts.functions)
 
     def _is_free_parameter(self, node, as_of: int, offsets: bool = False) -> bool:
         """Whether ``node`` is a parameter of the enclosing function (negated or scaled by a constant; with
@@ -813,11 +827,19 @@ class ModuleAnalyzer(cst.CSTVisitor):
 
     def _confidence(self, use: RiskyUse, cond, discarded, kept, values: IntervalSet, as_of: int) -> str:
         """How strongly the code says the discarded elements reach the op's bad domain (see knowledge.CONFIDENCE)."""
-        if values != self._input_values(use, EVERYWHERE) and not values.within(
-                self._input_values(use, kept).union(use.op.safe_domain)):
-            return "high"  # the condition sends unsafe inputs to the discarded elements that the kept never get
         read = self.flow.names(use.operand, use.as_of)
-        if any((_pinned(discarded[name]) and self._pin_reaches_bad_domain(use, discarded, name))
+        # A condition that keeps a single value of a variable the input reads (``n`` near 1) is about that value,
+        # not about the op's domain: that ``log(n)`` is safe near 1 says nothing about where the select puts it.
+        keeps_one_value = any(_pinned(kept[name]) for name in read & kept.keys())
+        if not keeps_one_value:
+            if values != self._input_values(use, EVERYWHERE) and not values.within(
+                    self._input_values(use, kept).union(use.op.safe_domain)):
+                return "high"  # the condition sends unsafe inputs to the discarded elements that the kept never get
+            if self._input_values(use, kept).within(use.op.safe_domain) and not self._is_select(use.operand, use.as_of):
+                # The condition keeps the input in its domain on the kept elements, and only there.  (An input that
+                # is itself a select is a guard: its fill, not the condition, decides the discarded elements.)
+                return "high"
+        if any((_pinned(discarded[name]) and self._pin_reaches_bad_domain(use, discarded, kept, name))
                or discarded[name].is_everything() for name in read & discarded.keys()):
             # The condition singles out degenerate values of a variable the input is computed from (and at those
             # values the input is unsafe), or discards every value it can take.
@@ -829,14 +851,30 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return "medium"
         return "low"
 
-    def _pin_reaches_bad_domain(self, use: RiskyUse, discarded, name: str) -> bool:
-        """Whether, with ``name`` at the value the condition pins it to, the input can still be unsafe: the pin
-        (``n`` within 1e-5 of 1) is the cause only if the input is unsafe there (``1 - n``), not if what makes it
-        unsafe is another, unconstrained variable (``pow(b, n - 1)`` is about 1)."""
+    def _is_select(self, node, as_of: int, depth: int = 0) -> bool:
+        """Whether ``node`` is a select call, directly or as a local variable's value."""
+        if isinstance(node, cst.Name) and depth < 5:
+            binding = self.binding(node.value, as_of)
+            if binding is not None and binding.value is not None:
+                return self._is_select(binding.value, binding.seq, depth + 1)
+        return isinstance(node, cst.Call) and any(
+            knowledge.select_api(name) is not None for name in self.qualified_names(node.func))
+
+    def _pin_reaches_bad_domain(self, use: RiskyUse, discarded, kept, name: str) -> bool:
+        """Whether the value the condition pins ``name`` to is what sends the input out of its domain: with ``name``
+        at the pin the input is certainly unsafe, or takes an unsafe value that it never takes on the kept elements.  The pin (``n`` within
+        1e-5 of 1) is the cause for ``1 - n`` and for ``log(p)`` pinned at ``p == 0``, not where what makes the input
+        unsafe is another, unconstrained variable (``pow(b, n - 1)`` is about 1; ``a / (a + b)`` pinned at
+        ``b == 0`` is as unsafe for every other ``b``)."""
         pinned = discarded[name]
         centre = dict(discarded)
         centre[name] = IntervalSet.point((pinned.lo + pinned.hi) / 2)
-        return not self._input_values(use, centre).within(use.op.safe_domain)
+        at_pin = self._input_values(use, centre)
+        if at_pin.is_empty():
+            return False
+        if at_pin.intersect(use.op.safe_domain).is_empty():
+            return True  # at the pin the input is certainly unsafe (``1 - n`` is 0)
+        return not at_pin.within(self._input_values(use, kept).union(use.op.safe_domain))
 
     def _report(self, sink: _Sink, use: RiskyUse, reason: str | None, confidence: str, strict_only: bool,
                 region: str, fix: tuple, branch: str = "") -> None:
@@ -959,6 +997,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
 # A condition that confines a variable to an interval this narrow singles out a degenerate case (``count == 0``,
 # ``abs(n - 1) < 1e-5``): the case a formula breaks on, and the reason the author wrote the select.
 PINNED_WIDTH = 1e-3
+# Roots of callables whose results are not unknown: libraries the knowledge tables describe, and Python's own.
+OPAQUE_CALL_EXCLUDED_ROOTS = frozenset({"tensorflow", "keras", "tf_keras", "numpy", "math", "scipy", "builtins"})
 
 
 _ROOT_HAZARD = "has an infinite derivative at 0"

@@ -230,6 +230,8 @@ def _safe_call(fn, value: float) -> float:
         return fn(value)
     except OverflowError:
         return INF if value > 0 else -INF
+    except ZeroDivisionError:  # 0 ** -a at an open end: the limit from the positive side
+        return INF
     except ValueError:  # log(0): the limit
         return -INF if value == 0 else math.nan
 

@@ -233,13 +233,32 @@ class Analysis:
         if right_value is None and left_value is not None:
             left, right, symbol, right_value = right, left, _FLIP[symbol], left_value
         if right_value is None:
-            # a > b constrains the difference a - b, and b - a.
+            # a > b constrains the difference a - b, and b - a ...
             difference = IntervalSet.compare(symbol, 0.0)
-            return {f"{self.ctx.key(left)}-{self.ctx.key(right)}": difference,
-                    f"{self.ctx.key(right)}-{self.ctx.key(left)}": difference.negate()}
+            region = {f"{self.ctx.key(left)}-{self.ctx.key(right)}": difference,
+                      f"{self.ctx.key(right)}-{self.ctx.key(left)}": difference.negate()}
+            # ... and each side by the other's range: ``t <= -abs(a)`` says ``t <= 0``.
+            self._bound_by(left, symbol, right, region, as_of, depth)
+            self._bound_by(right, _FLIP[symbol], left, region, as_of, depth)
+            return region
         region: dict[str, IntervalSet] = {}
         self._constrain(left, IntervalSet.compare(symbol, right_value), region, as_of, depth)
         return region
+
+    def _bound_by(self, node, symbol: str, other, region: dict, as_of: int, depth: int) -> None:
+        """Record what ``node <symbol> other`` says about ``node`` alone, from the range ``other`` can take."""
+        if symbol not in ("<", "<=", ">", ">=", "=="):
+            return
+        others = self.value_range(other, EVERYWHERE, as_of, depth + 1)
+        if others.is_empty():
+            return
+        below = symbol in ("<", "<=", "==")
+        above = symbol in (">", ">=", "==")
+        bound = IntervalSet.compare("<=", others.hi) if below and not math.isinf(others.hi) else EVERYTHING
+        if above and not math.isinf(others.lo):
+            bound = bound.intersect(IntervalSet.compare(">=", others.lo))
+        if not bound.is_everything():
+            self._constrain(node, bound, region, as_of, depth + 1)
 
     def _constrain(self, node, values: IntervalSet, region: dict, as_of: int, depth: int) -> None:
         """Record that ``node`` lies in ``values``, and what that says about the expressions it is built from:
@@ -344,14 +363,14 @@ class Analysis:
                 return inner
             return EVERYTHING
         if isinstance(node, cst.BinaryOperation):
-            return self._binary_range(node, recurse)
+            return self._binary_range(node, recurse, region)
         if isinstance(node, cst.IfExp):
             return recurse(node.body).union(recurse(node.orelse))
         if isinstance(node, cst.Call):
             return self._call_range(node, region, as_of, depth, recurse)
         return EVERYTHING
 
-    def _binary_range(self, node: cst.BinaryOperation, recurse) -> IntervalSet:
+    def _binary_range(self, node: cst.BinaryOperation, recurse, region: Region) -> IntervalSet:
         op = node.operator
         if isinstance(op, cst.Power):
             exponent = constant_value(node.right)
@@ -375,8 +394,23 @@ class Analysis:
                 return _square(left)
             return left.multiply(right)
         if isinstance(op, cst.Divide):
+            if self._key_without_zero_terms(node.left, recurse) == self._key_without_zero_terms(node.right, recurse):
+                # ``a / (a + b)`` where ``b`` is 0: 1 (or NaN where ``a`` is 0, which the division reports itself)
+                return IntervalSet.point(1.0)
             return left.multiply(right.reciprocal())
         return EVERYTHING
+
+    def _key_without_zero_terms(self, node, recurse) -> str:
+        """``node``'s key with the added terms that are exactly 0 (on the region) left out: ``a + b`` with ``b``
+        pinned to 0 is ``a``."""
+        while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+            if recurse(node.right) == _ZERO:
+                node = node.left
+            elif isinstance(node.operator, cst.Add) and recurse(node.left) == _ZERO:
+                node = node.right
+            else:
+                break
+        return self.ctx.key(node)
 
     def _reduced_extreme(self, node, of, depth: int = 0) -> str | None:
         """"max" or "min" when ``node`` is the maximum or minimum of ``of`` over some axes (through stop_gradient
@@ -497,6 +531,9 @@ class Analysis:
         if fact is not None:
             return fact.values
         return EVERYTHING
+
+
+_ZERO = IntervalSet.point(0.0)
 
 
 def _safe_apply(function, value: float) -> float:

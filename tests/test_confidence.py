@@ -1,0 +1,90 @@
+"""The evidence behind a finding's confidence, statically: what makes the condition say where the op's input leaves
+its domain (high, shown by default) and what leaves it a judgement (medium, shown with --strict).
+(``fixtures/bad/real_code_bugs.py`` proves the high cases with TensorFlow.)"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from helpers import lint
+
+TF = "import tensorflow as tf\n\n\n"
+
+
+def found(code: str):
+    return [(f.code, f.line, f.confidence) for f in lint(TF + textwrap.dedent(code), strict=True)]
+
+
+def test_a_pinned_variable_is_the_cause_only_where_the_pin_makes_the_input_unsafe():
+    # At b == 0 the share is a / a = 1, so 1 - share is certainly 0: the pin is the cause.  The share's own
+    # divisor a + b is as unsafe at b == 0 as at any other b: the condition does not say where it is 0.
+    code = """\
+    def f(a, b):
+        share = a / (a + b)
+        return tf.where(tf.equal(b, 0.), tf.zeros_like(a), share / (1. - share))
+    """
+    assert sorted(found(code)) == [("TFN003", 5, "medium"), ("TFN003", 6, "high")]
+
+
+def test_a_pin_that_keeps_a_divisor_near_zero_is_the_cause():
+    code = """\
+    def f(n):
+        return tf.where(tf.abs(n - 1.) < 1e-5, tf.ones_like(n), (2. - n) / (1. - n))
+    """
+    assert found(code) == [("TFN003", 5, "high")]
+
+
+def test_a_pin_is_not_the_cause_when_another_input_makes_the_op_unsafe():
+    code = """\
+    def f(n, b):
+        return tf.where(tf.abs(n - 1.) < 1e-5, tf.ones_like(n), tf.pow(b, n - 1.) / (1. - n))
+    """
+    confidences = {(code, confidence) for code, _, confidence in found(code)}
+    assert ("TFN003", "high") in confidences  # the division by 1 - n
+    assert ("TFN004", "high") not in confidences  # pow(b, n - 1) is about 1 at the pin; b decides
+
+
+@pytest.mark.parametrize("condition, op, expected", [
+    # t <= -|a| says t <= 0, so |a| * t <= 0 on the kept elements: exp overflows only where the select discards
+    ("t <= -tf.abs(a)", "tf.exp(tf.abs(a) * t)", "high"),
+    ("-tf.abs(a) >= t", "tf.exp(tf.abs(a) * t)", "high"),
+    ("t <= tf.square(a)", "tf.exp(t)", "medium"),  # the bound is unbounded above: nothing said on the kept side
+    ("t <= a", "tf.exp(t)", "medium"),
+])
+def test_a_comparison_with_a_computed_bound_constrains_each_side_by_the_other(condition, op, expected):
+    code = f"""\
+    def f(t, a):
+        return tf.where({condition}, {op}, tf.zeros_like(t))
+    """
+    assert found(code) == [("TFN001", 5, expected)]
+
+
+def test_a_condition_that_keeps_one_value_is_not_evidence_about_the_op():
+    # Near n == 1 log(n) is safe, but the select is about the formula at 1, not about where log is defined.
+    code = """\
+    def f(n, x):
+        return tf.where(tf.abs(n - 1.) < 1e-5, tf.math.log(n) * x, x)
+    """
+    assert found(code) == [("TFN002", 5, "medium")]
+
+
+@pytest.mark.parametrize("operand, expected", [
+    ("x", "high"),
+    ("score(x)", "high"),  # a callable the function was handed: its result is as unknown as x
+    ("self.score(x)", "high"),
+    ("helper(x)", "medium"),  # a function of this module: computed, possibly bounded
+    ("tf.nn.softplus(x) + x", "medium"),
+])
+def test_a_saturating_op_is_high_on_an_input_or_a_handed_callables_result(operand, expected):
+    code = f"""\
+    def helper(v):
+        return v * v
+
+
+    class Product:
+        def __call__(self, x, score):
+            return tf.exp(tf.math.log({operand}))
+    """
+    assert [(c, conf) for c, _, conf in found(code)] == [("TFN008", expected)]
