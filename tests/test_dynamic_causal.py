@@ -24,7 +24,7 @@ DYNAMIC_FIXTURES = ROOT / "tests" / "dynamic_fixtures"
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     directory = tmp_path_factory.mktemp("dynamic_fixtures")
-    for path in sorted(DYNAMIC_FIXTURES.glob("*.py")):
+    for path in sorted([*DYNAMIC_FIXTURES.glob("*.py"), *DYNAMIC_FIXTURES.glob("*.ipynb")]):
         (directory / path.name).write_bytes(path.read_bytes())
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "tflint_nan", "--strict", "--no-cache", "--dynamic",
@@ -81,7 +81,7 @@ def test_a_layer_that_needs_constructor_arguments_is_built_from_its_call_site(re
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 2 confirmed, 1 not confirmed (NaN from elsewhere), 3 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 5 confirmed, 2 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
 
 
 GUARDED = """\
@@ -114,3 +114,64 @@ def test_a_nan_in_code_that_training_never_differentiates_confirms_nothing(repor
     assert verdict["code"] == "TFN008" and verdict["verdict"] == "refuted"
     assert verdict["text"].startswith("refuted: no gradient reaches this op: ")
     assert "every use of uncertainty()" in verdict["text"] and not verdict["inputs"]
+
+
+def test_a_public_helper_called_only_from_an_optimizer_step_in_another_module_is_refuted(report):
+    """``root_mean_square`` is registered in a ``custom_objects`` dict under a name nothing looks up, and its only
+    call is in ``adafactor_like.py``'s ``update_step``: its NaN at the zero vector is real, but never trained."""
+    verdicts, _ = report
+    [verdict] = verdicts["rms_helpers.py"]
+    assert verdict["code"] == "TFN009" and verdict["verdict"] == "refuted" and not verdict["inputs"]
+    assert verdict["text"] == ("refuted: no gradient reaches this op: its only call is in code that is never "
+                               "differentiated (adafactor_like.py:9: Optimizer.update_step, which is never "
+                               "differentiated)")
+
+
+def test_parameters_declared_integers_carry_no_gradient(report):
+    """A progress schedule of an image counter and integer stage lengths, each declared an integer by its
+    docstring entry: nothing is left to differentiate, so its division by the transition length is refuted."""
+    verdicts, _ = report
+    [verdict] = verdicts["progress_schedule.py"]
+    assert verdict["verdict"] == "refuted" and verdict["differentiated"] == []
+    assert set(verdict["fixed"]) == {"current_image_id", "stable_stage_num_images", "transition_stage_num_images"}
+    assert all(why.startswith("declared an integer (its docstring: ") for why in verdict["fixed"].values())
+    assert "none of its inputs carries a gradient" in verdict["text"]
+
+
+def test_constructor_configuration_is_held_at_ordinary_positive_values(report):
+    """``clip_gradient(g, self._l2_norm_clip)``: the clip norm is the constructor's argument, so it gets 1, 0.5
+    and 2 (never the 0 that would divide by zero) and no gradient; the gradient is differentiated and no NaN is
+    found."""
+    verdicts, _ = report
+    [verdict] = verdicts["constructor_configuration.py"]
+    assert verdict["verdict"] == "refuted" and verdict["differentiated"] == ["g"]
+    assert verdict["fixed"] == {"l2_norm_clip": "every call passes configuration: self._l2_norm_clip, set from the "
+                                                "constructor's arguments"}
+    assert verdict["probes"] > 0 and "with l2_norm_clip fixed" in verdict["text"]
+
+
+def test_tensorflow_1_code_is_probed_against_its_own_api(report):
+    """``tf.log`` exists only in TensorFlow 1's API; the probe falls back to it and confirms the seeded bug
+    through the linter's own rewrite (a TensorFlow 2 ``tf.where`` that broadcasts)."""
+    verdicts, _ = report
+    [verdict] = verdicts["tensorflow1_loss.py"]
+    assert verdict["verdict"] == "confirmed" and verdict["inputs"] == {"x": 0.0}
+    assert verdict["check"] == "rewrite"
+
+
+def test_a_division_whose_infinite_value_poisons_a_loss_is_confirmed_by_guarding_its_divisor(report):
+    verdicts, _ = report
+    by_row = {v["row"]: v for v in verdicts["class_balanced_loss.py"]}
+    assert by_row[13]["verdict"] == "confirmed" and by_row[13]["check"] == "divisor"
+    assert by_row[13]["inputs"] == {"logits": 0.0, "label": 0.0}
+    assert by_row[12]["verdict"] == "not_confirmed"
+
+
+def test_a_notebook_cell_is_probed_as_the_module_its_kernel_runs(report):
+    """The softplus of a notebook's cell 3 (cell 2 starts with a line magic; cell 4 trains at module level and is
+    not run): confirmed at z=89, with the finding still reported in its cell."""
+    verdicts, _ = report
+    [verdict] = verdicts["notebook_softplus.ipynb"]
+    assert verdict["code"] == "TFN001" and verdict["verdict"] == "confirmed"
+    assert verdict["inputs"] == {"z": 89.0} and verdict["function"] == "my_better_softplus"
+    assert verdict["row"] == 2

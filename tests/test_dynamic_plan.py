@@ -347,3 +347,103 @@ def test_the_input_guard_wraps_each_operand_of_the_op():
     edits = guard_edits(finding, code)
     assert apply_edits(code, edits).splitlines()[-1] == \
         "    return tf.where(y > 0., __tflint_nan_guard__(x) / __tflint_nan_guard__(y), x)"
+
+
+# -- what the project's calls say (``callsites.py``) ----------------------------------------------------------------
+_HELPER = '''import tensorflow as tf
+
+
+def root_mean_square(x):
+    return tf.sqrt(tf.reduce_mean(tf.square(x)))
+
+
+custom_objects = {"root_mean_square": root_mean_square}
+'''
+_OPTIMIZER = '''import tensorflow as tf
+from helpers import root_mean_square as rms
+
+
+class Clipped(tf.keras.optimizers.Optimizer):
+    def update_step(self, gradient, variable, learning_rate):
+        variable.assign_sub(learning_rate * gradient / tf.maximum(1.0, rms(gradient)))
+'''
+
+
+def _never_differentiated(folder, extra: dict[str, str]):
+    import ast
+
+    from tflint_nan.dynamic.callsites import never_differentiated
+    from tflint_nan.gradients import ModuleFacts
+    from tflint_nan.project import ProjectModules, forget_project_caches
+
+    forget_project_caches()
+    (folder / "helpers.py").write_text(_HELPER)
+    (folder / "optimizer.py").write_text(_OPTIMIZER)
+    for name, text in extra.items():
+        (folder / name).write_text(text)
+    path = str(folder / "helpers.py")
+    tree = ast.parse(_HELPER)
+    return never_differentiated(tree, "root_mean_square", path, ModuleFacts(tree, ProjectModules(path)))
+
+
+def test_a_helper_called_only_from_an_optimizer_step_is_never_differentiated(tmp_path):
+    reason = _never_differentiated(tmp_path, {})
+    assert reason == ("its only call is in code that is never differentiated (optimizer.py:7: "
+                      "Optimizer.update_step, which is never differentiated)")
+
+
+def test_a_helper_that_a_loss_also_calls_may_be_differentiated(tmp_path):
+    loss = "from helpers import root_mean_square\n\n\ndef loss(y_pred):\n    return root_mean_square(y_pred)\n"
+    assert _never_differentiated(tmp_path, {"losses.py": loss}) is None
+
+
+def test_a_registry_entry_that_a_model_names_leaves_the_callers_unknown(tmp_path):
+    model = "import tensorflow as tf\n\nlayer = tf.keras.layers.Dense(4, activation='root_mean_square')\n"
+    assert _never_differentiated(tmp_path, {"model.py": model}) is None
+
+
+def test_declared_integers_come_from_annotations_and_docstrings():
+    import ast
+
+    from tflint_nan.dynamic.callsites import declared_integers
+
+    source = '''def f(a: int, b, c, d, e, g, h):
+    """Args:
+      b: An integer, the number of images.
+      c (int): a size.
+      d: Number of blocks.
+      e: A float `Tensor` of logits.
+      g: The integer part is dropped from this float.
+      h (int or float): a scale.
+    """
+'''
+    found = declared_integers(ast.parse(source).body[0])
+    assert set(found) == {"a", "b", "c", "d"}
+    assert found["a"] == "annotated int"
+
+
+def test_configuration_arguments_are_lookups_and_constructor_settings():
+    import ast
+
+    from tflint_nan.dynamic.callsites import CallSite, _enclosing, configuration_arguments
+
+    source = '''def scale(x, factor, clip):
+    return x
+
+
+class Model:
+    def __init__(self, clip, layer):
+        self._clip = clip
+        self.layer = layer
+
+    def run(self, x, config):
+        return scale(self.layer(x), config["factor"], self._clip) + scale(x, 2.0, self._clip)
+'''
+    tree = ast.parse(source)
+    enclosing = _enclosing(tree)
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "scale"]
+    sites = [CallSite("m.py", tree, call, *enclosing[call]) for call in calls]
+    found = configuration_arguments(sites, tree.body[0], ["x", "factor", "clip"])
+    assert set(found) == {"factor", "clip"}  # x: a layer's output at one call
+    assert found["factor"] == ([], "config['factor']")
+    assert found["clip"] == ([], "self._clip, set from the constructor's arguments")

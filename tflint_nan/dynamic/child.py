@@ -29,7 +29,7 @@ import sys
 import types
 
 from .extract import Step, Unit
-from .inputs import GUARD_NAME
+from .inputs import DIVISOR_GUARD_NAME, GUARD_NAME
 from .values import format_value, grid_points, magnitude_key, probe_points
 
 WITNESSES = 3  # NaN points kept per mode, the smallest first
@@ -210,22 +210,90 @@ def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Even
     result = {"status": "probed", "probes": len(points), "dtype": dtype,
               "parameters": [name for name, _ in parameters], "watched": [
                   name for (name, _), w in zip(parameters, watch) if w], "modes": {}}
-    for mode in task.get("modes", ("eager", "xla")):
+    modes = task.get("modes", ("eager", "xla"))
+    for mode in modes:
         result["modes"][mode] = probe.run(mode)
-    if all(outcome.get("error") for outcome in result["modes"].values()):
-        first = next(iter(result["modes"].values()))
-        raise NotProbed(first["error"])
-    if task.get("table"):
-        result["table"] = probe.table()
-    reference = task.get("reference")
-    if reference is not None:
-        result["comparison"] = _compare(tf, probe, reference, job, runs, poisoned, events)
-    if task.get("variants"):
-        result["contrasts"] = _contrasts(tf, probe, task, job, runs, poisoned, events)
+    tensorflow_1 = Tensorflow1(tf)
+    try:
+        if all(outcome.get("error") for outcome in result["modes"].values()) and tensorflow_1.apply(run.module):
+            # Code written for TensorFlow 1 (``tf.to_float``, ``keep_dims=``, ``targets=``) runs as written against
+            # ``tf.compat.v1``, still eagerly; only when TensorFlow 2's names fail, and only for this task.
+            call, parameters = build_callable(run.module, unit, constructor)
+            retried = Probe(tf, call, parameters, points, dtype, watch, probe.specs)
+            outcomes = {mode: retried.run(mode) for mode in modes}
+            if not all(outcome.get("error") for outcome in outcomes.values()):
+                probe, result["modes"], result["tensorflow_1"] = retried, outcomes, True
+        if all(outcome.get("error") for outcome in result["modes"].values()):
+            first = next(iter(result["modes"].values()))
+            raise NotProbed(first["error"])
+        if task.get("table"):
+            result["table"] = probe.table()
+        reference = task.get("reference")
+        if reference is not None:
+            result["comparison"] = _compare(tf, probe, reference, job, runs, poisoned, events)
+        if task.get("variants"):
+            result["contrasts"] = _contrasts(tf, probe, task, job, runs, poisoned, events,
+                                             tensorflow_1 if result.get("tensorflow_1") else None)
+    finally:
+        tensorflow_1.restore()
     return result
 
 
-def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: dict, events: Events) -> dict:
+class Tensorflow1:
+    """Rebinds a module's names for ``tensorflow`` to TensorFlow 2's API with TensorFlow 1's (``tf.compat.v1``)
+    behind it, and puts them back afterwards: functions read their globals when called, so the rebinding reaches
+    the probed function and everything of its module it calls."""
+
+    def __init__(self, tf):
+        self.tf = tf
+        self.changed: list[tuple[dict, str, object]] = []
+
+    def apply(self, module) -> bool:
+        namespace = module.__dict__
+        names = [name for name, value in namespace.items() if value is self.tf]
+        for name in names:
+            self.changed.append((namespace, name, namespace[name]))
+            namespace[name] = _BothApis(self.tf, self.tf.compat.v1)
+        return bool(names)
+
+    def restore(self) -> None:
+        for namespace, name, value in reversed(self.changed):
+            namespace[name] = value
+        self.changed.clear()
+
+
+class _BothApis:
+    """A TensorFlow namespace that answers with TensorFlow 2's name (``tf.where`` broadcasts, as the linter's
+    rewrites assume) and falls back to TensorFlow 1's where 2 has none (``tf.log``, ``tf.to_float``) or where 2's
+    function rejects a keyword that 1's takes (``keep_dims=``, ``targets=``)."""
+
+    def __init__(self, current, legacy):
+        self._current, self._legacy = current, legacy
+
+    def __getattr__(self, name: str):
+        current, legacy = getattr(self._current, name, None), getattr(self._legacy, name, None)
+        if current is None or legacy is None or current is legacy:
+            if current is None and legacy is None:
+                raise AttributeError(f"module 'tensorflow' has no attribute {name!r}")
+            return current if current is not None else legacy
+        if isinstance(current, types.ModuleType) and isinstance(legacy, types.ModuleType):
+            return _BothApis(current, legacy)
+        if isinstance(current, types.FunctionType) and callable(legacy) and not isinstance(legacy, type):
+            @functools.wraps(current)
+            def either(*args, **kwargs):
+                try:
+                    return current(*args, **kwargs)
+                except TypeError as error:
+                    if "keyword argument" not in str(error):
+                        raise
+                return legacy(*args, **kwargs)
+
+            return either
+        return current
+
+
+def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: dict, events: Events,
+               tensorflow_1: Tensorflow1 | None = None) -> dict:
     """Run each variant of the unit (the module with one or more findings' rewrites or guards applied) on the
     same points; for each contrast ``[name, base, variant]``, the points whose NaN gradient in ``base`` is gone in
     ``variant``, per mode.  A contrast may name earlier ones; when one of those removed a NaN, it is skipped."""
@@ -241,6 +309,8 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
                     raise NotProbed(unit.problem)
                 run = _module_run(spec["module"], job, runs, tf)
                 run.run(unit.steps, poisoned, events)
+                if tensorflow_1 is not None:
+                    tensorflow_1.apply(run.module)
                 call, parameters = build_callable(run.module, unit, task.get("constructor"))
                 if [name for name, _ in parameters] != [name for name, _ in probe.parameters]:
                     raise NotProbed("the rewrite changed the function's parameters")
@@ -291,6 +361,7 @@ def _module_run(key: str, job: dict, runs: dict, tf=None) -> ModuleRun:
             raise NotProbed(f"the {'rewritten ' if key != 'original' else ''}source does not parse: {error}")
         if tf is not None:
             runs[key].module.__dict__[GUARD_NAME] = nan_guard(tf)
+            runs[key].module.__dict__[DIVISOR_GUARD_NAME] = safe_divisor(tf)
     return runs[key]
 
 
@@ -313,6 +384,21 @@ def nan_guard(tf):
         if tf.is_tensor(value) and value.dtype.is_floating:
             return guard(value)
         return value  # Python numbers, integer tensors: no gradient to guard
+
+    return apply
+
+
+def safe_divisor(tf):
+    """The guard a division is checked with when stopping its gradient is not enough: 1 where the divisor is 0,
+    as the double where puts it, so the division's value is finite there too (a Python number is left alone: its
+    division by 0 raises instead of making an inf)."""
+
+    def apply(value):
+        if isinstance(value, tf.Variable):
+            value = tf.convert_to_tensor(value)
+        if tf.is_tensor(value) and value.dtype.is_floating:
+            return tf.where(tf.equal(value, 0), tf.ones_like(value), value)
+        return value
 
     return apply
 
@@ -479,26 +565,39 @@ class Probe:
         return {"error": error}
 
     def _per_point(self, mode: str, runner, layout: str) -> dict:
+        """Each probe point on its own, for a function whose outputs are not one row per point (it reduces them).
+        Where no point alone shows a NaN, each point again in a row beside a 0: a function of whole rows (a softmax,
+        a norm) needs entries that differ to reach its edges (``log(softmax([-1000, 0]))``)."""
         np = self.np
         n = len(self.points)
         indices = list(range(n))
         if n > PER_POINT_LIMIT:
             indices = sorted(random.Random(0).sample(indices, PER_POINT_LIMIT))
+        forward_rows, grad_rows, nan = self._each_point(runner, layout, indices, beside_zero=False)
+        beside_zero = not any(nan)
+        if beside_zero:
+            forward_rows, grad_rows, nan = self._each_point(runner, layout, indices, beside_zero=True)
+        self.rows[mode] = {"forward": np.stack(forward_rows),
+                           "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(sum(self.watch))],
+                           "nan": np.asarray(nan), "indices": indices, "beside_zero": beside_zero}
+        summary = self._summary(mode)
+        summary["per_point"] = len(indices)
+        return summary
+
+    def _each_point(self, runner, layout: str, indices: list[int], beside_zero: bool):
+        np = self.np
         forward_rows, grad_rows, nan = [], [], []
         for i in indices:
             columns = [column[i:i + 1] for column in self.columns]
+            if beside_zero:
+                columns = [np.concatenate([column, np.zeros_like(column)]) for column in columns]
             outputs, gradients = _quietly(runner, self._args(columns, layout)[0])
             values = np.concatenate([np.asarray(o, dtype=np.float64).ravel() for o in outputs])
             grads = [np.asarray(g, dtype=np.float64).ravel() for g in gradients]
             forward_rows.append(values[:1] if values.size else np.array([np.nan]))
             grad_rows.append(grads)
             nan.append(bool(np.isfinite(values).all() and any(np.isnan(g).any() for g in grads)))
-        self.rows[mode] = {"forward": np.stack(forward_rows),
-                           "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(sum(self.watch))],
-                           "nan": np.asarray(nan), "indices": indices}
-        summary = self._summary(mode)
-        summary["per_point"] = len(indices)
-        return summary
+        return forward_rows, grad_rows, nan
 
     def _summary(self, mode: str) -> dict:
         rows = self.rows[mode]
@@ -509,8 +608,11 @@ class Probe:
 
     def witness(self, mode: str, position: int) -> dict:
         index = self._point_index(mode, position)
+        text = [format_value(v, self.dtype) for v in self.points[index]]
+        if self.rows[mode].get("beside_zero"):
+            text = [f"[{value}, 0]" for value in text]  # the point in a row beside a 0 (``_per_point``)
         return {"point": list(self.points[index]),
-                "text": [format_value(v, self.dtype) for v in self.points[index]],
+                "text": text,
                 "forward": float(self.rows[mode]["forward"][position][0])}
 
     def _point_index(self, mode: str, position: int) -> int:

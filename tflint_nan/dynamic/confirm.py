@@ -10,7 +10,8 @@ nothing: the verdict is refuted, with the static reason.
 
 Confirmation is causal.  The unit is probed as written, and again, on the same points, in a copy of the module
 where *this finding's own* rewrite is applied (``Finding.fix``; without one, the minimal input guard of
-``inputs.guard_edits``), everything else unchanged.  The finding is confirmed at a point whose NaN gradient that
+``inputs.guard_edits``; for a division whose NaN that guard leaves, also the divisor guard of
+``inputs.divisor_guard_edits``, which puts 1 where the divisor is 0), everything else unchanged.  The finding is confirmed at a point whose NaN gradient that
 copy removes.  When the unit holds other findings, a NaN that only shows once they are fixed counts too (the
 copy with every other finding fixed against the copy with all of them fixed).  A NaN gradient that this
 finding's fix does not remove is "not confirmed: it comes from elsewhere", naming the other finding whose fix
@@ -26,11 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
-from ..finding import Edit, Finding
+from ..finding import Edit, Finding, Position
 from ..knowledge import PARSE_ERROR_CODE, RULE_CODES
 from ..lint import SourceError, decode
 from .extract import ExtractError, ModuleSlicer, Unit
-from .inputs import guard_edits, plan_inputs
+from .inputs import divisor_guard_edits, guard_edits, plan_inputs
 from .supervisor import DEFAULT_TIMEOUT, Job, Session, run_job
 from .values import DEFAULT_DTYPE, probe_values
 from .verdict import CONFIRMED, NOT_CONFIRMED, NOT_PROBED, REFUTED, Verdict, not_probed
@@ -119,9 +120,14 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
     if reason is None:
         try:
             with open(path, "rb") as handle:
-                source = decode(handle.read())
+                data = handle.read()
+            if any(finding.cell is not None for _, finding in findings):
+                source, findings, outside = _notebook_module(data, path, findings)
+                plan.verdicts.update(outside)
+            else:
+                source = decode(data)
             slicer = ModuleSlicer(source, path)
-        except (OSError, SourceError, ExtractError) as error:
+        except (OSError, SourceError, ExtractError, ValueError) as error:
             reason = f"cannot read the file again: {getattr(error, 'strerror', None) or error}"
     if reason is not None:
         plan.verdicts = {index: not_probed(reason) for index, _ in findings}
@@ -143,7 +149,7 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
                 plan.verdicts[index] = not_probed(unit.problem, unit.label if unit.name != "<module>" else "")
             continue
         # Each finding's own intervention: its exact rewrite, or the guard of its op's operands.
-        interventions: dict[int, tuple[list[Edit] | None, str]] = {}
+        interventions: dict[int | str, tuple[list[Edit] | None, str]] = {}
         for index, finding in members:
             if finding.fix is not None and finding.fix.edits:
                 interventions[index] = (list(finding.fix.edits), "rewrite")
@@ -175,12 +181,18 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
         indices = [index for index, _ in members]
         for index in indices:
             variant(f"own {index}", [index])
+        for index, finding in members:
+            if interventions[index][1] == "guard":
+                divisor = divisor_guard_edits(finding, source)
+                if divisor is not None:
+                    interventions[f"divisor {index}"] = (divisor, "guard")
+                    variant(f"divisor {index}", [f"divisor {index}"])
         if len(members) > 1:
             variant(f"all {key[0]}", indices)
             for index in indices:
                 variant(f"others {index}", [i for i in indices if i != index])
         for index, finding in members:
-            inputs = plan_inputs(slicer.tree, facts, unit, finding, source, dtype, recording)
+            inputs = plan_inputs(slicer.tree, facts, unit, finding, source, dtype, recording, path)
             context = {"finding": finding, "inputs": inputs, "check": interventions[index][1],
                        "members": members, "variants": variants, "own": f"own {index}"}
             plan.context[index] = context
@@ -189,9 +201,11 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
                                                fixed=tuple(inputs.fixed().items()), recorded=inputs.recorded)
                 continue
             contrasts = [["own", "original", f"own {index}"]]
+            if f"divisor {index}" in variants:
+                contrasts.append(["own divisor", "original", f"divisor {index}", ["own"]])
             if len(members) > 1:
-                contrasts.append(["after others", f"others {index}", f"all {key[0]}", ["own"]])
-                contrasts += [[f"cause {i}", "original", f"own {i}", ["own", "after others"]]
+                contrasts.append(["after others", f"others {index}", f"all {key[0]}", ["own", "own divisor"]])
+                contrasts += [[f"cause {i}", "original", f"own {i}", ["own", "own divisor", "after others"]]
                               for i in indices if i != index]
             used = {name for contrast in contrasts for name in contrast[1:3]} - {"original"}
             task = _add_task(plan, "original", unit, {finding.code}, inputs.dtype or dtype)
@@ -228,9 +242,44 @@ def _recordings(path: str) -> dict:
 def _unprobeable_file(path: str, findings: list[tuple[int, Finding]]) -> str | None:
     if path == "-":
         return "source read from standard input is not probed; pass the file's path"
-    if any(finding.cell is not None for _, finding in findings):
-        return "notebook cells are not probed"
     return None
+
+
+def _notebook_module(data: bytes, path: str, findings: list[tuple[int, Finding]]
+                     ) -> tuple[str, list[tuple[int, Finding]], dict[int, Verdict]]:
+    """A notebook as the module its kernel runs (its Python cells in order, as the linter reads it), its findings
+    moved from their cells to that module's lines, and a verdict for each finding whose cell is not in it."""
+    from .. import notebooks
+
+    try:
+        notebook = notebooks.load(data)
+    except notebooks.NotebookError as error:
+        raise ValueError(str(error)) from None
+    cells, _ = notebooks.checked_cells(notebook, path)
+    module = notebooks.join_cells(cells)
+    starts = {cell.number: cell.first_line for cell in cells if cell.first_line}
+
+    def moved(position: Position | None, cell: int | None) -> Position | None:
+        if position is None or cell not in starts:
+            return position
+        return Position(starts[cell] + position.line - 1, position.column)
+
+    inside, outside = [], {}
+    for index, finding in findings:
+        if finding.cell not in starts:
+            outside[index] = not_probed(f"cell {finding.cell} is not Python code the notebook's module runs")
+            continue
+        cell = finding.cell
+        fix = finding.fix
+        if fix is not None:
+            fix = replace(fix, edits=tuple(replace(edit, start=moved(edit.start, cell), end=moved(edit.end, cell))
+                                           for edit in fix.edits))
+        sink_cell = finding.sink_cell if finding.sink_cell is not None else cell
+        inside.append((index, replace(finding, start=moved(finding.start, cell), end=moved(finding.end, cell),
+                                      fix=fix, cell=None, sink_cell=None,
+                                      sink_start=moved(finding.sink_start, sink_cell),
+                                      sink_end=moved(finding.sink_end, sink_cell))))
+    return module, inside, outside
 
 
 def _add_task(plan: _Plan, module: str, unit: Unit, codes: Iterable[str], dtype: str) -> int:
@@ -294,9 +343,11 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
         # differentiating it anyway is no evidence of a hazard.
         return replace(verdict, status=REFUTED, reason=finding.no_gradient or "", inputs=(), mode="", **extra)
     contrasts = (result or {}).get("contrasts", {})
-    for name in ("own", "after others"):
+    for name in ("own", "own divisor", "after others"):
         witness = _removed(result, contrasts.get(name))
         if witness is not None:
+            if name == "own divisor":
+                extra["check"] = "divisor"
             return replace(verdict, inputs=witness[0], mode=witness[1], forward=witness[2], **extra)
     cause = ""
     for other_index, other in context["members"]:

@@ -21,6 +21,10 @@ import symtable
 from dataclasses import dataclass, field
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# The name of the input guard the probe process defines in a module where a finding's operands are guarded
+# (``inputs.guard_edits``): no statement of the module binds it, so none is looked for (not even a star import).
+GUARD_NAME = "__tflint_nan_guard__"
+DIVISOR_GUARD_NAME = "__tflint_nan_safe_divisor__"
 _BLOCK_KEYWORDS = {ast.AsyncWith: "async with", ast.AsyncFor: "async for", ast.Try: "try"}
 # The method a class is probed through when none is named: a Keras layer's call, a callable, a metric's update.
 _ENTRY_METHODS = ("call", "__call__", "update_state")
@@ -184,7 +188,7 @@ class ModuleSlicer:
         """The steps that define statement ``index`` and everything it reads at module level, in source order."""
         chosen: dict[int, set[str | None]] = {i: {None} for i in self._future}
         chosen[index] = {None}
-        pending = list(self._reads(index))
+        pending = list(self._reads(index) - {GUARD_NAME, DIVISOR_GUARD_NAME})
         resolved: set[str] = set()
         while pending:
             name = pending.pop()

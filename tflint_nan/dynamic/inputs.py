@@ -4,7 +4,9 @@ Only inputs that can carry a gradient in training are differentiated: the static
 (``gradients.ModuleFacts``) says which parameters no call passes a value with a gradient, and which functions are
 never differentiated at all (a learning-rate schedule, a metric, the forward pass of a custom gradient).  Labels and
 step counters (``knowledge.NO_GRADIENT_PARAMETERS``) and parameters that every call in the module passes a number
-literal get fixed, realistic values and no gradient.  Of the differentiated inputs, only those that reach the
+literal get fixed, realistic values and no gradient; so do parameters declared integers and parameters every call in
+the project passes configuration (``callsites.py``), and a function whose every call in the project is in code that
+is never differentiated is not differentiated at all.  Of the differentiated inputs, only those that reach the
 finding's operand get the extreme probe values; the others get ordinary magnitudes (``values.MODERATE``).
 
 A class that needs constructor arguments is built from the number, string and boolean literals of a call of it
@@ -25,10 +27,15 @@ from dataclasses import dataclass, field
 
 from .. import knowledge
 from ..finding import Edit, Finding, Position
-from .extract import Unit
+from . import callsites
+from .extract import DIVISOR_GUARD_NAME, GUARD_NAME, Unit
 from .values import DTYPES, MODERATE, in_dtype, probe_values
 
-GUARD_NAME = "__tflint_nan_guard__"
+# Realistic values of a hyperparameter whose value is not known (a clip norm, a scale, a temperature): ordinary
+# positive magnitudes, never the 0 or the negative values that no configuration of it has.
+SETTINGS = (1.0, 0.5, 2.0)
+# Of an integer or boolean parameter (a count, a size, a flag): 1 (and True), 2, and a large count.
+INTEGER_SETTINGS = (1.0, 2.0, 1000.0)
 _LABELS = frozenset({"y_true", "labels", "label", "targets_mask"})
 _WEIGHTS = frozenset({"sample_weight", "sample_weights"})
 
@@ -52,8 +59,9 @@ class InputPlan:
 
 
 def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: str, dtype: str,
-                recording: dict | None = None) -> InputPlan:
-    """``recording``: what the pytest plugin recorded for the file (qualified name -> record), if anything."""
+                recording: dict | None = None, path: str | None = None) -> InputPlan:
+    """``recording``: what the pytest plugin recorded for the file (qualified name -> record), if anything;
+    ``path``: the module's file, for the calls of the function in the rest of the project (``callsites.py``)."""
     plan = InputPlan()
     recording = recording or {}
     function = _function_node(tree, unit)
@@ -76,6 +84,14 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
         except Exception:  # the static model is advice here: a failure in it must not stop the probe
             reason = None
     literals = call_site_literals(tree, unit) if unit.kind == "function" else {}
+    sites = None
+    if unit.kind == "function" and path is not None and isinstance(function, ast.FunctionDef):
+        sites = callsites.call_sites(tree, unit.name, path)
+        if reason is None and facts is not None and finding.no_gradient is None:
+            # The static model leaves a public function's callers open; the project's own calls may settle it.
+            reason = callsites.never_differentiated(tree, unit.name, path, facts)
+    configured = callsites.configuration_arguments(sites or [], function, parameters) if sites else {}
+    integers = callsites.declared_integers(function)
     operand_params = _operand_parameters(function, finding, source, set(parameters))
     extremes = list(probe_values([finding.code], dtype))
     for name in parameters:
@@ -89,6 +105,16 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
         if literals.get(name):
             plan.specs[name] = {"values": literals[name], "watch": False,
                                 "why": "every call passes a number: " + ", ".join(_show(v) for v in literals[name])}
+            continue
+        if name in integers and record is None:
+            # An integer or a boolean never carries a gradient; a count or a size is at least 1.
+            plan.specs[name] = {"values": list(INTEGER_SETTINGS), "watch": False,
+                                "why": "declared an integer (" + integers[name] + ")"}
+            continue
+        if name in configured and record is None:
+            values, what = configured[name]
+            plan.specs[name] = {"values": values or list(SETTINGS), "watch": False,
+                                "why": "every call passes configuration: " + what}
             continue
         if record is not None and not _recorded_float_tensor(record):
             plan.specs[name] = _fixed(name, None, "recorded: " + _describe_record(record), record)
@@ -364,7 +390,18 @@ def _op_expression(finding: Finding, source: str) -> ast.expr | None:
         return None
 
 
-def guard_edits(finding: Finding, source: str) -> list[Edit] | None:
+_DIVISIONS = frozenset({"divide", "truediv", "div", "realdiv", "true_divide"})
+
+
+def divisor_guard_edits(finding: Finding, source: str) -> list[Edit] | None:
+    """Edits that wrap the divisor of the finding's division in ``__tflint_nan_safe_divisor__``, which puts 1 where
+    it is 0 (the double where the finding's help describes), or None when the op is not a division.  Unlike the
+    gradient guard, it also stops a NaN that the division's infinite value causes further on (a weight of inf in
+    a loss): it changes the forward value only where the division is out of its domain."""
+    return guard_edits(finding, source, divisor_only=True)
+
+
+def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> list[Edit] | None:
     """Edits that wrap each operand of the finding's op in the NaN-stopping guard, or None when the op's text
     cannot be read as a call, a binary or a unary operation."""
     span = op_span(finding, source)
@@ -385,6 +422,14 @@ def guard_edits(finding: Finding, source: str) -> list[Edit] | None:
         operands = [expression.operand]
     else:
         return None
+    if divisor_only:
+        if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Div):
+            operands = [expression.right]
+        elif isinstance(expression, ast.Call) and len(expression.args) >= 2 and (
+                (getattr(expression.func, "attr", None) or getattr(expression.func, "id", None)) in _DIVISIONS):
+            operands = [expression.args[1]]
+        else:
+            return None
     if not operands:
         return None
     local_starts = _line_starts(wrapped)
@@ -400,5 +445,5 @@ def guard_edits(finding: Finding, source: str) -> list[Edit] | None:
     edits = []
     for node in operands:
         start, end = position(node.lineno, node.col_offset), position(node.end_lineno, node.end_col_offset)
-        edits += [Edit(start, start, f"{GUARD_NAME}("), Edit(end, end, ")")]
+        edits += [Edit(start, start, f"{DIVISOR_GUARD_NAME if divisor_only else GUARD_NAME}("), Edit(end, end, ")")]
     return edits
