@@ -109,6 +109,11 @@ def table_names() -> dict[str, str]:
     add("ZERO_FLAT_OPS", kb.ZERO_FLAT_OPS)
     add("ZERO_CARRIERS", kb.ZERO_CARRIERS)
     add("NORMS", kb.NORMS)
+    for op in kb.PROBABILITY_OPS:
+        add(f"PROBABILITY_OPS[{op.key}]", op.names)
+    add("ENTRY_SELECTIONS", kb.ENTRY_SELECTIONS)
+    add("REARRANGEMENTS", kb.REARRANGEMENTS)
+    add("ONE_HOT", kb.ONE_HOT)
     return {name: ",".join(sorted(tables)) for name, tables in sorted(out.items())}
 
 

@@ -71,6 +71,49 @@ CASES = {
     "an epsilon inside the root": ("def f(a, b):\n    return tf.sqrt(tf.reduce_sum(tf.square(a - b), -1) + 1e-12)\n",
                                    []),
     "a power above one": ("def f(x):\n    return tf.square(x) ** 1.5\n", []),
+    # labels as masks (TFN007)
+    "a cross-entropy on probabilities": (
+        "def f(y_true, y_pred):\n    return -tf.reduce_sum(y_true * tf.math.log(y_pred), -1)\n",
+        [("TFN007", "high", False)]),
+    "a binary cross-entropy through a cast label and its complement": (
+        "def f(labels, p):\n    y = tf.cast(labels, tf.float32)\n"
+        "    return -(y * tf.math.log(p) + (1. - y) * tf.math.log(1. - p))\n",
+        [("TFN007", "high", False), ("TFN007", "medium", True)]),
+    "a one-hot encoding times a log": (
+        "def f(actions, probs):\n    return tf.reduce_sum(tf.one_hot(actions, 4) * tf.math.log(probs), -1)\n",
+        [("TFN007", "high", False)]),
+    "a label times an op that is not a log": (
+        "def f(labels, alpha):\n    return tf.reduce_sum(labels * tf.math.digamma(alpha), -1)\n",
+        [("TFN007", "medium", True)]),
+    "a label times the log of a computed value": (
+        "def f(labels, h, w):\n    return labels * tf.math.log(h @ w)\n", [("TFN007", "medium", True)]),
+    "a clamped probability": (
+        "def f(y_true, y_pred):\n    y_pred = tf.maximum(y_pred, 1e-15)\n"
+        "    return -tf.reduce_sum(y_true * tf.math.log(y_pred), -1)\n", []),
+    "xlogy": ("def f(y_true, y_pred):\n    return -tf.reduce_sum(tf.math.xlogy(y_true, y_pred), -1)\n", []),
+    "a where on the probability": (
+        "def f(y_true, y_pred):\n    safe = tf.where(y_pred > 0., y_pred, tf.ones_like(y_pred))\n"
+        "    return -tf.reduce_sum(y_true * tf.math.log(safe), -1)\n", []),
+    "a factor that is no label": ("def f(w, p):\n    return w * tf.math.log(p)\n", []),
+    # logs of probabilities that round to 0 (TFN010)
+    "log of a softmax of an input": ("def f(z):\n    return tf.math.log(tf.nn.softmax(z))\n",
+                                     [("TFN010", "high", False)]),
+    "log of a gathered softmax entry, through a variable": (
+        "def f(z, label):\n    p = tf.nn.softmax(z, axis=-1)\n"
+        "    return -tf.math.log(tf.gather(p, label, batch_dims=1))\n", [("TFN010", "high", False)]),
+    "log of a sigmoid": ("def f(x):\n    return tf.math.log(tf.sigmoid(x))\n", [("TFN010", "high", False)]),
+    "log of one minus a sigmoid": ("def f(x):\n    p = tf.sigmoid(x)\n    return tf.math.log(1. - p)\n",
+                                   [("TFN010", "high", False)]),
+    "log of an exp": ("def f(x):\n    return tf.math.log(tf.exp(x))\n", [("TFN010", "high", False)]),
+    "log of the softmax of computed logits": ("def f(h, w):\n    return tf.math.log(tf.nn.softmax(h @ w))\n",
+                                              [("TFN010", "medium", True)]),
+    "log_softmax": ("def f(z):\n    return tf.nn.log_softmax(z)\n", []),
+    "an epsilon added to the softmax": ("def f(z):\n    return tf.math.log(tf.nn.softmax(z) + 1e-7)\n", []),
+    "a clamped sigmoid": ("def f(x):\n    return tf.math.log(tf.clip_by_value(tf.sigmoid(x), 1e-7, 1.))\n", []),
+    "a sigmoid of a bounded input": ("def f(x):\n    return tf.math.log(tf.sigmoid(tf.tanh(x)))\n", []),
+    "an exp of a bounded input": ("def f(x):\n    return tf.math.log(tf.exp(tf.maximum(x, -80.)))\n", []),
+    "one minus a sigmoid of a bounded input": (
+        "def f(x):\n    return tf.math.log(1. - tf.sigmoid(tf.minimum(x, 15.)))\n", []),
     # one report per op, against the select first
     "a where inside a clamp": (
         "def f(x):\n    return tf.minimum(tf.where(x > 0., tf.math.log(x), 0.), 10.)\n", [("TFN002", "high", False)]),
@@ -91,6 +134,34 @@ def test_a_mask_finding_says_xla_hides_it():
     (finding,) = lint(TF + "def f(x):\n    return tf.cast(x > 0., tf.float32) * tf.math.log(x)\n")
     assert finding.not_under_xla and not finding.xla_only
     assert "XLA rewrites the product into a select" in finding.message
+
+
+def test_a_label_mask_is_not_hidden_by_xla_and_names_xlogy():
+    (finding,) = lint(TF + "def f(y_true, y_pred):\n    return y_true * tf.math.log(y_pred)\n")
+    assert not finding.not_under_xla and not finding.xla_only
+    assert "`y_true` is 0" in finding.message and "tf.math.xlogy(y_true, ...)" in finding.message
+
+
+def test_a_log_of_an_exp_finding_says_xla_hides_it():
+    (finding,) = lint(TF + "def f(x):\n    return tf.math.log(tf.exp(x))\n")
+    assert finding.not_under_xla and "XLA simplifies the log of an exp" in finding.message
+    assert "tf.math.log_sigmoid" not in finding.message and "the exp's input itself" in finding.message
+
+
+def test_an_op_two_sinks_meet_is_reported_once_against_the_one_shown_by_default():
+    # The clamp of a computed log is medium; the sigmoid that rounds to 0 is the cause the code shows.
+    assert found("def f(x):\n    return tf.maximum(tf.math.log(tf.sigmoid(x)), -100.)\n") == [
+        ("TFN010", "high", False)]
+    # Both high: the clamp, which comes first, names it.
+    assert found("def f(p):\n    return tf.maximum(tf.math.log(p), -100.)\n") == [("TFN006", "high", False)]
+
+
+def test_keras_spellings_of_a_log_of_a_probability():
+    code = ("from keras import ops\n\n\ndef f(z):\n    return ops.log(ops.softmax(z))\n\n\n"
+            "def g(x):\n    return keras.ops.log(keras.activations.sigmoid(x))\n")
+    assert found(code, KERAS) == [("TFN010", "high", False)] * 2
+    (finding, _) = lint(KERAS + code, strict=True)
+    assert "keras.ops.log_softmax" in finding.message
 
 
 def test_json_names_the_sink_and_its_kind():

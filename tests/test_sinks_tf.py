@@ -247,3 +247,97 @@ def test_subtracting_the_maximum_leaves_nothing_above_zero(name):
         assert float(tf.reduce_max(shifted)) == 0.0
     else:
         assert float(tf.reduce_min(shifted)) == 0.0
+
+
+# -- probabilities that round to exactly 0 where their derivative is 0 (TFN010) --------------------------------------
+def _probability_cases():
+    return [(op, name) for op in kb.PROBABILITY_OPS for name in _one_name_per_module(op.names)]
+
+
+def _probability(op, name, x):
+    """The row's value at ``x``: a softmax over a row whose other entry is 0, ``1 - f(x)``, or ``f(x)``."""
+    function = resolve(name)
+    if op.key == "softmax":
+        return function(tf.stack([x, tf.zeros_like(x)], axis=-1))[..., 0]
+    return 1.0 - function(x) if op.complement else function(x)
+
+
+def _beyond(op) -> tuple[float, float]:
+    """(an input where the row says the value is exactly 0, one just inside where it is not)."""
+    # (2 beyond the threshold: between -88 and -88.7 XLA's fused sigmoid rounds to 0 but its log's gradient is 0.)
+    if op.zero_above is not None:
+        return op.zero_above + 2.0, op.zero_above - 1.0
+    threshold = op.zero_below if op.zero_below is not None else kb.EXP_UNDERFLOW  # softmax: the entry's gap
+    return threshold - 2.0, threshold + 1.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("op,name", _probability_cases(), ids=lambda value: getattr(value, "key", value))
+def test_a_probability_rounds_to_zero_with_a_zero_derivative_where_the_table_says(op, name, mode):
+    zero, inside = _beyond(op)
+    value, gradient = _value_and_gradient(lambda x: _probability(op, name, x), [zero, inside], mode)
+    assert value[0] == 0.0 and gradient[0] == 0.0, (value, gradient)
+    assert value[1] > 0.0, value
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("op,name", _probability_cases(), ids=lambda value: getattr(value, "key", value))
+def test_the_log_of_a_probability_at_zero_has_a_nan_gradient(op, name, mode):
+    zero, inside = _beyond(op)
+    value, gradient = _value_and_gradient(lambda x: tf.math.log(_probability(op, name, x)), [zero, inside], mode)
+    if op.xla_simplifies and mode == "xla":
+        assert np.isfinite(value).all() and np.isfinite(gradient).all(), (value, gradient)  # log(exp(x)) is x
+        return
+    assert value[0] == -np.inf and np.isnan(gradient[0]), (value, gradient)
+    assert np.isfinite(value[1]) and np.isfinite(gradient[1]), (value, gradient)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_gathered_log_softmax_entry_is_finite_and_its_gradient_nan(mode):
+    """The label's entry is finite; the other, which rounded to 0, makes the whole row's gradient NaN."""
+    value, gradient = _value_and_gradient(lambda z: tf.math.log(tf.nn.softmax(z))[0], [100.0, 0.0], mode)
+    assert np.isfinite(value) and np.isnan(gradient).all(), (value, gradient)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("builtin, hand_written", [
+    (tf.nn.log_softmax, lambda z: tf.math.log(tf.nn.softmax(z))),
+    (tf.math.log_sigmoid, lambda x: tf.math.log(tf.sigmoid(x))),
+    (lambda x: tf.math.log_sigmoid(-x), lambda x: tf.math.log(1.0 - tf.sigmoid(x))),
+], ids=["log_softmax", "log_sigmoid", "log_sigmoid of -x"])
+def test_the_builtins_the_findings_name_agree_and_stay_finite(builtin, hand_written, mode):
+    probes = [-1000.0, -100.0, -20.0, -1.0, 0.0, 1.0, 20.0, 100.0, 1000.0]
+    value, gradient = _value_and_gradient(builtin, probes, mode)
+    assert np.isfinite(value).all() and np.isfinite(gradient).all(), (value, gradient)
+    hand_value, _ = _value_and_gradient(hand_written, probes, mode)
+    finite = np.isfinite(hand_value)
+    np.testing.assert_allclose(value[finite], hand_value[finite], rtol=1e-5, atol=1e-6)
+
+
+# -- labels as masks (TFN007) ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_a_label_times_the_log_of_a_zero_probability_is_nan_in_value_and_gradient(mode):
+    """Where the label is 0 and the probability exactly 0, 0 * -inf is NaN in the value and the gradient, in every
+    mode (XLA keeps a product with a label a product); where the label is 1 the log's -inf shows."""
+    labels = tf.constant([0.0, 0.0, 1.0])
+
+    def cross_entropy(p):
+        return labels * tf.math.log(p)
+
+    value, gradient = _value_and_gradient(cross_entropy, [0.0, 0.5, 0.5], mode)
+    assert np.isnan(value[0]) and np.isnan(gradient[0]), (value, gradient)
+    assert np.isfinite(value[1:]).all() and np.isfinite(gradient[1:]).all(), (value, gradient)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_xlogy_is_zero_with_a_zero_gradient_where_the_label_is_zero(mode):
+    labels = tf.constant([0.0, 0.0, 1.0])
+    value, gradient = _value_and_gradient(lambda p: tf.math.xlogy(labels, p), [0.0, 0.5, 0.5], mode)
+    assert value[0] == 0.0 and gradient[0] == 0.0, (value, gradient)
+    np.testing.assert_allclose(value[1:], [0.0, np.log(0.5)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", _one_name_per_module(kb.ONE_HOT))
+def test_a_one_hot_encoding_is_zero_off_the_label(name):
+    encoded = resolve(name)(tf.constant([2]), 4)
+    assert np.asarray(encoded).tolist() == [[0.0, 0.0, 1.0, 0.0]]

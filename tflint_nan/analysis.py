@@ -57,18 +57,22 @@ class _Sink:
     """The node that sends the zero gradient, and what kind of sink it is (``knowledge``'s tables)."""
 
     node: cst.CSTNode
-    kind: str  # "select", "mask", "clamp", "saturation", "zero" (a root of a value 0 where its derivative is 0)
+    # "select", "mask", "clamp", "saturation", "zero" (a root of a value 0 where its derivative is 0), "probability"
+    # (the log of a probability that rounds to 0 where its derivative is 0)
+    kind: str
     api: knowledge.SelectApi | None = None
     clamp: knowledge.ClampSink | None = None
     lower: object = None
     upper: object = None
     saturating: knowledge.SaturatingOp | None = None
+    probability: knowledge.ProbabilityOp | None = None
+    label: bool = False  # a mask that is a label, not a cast condition: XLA keeps it a product
     name: str = ""  # how messages name it, where that is not the called function: the mask factor, the division
 
     @property
     def rank(self) -> int:
         """Which sink an op is reported against when several meet it: the select's double where fixes it."""
-        return {"select": 0, "mask": 1, "clamp": 2, "saturation": 3, "zero": 4}[self.kind]
+        return {"select": 0, "mask": 1, "clamp": 2, "saturation": 3, "zero": 4, "probability": 5}[self.kind]
 
 
 class ModuleAnalyzer(cst.CSTVisitor):
@@ -315,6 +319,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
                     self._check_norm(node, operand)
                 break
             op = knowledge.risky_op_by_name(name)
+            if op is not None and op.key == "log":
+                for use in self._call_use(node, op, self.seq + 1, 0, False):
+                    self._check_log_of_probability(use)
+                break
             if op is not None and (op.key in knowledge.ROOT_OPS or op.key == "power_exponent"):
                 for use in self._call_use(node, op, self.seq + 1, 0, False):
                     self._check_root(use)
@@ -401,6 +409,71 @@ class ModuleAnalyzer(cst.CSTVisitor):
             region = (f"where its input is below {knowledge.EXP_UNDERFLOW:.1f}, it underflows" if underflow else
                       "at the zero vector" if use.op is knowledge.NORM_OP else "where its input is 0")
             self._report(sink, use, reason, confidence, not shown, region, fix)
+
+    # -- the log of a probability computed by hand (knowledge.PROBABILITY_OPS) -------------------------------------
+    def _check_log_of_probability(self, use: RiskyUse) -> None:
+        """``tf.math.log(tf.nn.softmax(z))``: where the softmax rounds to exactly 0 its derivative is 0 too, the log
+        is -inf and its gradient 1/0 * 0 = NaN."""
+        found = self._probability(use.operand, use.as_of, 0, set())
+        if found is None:
+            return
+        producer, probability, producer_input = found
+        values = self.analysis.value_range(producer_input, EVERYWHERE, use.as_of)
+        if probability.zero_below is not None and values.within(IntervalSet.compare(">=", probability.zero_below)):
+            return  # the input never goes low enough: the probability is never 0
+        if probability.zero_above is not None and values.within(IntervalSet.compare("<=", probability.zero_above)):
+            return
+        opened = self._open_sink(use.node)
+        if opened is None:
+            return
+        context, as_of = opened
+        # High: the probability is computed from the function's own input (or a handed callable's result), which
+        # nothing bounds; computed logits (a layer's output, a temperature-scaled score) may be bounded beyond what
+        # the range analysis sees.
+        confidence = "high" if self._is_opaque_input(producer_input, use.as_of) else "medium"
+        reason = context or self._no_gradient_reaches(use, use.operand, EVERYWHERE, as_of)
+        shown = reason is None and confidence in DEFAULT_CONFIDENCE
+        if shown or self.strict:
+            fix = (None, f"use {probability.builtin} instead, which never rounds the probability to 0 (it agrees "
+                         "with the hand-written form only up to rounding, so it is not applied automatically)")
+            sink = _Sink(producer, "probability", probability=probability, name=_shorten(self.code(producer)))
+            self._report(sink, use, reason, confidence, not shown, probability.zero_where, fix)
+
+    def _probability(self, node, as_of: int, depth: int, seen: set):
+        """(the producer, its ``ProbabilityOp``, its input) when ``node`` is a probability that rounds to 0 where its
+        derivative is 0: a softmax, a sigmoid, one minus a sigmoid, an exp, through variables and selections of
+        entries (``ENTRY_SELECTIONS``, subscripts); None otherwise (an epsilon added, a clamp: not a probability)."""
+        if depth > MAX_WALK_DEPTH:
+            return None
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            if binding is None or binding.value is None or id(binding) in seen:
+                return None
+            seen.add(id(binding))
+            return self._probability(binding.value, binding.seq, depth + 1, seen)
+        if isinstance(node, cst.Subscript):
+            return self._probability(node.value, as_of, depth + 1, seen)
+        complement = None  # ``1 - sigmoid(x)``: the subtraction
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) \
+                and constant_value(node.left) == 1.0:
+            complement, node = node, node.right
+            while isinstance(node, cst.Name) and depth < MAX_WALK_DEPTH:
+                binding = self.binding(node.value, as_of)
+                if binding is None or binding.value is None:
+                    return None
+                node, as_of, depth = binding.value, binding.seq, depth + 1
+        if not isinstance(node, cst.Call):
+            return None
+        first = argument(node, 0, ("x", "logits", "features", "input", "params", "tensor", "a"))
+        if first is None:
+            return None
+        for name in self.qualified_names(node.func):
+            probability = knowledge.probability_op(name, complement is not None)
+            if probability is not None:
+                return complement or node, probability, first
+            if complement is None and name in knowledge.ENTRY_SELECTIONS:
+                return self._probability(first, as_of, depth + 1, seen)
+        return None
 
     def _zero_flat(self, node, as_of: int, depth: int, seen: set) -> tuple[cst.CSTNode, object] | None:
         """(the op, its input) when ``node`` is 0 exactly where the op's derivative is 0: a square or a product of a
@@ -551,11 +624,15 @@ class ModuleAnalyzer(cst.CSTVisitor):
         opened = None
         for mask, values in ((left, right), (right, left)):
             condition = self._mask_condition(mask, self.seq + 1, 0)
-            if condition is None:
+            label = None if condition is not None else self._label(mask, self.seq + 1, 0)
+            if condition is None and label is None:
                 continue
             opened = opened or self._open_sink(node)
             if opened is None:
                 return
+            if label is not None:
+                self._check_label_mask(_Sink(node, "mask", name=self.code(mask), label=True), values, *opened)
+                continue
             cond, kept_where = condition
             self._check_discarded(_Sink(node, "mask", name=self.code(mask)), cond, kept_where, values, *opened)
 
@@ -580,6 +657,54 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if inner is not None:
                 return inner[0], not inner[1]
         return None
+
+    def _label(self, node, as_of: int, depth: int) -> cst.BaseExpression | None:
+        """The label when ``node`` is one (``knowledge.LABEL_PARAMETERS``, a one-hot encoding), a cast of one or
+        its complement ``1. - y``: a factor that is 0 on some elements, wherever the data says."""
+        if depth > 10:
+            return None
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            if binding is None:
+                return None
+            if binding.value is None:
+                is_label = binding.parameter is not None and node.value in knowledge.LABEL_PARAMETERS
+                return node if is_label else None
+            return self._label(binding.value, binding.seq, depth + 1)
+        if isinstance(node, cst.Call):
+            names = self.qualified_names(node.func)
+            if names & knowledge.ONE_HOT:
+                return node
+            if names & knowledge.CASTS and node.args:
+                return self._label(node.args[0].value, as_of, depth + 1)
+            return None
+        if (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)
+                and constant_value(node.left) == 1.0):
+            return self._label(node.right, as_of, depth + 1)
+        return None
+
+    def _check_label_mask(self, sink: _Sink, values, context: str | None, as_of: int) -> None:
+        """``y_true * tf.math.log(y_pred)``: where the label is 0 the product sends the op a zero gradient, and
+        where the op is infinite there (a probability of exactly 0) the value and the gradient are 0 * inf = NaN.
+        Which elements the label zeroes, the data decides: the op's input is what the code can say about."""
+        for use in self._risky_uses(values, as_of, 0, False, set(), 0):
+            if use.no_gradient and not self.strict:
+                continue
+            if self._input_values(use, EVERYWHERE).within(use.op.safe_domain):
+                continue  # clamped or shifted by an epsilon: never infinite
+            reason = context or (
+                "the op's result only feeds operations without a gradient" if use.no_gradient else None
+            ) or self._no_gradient_reaches(use, values, EVERYWHERE, as_of)
+            # High: a cross-entropy, the log of the function's own input (a loss's ``y_pred``): training drives the
+            # probability of a class to 0 exactly where its label is 0.  Other ops, and computed inputs, meet their
+            # pole where the label is 0 no more than where it is 1, as far as the code says.
+            confidence = "high" if use.op.key == "log" and self._is_opaque_input(use.operand, use.as_of) else "medium"
+            shown = reason is None and confidence in DEFAULT_CONFIDENCE
+            if shown or self.strict:
+                fix = (None, f"compute the product with tf.math.xlogy({_shorten(sink.name)}, ...) for a log, or "
+                             "keep the op's input in its domain where the label is 0 (a clamp, or a where on the "
+                             "label)")
+                self._report(sink, use, reason, confidence, not shown, f"`{_shorten(sink.name)}` is 0", fix)
 
     def _is_condition(self, node, as_of: int, depth: int) -> bool:
         """Whether ``node`` is a boolean tensor built from comparisons and logical operations."""
@@ -681,18 +806,38 @@ class ModuleAnalyzer(cst.CSTVisitor):
                               _pole_words(pole), as_of, confidence)
 
     def _is_opaque_input(self, node, as_of: int) -> bool:
-        """A free parameter (``_is_free_parameter``), or the result of calling a callable that is neither a
-        library's function nor one this module defines (``self._acquisition(x)``, ``fn(x)``) on one: its range is
-        as unknown as the parameter's."""
+        """A free parameter (``_is_free_parameter``), its elements rearranged (``tf.concat([a, b], -1)``), or what a
+        callable the function was handed (a parameter, an attribute of ``self``, a cast of one) returns for it
+        (``self._acquisition(x)``, ``fn(x)``), directly or through a variable: its range is as unknown as the
+        parameter's.  (A function the code imports or defines is computed code, not a handed callable.)"""
         if self._is_free_parameter(node, as_of):
             return True
-        if not isinstance(node, cst.Call) or not any(
-                self._is_free_parameter(arg.value, as_of) for arg in node.args):
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            return (binding is not None and binding.value is not None and binding.value is not node
+                    and isinstance(binding.value, cst.Call) and self._is_opaque_input(binding.value, binding.seq))
+        if self._rearranges_inputs(node, as_of):
+            return True
+        return (isinstance(node, cst.Call) and bool(node.args) and node.args[0].keyword is None
+                and self._is_free_parameter(node.args[0].value, as_of) and self._is_handed_callable(node.func, as_of))
+
+    def _is_handed_callable(self, func, as_of: int) -> bool:
+        """A parameter of the enclosing function, an attribute of ``self``, or a call's result (``cast(T, f)``)."""
+        if isinstance(func, cst.Name):
+            binding = self.binding(func.value, as_of)
+            return binding is not None and binding.parameter is not None and binding.value is None
+        if isinstance(func, cst.Attribute):
+            return isinstance(func.value, cst.Name) and func.value.value == "self"
+        return isinstance(func, cst.Call)
+
+    def _rearranges_inputs(self, node, as_of: int) -> bool:
+        """``tf.concat([a, b], -1)``, ``tf.reshape(x, shape)``: only the function's own inputs' elements, moved."""
+        if not isinstance(node, cst.Call) or not node.args or not (
+                self.qualified_names(node.func) & knowledge.REARRANGEMENTS):
             return False
-        names = self.qualified_names(node.func)
-        if any(name.split(".")[0] in OPAQUE_CALL_EXCLUDED_ROOTS for name in names):
-            return False
-        return not (isinstance(node.func, cst.Name) and node.func.value in self.facts.functions)
+        first = node.args[0].value
+        parts = [element.value for element in first.elements] if isinstance(first, (cst.List, cst.Tuple)) else [first]
+        return all(self._is_free_parameter(part, as_of) for part in parts)
 
     def _is_free_parameter(self, node, as_of: int, offsets: bool = False) -> bool:
         """Whether ``node`` is a parameter of the enclosing function (negated or scaled by a constant; with
@@ -879,22 +1024,28 @@ class ModuleAnalyzer(cst.CSTVisitor):
     def _report(self, sink: _Sink, use: RiskyUse, reason: str | None, confidence: str, strict_only: bool,
                 region: str, fix: tuple, branch: str = "") -> None:
         previous = self._candidates.get(id(use.node))
-        if previous is not None and (previous.sink_rank, previous.use.nesting) <= (sink.rank, use.nesting):
-            return  # report each op once: against its innermost select, before any other sink
+        if previous is not None and (previous.finding.strict_only, previous.sink_rank, previous.use.nesting) <= (
+                strict_only, sink.rank, use.nesting):
+            # Report each op once: against a sink whose finding is shown by default before one only --strict shows,
+            # then against its innermost select, before any other sink.
+            return
         start, end = self.position(use.node)
         sink_start, sink_end = self.position(sink.node)
         if reason is not None:
             fix = (None, "no gradient reaches this op, so there is nothing to fix")
         code = {"select": use.op.code, "clamp": knowledge.CLAMP_CODE, "mask": knowledge.MASK_CODE,
-                "saturation": knowledge.SATURATION_CODE, "zero": knowledge.ROOT_AT_ZERO_CODE}[sink.kind]
+                "saturation": knowledge.SATURATION_CODE, "zero": knowledge.ROOT_AT_ZERO_CODE,
+                "probability": knowledge.LOG_OF_PROBABILITY_CODE}[sink.kind]
         finding = Finding(
             self.path, start, end, code, "", fix[0], strict_only, no_fix_reason=fix[1],
             op=_shorten(self.code(use.node)), sink=_shorten(sink.name or self._sink_name(sink.node)),
             sink_start=sink_start,
             sink_end=sink_end, sink_kind=sink.kind, branch=branch, region=region,
             hazard=_ROOT_HAZARD if sink.kind == "zero" and use.op is not knowledge.NORM_OP else use.op.hazard,
-            xla_only=not use.op.nan_in_eager and sink.kind not in ("saturation", "zero"),
-            not_under_xla=sink.kind == "mask" and use.op.nan_in_eager and not self._is_boolean_mask(sink.node),
+            xla_only=not use.op.nan_in_eager and sink.kind not in ("saturation", "zero", "probability"),
+            not_under_xla=(sink.kind == "mask" and use.op.nan_in_eager and not self._is_boolean_mask(sink.node)
+                           and not sink.label) or (
+                sink.probability is not None and sink.probability.xla_simplifies),
             confidence=confidence,
             no_gradient=reason,
         )
@@ -997,8 +1148,6 @@ class ModuleAnalyzer(cst.CSTVisitor):
 # A condition that confines a variable to an interval this narrow singles out a degenerate case (``count == 0``,
 # ``abs(n - 1) < 1e-5``): the case a formula breaks on, and the reason the author wrote the select.
 PINNED_WIDTH = 1e-3
-# Roots of callables whose results are not unknown: libraries the knowledge tables describe, and Python's own.
-OPAQUE_CALL_EXCLUDED_ROOTS = frozenset({"tensorflow", "keras", "tf_keras", "numpy", "math", "scipy", "builtins"})
 
 
 _ROOT_HAZARD = "has an infinite derivative at 0"

@@ -73,7 +73,7 @@ class Finding:
     no_fix_reason: str | None = None  # why there is no ``fix``: no rewrite is known to be exact here
     op: str = ""  # the risky op as written, shortened: ``K.exp(x)``
     sink: str = ""  # the function that discards the elements: ``K.switch``
-    sink_kind: str = "select"  # "select", "mask", "clamp", "saturation" or "zero" (``knowledge``'s sink tables)
+    sink_kind: str = "select"  # "select", "mask", "clamp", "saturation", "zero", "probability" (``knowledge``)
     sink_start: Position | None = None
     sink_end: Position | None = None
     sink_cell: int | None = None  # notebooks: the sink's cell
@@ -134,11 +134,17 @@ def render_message(finding: Finding) -> str:
     elif finding.sink_kind == "zero":
         message = (f"{finding.op} {finding.hazard}, and {finding.sink}{where} is 0 exactly where its own derivative "
                    f"is 0 ({finding.region}): there the gradient is inf*0 = NaN in every mode")
+    elif finding.sink_kind == "probability":
+        message = (f"{finding.op} takes the log of {finding.sink}{where}, which rounds to exactly 0 "
+                   f"{finding.region}, where its own derivative is 0 too: the log is -inf there and its gradient "
+                   "1/0 * 0 = NaN")
     else:
         message = (f"{finding.op} in the {finding.branch} branch of {finding.sink}{where} is evaluated where "
                    f"{finding.region} and {finding.hazard}; its gradient there is 0*inf = NaN")
     if finding.xla_only:
         message += " under XLA (jit_compile=True, the Keras 3 fit default); eager TensorFlow happens to hide it"
+    elif finding.not_under_xla and finding.sink_kind == "probability":
+        message += " eagerly and in graphs (XLA simplifies the log of an exp to its input and happens to hide it)"
     elif finding.not_under_xla:
         message += (" eagerly and in graphs, in the forward value too where the op is infinite (XLA rewrites the "
                     "product into a select and happens to hide it)")
@@ -151,7 +157,7 @@ def render_message(finding: Finding) -> str:
         message += f" (no gradient reaches it: {finding.no_gradient}; reported because of --strict)"
     elif finding.strict_only:
         words = CONFIDENCE_WORDS[finding.confidence]
-        if finding.sink_kind in ("clamp", "saturation", "zero"):
+        if finding.sink_kind in ("clamp", "saturation", "zero", "probability"):
             words = POLE_CONFIDENCE_WORDS.get(finding.confidence, words)
         message += f" ({finding.confidence} confidence: {words}; reported because of --strict)"
     if finding.not_fixed is not None:
@@ -167,4 +173,6 @@ def sink_words(finding: Finding) -> str:
         return f"{finding.sink}: clamps the op's value where {finding.region}"
     if finding.sink_kind == "zero":
         return f"{finding.sink}: is 0 with a zero derivative ({finding.region})"
+    if finding.sink_kind == "probability":
+        return f"{finding.sink}: rounds to 0 with a zero derivative {finding.region}"
     return f"{finding.sink}: has a zero derivative where {finding.region}"

@@ -231,7 +231,8 @@ CLAMP_CODE = "TFN006"
 MASK_CODE = "TFN007"
 SATURATION_CODE = "TFN008"
 ROOT_AT_ZERO_CODE = "TFN009"
-RULE_CODES = (*SELECT_RULE_CODES, CLAMP_CODE, MASK_CODE, SATURATION_CODE, ROOT_AT_ZERO_CODE)
+LOG_OF_PROBABILITY_CODE = "TFN010"
+RULE_CODES = (*SELECT_RULE_CODES, CLAMP_CODE, MASK_CODE, SATURATION_CODE, ROOT_AT_ZERO_CODE, LOG_OF_PROBABILITY_CODE)
 PARSE_ERROR_CODE = "TFN999"
 
 
@@ -369,6 +370,75 @@ NORMS = qualified(tf="norm", ops="norm") | frozenset({"tensorflow.linalg.norm", 
 NORM_OP = RiskyOp("norm", ROOT_AT_ZERO_CODE, NORMS, UNARY, _nonzero(0.0),
                   "has an infinite derivative at the zero vector (it is the root of a sum of squares)", 1.0, (0.0,),
                   poles=(0.0,))
+
+
+# -- the log of a probability computed by hand ----------------------------------------------------------------------
+# softmax and sigmoid round to exactly 0 where the exp inside them underflows (float32: an entry more than 87.3 below
+# its row's maximum, an input below -87.3), 1 - sigmoid(x) rounds to exactly 0 above 16.6 (where sigmoid(x) rounds to
+# 1), and exp(x) underflows below -87.3: there their own derivative is 0 too.  The log of such a value is -inf, and
+# its gradient is 1/0 * 0 = NaN in every mode (softmax's gradient spreads it over the whole row), even where what
+# follows keeps only the finite entries (a gather of the label's entry).  XLA simplifies log(exp(x)) to x
+# (tests/test_sinks_tf.py).
+SIGMOID_ROUNDS_TO_ONE = math.log(2.0 ** 24)  # 16.6: float32 sigmoid(x) is 1 - 2**-24 or more above it, rounded to 1
+
+
+@dataclass(frozen=True)
+class ProbabilityOp:
+    """A function whose value rounds to exactly 0 where its derivative is 0, and the built-in that computes its log
+    without the rounding."""
+
+    key: str
+    names: frozenset[str]
+    zero_where: str  # where the value is exactly 0, in words
+    builtin: str
+    # The input range beyond which the value is 0 (None: anywhere, a softmax entry far below its row's maximum).
+    zero_below: float | None = None
+    zero_above: float | None = None
+    complement: bool = False  # the op is ``1 - f(x)``
+    xla_simplifies: bool = False  # XLA rewrites log(f(x)) into the stable form itself
+
+
+_SIGMOID_NAMES = qualified(tf="sigmoid", tf_math="sigmoid", nn="sigmoid", K="sigmoid", ops="sigmoid") | {
+    "keras.activations.sigmoid", "tensorflow.keras.activations.sigmoid"}
+PROBABILITY_OPS: tuple[ProbabilityOp, ...] = (
+    ProbabilityOp("softmax", qualified(nn="softmax", tf_math="softmax", K="softmax", ops="softmax") | {
+        "keras.activations.softmax", "tensorflow.keras.activations.softmax"},
+        f"on entries more than {-EXP_UNDERFLOW:.1f} below their row's maximum",
+        "tf.nn.log_softmax (keras.ops.log_softmax)"),
+    ProbabilityOp("sigmoid", _SIGMOID_NAMES, f"where its input is below {EXP_UNDERFLOW:.1f}",
+                  "tf.math.log_sigmoid (keras.ops.log_sigmoid)", zero_below=EXP_UNDERFLOW),
+    ProbabilityOp("one_minus_sigmoid", _SIGMOID_NAMES, f"where the sigmoid's input is above {SIGMOID_ROUNDS_TO_ONE:.1f}",
+                  "tf.math.log_sigmoid(-x) (keras.ops.log_sigmoid(-x))", zero_above=SIGMOID_ROUNDS_TO_ONE,
+                  complement=True),
+    ProbabilityOp("exp", qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp"),
+                  f"where its input is below {EXP_UNDERFLOW:.1f}", "the exp's input itself",
+                  zero_below=EXP_UNDERFLOW, xla_simplifies=True),
+)
+# Selections that pass entries through unchanged: the log of a gathered softmax entry is still the log of a softmax.
+ENTRY_SELECTIONS = qualified(tf=("gather", "gather_nd", "squeeze", "reshape", "expand_dims", "identity"),
+                             K=("gather", "squeeze", "reshape", "expand_dims"),
+                             ops=("take", "take_along_axis", "squeeze", "reshape", "expand_dims"),
+                             tnp=("take", "take_along_axis", "squeeze", "reshape")) | {
+    "tensorflow.experimental.numpy.expand_dims"}
+
+
+# -- labels as masks ------------------------------------------------------------------------------------------------
+# A one-hot or binary label is 0 on most elements: ``y_true * tf.math.log(y_pred)`` sends the log a zero gradient
+# there, and where the probability is exactly 0 the forward value is 0 * -inf = NaN and so is the gradient, in every
+# mode (XLA does not rewrite a product with a label into a select).  Labels are the parameters that the conventions of
+# the TensorFlow and Keras APIs name so, one-hot encodings, and casts and complements (``1. - y``) of them.
+LABEL_PARAMETERS = frozenset({"y_true", "labels", "label", "targets", "target", "onehot_labels", "one_hot_labels"})
+ONE_HOT = qualified(tf="one_hot", K="one_hot", ops="one_hot")
+
+
+# Functions that only rearrange their inputs' elements: what they compute from an input is as unknown as the input.
+REARRANGEMENTS = ENTRY_SELECTIONS | qualified(tf=("concat", "stack", "transpose"), K=("concatenate", "stack"),
+                                              ops=("concatenate", "stack", "transpose"),
+                                              tnp=("concatenate", "stack", "transpose"))
+
+
+def probability_op(name: str, complement: bool) -> ProbabilityOp | None:
+    return next((op for op in PROBABILITY_OPS if name in op.names and op.complement == complement), None)
 
 
 # The producers whose infinite value a saturating op can meet: the overflowing exponentials and the logs at 0.

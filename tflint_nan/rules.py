@@ -139,15 +139,18 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "TFN007",
         "masked-op-output",
-        "a risky op's output is masked by a condition (tf.cast(c, tf.float32) * op, tf.boolean_mask) on elements "
-        "where the op is infinite or has an infinite derivative",
+        "a risky op's output is masked by a condition (tf.cast(c, tf.float32) * op, tf.boolean_mask) or by a label "
+        "(y_true * tf.math.log(y_pred), a one-hot encoding) on elements where the op is infinite or has an infinite "
+        "derivative",
         "Multiplying by a condition cast to 0/1 is a select with the fill 0, and tf.boolean_mask drops elements "
         "the same way: the op is still computed on every element, and the masked ones get a zero gradient. Where "
         "the op is inf (log at 0, exp above 88.7, x / 0) the product is 0*inf = NaN in the forward pass already; "
         "where only its derivative overflows (a division by a tiny number, sqrt at 0) the gradient is 0*inf = NaN. "
         "XLA rewrites a product with a cast condition into a select, so which of these shows depends on the mode: "
         "eagerly and in graphs the product's NaN, under XLA the select's (as for tf.where), which Keras 3's fit "
-        "compiles by default. An XLA-only hazard is shown by default only where the module uses Keras or XLA.",
+        "compiles by default. An XLA-only hazard is shown by default only where the module uses Keras or XLA. A "
+        "label is a mask too: y_true * tf.math.log(y_pred) is 0 * -inf = NaN, value and gradient, in every mode, "
+        "wherever a class the label rules out gets a probability of exactly 0, which is where training drives it.",
         "from keras import ops\n\n\n"
         "def masked_root(x):\n"
         "    return ops.cast(x > 0, \"float32\") * ops.sqrt(x)\n",
@@ -200,6 +203,31 @@ RULES: tuple[Rule, ...] = (
         "it when the input is a variable); or put an epsilon large enough for the dtype inside the root "
         "(tf.sqrt(s + 1e-12), which changes values near 0); tf.math.l2_normalize for v / norm(v); tf.exp(0.5 * "
         "logvar) for sqrt(exp(logvar)).",
+    ),
+    Rule(
+        "TFN010",
+        "hand-written-log-probability",
+        "the log of a softmax, a sigmoid, one minus a sigmoid or an exp, which round to exactly 0 where their own "
+        "derivative is 0: hand-written log_softmax and log_sigmoid",
+        "tf.nn.softmax rounds an entry more than 87.3 below its row's maximum to exactly 0 in float32, tf.sigmoid "
+        "does the same below -87.3, and 1. - tf.sigmoid(x) is exactly 0 above 16.6, where the sigmoid rounds to 1. "
+        "There their derivative is 0 as well, the log is -inf, and the chain rule computes 1/0 * 0 = NaN, in every "
+        "mode. A softmax's gradient spreads the NaN over the whole row, so a cross-entropy that keeps only the "
+        "label's finite entry still trains to NaN. tf.math.log(tf.exp(x)) is the same below -87.3 (XLA simplifies "
+        "it to x and hides it). The library computes these logs directly, without rounding the probability first.",
+        "import tensorflow as tf\n\n\n"
+        "def label_log_likelihood(logit, other):\n"
+        "    logits = tf.concat([logit, other], axis=-1)\n"
+        "    return tf.math.log(tf.nn.softmax(logits))[..., :1]\n",
+        "import tensorflow as tf\n\n\n"
+        "def label_log_likelihood(logit, other):\n"
+        "    logits = tf.concat([logit, other], axis=-1)\n"
+        "    return tf.nn.log_softmax(logits)[..., :1]\n",
+        "Use the built-in: tf.nn.log_softmax (keras.ops.log_softmax), tf.math.log_sigmoid(x) for log(sigmoid(x)), "
+        "tf.math.log_sigmoid(-x) for log(1 - sigmoid(x)), x for log(exp(x)); for a cross-entropy, "
+        "tf.nn.softmax_cross_entropy_with_logits or tf.nn.sigmoid_cross_entropy_with_logits on the logits. There is "
+        "no automatic fix: the built-ins agree with the hand-written form only up to rounding. A clamp of the "
+        "probability (tf.math.log(tf.maximum(p, 1e-7))) also keeps the gradient finite.",
     ),
 )
 

@@ -35,21 +35,32 @@ from .project import FOREIGN_ROOTS
 SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names)
 RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names)
 # The other zero-gradient sinks: clamps, masks (a product with a cast condition) and saturating ops.
-CLAMP_OR_MASK_NAMES = frozenset(name for sink in knowledge.CLAMP_SINKS for name in sink.names) | frozenset(
-    knowledge.BOOLEAN_MASKS) | knowledge.MULTIPLY
+CLAMP_NAMES = frozenset(name for sink in knowledge.CLAMP_SINKS for name in sink.names) | frozenset(
+    knowledge.BOOLEAN_MASKS)
+MULTIPLY_NAMES = knowledge.MULTIPLY
+CLAMP_OR_MASK_NAMES = CLAMP_NAMES | MULTIPLY_NAMES
 SATURATING_NAMES = frozenset(name for op in knowledge.SATURATING_OPS for name in op.names)
 CAST_NAMES = knowledge.CASTS
+MASK_NAMES = CAST_NAMES | knowledge.ONE_HOT  # what a mask factor is made from (a label is a name: ``_reaches``)
 PRODUCER_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key in knowledge.SATURATION_PRODUCERS
                            for name in op.names)
 # Roots that meet a value 0 where its derivative is 0 (a sum of squares, an abs, an exp that underflows), and norms.
 ROOT_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key in knowledge.ROOT_OPS | {"power_exponent"}
                        for name in op.names)
+# ``tf.pow(x, 0.5)``: a root only for an exponent between 0 and 1 (the analysis's ``_check_root``).
+POWER_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key == "power_exponent" for name in op.names)
+ROOT_FUNCTION_NAMES = ROOT_NAMES - POWER_NAMES
 ZERO_FLAT_NAMES = frozenset(knowledge.ZERO_FLAT_OPS)
 NORM_NAMES = knowledge.NORMS
+# A log of a probability computed by hand (``tf.math.log(tf.nn.softmax(z))``): the log is the sink's call here.
+LOG_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key == "log" for name in op.names)
+PROBABILITY_NAMES = frozenset(name for op in knowledge.PROBABILITY_OPS for name in op.names)
 # Every function whose call can start a finding: the byte screen looks for these names (a division, the one sink
 # that is an operator, meets an exp or log, whose names are among these; ``x ** 0.5`` meets a square or an abs).
+# (A label that masks an op, ``y_true * tf.math.log(y_pred)``, is a sink the bytes show only by the op it masks: every
+# risky op's name counts too.)
 SINK_NAMES = (SELECT_NAMES | CLAMP_OR_MASK_NAMES | SATURATING_NAMES | CAST_NAMES | PRODUCER_NAMES | ROOT_NAMES
-              | NORM_NAMES | ZERO_FLAT_NAMES)
+              | NORM_NAMES | ZERO_FLAT_NAMES | RISKY_NAMES | knowledge.ONE_HOT)
 # Qualified names start with a module a file imports (or a name it binds): these are the ones that matter.
 LIBRARY_HEADS = frozenset(name.split(".")[0] for name in SINK_NAMES | RISKY_NAMES)
 # Every dotted prefix of a select or risky op: what an alias (``K = tf.keras.backend``) must resolve to, to matter.
@@ -66,20 +77,29 @@ SELECT_MODULES = frozenset(
 
 
 def _alternatives(words: Iterable[str]) -> bytes:
-    return b"|".join(re.escape(word.encode()) for word in sorted(words, key=len, reverse=True))
+    """An alternation of ``words`` factored by common prefixes (``c(?:ast|lip(?:_by_value)?)``): the regular
+    expression engine tries one branch per position instead of each word in turn."""
+    return _prefix_tree({word.encode() for word in words})
+
+
+def _prefix_tree(suffixes: set[bytes]) -> bytes:
+    groups: dict[bytes, set[bytes]] = {}
+    for suffix in suffixes:
+        if suffix:
+            groups.setdefault(suffix[:1], set()).add(suffix[1:])
+    branches = [re.escape(first) + _prefix_tree(rest) for first, rest in sorted(groups.items())]
+    if not branches:
+        return b""
+    if b"" in suffixes:
+        return b"(?:" + b"|".join(branches) + b")?"
+    return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
 
 
 _SELECT_WORDS = frozenset(name.rsplit(".", 1)[1] for name in SINK_NAMES)
-_SELECT_WORD_BYTES = tuple(sorted({word.encode() for word in _SELECT_WORDS}))
-_HEAD_BYTES = tuple(sorted({head.encode() for head in LIBRARY_HEADS}))
+# A file that names none of these names no library (``tf_keras`` holds ``keras``: the shortest suffice).
+_HEAD_BYTES = tuple(sorted({head.encode() for head in LIBRARY_HEADS
+                            if not any(other != head and other in head for other in LIBRARY_HEADS)}))
 _COMMENT = rb"#[^\r\n]*(?![^\r\n])"  # a whole comment, to the end of its line (no backtracking inside it)
-# A select name reaches a qualified name as an attribute, ``x . where`` (whitespace, line continuations and, inside
-# brackets, comments may separate the dot and the name), or imported by name, ``from m import (a,  # c\n where)``;
-# any other spelling (``import where``, ``w = tf.where``) holds one of these two as well.  (Both patterns start
-# with a literal, which the regular expression engine finds fast.)
-_SELECT_ATTRIBUTE = re.compile(rb"\.(?:[\s\\]|" + _COMMENT + rb")*(?:" + _alternatives(_SELECT_WORDS) + rb")\b")
-_SELECT_IMPORTED = re.compile(rb"from\b[^\r\n#;]*?\bimport\b(?:[^#;=.'\"\[\]{}]|" + _COMMENT + rb")*?"
-                              rb"\b(?:" + _alternatives(_SELECT_WORDS) + rb")\b")
 _HEADS = _alternatives(LIBRARY_HEADS)
 # ``from tensorflow.compat import v1``: the module path, to compare with the modules that hold a select.
 # (Nothing is required before ``from`` and ``import``: a notebook's JSON, which the notebook reader screens before
@@ -90,8 +110,12 @@ _IMPORT_LIBRARY = re.compile(rb"import\b(?:\\\r?\n|\\\r|[^\r\n#;\\])*?\b(?:" + _
 # A name such as ``keras`` that may be bound in the file (``keras = LazyLoader(...)``, ``for keras in``,
 # ``def f(keras):``, ``case keras:``...): an occurrence not right after a character no binding target comes after,
 # and followed by one that can follow a binding target (prose such as "a keras model" is not).
+# (Each name is matched first and the character before it checked after: a pattern that starts with a lookbehind
+# is tried at every position of the file.)
+_NOT_BEFORE_BINDING = rb"[\w.\-/+%@<>&^~#\"'`$?!\\]"
 _LIBRARY_BINDING = re.compile(
-    rb"(?<![\w.\-/+%@<>&^~#\"'`$?!\\])(?:" + _HEADS + rb")\b"
+    rb"(?:" + b"|".join(re.escape(head.encode()) + rb"(?<!" + _NOT_BEFORE_BINDING + re.escape(head.encode()) + rb")"
+                        for head in sorted(LIBRARY_HEADS)) + rb")\b"
     rb"(?=[ \t\f]*(?:[=:,()\[\]{};|#\\\r\n]|(?:[-+*/%&^@]|//|\*\*|<<|>>)=|\Z|(?:in|if|as)\b))"
 )
 _WHITESPACE = re.compile(rb"[\s\\]+")
@@ -132,10 +156,6 @@ class _Vocabulary:
     components: frozenset[bytes]
 
     @cached_property
-    def word_bytes(self) -> tuple[bytes, ...]:
-        return tuple(sorted({word.encode() for word in self.words}))
-
-    @cached_property
     def attribute(self) -> re.Pattern:
         return re.compile(rb"\.(?:[\s\\]|" + _COMMENT + rb")*(?:" + _alternatives(self.words) + rb")\b")
 
@@ -162,7 +182,8 @@ def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
     (``internal_modules``: TensorFlow's internal modules count, ``tensorflow.python.ops.array_ops.where``)."""
     vocabulary = _WITH_INTERNAL if internal_modules else _PUBLIC
     data = _as_utf8(data)
-    if not any(word in data for word in vocabulary.word_bytes) or not any(head in data for head in _HEAD_BYTES):
+    # (The two patterns below each require a select word, so no separate search for the words comes first.)
+    if not any(head in data for head in _HEAD_BYTES):
         return False
     if vocabulary.attribute.search(data) is None and vocabulary.imported.search(data) is None:
         return False
@@ -291,6 +312,22 @@ _OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp
            ast.Attribute)
 
 
+# Fields of syntax tree nodes that hold no node (names, flags), and those that hold only childless ones.
+_SCALAR_FIELDS = frozenset({"id", "attr", "arg", "name", "names", "module", "level", "simple", "is_async",
+                            "conversion", "kind", "type_comment", "asname", "rest", "kwd_attrs", "tag"})
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+_CHILD_FIELDS: dict[type, tuple[tuple[str, ...], bool]] = {}  # node class -> (fields with children, has leaves)
+
+
+def _child_fields(kind: type) -> tuple[tuple[str, ...], bool]:
+    fields = tuple(name for name in kind._fields if name not in _SCALAR_FIELDS and name not in _LEAF_FIELDS
+                   and not (name == "value" and kind in (ast.Constant, ast.MatchSingleton)))
+    # An import's names are ``alias`` nodes, childless too.
+    has_leaves = any(name in _LEAF_FIELDS for name in kind._fields) or kind in (ast.Import, ast.ImportFrom)
+    _CHILD_FIELDS[kind] = fields, has_leaves
+    return fields, has_leaves
+
+
 @dataclass
 class Plan:
     """Which statements the LibCST analysis needs: indices into the module body, and per kept class, into its body."""
@@ -364,12 +401,23 @@ class _Facts:
         self.alias_keys = {name for name, _ in self.aliases}
         self.attribute_alias_roots = {root for _, value in self.aliases if isinstance(value, ast.Attribute)
                                       for root in [_chain(value)[0]] if root is not None}
-        self.first_bindings = _first_module_bindings(tree)
-        self.module_names = set(self.first_bindings) | self.globals | self.import_heads | {"builtins"}
+        self._tree = tree
+        self._resolved: dict[tuple, bool] = {}
+        self._spellings: dict[int, tuple[str | None, str]] = {}  # id of a callee (the tree keeps it alive) -> root, rest
+        self._kinds: dict[int, tuple[bool, ...]] = {}
         self.top_level_names = {statement.name for statement in tree.body if isinstance(statement, _SCOPES)}
         self.library_aliases: set[str] = set()
         self.locals_may_alias = False
         self._resolve_library_aliases()
+
+    # Only a file with a candidate needs these (to decide what may be left out): most files have none.
+    @cached_property
+    def first_bindings(self) -> dict[str, int]:
+        return _first_module_bindings(self._tree)
+
+    @cached_property
+    def module_names(self) -> set[str]:
+        return set(self.first_bindings) | self.globals | self.import_heads | {"builtins"}
 
     def _walk(self, statement: ast.stmt, module: _Scope, top: _Unit) -> None:
         stack: list[tuple[ast.AST, _Scope, _Unit, int]] = [(statement, module, top, 1)]
@@ -397,7 +445,7 @@ class _Facts:
                                      arguments.vararg, arguments.kwarg):
                         if argument is not None:
                             inner.bound.add(argument.arg)
-                stack.extend((child, inner, unit, depth + 1) for child in ast.iter_child_nodes(node))
+                self._push_children(stack, node, kind, inner, unit, depth)
                 continue
             elif kind is ast.Assign:
                 for target in node.targets:
@@ -429,7 +477,21 @@ class _Facts:
                 if unit is not top:
                     top.module_bindings.update(node.names)
                 self.globals.update(node.names)
-            stack.extend((child, scope, unit, depth + 1) for child in ast.iter_child_nodes(node))
+            self._push_children(stack, node, kind, scope, unit, depth)
+
+    def _push_children(self, stack: list, node: ast.AST, kind: type, scope: _Scope, unit: _Unit, depth: int) -> None:
+        """``ast.iter_child_nodes``, without the childless contexts and operators (``Load``, ``Add``), which only
+        count for the depth, and without its generic per-field type tests."""
+        fields, has_leaves = _CHILD_FIELDS.get(kind) or _child_fields(kind)
+        if has_leaves and depth >= self.depth:
+            self.depth = depth + 1
+        depth += 1
+        for name in fields:
+            value = getattr(node, name)
+            if type(value) is list:
+                stack.extend((item, scope, unit, depth) for item in value if item is not None)
+            elif value is not None:
+                stack.append((value, scope, unit, depth))
 
     def _resolve_library_aliases(self) -> None:
         """Aliases whose value may resolve into TensorFlow or Keras (``K = tf.keras.backend``), to a fixpoint."""
@@ -439,6 +501,7 @@ class _Facts:
             if not found:
                 return
             self.library_aliases |= found
+            self._resolved.clear()  # answers given before these aliases were known
             # A function or class named like such an alias: names local to it resolve through the alias too.
             self.locals_may_alias = bool(self.top_level_names & self.library_aliases) or (
                 "builtins" in self.library_aliases)
@@ -446,10 +509,29 @@ class _Facts:
     def may_resolve(self, expression: ast.expr, targets: frozenset[str]) -> bool:
         """Whether LibCST may give ``expression`` (a callee) a qualified name in ``targets``, after the analysis
         rewrites alias heads (``analysis.ModuleAnalyzer.qualified_names``)."""
-        root, attributes = _chain(expression)
+        spelling = self._spellings.get(id(expression))
+        if spelling is None:
+            root, attributes = _chain(expression)
+            spelling = self._spellings[id(expression)] = (root, "".join("." + attribute for attribute in attributes))
+        root, rest = spelling
         if root is None or self.locals_may_alias:
             return self.locals_may_alias
-        rest = "".join("." + attribute for attribute in attributes)
+        # The same callee (``ops.cast``) recurs throughout a file; the answer depends only on its spelling.
+        key = (root, rest, targets)
+        known = self._resolved.get(key)
+        if known is None:
+            known = self._resolved[key] = self._may_resolve(root, rest, targets)
+        return known
+
+    def sink_kinds(self, callee: ast.expr) -> tuple[bool, ...]:
+        """``may_resolve`` for each of ``_SINK_KINDS``, at once: most calls are none of them."""
+        key = id(callee)
+        kinds = self._kinds.get(key)
+        if kinds is None:
+            kinds = self._kinds[key] = tuple(self.may_resolve(callee, names) for names in _SINK_KINDS)
+        return kinds
+
+    def _may_resolve(self, root: str, rest: str, targets: frozenset[str]) -> bool:
         for imported in self.imports.get(root, ()):
             if imported + rest in targets or imported.split(".")[0] in self.library_aliases:
                 return True
@@ -557,36 +639,57 @@ class _Screen:
 
     def _is_candidate(self, node: ast.expr, scope: _Scope) -> bool:
         """A sink whose arguments reach a risky op (following names as the analysis does): a call that may be a
-        select (three arguments), a clamp, a boolean mask or a multiply; a saturating call or a division whose
-        input reaches an exp or a log; a product of a cast with a risky op."""
-        may_resolve = self.facts.may_resolve
+        select (three arguments), a clamp or a boolean mask; a saturating call or a division whose input reaches an
+        exp or a log; a product (``*``, ``multiply``) of a cast with a risky op; a root of what may be 0 where its
+        derivative is 0; a norm; a log of what reaches a softmax, a sigmoid or an exp."""
         if type(node) is ast.BinOp:
             if type(node.op) is ast.Div:
                 return self._reaches([node.right], scope, PRODUCER_NAMES, False)
             if type(node.op) is ast.Pow:
-                return self._reaches([node.left], scope, ZERO_FLAT_NAMES, False, products=True)
-            return any(self._reaches([mask], scope, CAST_NAMES, False) and self._reaches([values], scope, RISKY_NAMES)
-                       for mask, values in ((node.left, node.right), (node.right, node.left)))
+                return _is_root_exponent(node.right) and self._reaches([node.left], scope, ZERO_FLAT_NAMES, False,
+                                                                        products=True)
+            return self._is_mask_product([node.left, node.right], scope)
+        select, clamp, multiply, saturating, root, power, norm, log = self.facts.sink_kinds(node.func)
+        if not (select or clamp or multiply or saturating or root or power or norm or log):
+            return False
         arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
-        if len(arguments) >= 3 and may_resolve(node.func, SELECT_NAMES):
-            return self._reaches(arguments, scope, RISKY_NAMES)
-        if may_resolve(node.func, CLAMP_OR_MASK_NAMES):
-            return self._reaches(arguments, scope, RISKY_NAMES)
-        if may_resolve(node.func, SATURATING_NAMES) and self._reaches(arguments, scope, PRODUCER_NAMES, False):
+        if norm:
             return True
-        if may_resolve(node.func, ROOT_NAMES) and self._reaches(arguments, scope, ZERO_FLAT_NAMES, False,
-                                                                  products=True):
+        if log and self._reaches(arguments, scope, PROBABILITY_NAMES, False):
             return True
-        return may_resolve(node.func, NORM_NAMES)
+        if (select and len(arguments) >= 3 or clamp) and self._reaches(arguments, scope, RISKY_NAMES):
+            return True
+        if multiply and self._is_mask_product(arguments, scope, unpacked=_unpacks(node)):
+            return True
+        if saturating and self._reaches(arguments, scope, PRODUCER_NAMES, False):
+            return True
+        if power and not _unpacks(node):
+            exponent = node.args[1] if len(node.args) > 1 else next(
+                (keyword.value for keyword in node.keywords if keyword.arg in ("y", "x2", "a")), None)
+            root = root or (exponent is not None and _is_root_exponent(exponent))
+        elif power:
+            root = True  # ``tf.pow(*pair)``: the exponent cannot be read
+        return root and self._reaches(arguments, scope, ZERO_FLAT_NAMES, False, products=True)
+
+    def _is_mask_product(self, operands: list[ast.expr], scope: _Scope, unpacked: bool = False) -> bool:
+        """One operand reaches a cast or a one-hot encoding, or reads a label (the mask), another a risky op
+        (``analysis._check_mask_product``); with an
+        unpacked argument (``tf.multiply(*pair)``) which is which cannot be read: any risky op counts."""
+        if unpacked:
+            return self._reaches(operands, scope, RISKY_NAMES)
+        return any(self._reaches([mask], scope, MASK_NAMES, False, labels=True)
+                   and self._reaches(operands[:index] + operands[index + 1:], scope, RISKY_NAMES)
+                   for index, mask in enumerate(operands))
 
     def _reaches(self, expressions: list[ast.expr], scope: _Scope, targets: frozenset[str],
-                 divisions: bool = True, products: bool = False) -> bool:
+                 divisions: bool = True, products: bool = False, labels: bool = False) -> bool:
         """Whether an expression calls one of ``targets`` (or divides, or raises to a power that is no natural
-        number, where ``divisions``), directly or through any assignment to a name it reads."""
+        number, where ``divisions``; or, with ``labels``, reads a name of ``knowledge.LABEL_PARAMETERS``),
+        directly or through any assignment to a name it reads."""
         pending: list[str] = []
         for expression in expressions:
             found, names = self._scan(expression, targets, divisions, products)
-            if found:
+            if found or (labels and not names.isdisjoint(knowledge.LABEL_PARAMETERS)):
                 return True
             pending.extend(names)
         seen: set[str] = set()
@@ -598,7 +701,7 @@ class _Screen:
             binding = scope.binding_scope(name)
             for value in binding.values.get(name, ()) if binding is not None else ():
                 found, names = self._scan(value, targets, divisions, products)
-                if found:
+                if found or (labels and not names.isdisjoint(knowledge.LABEL_PARAMETERS)):
                     return True
                 pending.extend(names)
         return False
@@ -629,13 +732,54 @@ class _Screen:
                     type(node.op) is ast.Pow and not _is_natural_number(node.right))):
                 found = True
             elif products and kind is ast.BinOp and type(node.op) in (ast.Mult, ast.Pow):
-                found = True
-            elif not divisions and kind is ast.BinOp and type(node.op) is ast.Pow and not _is_number(node.right):
+                # What ``analysis._zero_flat`` takes for a square: ``x * x`` (the same operand twice: the same
+                # code, so the same syntax tree) or ``x ** c`` with a literal c > 1; any other product or power is
+                # looked into.
+                if type(node.op) is ast.Mult:
+                    found = ast.dump(node.left) == ast.dump(node.right)
+                else:
+                    exponent = _literal_number(node.right)
+                    found = exponent is not None and exponent > 1
+                stack.extend(ast.iter_child_nodes(node))
+            elif not divisions and not products and kind is ast.BinOp and type(node.op) is ast.Pow and not _is_number(
+                    node.right):
                 found = True  # base ** x with a tensor exponent: an exp in disguise
             else:
                 stack.extend(ast.iter_child_nodes(node))
         self._scanned[key] = (found, names)
         return found, names
+
+
+_SINK_KINDS = (SELECT_NAMES, CLAMP_NAMES, MULTIPLY_NAMES, SATURATING_NAMES, ROOT_FUNCTION_NAMES, POWER_NAMES,
+               NORM_NAMES, LOG_NAMES)
+
+
+def _unpacks(call: ast.Call) -> bool:
+    """``f(*args)`` or ``f(**kwargs)``: which argument is which cannot be read."""
+    return any(type(argument) is ast.Starred for argument in call.args) or any(
+        keyword.arg is None for keyword in call.keywords)
+
+
+def _literal_number(node: ast.expr) -> float | None:
+    """The number a literal spells, signs included (``ranges.constant_value``: the analysis reads exponents only
+    from literals), else None."""
+    sign = 1.0
+    while type(node) is ast.UnaryOp and type(node.op) in (ast.UAdd, ast.USub):
+        if type(node.op) is ast.USub:
+            sign = -sign
+        node = node.operand
+    if type(node) is ast.Constant and type(node.value) in (int, float):
+        try:
+            return sign * float(node.value)
+        except OverflowError:
+            return None
+    return None
+
+
+def _is_root_exponent(node: ast.expr) -> bool:
+    """``x ** 0.5``: only an exponent between 0 and 1 makes a power a root (``analysis._check_root``)."""
+    exponent = _literal_number(node)
+    return exponent is not None and 0 < exponent < 1
 
 
 def _is_number(node: ast.expr) -> bool:

@@ -1,0 +1,132 @@
+"""The screen's cheaper tests: the same verdicts as the analysis, on the constructs each one narrows.
+
+Each plan-level case is also run through both paths (``test_focus.both_paths``): where the screen now skips a
+statement, the exhaustive path finds nothing there either; where it keeps one, the finding is still reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+
+import pytest
+
+from test_focus import both_paths
+from tflint_nan import screen
+from tflint_nan.lint import Settings
+
+
+def program(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def planned(source: str) -> bool:
+    return screen.plan(ast.parse(source)) is not None
+
+
+# -- the byte screen's patterns ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("words", [
+    ["exp", "expm1", "log", "log1p", "log10", "log2", "where", "where_v2"],
+    sorted({name.rsplit(".", 1)[1] for name in screen.SINK_NAMES}),
+    ["a", "ab", "abc", "b"],
+])
+def test_the_prefix_tree_alternation_matches_exactly_its_words(words):
+    pattern = re.compile(rb"(?:" + screen._alternatives(words) + rb")\Z")
+    for word in words:
+        assert pattern.match(word.encode()), word
+    for other in ("", "ex", "expm", "log1", "wher", "where_v", "abcd", "c", "logs", "Where"):
+        if other not in words:
+            assert not pattern.match(other.encode()), other
+
+
+@pytest.mark.parametrize("text, bound", [
+    ("keras = LazyLoader('keras')\n", True),
+    ("for tensorflow in modules:\n", True),
+    ("def f(keras):\n", True),
+    ("tf_keras, x = a\n", True),
+    ("x = 1\nkeras\n", True),
+    ("# a keras model\n", False),
+    ("use tf.keras here\n", False),
+    ("self.keras = 1\n", False),
+    ("my_keras = 1\n", False),
+    ("'keras'\n", False),
+])
+def test_a_library_name_counts_as_bound_only_where_a_binding_can_stand(text, bound):
+    assert (screen._LIBRARY_BINDING.search(text.encode()) is not None) is bound
+
+
+# -- the plan: sinks that cannot meet what their arguments hold ------------------------------------------------------
+@pytest.mark.parametrize("source", [
+    # x ** 2 and x ** 1.5 are no roots (their derivative is finite at 0), nor is x ** y (an exp in disguise)
+    "import tensorflow as tf\ndef f(a, b):\n    return (a * a) ** 2\n",
+    "import tensorflow as tf\ndef f(a, b):\n    return tf.square(a) ** 1.5\n",
+    "import tensorflow as tf\ndef f(a, y):\n    return (a * a) ** y\n",
+    "import tensorflow as tf\ndef f(a):\n    return tf.pow(tf.square(a), 2)\n",
+    "import tensorflow as tf\ndef f(a):\n    return tf.pow(tf.abs(a), -0.5)\n",
+    # a product with no cast in it masks nothing
+    "import tensorflow as tf\ndef f(a, b):\n    return tf.multiply(a, tf.math.log(b))\n",
+    # a root of a product of two different values: not 0 where its derivative is
+    "import tensorflow as tf\ndef f(a, b):\n    return tf.sqrt(a * b)\n",
+])
+def test_sinks_that_cannot_meet_their_op_are_not_planned(source):
+    assert not planned(source)
+    assert not both_paths(source, Settings(strict=True))
+
+
+@pytest.mark.parametrize("source", [
+    "import tensorflow as tf\ndef loss(a, b):\n    return tf.reduce_sum(tf.square(a - b), -1) ** 0.5\n",
+    "import tensorflow as tf\ndef loss(a, b):\n    return tf.sqrt(tf.reduce_sum((a - b) * (a - b), -1))\n",
+    "import tensorflow as tf\ndef loss(a, b):\n    d = a - b\n    return tf.pow(tf.reduce_sum(d * d, -1), 0.5)\n",
+    "import tensorflow as tf\ndef loss(a, b):\n    s = (a - b) ** 2\n    return tf.sqrt(s + tf.square(a))\n",
+    "import tensorflow as tf\ndef loss(x):\n    return tf.multiply(tf.cast(x > 0, tf.float32), tf.math.log(x))\n",
+    "import tensorflow as tf\ndef loss(x):\n    m = 1. - tf.cast(x <= 0, tf.float32)\n    return tf.multiply(tf.math.log(x), m)\n",
+])
+def test_roots_and_masks_that_can_meet_their_op_are_planned(source):
+    assert planned(source)
+    assert both_paths(source, Settings(strict=True))
+
+
+def test_an_unpacked_product_or_power_is_planned():
+    assert planned("import tensorflow as tf\ndef f(pair):\n    return tf.multiply(*pair, tf.math.log(pair))\n")
+    assert planned("import tensorflow as tf\ndef f(args):\n    return tf.pow(tf.square(args), *args)\n")
+
+
+# -- the plan's walk: its depth is the nesting guard's ----------------------------------------------------------------
+def _reference_depth(tree: ast.Module) -> int:
+    """Every node below the module, names' and constants' children aside (what the plan's walk visits)."""
+    deepest, stack = 0, [(statement, 1) for statement in tree.body]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if not isinstance(node, (ast.Name, ast.Constant)):
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+@pytest.mark.parametrize("source", [
+    "import tensorflow as tf\nx = tf.where(c, tf.exp(a), 0.)\n",
+    "import tensorflow as tf\nx = tf.where(c, tf.exp(-(-(-a))), b[0].y)\n",
+    "import tensorflow as tf\nx = tf.where(c, tf.exp(a), 0.) if a < b < c and not d else [*e]\n",
+    program("""
+        import tensorflow as tf
+        from keras import ops
+        class C:
+            def f(self, a, *args, k=1, **kwargs):
+                global g
+                with tf.name_scope("x") as s:
+                    for i, j in z:
+                        y += tf.where(a > 0, tf.math.log(a), {1: 2, **d}[i])
+                match a:
+                    case {"k": 1, **rest}:
+                        pass
+                    case None:
+                        pass
+                return lambda q: [tf.exp(v) for v in q if v]
+    """),
+])
+def test_the_plan_measures_the_nesting_depth_of_every_node(source):
+    tree = ast.parse(source)
+    found = screen.plan(tree)
+    assert found is not None
+    assert found.depth == _reference_depth(tree)
