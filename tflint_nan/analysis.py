@@ -439,6 +439,15 @@ class ModuleAnalyzer(cst.CSTVisitor):
             sink = _Sink(producer, "probability", probability=probability, name=_shorten(self.code(producer)))
             self._report(sink, use, reason, confidence, not shown, probability.zero_where, fix)
 
+    def _held_value(self, name: cst.Name, as_of: int, seen: set) -> tuple[cst.BaseExpression, int] | None:
+        """(the value a local variable holds as of ``as_of``, the position it was bound at), once per walk (``seen``
+        holds the bindings followed); None for a parameter, an unknown name or a binding already followed."""
+        binding = self.binding(name.value, as_of)
+        if binding is None or binding.value is None or id(binding) in seen:
+            return None
+        seen.add(id(binding))
+        return binding.value, binding.seq
+
     def _probability(self, node, as_of: int, depth: int, seen: set):
         """(the producer, its ``ProbabilityOp``, its input) when ``node`` is a probability that rounds to 0 where its
         derivative is 0: a softmax, a sigmoid, one minus a sigmoid, an exp, through variables and selections of
@@ -446,11 +455,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if depth > MAX_WALK_DEPTH:
             return None
         if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            if binding is None or binding.value is None or id(binding) in seen:
-                return None
-            seen.add(id(binding))
-            return self._probability(binding.value, binding.seq, depth + 1, seen)
+            held = self._held_value(node, as_of, seen)
+            return None if held is None else self._probability(*held, depth + 1, seen)
         if isinstance(node, cst.Subscript):
             return self._probability(node.value, as_of, depth + 1, seen)
         complement = None  # ``1 - sigmoid(x)``: the subtraction
@@ -481,11 +487,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if depth > MAX_WALK_DEPTH:
             return None
         if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            if binding is None or binding.value is None or id(binding) in seen:
-                return None
-            seen.add(id(binding))
-            return self._zero_flat(binding.value, binding.seq, depth + 1, seen)
+            held = self._held_value(node, as_of, seen)
+            return None if held is None else self._zero_flat(*held, depth + 1, seen)
         if isinstance(node, cst.Call):
             names = self.qualified_names(node.func)
             first = argument(node, 0, ("x", "input_tensor", "features"))
@@ -898,10 +901,9 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if depth > MAX_WALK_DEPTH:
             return
         if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            if binding is not None and binding.value is not None and id(binding) not in seen:
-                seen.add(id(binding))
-                yield from self._poles_reaching(binding.value, binding.seq, depth + 1, seen)
+            held = self._held_value(node, as_of, seen)
+            if held is not None:
+                yield from self._poles_reaching(*held, depth + 1, seen)
             return
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
             for use, poles, _ in self._poles_reaching(node.expression, as_of, depth + 1, seen):
@@ -1066,10 +1068,9 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return
         walk = lambda child, a=as_of, n=nesting, g=no_gradient: self._risky_uses(child, a, n, g, seen, depth + 1)
         if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            if binding is not None and binding.value is not None and id(binding) not in seen:
-                seen.add(id(binding))
-                yield from walk(binding.value, binding.seq)
+            held = self._held_value(node, as_of, seen)
+            if held is not None:
+                yield from walk(*held)
             return
         if isinstance(node, (cst.Lambda, *_COMPREHENSIONS, cst.BaseString, cst.Integer, cst.Float, cst.Imaginary)):
             return  # lambdas run lazily (tf.cond); the rest carries no gradient
