@@ -89,9 +89,9 @@ def test_fixture_counts():
     also take integers or Python numbers (``tf.math.reciprocal(x)``, ``x ** -1.``, ``x ** 0.5``, ``x ** 1.5``),
     and 7 branches of ``K.switch`` and ``tf.compat.v1.where`` that must be tensors of the condition's rank.  The
     other 20 have no exact rewrite at all: a log clamped at -100 (no normal float32 input maps below it), 8
-    hand-written sigmoids, softmaxes and powers (an exp of a log among them), and 5 hand-written log-softmaxes, whose built-ins
-    agree only up to rounding, and 6 roots whose input the double where would repeat (or of an exp, whose fix is
-    exp(0.5 * x))."""
+    hand-written sigmoids, softmaxes and powers (an exp of a log among them) and 5 hand-written log-softmaxes,
+    whose built-ins agree only up to rounding, and 6 roots whose input the double where would repeat (or of an
+    exp, whose fix is exp(0.5 * x))."""
     results = [fixture_result(path) for path in FIXTURE_FILES]
     assert sum(len(result.fixed) for result in results) == 92
     left = [item.reason for result in results for item in result.remaining]

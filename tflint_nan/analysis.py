@@ -802,8 +802,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
             pole = next(pole for pole in poles if pole in op.at)
             name = "" if isinstance(node, cst.Call) else f"the division by {self.code(operand)}"
             # High: the op computes on the function's own input (``1 / (1 + exp(-x))``), or on what a callable it
-            # was handed returns for it (``log(self._acquisition(x))``), which nothing bounds.  Computed inputs (a determinant's logs, a schedule's step ratio) may be bounded beyond what the
-            # range analysis sees.
+            # was handed returns for it (``log(self._acquisition(x))``), which nothing bounds.  Computed inputs (a
+            # determinant's logs, a schedule's step ratio) may be bounded beyond what the range analysis sees.
             confidence = "high" if self._is_opaque_input(use.operand, use.as_of) else "medium"
             self._report_pole(_Sink(node, "saturation", saturating=op, name=name), use, operand, context,
                               _pole_words(pole), as_of, confidence)
@@ -1009,10 +1009,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
 
     def _pin_reaches_bad_domain(self, use: RiskyUse, discarded, kept, name: str) -> bool:
         """Whether the value the condition pins ``name`` to is what sends the input out of its domain: with ``name``
-        at the pin the input is certainly unsafe, or takes an unsafe value that it never takes on the kept elements.  The pin (``n`` within
-        1e-5 of 1) is the cause for ``1 - n`` and for ``log(p)`` pinned at ``p == 0``, not where what makes the input
-        unsafe is another, unconstrained variable (``pow(b, n - 1)`` is about 1; ``a / (a + b)`` pinned at
-        ``b == 0`` is as unsafe for every other ``b``)."""
+        at the pin the input is certainly unsafe, or takes an unsafe value that it never takes on the kept elements.
+        The pin (``n`` within 1e-5 of 1) is the cause for ``1 - n`` and for ``log(p)`` pinned at ``p == 0``, not
+        where what makes the input unsafe is another, unconstrained variable (``pow(b, n - 1)`` is about 1;
+        ``a / (a + b)`` pinned at ``b == 0`` is as unsafe for every other ``b``)."""
         pinned = discarded[name]
         centre = dict(discarded)
         centre[name] = IntervalSet.point((pinned.lo + pinned.hi) / 2)

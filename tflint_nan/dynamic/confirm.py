@@ -11,8 +11,8 @@ nothing: the verdict is refuted, with the static reason.
 Confirmation is causal.  The unit is probed as written, and again, on the same points, in a copy of the module
 where *this finding's own* rewrite is applied (``Finding.fix``; without one, the minimal input guard of
 ``inputs.guard_edits``; for a division whose NaN that guard leaves, also the divisor guard of
-``inputs.divisor_guard_edits``, which puts 1 where the divisor is 0), everything else unchanged.  The finding is confirmed at a point whose NaN gradient that
-copy removes.  When the unit holds other findings, a NaN that only shows once they are fixed counts too (the
+``inputs.divisor_guard_edits``, which puts 1 where the divisor is 0), everything else unchanged.  The finding
+is confirmed at a point whose NaN gradient that copy removes.  When the unit holds other findings, a NaN that only shows once they are fixed counts too (the
 copy with every other finding fixed against the copy with all of them fixed).  A NaN gradient that this
 finding's fix does not remove is "not confirmed: it comes from elsewhere", naming the other finding whose fix
 removes it, when one does.
