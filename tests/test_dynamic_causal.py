@@ -79,9 +79,17 @@ def test_a_layer_that_needs_constructor_arguments_is_built_from_its_call_site(re
     assert verdict["text"] == "confirmed: NaN gradient at inputs=89.0 (eager)"
 
 
+def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
+    verdicts, _ = report
+    [verdict] = verdicts["loss_factory.py"]
+    assert verdict["function"] == "softplus_loss_fn().softplus_loss"
+    assert verdict["verdict"] == "confirmed" and verdict["differentiated"] == ["z"], verdict
+    assert float(verdict["inputs"]["z"]) > 88.7
+
+
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 5 confirmed, 2 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 6 confirmed, 2 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
 
 
 GUARDED = """\

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tflint_nan.dynamic.confirm import apply_edits
-from tflint_nan.dynamic.extract import ModuleSlicer, Parameter
+from tflint_nan.dynamic.extract import ModuleSlicer, Parameter, Unit
 from tflint_nan.dynamic.values import format_value, in_dtype, probe_points, probe_values
 from tflint_nan.dynamic.verdict import CONFIRMED, NOT_CONFIRMED, NOT_PROBED, REFUTED, Verdict
 from tflint_nan.finding import Edit, Position
@@ -182,10 +182,39 @@ def test_unknown_names_raise_key_error():
     assert [unit.name for unit in slicer(CHAIN).units()] == ["helper", "elu", "make_dense"]
 
 
+FACTORY = """\
+import tensorflow as tf
+
+
+def focal_loss_fn(gamma=2.):
+    def focal_loss(labels, logits):
+        return tf.math.log(tf.nn.softmax(logits))
+
+    return focal_loss
+
+
+def needs_arguments(scale):
+    def inner(x):
+        return tf.math.log(tf.nn.softmax(x * scale))
+
+    return inner
+"""
+
+
+def test_a_function_a_factory_returns_is_the_unit_when_the_factory_needs_no_arguments():
+    module = ModuleSlicer(FACTORY)
+    unit = module.unit_at(line_of(FACTORY, "tf.nn.softmax(logits)"), 15)
+    assert (unit.name, unit.inner, unit.label) == ("focal_loss_fn", "focal_loss", "focal_loss_fn().focal_loss")
+    assert [p.name for p in unit.parameters] == ["labels", "logits"]
+    assert Unit.from_json(unit.to_json()) == unit
+    assert module.unit_named(unit.label) == unit  # how a copy with a rewrite applied finds it again
+    # A factory that needs arguments of its own is probed as before: its arguments are what is fed.
+    other = module.unit_at(line_of(FACTORY, "x * scale"), 15)
+    assert other.inner is None and [p.name for p in other.parameters] == ["scale"]
+
+
 def test_units_survive_a_round_trip_through_json():
     unit = slicer(CHAIN).unit_named("elu")
-    from tflint_nan.dynamic.extract import Unit
-
     assert Unit.from_json(unit.to_json()) == unit
 
 

@@ -412,6 +412,8 @@ def build_callable(module, unit: Unit, constructor: dict | None = None):
     if unit.kind == "function":
         if not callable(target):
             raise NotProbed(f"{unit.name} is not callable once its definition has run")
+        if unit.inner:
+            return _returned_function(target, unit), declared
         return target, declared
     if not isinstance(target, type):
         raise NotProbed(f"{unit.name} is not a class once its definition has run")
@@ -437,6 +439,17 @@ def build_callable(module, unit: Unit, constructor: dict | None = None):
         return update_then_result, _required(instance.update_state)
     method = getattr(instance, unit.method or "__call__")
     return method, declared
+
+
+def _returned_function(factory, unit: Unit):
+    """What ``factory()`` returns, when it is the function ``unit.inner`` it defines (a loss factory's loss)."""
+    try:
+        returned = factory()
+    except BaseException as error:
+        raise NotProbed(f"cannot call {unit.name}() with its defaults: {describe(error)}") from None
+    if not callable(returned) or getattr(returned, "__name__", None) != unit.inner:
+        raise NotProbed(f"{unit.name}() does not return its function {unit.inner}")
+    return returned
 
 
 def _derives_from(cls: type, name: str) -> bool:
@@ -728,7 +741,9 @@ def _number(value) -> float | None:
 
 def describe(error: BaseException) -> str:
     """``TypeError: f() missing 1 required positional argument`` -- one line, bounded."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    # A tf.function's error starts "in user code:" and a traceback; what went wrong is its last line.
+    message = (lines[-1] if lines[0] == "in user code:" else lines[0]) if lines else ""
     text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
 

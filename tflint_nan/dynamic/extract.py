@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 import symtable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # The name of the input guard the probe process defines in a module where a finding's operands are guarded
@@ -56,10 +56,15 @@ class Unit:
     parameters: tuple[Parameter, ...]  # the tensors to feed: required parameters, ``self`` excluded
     steps: tuple[Step, ...]  # in source order; the unit's own statement is last
     problem: str | None = None  # why it cannot be probed (then ``steps`` is empty)
+    # A function the top-level function defines and returns (a loss factory's loss): the top-level function is
+    # called with its defaults, and what it returns is probed.
+    inner: str | None = None
 
     @property
     def label(self) -> str:
-        """How reports name it: ``elu``, ``CustomELU.call``."""
+        """How reports name it: ``elu``, ``CustomELU.call``, ``focal_loss_fn().focal_loss``."""
+        if self.inner:
+            return f"{self.name}().{self.inner}"
         return f"{self.name}.{self.method}" if self.method else self.name
 
     def signature(self) -> str:
@@ -70,14 +75,15 @@ class Unit:
             "name": self.name, "kind": self.kind, "method": self.method, "first_line": self.first_line,
             "last_line": self.last_line, "problem": self.problem,
             "parameters": [[p.name, p.keyword_only] for p in self.parameters],
-            "steps": [[s.statement, s.name] for s in self.steps],
+            "steps": [[s.statement, s.name] for s in self.steps], "inner": self.inner,
         }
 
     @staticmethod
     def from_json(data: dict) -> Unit:
         return Unit(data["name"], data["kind"], data["method"], data["first_line"], data["last_line"],
                     tuple(Parameter(name, keyword_only) for name, keyword_only in data["parameters"]),
-                    tuple(Step(statement, name) for statement, name in data["steps"]), data["problem"])
+                    tuple(Step(statement, name) for statement, name in data["steps"]), data["problem"],
+                    data.get("inner"))
 
 
 class ExtractError(Exception):
@@ -120,6 +126,10 @@ class ModuleSlicer:
             if not statement.first_line <= line <= (node.end_lineno or node.lineno):
                 continue
             if isinstance(node, ast.FunctionDef):
+                inner = _returned_function_at(node, line)
+                if inner is not None and not _required_parameters(node.args, drop_first=False):
+                    unit = self._unit(index, node.name, "function", None, inner.args, bound=False)
+                    return replace(unit, inner=inner.name)
                 return self._unit(index, node.name, "function", None, node.args, bound=False)
             if isinstance(node, ast.AsyncFunctionDef):
                 return _problem(node.name, statement, "an async function; only plain functions are probed")
@@ -139,9 +149,11 @@ class ModuleSlicer:
         return _problem(None, None, f"line {line} is outside the module's statements")
 
     def unit_named(self, name: str) -> Unit:
-        """``function``, ``lambda_variable``, ``Class`` (its ``call``, ``__call__`` or a metric's ``update_state``)
-        or ``Class.method``."""
+        """``function``, ``lambda_variable``, ``Class`` (its ``call``, ``__call__`` or a metric's ``update_state``),
+        ``Class.method`` or ``factory().inner``."""
         top, _, method = name.partition(".")
+        if top.endswith("()"):  # ``factory().inner``: the function a factory returns (``Unit.label``)
+            return self._returned_unit(top[:-2], method)
         for index in reversed(self.binders.get(top, [])):  # the last definition is the one a caller sees
             node = self.statements[index].node
             if isinstance(node, ast.FunctionDef) and node.name == top and not method:
@@ -158,6 +170,18 @@ class ModuleSlicer:
                                     f"{top}.METHOD")
                 return self._class_unit(index, node, members[wanted])
         raise KeyError(f"no top-level function, lambda or class named {top!r}")
+
+    def _returned_unit(self, factory: str, inner: str) -> Unit:
+        for index in reversed(self.binders.get(factory, [])):
+            node = self.statements[index].node
+            if isinstance(node, ast.FunctionDef) and node.name == factory:
+                for statement in node.body:
+                    if isinstance(statement, ast.FunctionDef) and statement.name == inner:
+                        found = _returned_function_at(node, _first_line(statement))
+                        if found is not None and not _required_parameters(node.args, drop_first=False):
+                            unit = self._unit(index, factory, "function", None, found.args, bound=False)
+                            return replace(unit, inner=inner)
+        raise KeyError(f"no top-level function {factory!r} that returns a function {inner!r}")
 
     def units(self) -> list[Unit]:
         """Every top-level function, lambda binding and class with an entry method (for listings)."""
@@ -241,6 +265,18 @@ def _problem(name: str | None, statement: _Statement | None, reason: str) -> Uni
 def _is_lambda_binding(node: ast.stmt) -> bool:
     return (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
             and isinstance(node.value, ast.Lambda))
+
+
+def _returned_function_at(factory: ast.FunctionDef, line: int) -> ast.FunctionDef | None:
+    """The function ``factory`` defines in its own body, holds ``line`` and returns by name (``def loss(...): ...;
+    return loss``), or None."""
+    returned = {node.value.id for node in ast.walk(factory)
+                if isinstance(node, ast.Return) and isinstance(node.value, ast.Name)}
+    for statement in factory.body:
+        if isinstance(statement, ast.FunctionDef) and statement.name in returned and (
+                _first_line(statement) <= line <= (statement.end_lineno or statement.lineno)):
+            return statement
+    return None
 
 
 def _required_parameters(args: ast.arguments, drop_first: bool) -> tuple[Parameter, ...]:

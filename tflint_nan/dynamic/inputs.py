@@ -83,9 +83,10 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             reason = facts.function_reason(unit.label)
         except Exception:  # the static model is advice here: a failure in it must not stop the probe
             reason = None
-    literals = call_site_literals(tree, unit) if unit.kind == "function" else {}
+    # (The calls of a factory pass its own arguments, not those of the function it returns.)
+    literals = call_site_literals(tree, unit) if unit.kind == "function" and not unit.inner else {}
     sites = None
-    if unit.kind == "function" and path is not None and isinstance(function, ast.FunctionDef):
+    if unit.kind == "function" and not unit.inner and path is not None and isinstance(function, ast.FunctionDef):
         sites = callsites.call_sites(tree, unit.name, path)
         if reason is None and facts is not None and finding.no_gradient is None:
             # The static model leaves a public function's callers open; the project's own calls may settle it.
@@ -101,6 +102,8 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             continue
         if name in knowledge.NO_GRADIENT_PARAMETERS:
             plan.specs[name] = _fixed(name, literals.get(name), _named_role(name), record)
+            if name in integers and record is None:
+                plan.specs[name]["dtype"] = "int32"  # integer class ids: ops such as tf.stack need the dtype
             continue
         if literals.get(name):
             plan.specs[name] = {"values": literals[name], "watch": False,
@@ -108,7 +111,7 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             continue
         if name in integers and record is None:
             # An integer or a boolean never carries a gradient; a count or a size is at least 1.
-            plan.specs[name] = {"values": list(INTEGER_SETTINGS), "watch": False,
+            plan.specs[name] = {"values": list(INTEGER_SETTINGS), "watch": False, "dtype": "int32",
                                 "why": "declared an integer (" + integers[name] + ")"}
             continue
         if name in configured and record is None:
@@ -242,6 +245,9 @@ def _function_node(tree: ast.Module, unit: Unit) -> ast.FunctionDef | ast.Lambda
         if first != unit.first_line:
             continue
         if unit.kind == "function":
+            if isinstance(node, ast.FunctionDef) and node.name == unit.name and unit.inner:
+                return next((inner for inner in node.body
+                             if isinstance(inner, ast.FunctionDef) and inner.name == unit.inner), None)
             if isinstance(node, ast.FunctionDef) and node.name == unit.name:
                 return node
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
