@@ -498,3 +498,30 @@ def test_tensorflow_1_top_level_names():
             "    d = tf.where(tf.to_float(x > 0.) > 0., x, tf.zeros_like(x))\n"
             "    return a + b + c + d\n")
     assert [(f.code, f.line) for f in lint(code)] == [("TFN002", 5), ("TFN003", 6), ("TFN004", 7)]
+
+
+# -- float types: an epsilon is a guard only if the tensor's float type holds it, and float16 overflows sooner -------
+_LOG_OF_SQUARE = ("import tensorflow as tf\n\n\ndef f(z):\n    s = {value}\n"
+                  "    return tf.where(s > 0., tf.math.log(s + {epsilon}), 0.)\n")
+
+
+@pytest.mark.parametrize("epsilon,expected", [("1e-7", []), ("1e-37", []), ("1e-40", ["TFN002"]),
+                                              ("1e-45", ["TFN002"])])
+def test_an_epsilon_below_the_smallest_normal_float32_is_no_guard(epsilon, expected):
+    assert [code for code, _, _ in codes(_LOG_OF_SQUARE.format(value="tf.square(z)", epsilon=epsilon))] == expected
+
+
+@pytest.mark.parametrize("value", ["tf.cast(tf.square(z), tf.float16)", "tf.cast(tf.square(z), 'float16')",
+                                   "tf.square(tf.cast(z, dtype=tf.half))"])
+def test_in_float16_a_small_epsilon_leaves_the_log_gradient_overflowing(value):
+    (finding,) = lint(_LOG_OF_SQUARE.format(value=value, epsilon="1e-7"))
+    assert finding.code == "TFN002" and "in float16 its gradient 1/x overflows to inf below 1.5e-05" in finding.message
+    assert codes(_LOG_OF_SQUARE.format(value=value, epsilon="1e-4")) == []
+
+
+def test_a_module_that_sets_the_mixed_float16_policy_computes_in_float16():
+    code = ("import tensorflow as tf\n\ntf.keras.mixed_precision.set_global_policy('mixed_float16')\n\n\n"
+            "def bounded_growth(x):\n    return tf.where(x > 20., 20., tf.exp(tf.minimum(x, 30.)))\n")
+    (finding,) = lint(code)
+    assert finding.code == "TFN001" and "overflows to inf above 11.1 in float16" in finding.message
+    assert codes(code.replace("mixed_float16", "float32")) == []

@@ -160,7 +160,8 @@ def test_help_rules_and_rule():
         assert needle in help_text
     rules = run("rules").stdout.decode().splitlines()
     assert [line.split()[0] for line in rules] == ["TFN001", "TFN002", "TFN003", "TFN004", "TFN005", "TFN006",
-                                                   "TFN007", "TFN008", "TFN009", "TFN010", "TFN999"]
+                                                   "TFN007", "TFN008", "TFN009", "TFN010", "TFN011",
+                                                   "TFN999"]
     explained = run("rule", "tfn002")
     assert explained.returncode == 0
     text = explained.stdout.decode()

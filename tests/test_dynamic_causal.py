@@ -71,6 +71,15 @@ def test_of_two_findings_only_the_one_whose_rewrite_removes_the_nan_is_confirmed
                            "TFN002 finding at line 7, column 26 (tf.math.log(x)) removes it")
 
 
+def test_a_label_gather_is_probed_with_rows_of_two_classes_and_integer_labels(report):
+    verdicts, _ = report
+    [verdict] = verdicts["label_gather_loss.py"]
+    # Rows of one class (or the 0 taken) show nothing; the 0 beside the label's entry shows the NaN.
+    assert verdict["verdict"] == "confirmed" and verdict["check"] == "rewrite"
+    assert verdict["text"] == "confirmed: NaN gradient at probabilities=[0.5, 0], labels=0 (eager)"
+    assert verdict["differentiated"] == ["probabilities"] and "labels" in verdict["fixed"]
+
+
 def test_a_layer_that_needs_constructor_arguments_is_built_from_its_call_site(report):
     verdicts, _ = report
     [verdict] = verdicts["layer_with_arguments.py"]
@@ -89,7 +98,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 6 confirmed, 2 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 7 confirmed, 2 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
 
 
 GUARDED = """\

@@ -50,7 +50,7 @@ def table_names_raw() -> set[str]:
     for op in kb.SATURATING_OPS:
         names |= op.names
     names |= set(kb.BOOLEAN_MASKS) | kb.MULTIPLY | set(kb.INFINITY_CARRIERS) | kb.MAX_REDUCTIONS | kb.MIN_REDUCTIONS
-    names |= set(kb.ZERO_FLAT_OPS) | kb.ZERO_CARRIERS | kb.NORMS
+    names |= set(kb.ZERO_FLAT_OPS) | kb.ZERO_CARRIERS | kb.NORMS | set(kb.INDEX_SELECTIONS)
     return names | kb.NO_GRADIENT_RESULTS | kb.CASTS | kb.RANDOM_SAMPLES
 
 
@@ -665,3 +665,88 @@ def test_safe_builtin_gradient(name):
             grad = res[mode][1]
             bad = [(i, forward[i], grad[i]) for i in range(len(grad)) if np.isfinite(forward[i]) and np.isnan(grad[i])]
             assert not bad, f"{mode}, {'selected' if selected else 'discarded'}: {name} NaN gradients {bad}"
+
+
+# -- float types: constants as a tensor holds them, and where each op is finite in float16 ---------------------------
+MODES = ("eager", "graph", "xla")
+
+
+def _in_mode(function, mode: str):
+    return function if mode == "eager" else tf.function(function, jit_compile=mode == "xla")
+
+
+def _value_and_gradient(function, x, dtype, mode: str):
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = function(x)
+        return y, tape.gradient(y, x)
+
+    value, gradient = _in_mode(step, mode)(tf.constant(x, dtype))
+    return float(value), float(gradient)
+
+
+@pytest.mark.parametrize("value", [1e-7, 1e-5, 0.1, 1.0 / 3.0, 65504.0, 7e4, 2.0 ** -24, 1e-8, -3.3])
+def test_a_float16_constant_is_what_tensorflow_holds(value):
+    assert kb.in_float_type(value, "float16") == float(tf.constant(value, tf.float16).numpy())
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("epsilon", [1e-45, 1e-40, 1.1e-38])
+def test_a_float32_epsilon_below_the_smallest_normal_number_guards_nothing(epsilon, mode):
+    """The kernels flush it to 0: ``log(p + epsilon)`` at p = 0 is -inf, in every mode."""
+    assert kb.in_float_type(epsilon) == 0.0
+    value, _ = _value_and_gradient(lambda p: tf.math.log(p + epsilon), 0.0, tf.float32, mode)
+    assert value == -math.inf
+    value, _ = _value_and_gradient(lambda p: tf.math.log(p + 1.2e-38), 0.0, tf.float32, mode)
+    assert math.isfinite(value) and kb.in_float_type(1.2e-38) != 0.0
+
+
+def _float16_case(key):
+    """(the op on one float16 input, an input just inside its float16 domain, one just outside it)."""
+    domain, _ = kb.FLOAT16_DOMAINS[key]
+    lo, hi = domain.lo, domain.hi
+    if key in ("exp", "expm1", "power_exponent"):
+        function = {"exp": tf.exp, "expm1": tf.math.expm1,
+                    "power_exponent": lambda x: tf.pow(tf.constant(math.e, x.dtype), x)}[key]
+        return function, hi, hi + 0.2
+    if key == "log":
+        return tf.math.log, lo * 1.05, lo * 0.95
+    if key == "rsqrt":
+        return tf.math.rsqrt, lo * 1.05, lo * 0.95
+    bound = domain.complement().hi  # |y| below this is outside
+    if key == "divide":
+        return (lambda y: 1.0 / y), bound * 1.05, bound * 0.95
+    return tf.math.reciprocal, bound * 1.05, bound * 0.95
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("key", sorted(kb.FLOAT16_DOMAINS))
+def test_inside_its_float16_domain_an_op_is_finite_in_every_mode(key, mode):
+    function, inside, outside = _float16_case(key)
+    assert IntervalSet.point(inside).within(kb.safe_domain(kb.risky_op(key), "float16"))
+    assert not IntervalSet.point(outside).within(kb.safe_domain(kb.risky_op(key), "float16"))
+    assert IntervalSet.point(outside).within(kb.safe_domain(kb.risky_op(key)))  # float32 computes it finitely
+    value, gradient = _value_and_gradient(function, inside, tf.float16, mode)
+    assert math.isfinite(value) and math.isfinite(gradient)
+    value, gradient = _value_and_gradient(function, outside, tf.float32, mode)
+    assert math.isfinite(value) and math.isfinite(gradient)
+
+
+@pytest.mark.parametrize("key", sorted(kb.FLOAT16_DOMAINS))
+def test_just_outside_its_float16_domain_an_op_overflows(key):
+    """In one mode at least: XLA cubes rsqrt's result before halving it, so its gradient overflows first there."""
+    function, _, outside = _float16_case(key)
+    results = [_value_and_gradient(function, outside, tf.float16, mode) for mode in MODES]
+    assert any(not (math.isfinite(value) and math.isfinite(gradient)) for value, gradient in results), results
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_epsilon_that_guards_a_float32_log_leaves_a_float16_one_nan_in_a_where(mode):
+    def guarded(s):
+        return tf.where(s > 0, tf.math.log(s + 1e-7), tf.zeros_like(s))
+
+    _, gradient = _value_and_gradient(guarded, 0.0, tf.float32, mode)
+    assert gradient == 0.0
+    _, gradient = _value_and_gradient(guarded, 0.0, tf.float16, mode)
+    assert math.isnan(gradient)

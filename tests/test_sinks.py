@@ -114,6 +114,33 @@ CASES = {
     "an exp of a bounded input": ("def f(x):\n    return tf.math.log(tf.exp(tf.maximum(x, -80.)))\n", []),
     "one minus a sigmoid of a bounded input": (
         "def f(x):\n    return tf.math.log(1. - tf.sigmoid(tf.minimum(x, 15.)))\n", []),
+    # an index of an op's value (TFN011)
+    "a gather of the log of an input": (
+        "def f(p, labels):\n    return -tf.gather(tf.math.log(p), labels, batch_dims=1)\n",
+        [("TFN011", "high", False)]),
+    "a gather_nd of the log of an input, through a variable": (
+        "def f(p, at):\n    log_p = tf.math.log(p)\n    return tf.gather_nd(log_p, at)\n", [("TFN011", "high", False)]),
+    "a backend gather": ("from keras import backend as K\n\n\ndef f(p, i):\n    return K.gather(K.log(p), i)\n",
+                         [("TFN011", "high", False)]),
+    "take_along_axis": (
+        "from keras import ops\n\n\ndef f(p, i):\n    return ops.take_along_axis(ops.log(p), i, axis=-1)\n",
+        [("TFN011", "high", False)]),
+    "a slice of a log may leave nothing out": ("def f(p):\n    return tf.math.log(p)[:, 0]\n",
+                                               [("TFN011", "medium", True)]),
+    "a gather of a division": ("def f(x, i):\n    return tf.gather(1. / x, i)\n", [("TFN011", "medium", True)]),
+    "a gather of the log of computed values": (
+        "def f(h, w, i):\n    return tf.gather(tf.math.log(h @ w), i)\n", [("TFN011", "medium", True)]),
+    "the input gathered first": ("def f(p, i):\n    return tf.math.log(tf.gather(p, i))\n", []),
+    "slices that keep every element": (
+        "def f(p):\n    return tf.math.log(p)[..., None] + tf.math.log(p)[:] + tf.math.log(p)[::-1]\n", []),
+    "a log of a clamped input, gathered": ("def f(p, i):\n    return tf.gather(tf.math.log(tf.maximum(p, 1e-7)), i)\n",
+                                                    []),
+    "an item of a tuple": ("def f(x):\n    pair = (tf.math.log(x), x)\n    return pair[1]\n", []),
+    "a slice of NumPy values": (
+        "import numpy as np\n\n\ndef f(z, i):\n    e = np.exp(z)\n    return (e / e.sum())[i]\n", []),
+    "an element assigned, not read": ("def f(t, x):\n    t[..., -1] = tf.math.log(x)\n    return t\n", []),
+    "a reduction between the op and the index": (
+        "def f(p, i):\n    return tf.gather(tf.reduce_sum(tf.math.log(p), -1), i)\n", []),
     # one report per op, against the select first
     "a where inside a clamp": (
         "def f(x):\n    return tf.minimum(tf.where(x > 0., tf.math.log(x), 0.), 10.)\n", [("TFN002", "high", False)]),
@@ -162,6 +189,16 @@ def test_keras_spellings_of_a_log_of_a_probability():
     assert found(code, KERAS) == [("TFN010", "high", False)] * 2
     (finding, _) = lint(KERAS + code, strict=True)
     assert "keras.ops.log_softmax" in finding.message
+
+
+def test_an_index_finding_rewrites_the_index_onto_the_input():
+    (finding,) = lint(TF + "def f(p, labels):\n    return -tf.gather(tf.math.log(p), labels, batch_dims=1)\n")
+    assert finding.sink_kind == "index" and finding.sink == "tf.gather" and not finding.xla_only
+    assert finding.fix.replacement == "tf.math.log(tf.gather(p, labels, batch_dims=1))"
+    (finding,) = lint(TF + "def f(x):\n    return tf.sqrt(x)[:, 0]\n", strict=True)
+    assert finding.xla_only and finding.sink == "[:, 0]" and finding.fix.replacement == "tf.sqrt(x[:, 0])"
+    (finding,) = lint(TF + "def f(x, y, i):\n    return tf.gather(x / y, i)\n", strict=True)
+    assert finding.fix is None and "other tensor inputs" in finding.no_fix_reason
 
 
 def test_json_names_the_sink_and_its_kind():

@@ -42,7 +42,8 @@ def _value_and_gradient(function, x, mode: str):
             tape.watch(x)
             y = function(x)
             total = tf.reduce_sum(y)
-        return y, tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        gradient = tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return y, tf.convert_to_tensor(gradient)  # a gather's gradient is sparse (IndexedSlices)
 
     value, gradient = _runner(step, mode)(tf.constant(np.asarray(x, np.float32)))
     return np.asarray(value), np.asarray(gradient)
@@ -138,6 +139,43 @@ def test_a_boolean_mask_zeroes_the_gradient_of_what_it_drops(name, mode):
     assert gradient.tolist() == [0.0, 1.0]
     value, gradient = _value_and_gradient(lambda v: function(tf.math.log(v), v > 0.5), [0.0, 1.0], mode)
     assert np.isfinite(value).all() and math.isnan(gradient[0])
+
+
+def _take_last(name):
+    """``v -> the last of v's two elements``, through the index function ``name`` as its callers write it."""
+    function = resolve(name)
+    last = name.rsplit(".", 1)[1]
+    if last == "gather_nd":
+        return lambda v: function(v, [[1]])
+    if last == "take_along_axis":
+        return lambda v: function(v, tf.constant([1]), axis=0)
+    return lambda v: function(v, tf.constant([1]))
+
+
+def _index_cases():
+    return [name for name in _one_name_per_module(kb.INDEX_SELECTIONS)
+            if not name.startswith("tensorflow.compat.v1.batch_gather")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _index_cases())
+def test_an_index_zeroes_the_gradient_of_what_it_leaves_out(name, mode):
+    take_last = _take_last(name)
+    _, gradient = _value_and_gradient(take_last, [0.0, 1.0], mode)
+    assert gradient.tolist() == [0.0, 1.0]
+    value, gradient = _value_and_gradient(lambda v: take_last(tf.math.log(v)), [0.0, 1.0], mode)
+    assert np.isfinite(value).all() and math.isnan(gradient[0]) and gradient[1] == 1.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_slice_zeroes_the_gradient_of_what_it_leaves_out_and_indexing_the_input_first_does_not(mode):
+    value, gradient = _value_and_gradient(lambda v: tf.math.log(v)[1:], [0.0, 1.0], mode)
+    assert np.isfinite(value).all() and math.isnan(gradient[0])
+    value, gradient = _value_and_gradient(lambda v: tf.math.log(v[1:]), [0.0, 1.0], mode)
+    assert gradient.tolist() == [0.0, 1.0]
+    value, gradient = _value_and_gradient(lambda v: tf.gather(tf.sqrt(v), [1]), [0.0, 1.0], mode)
+    # sqrt's eager and graph gradient kernel returns 0 for a zero upstream; XLA computes 0 * inf.
+    assert math.isnan(gradient[0]) == (mode == "xla") and kb.risky_op("sqrt").nan_in_eager is False
 
 
 def _mask_product_cases():

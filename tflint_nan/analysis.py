@@ -58,7 +58,7 @@ class _Sink:
 
     node: cst.CSTNode
     # "select", "mask", "clamp", "saturation", "zero" (a root of a value 0 where its derivative is 0), "probability"
-    # (the log of a probability that rounds to 0 where its derivative is 0)
+    # (the log of a probability that rounds to 0 where its derivative is 0), "index" (a gather or a slice)
     kind: str
     api: knowledge.SelectApi | None = None
     clamp: knowledge.ClampSink | None = None
@@ -72,7 +72,8 @@ class _Sink:
     @property
     def rank(self) -> int:
         """Which sink an op is reported against when several meet it: the select's double where fixes it."""
-        return {"select": 0, "mask": 1, "clamp": 2, "saturation": 3, "zero": 4, "probability": 5}[self.kind]
+        return {"select": 0, "mask": 1, "index": 2, "clamp": 3, "saturation": 4, "zero": 5, "probability": 6}[
+            self.kind]
 
 
 class ModuleAnalyzer(cst.CSTVisitor):
@@ -90,6 +91,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
         self.scopes: list[_Scope] = [_Scope("module")]
         self.aliases: dict[str, str] = {}  # K = tf.keras.backend  ->  {"K": "tensorflow.keras.backend"}
         self.seq = 0
+        self._assigned_subscripts: set[int] = set()  # ids of subscripts that are assignment targets
+        self._float_types: dict[int, str] = {}  # id of a risky op's input -> the float type it computes in
         self.stop_gradient_depth = 0
         self._keys: dict[int, str] = {}
         self._qualified: dict[int, frozenset[str]] = {}
@@ -306,6 +309,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if mask is not None:
                 self._check_boolean_mask(node, *mask)
                 break
+            indexed = knowledge.INDEX_SELECTIONS.get(name)
+            if indexed is not None:
+                values = argument(node, indexed.position, indexed.keywords)
+                if values is not None:
+                    self._check_index(_Sink(node, "index"), values)
+                break
             if name in knowledge.MULTIPLY:
                 left, right = argument(node, 0, ("x", "x1")), argument(node, 1, ("y", "x2"))
                 if left is not None and right is not None:
@@ -390,7 +399,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         values = self.analysis.value_range(use.operand, EVERYWHERE, use.as_of)
         underflow = knowledge.ZERO_FLAT_OPS.get(next(iter(self.qualified_names(producer.func)), "")) == "underflow" \
             if isinstance(producer, cst.Call) else False
-        if use.op is not knowledge.NORM_OP and not underflow and values.within(use.op.safe_domain):
+        if use.op is not knowledge.NORM_OP and not underflow and values.within(self._safe_domain(use)):
             return  # an epsilon inside the root (exp's range is positive in exact arithmetic only)
         # High: the zero is at one value of the function's own input, element by element (sqrt(abs(m)) at m = 0,
         # sqrt(exp(v)) below -87.3), or it is the difference of two inputs (a distance between identical points).
@@ -535,6 +544,37 @@ class ModuleAnalyzer(cst.CSTVisitor):
         return (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)
                 and self._is_free_parameter(node.left, as_of) and self._is_free_parameter(node.right, as_of))
 
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._assigned_subscripts.add(id(node.target))  # ``t[..., -1] = v`` stores into t: no index of a value
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._assigned_subscripts.add(id(node.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._assigned_subscripts.add(id(node.target))
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        """``tf.math.log(p)[:, 0]``: a slice of a computed tensor that leaves elements out (not ``[..., None]``)."""
+        if id(node) in self._assigned_subscripts:
+            return
+        if _leaves_elements_out(node) and self._computes_tensor(node.value, self.seq + 1, 0):
+            index = self.module.code_for_node(cst.Subscript(cst.Name("_"), node.slice))[1:]
+            self._check_index(_Sink(node, "index", name=_shorten(index)), node.value)
+
+    def _computes_tensor(self, node, as_of: int, depth: int) -> bool:
+        """Whether ``node`` is a tensor computed by an operator or by TensorFlow or Keras that can carry a gradient
+        (``gradients.GradientFlow``), directly or as a local variable's value: what a subscript indexes element by
+        element (a tuple, a list or a function's result may be a container whose items it picks; NumPy arithmetic
+        has no gradient)."""
+        if isinstance(node, cst.Name) and depth < 5:
+            binding = self.binding(node.value, as_of)
+            return binding is not None and binding.value is not None and self._computes_tensor(
+                binding.value, binding.seq, depth + 1)
+        if isinstance(node, cst.Call) and not any(
+                name.split(".")[0] in knowledge.FAMILY_ROOTS for name in self.qualified_names(node.func)):
+            return False
+        return isinstance(node, (cst.Call, cst.BinaryOperation)) and self.flow.carries(node, EVERYWHERE, as_of)
+
     def leave_Call(self, original_node: cst.Call) -> None:
         if self._blocks_gradient(original_node, self.qualified_names(original_node.func)):
             self.stop_gradient_depth -= 1
@@ -594,7 +634,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if not use.op.nan_in_eager and self._is_boolean_mask(sink.node):
                 continue  # the eager kernel multiplies by the zero first, and XLA cannot compile a boolean mask
             values = self._input_values(use, discarded)
-            if values.within(use.op.safe_domain):
+            if values.within(self._safe_domain(use)):
                 continue
             reason = context or (
                 "the op's result only feeds operations without a gradient" if use.no_gradient else None
@@ -693,7 +733,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         for use in self._risky_uses(values, as_of, 0, False, set(), 0):
             if use.no_gradient and not self.strict:
                 continue
-            if self._input_values(use, EVERYWHERE).within(use.op.safe_domain):
+            if self._input_values(use, EVERYWHERE).within(self._safe_domain(use)):
                 continue  # clamped or shifted by an epsilon: never infinite
             reason = context or (
                 "the op's result only feeds operations without a gradient" if use.no_gradient else None
@@ -708,6 +748,51 @@ class ModuleAnalyzer(cst.CSTVisitor):
                              "keep the op's input in its domain where the label is 0 (a clamp, or a where on the "
                              "label)")
                 self._report(sink, use, reason, confidence, not shown, f"`{_shorten(sink.name)}` is 0", fix)
+
+    def _check_index(self, sink: _Sink, values) -> None:
+        """``tf.gather(tf.math.log(p), labels)``, ``tf.sqrt(x)[:, 0]``: the elements the index leaves out are still
+        computed and get a zero gradient; where the op is infinite there or has an infinite derivative, 0*inf = NaN.
+        Which elements it leaves out, the data decides (as for a label): the op's input is what the code can say
+        about."""
+        # Only ops whose elements are the indexed elements: an op that reaches the index through a reduction, a
+        # matrix product or a function's arguments (a shape, an initializer) may have no element left out.
+        as_of = self.seq + 1
+        uses = [use for use in self._risky_uses(values, as_of, 0, False, set(), 0)
+                if (self.strict or not use.no_gradient) and self.rewriter.reaches_elementwise(values, use, as_of)]
+        if not uses:
+            return
+        opened = self._open_sink(sink.node)
+        if opened is None:
+            return
+        context, as_of = opened
+        for use in uses:
+            if self._input_values(use, EVERYWHERE).within(self._safe_domain(use)):
+                continue  # clamped or shifted by an epsilon: never infinite
+            reason = context or (
+                "the op's result only feeds operations without a gradient" if use.no_gradient else None
+            ) or self._no_gradient_reaches(use, values, EVERYWHERE, as_of)
+            # High: a log of the function's own input taken at some entries by a gather (a cross-entropy by index,
+            # ``tf.gather(tf.math.log(p), labels, batch_dims=1)``): training drives the entries it leaves out to 0.
+            # A slice may leave nothing out (``[:, 0]`` of a single column), and other ops, or computed inputs,
+            # meet their pole on the elements left out no more than on those taken, as far as the code says.
+            confidence = "high" if (use.op.key == "log" and isinstance(sink.node, cst.Call)
+                                    and self._holds(values, use.node, as_of)
+                                    and self._is_opaque_input(use.operand, use.as_of)) else "medium"
+            confidence = self._in_compiled_mode(use, confidence)
+            shown = reason is None and confidence in DEFAULT_CONFIDENCE
+            if shown or self.strict:
+                fix = self.rewriter.fix_indexed(sink.node, values, use) if reason is None else (None, None)
+                self._report(sink, use, reason, confidence, not shown, "the elements it leaves out", fix)
+
+    def _holds(self, node, target, as_of: int, depth: int = 0) -> bool:
+        """Whether ``node`` is ``target``, directly or as a local variable's value."""
+        if node is target:
+            return True
+        if isinstance(node, cst.Name) and depth < 5:
+            binding = self.binding(node.value, as_of)
+            return binding is not None and binding.value is not None and self._holds(
+                binding.value, target, binding.seq, depth + 1)
+        return False
 
     def _is_condition(self, node, as_of: int, depth: int) -> bool:
         """Whether ``node`` is a boolean tensor built from comparisons and logical operations."""
@@ -752,7 +837,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 cut = [pole for pole in poles if self._clamp_cuts(pole, lower, upper, sink, as_of)]
                 if not cut:
                     continue
-                if self._input_values(use, EVERYWHERE).within(use.op.safe_domain):
+                if self._input_values(use, EVERYWHERE).within(self._safe_domain(use)):
                     continue
                 # High: the clamp limits the op's own value on the side of its (first) pole, and the op computes on
                 # the function's own input, which nothing bounds.  A division can cross the bound through its
@@ -797,7 +882,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return
         context, as_of = opened
         for use, poles in found:
-            if self._input_values(use, EVERYWHERE).within(use.op.safe_domain):
+            if self._input_values(use, EVERYWHERE).within(self._safe_domain(use)):
                 continue
             pole = next(pole for pole in poles if pole in op.at)
             name = "" if isinstance(node, cst.Call) else f"the division by {self.code(operand)}"
@@ -957,8 +1042,61 @@ class ModuleAnalyzer(cst.CSTVisitor):
                                      for pole in poles), False
 
     def _input_values(self, use: RiskyUse, region) -> IntervalSet:
-        values = self.analysis.value_range(use.operand, region, use.as_of)
+        """The values the op's input takes on ``region``, its constants as the op's float type holds them."""
+        self.analysis.float_type = self._float_type(use)
+        try:
+            values = self.analysis.value_range(use.operand, region, use.as_of)
+        finally:
+            self.analysis.float_type = knowledge.DEFAULT_FLOAT
         return values.multiply(IntervalSet.point(use.scale)) if use.scale != 1.0 else values
+
+    def _safe_domain(self, use: RiskyUse) -> IntervalSet:
+        return knowledge.safe_domain(use.op, self._float_type(use))
+
+    def _float_type(self, use: RiskyUse) -> str:
+        """float16 where the module sets Keras's ``mixed_float16`` policy (its layers compute in float16) or the op's
+        input is cast to float16, directly or through local variables; else float32."""
+        if self._module_computes_in_float16:
+            return "float16"
+        key = id(use.operand)
+        known = self._float_types.get(key)
+        if known is None:
+            known = self._float_types[key] = "float16" if self._is_float16(use.operand, use.as_of, 0) else (
+                knowledge.DEFAULT_FLOAT)
+        return known
+
+    @cached_property
+    def _module_computes_in_float16(self) -> bool:
+        return knowledge.FLOAT16_POLICY in self.module.code
+
+    def _is_float16(self, node, as_of: int, depth: int) -> bool:
+        if depth > 8:
+            return False
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            return binding is not None and binding.value is not None and self._is_float16(
+                binding.value, binding.seq, depth + 1)
+        if isinstance(node, cst.Call):
+            dtypes = [arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == "dtype"]
+            is_cast = bool(self.qualified_names(node.func) & knowledge.CASTS)
+            if is_cast and len(node.args) > 1 and node.args[1].keyword is None:
+                dtypes.append(node.args[1].value)
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "astype" and node.args:
+                dtypes.append(node.args[0].value)
+            if dtypes:
+                return any(self._names_float16(dtype) for dtype in dtypes)
+            return any(self._is_float16(arg.value, as_of, depth + 1) for arg in node.args[:1])
+        if isinstance(node, cst.BinaryOperation):
+            return self._is_float16(node.left, as_of, depth + 1) or self._is_float16(node.right, as_of, depth + 1)
+        if isinstance(node, cst.UnaryOperation):
+            return self._is_float16(node.expression, as_of, depth + 1)
+        return False
+
+    def _names_float16(self, dtype) -> bool:
+        if isinstance(dtype, cst.SimpleString):
+            return dtype.evaluated_value in knowledge.FLOAT16_NAMES
+        return bool(self.qualified_names(dtype) & knowledge.FLOAT16_NAMES) or self.code(dtype).rsplit(".", 1)[-1] in (
+            "float16", "half")
 
     def _no_gradient_reaches(self, use: RiskyUse, branch, discarded, as_of: int) -> str | None:
         """Why the 0*inf computed at the op cannot reach anything trainable, or None when it can.
@@ -979,10 +1117,11 @@ class ModuleAnalyzer(cst.CSTVisitor):
         # not about the op's domain: that ``log(n)`` is safe near 1 says nothing about where the select puts it.
         keeps_one_value = any(_pinned(kept[name]) for name in read & kept.keys())
         if not keeps_one_value:
+            domain = self._safe_domain(use)
             if values != self._input_values(use, EVERYWHERE) and not values.within(
-                    self._input_values(use, kept).union(use.op.safe_domain)):
+                    self._input_values(use, kept).union(domain)):
                 return "high"  # the condition sends unsafe inputs to the discarded elements that the kept never get
-            if self._input_values(use, kept).within(use.op.safe_domain) and not self._is_select(use.operand, use.as_of):
+            if self._input_values(use, kept).within(domain) and not self._is_select(use.operand, use.as_of):
                 # The condition keeps the input in its domain on the kept elements, and only there.  (An input that
                 # is itself a select is a guard: its fill, not the condition, decides the discarded elements.)
                 return "high"
@@ -1019,9 +1158,9 @@ class ModuleAnalyzer(cst.CSTVisitor):
         at_pin = self._input_values(use, centre)
         if at_pin.is_empty():
             return False
-        if at_pin.intersect(use.op.safe_domain).is_empty():
+        if at_pin.intersect(self._safe_domain(use)).is_empty():
             return True  # at the pin the input is certainly unsafe (``1 - n`` is 0)
-        return not at_pin.within(self._input_values(use, kept).union(use.op.safe_domain))
+        return not at_pin.within(self._input_values(use, kept).union(self._safe_domain(use)))
 
     def _report(self, sink: _Sink, use: RiskyUse, reason: str | None, confidence: str, strict_only: bool,
                 region: str, fix: tuple, branch: str = "") -> None:
@@ -1037,19 +1176,21 @@ class ModuleAnalyzer(cst.CSTVisitor):
             fix = (None, "no gradient reaches this op, so there is nothing to fix")
         code = {"select": use.op.code, "clamp": knowledge.CLAMP_CODE, "mask": knowledge.MASK_CODE,
                 "saturation": knowledge.SATURATION_CODE, "zero": knowledge.ROOT_AT_ZERO_CODE,
-                "probability": knowledge.LOG_OF_PROBABILITY_CODE}[sink.kind]
+                "probability": knowledge.LOG_OF_PROBABILITY_CODE, "index": knowledge.INDEX_CODE}[sink.kind]
         finding = Finding(
             self.path, start, end, code, "", fix[0], strict_only, no_fix_reason=fix[1],
             op=_shorten(self.code(use.node)), sink=_shorten(sink.name or self._sink_name(sink.node)),
             sink_start=sink_start,
             sink_end=sink_end, sink_kind=sink.kind, branch=branch, region=region,
-            hazard=_ROOT_HAZARD if sink.kind == "zero" and use.op is not knowledge.NORM_OP else use.op.hazard,
+            hazard=_ROOT_HAZARD if sink.kind == "zero" and use.op is not knowledge.NORM_OP else knowledge.hazard(
+                use.op, self._float_type(use)),
             xla_only=not use.op.nan_in_eager and sink.kind not in ("saturation", "zero", "probability"),
             not_under_xla=(sink.kind == "mask" and use.op.nan_in_eager and not self._is_boolean_mask(sink.node)
                            and not sink.label) or (
                 sink.probability is not None and sink.probability.xla_simplifies),
             confidence=confidence,
             no_gradient=reason,
+            float_type=self._float_type(use),
         )
         self._candidates[id(use.node)] = _Candidate(use, finding.rendered(), sink.rank)
 
@@ -1152,6 +1293,23 @@ PINNED_WIDTH = 1e-3
 
 
 _ROOT_HAZARD = "has an infinite derivative at 0"
+
+
+def _leaves_elements_out(node: cst.Subscript) -> bool:
+    """Whether a subscript may take only some elements: anything but ``:``, ``::-1``, ``...``, ``None`` and
+    ``tf.newaxis`` in every position."""
+    for element in node.slice:
+        index = element.slice
+        if isinstance(index, cst.Slice):
+            lower = None if index.lower is None else constant_value(index.lower)
+            if (index.lower is not None and lower != 0.0) or index.upper is not None or (
+                    index.step is not None and constant_value(index.step) not in (1.0, -1.0)):
+                return True
+        elif not (isinstance(index.value, cst.Ellipsis) or (isinstance(index.value, cst.Name)
+                                                             and index.value.value == "None")
+                  or (isinstance(index.value, cst.Attribute) and index.value.attr.value == "newaxis")):
+            return True
+    return False
 
 
 def _is_euclidean(order, matrix: bool) -> bool:

@@ -73,7 +73,7 @@ class Finding:
     no_fix_reason: str | None = None  # why there is no ``fix``: no rewrite is known to be exact here
     op: str = ""  # the risky op as written, shortened: ``K.exp(x)``
     sink: str = ""  # the function that discards the elements: ``K.switch``
-    sink_kind: str = "select"  # "select", "mask", "clamp", "saturation", "zero", "probability" (``knowledge``)
+    sink_kind: str = "select"  # "select", "mask", "index", "clamp", "saturation", "zero", "probability"
     sink_start: Position | None = None
     sink_end: Position | None = None
     sink_cell: int | None = None  # notebooks: the sink's cell
@@ -81,6 +81,7 @@ class Finding:
     region: str = ""  # the elements the sink discards, in words: ``x > 0.``
     hazard: str = ""  # what the op does there
     xla_only: bool = False  # eager TensorFlow's gradient kernel hides it; XLA computes 0*inf
+    float_type: str = "float32"  # the float type the op computes in (``knowledge.FLOAT_TYPES``): thresholds follow it
     not_under_xla: bool = False  # a mask product: XLA rewrites it into a select, which hides it
     confidence: str = "high"  # see CONFIDENCE_WORDS
     no_gradient: str | None = None  # why no gradient reaches the op (then only --strict shows it)
@@ -134,6 +135,10 @@ def render_message(finding: Finding) -> str:
     elif finding.sink_kind == "zero":
         message = (f"{finding.op} {finding.hazard}, and {finding.sink}{where} is 0 exactly where its own derivative "
                    f"is 0 ({finding.region}): there the gradient is inf*0 = NaN in every mode")
+    elif finding.sink_kind == "index":
+        message = (f"{finding.op} {finding.hazard}, and {finding.sink}{where} takes only some of its elements: "
+                   f"{finding.region} are still computed and get a zero gradient, and where the op is infinite there, "
+                   "or its derivative is, their gradient is 0*inf = NaN")
     elif finding.sink_kind == "probability":
         message = (f"{finding.op} takes the log of {finding.sink}{where}, which rounds to exactly 0 "
                    f"{finding.region}, where its own derivative is 0 too: the log is -inf there and its gradient "
@@ -157,7 +162,7 @@ def render_message(finding: Finding) -> str:
         message += f" (no gradient reaches it: {finding.no_gradient}; reported because of --strict)"
     elif finding.strict_only:
         words = CONFIDENCE_WORDS[finding.confidence]
-        if finding.sink_kind in ("clamp", "saturation", "zero", "probability"):
+        if finding.sink_kind in ("index", "clamp", "saturation", "zero", "probability"):
             words = POLE_CONFIDENCE_WORDS.get(finding.confidence, words)
         message += f" ({finding.confidence} confidence: {words}; reported because of --strict)"
     if finding.not_fixed is not None:
@@ -173,6 +178,8 @@ def sink_words(finding: Finding) -> str:
         return f"{finding.sink}: clamps the op's value where {finding.region}"
     if finding.sink_kind == "zero":
         return f"{finding.sink}: is 0 with a zero derivative ({finding.region})"
+    if finding.sink_kind == "index":
+        return f"{finding.sink}: sends a zero gradient to {finding.region}"
     if finding.sink_kind == "probability":
         return f"{finding.sink}: rounds to 0 with a zero derivative {finding.region}"
     return f"{finding.sink}: has a zero derivative where {finding.region}"

@@ -992,6 +992,8 @@ class GradientFlow:
             return True
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("numpy", "astype", "item", "tolist"):
             return False
+        if isinstance(node.func, cst.Attribute) and self._is_numpy_value(node.func.value, as_of, 0):
+            return False  # a method of a NumPy value (``np.exp(z).sum()``): NumPy computes no gradient
         if any(name.split(".")[0] in ("tensorflow", "keras", "tf_keras") for name in names) or (
                 names & knowledge.GRADIENT_FROM_ARGUMENTS):
             # A TensorFlow or Keras function of its arguments: a gradient flows only from them.
@@ -999,6 +1001,23 @@ class GradientFlow:
         if _is_dtype_call(node, self.ctx):
             return False  # ``dtype(1.)``, ``x.dtype.as_numpy_dtype(0.)``: a NumPy scalar
         return True  # a user function, a layer, a model: may read trainable weights
+
+    def _is_numpy_value(self, node, as_of: int, depth: int) -> bool:
+        """Whether ``node`` is computed by a module without gradients (NumPy, ``math``), directly, as a local
+        variable's value, an element of one, or a method's result on one."""
+        if depth > 5:
+            return False
+        if isinstance(node, cst.Name):
+            binding = self.ctx.binding(node.value, as_of)
+            return binding is not None and binding.value is not None and self._is_numpy_value(
+                binding.value, binding.seq, depth + 1)
+        if isinstance(node, cst.Subscript):
+            return self._is_numpy_value(node.value, as_of, depth + 1)
+        if isinstance(node, cst.Call):
+            if any(_constant_module(name) for name in self.ctx.qualified_names(node.func)):
+                return True
+            return isinstance(node.func, cst.Attribute) and self._is_numpy_value(node.func.value, as_of, depth + 1)
+        return False
 
     def _select_carries(self, node: cst.Call, api, region: Region, as_of: int, depth: int) -> bool:
         cond, when_true, when_false = select_arguments(node, api)

@@ -11,6 +11,7 @@ Qualified names are the ones LibCST's ``QualifiedNameProvider`` reports, e.g. ``
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -225,6 +226,81 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
             (1.0, 0.0), poles=(0.0,)),
 )
 
+# -- dtypes: where an op's value and gradient are finite depends on the float type it computes in -----------------
+@dataclass(frozen=True)
+class FloatType:
+    """A floating-point type as TensorFlow's CPU kernels compute in it (``tests/test_knowledge_tf.py``)."""
+
+    name: str
+    largest: float
+    smallest_normal: float
+    # float32 kernels flush subnormal results and inputs to 0 (eagerly, in graphs and under XLA): a constant below
+    # the smallest normal number is 0 there, so ``log(p + 1e-40)`` guards nothing.  float16 is computed through
+    # float32, where its subnormals are normal numbers: they survive.
+    flushes_subnormals: bool
+
+
+FLOAT_TYPES: Mapping[str, FloatType] = {
+    "float16": FloatType("float16", 65504.0, 2.0 ** -14, False),
+    "float32": FloatType("float32", 3.4028234663852886e38, 2.0 ** -126, True),
+}
+DEFAULT_FLOAT = "float32"
+
+
+def in_float_type(value: float, dtype: str = DEFAULT_FLOAT) -> float:
+    """A Python float constant as a tensor of ``dtype`` holds it: rounded, flushed to 0 below the smallest normal
+    number where the kernels flush, inf beyond the largest finite number."""
+    kind = FLOAT_TYPES[dtype]
+    if kind.flushes_subnormals and abs(value) < kind.smallest_normal:
+        return 0.0 * value if value else value  # keeps the sign of 0 (``-0.0``)
+    try:
+        return struct.unpack("<e" if dtype == "float16" else "<f", struct.pack("<e" if dtype == "float16" else "<f",
+                                                                               value))[0]
+    except (OverflowError, struct.error):
+        return math.copysign(math.inf, value)
+
+
+# Where an op's value and gradient are finite in float16, for the ops whose float32 domain is wider (the others'
+# domains hold in float16 too): exp overflows above ln(65504); 1/x, log's derivative, overflows below 1/65504;
+# x/y's derivative -x/y² overflows for |y| below 1/sqrt(65504) (with |x| about 1); rsqrt's -rsqrt(x)^3/2 below
+# 65504^(-2/3), where XLA's cube of the result overflows before the halving.  Each with the hazard in words, for the
+# messages.
+_F16_MAX = FLOAT_TYPES["float16"].largest
+FLOAT16_DOMAINS: Mapping[str, tuple[IntervalSet, str]] = {
+    "exp": (IntervalSet.compare("<=", 11.0), f"overflows to inf above {math.log(_F16_MAX):.1f} in float16"),
+    "expm1": (IntervalSet.compare("<=", 11.0), f"overflows to inf above {math.log(_F16_MAX):.1f} in float16"),
+    "power_exponent": (IntervalSet.compare("<=", 11.0), "overflows to inf for a large exponent in float16"),
+    "log": (IntervalSet.compare(">", 1.0 / _F16_MAX),
+            f"has a pole at 0, and in float16 its gradient 1/x overflows to inf below {1.0 / _F16_MAX:.2g}"),
+    "divide": (IntervalSet.between(-1.0 / math.sqrt(_F16_MAX), 1.0 / math.sqrt(_F16_MAX)).complement(),
+               f"divides by 0, and in float16 its gradient -x/y² overflows to inf for |y| below "
+               f"{1.0 / math.sqrt(_F16_MAX):.2g}"),
+    "reciprocal": (IntervalSet.between(-1.0 / math.sqrt(_F16_MAX), 1.0 / math.sqrt(_F16_MAX)).complement(),
+                   f"has a pole at 0, and in float16 its gradient -1/x² overflows to inf for |x| below "
+                   f"{1.0 / math.sqrt(_F16_MAX):.2g}"),
+    "rsqrt": (IntervalSet.compare(">", _F16_MAX ** (-2.0 / 3.0)),
+              f"has a pole at 0, and in float16 its gradient overflows to inf below {_F16_MAX ** (-2 / 3):.2g}"),
+}
+# The dtypes that mean float16 where a cast or a dtype argument names them, and the Keras policy that computes
+# layers in it.
+FLOAT16_NAMES = frozenset({"float16", "half", "tensorflow.float16", "tensorflow.half", "numpy.float16",
+                           "tensorflow.dtypes.float16", "keras.float16"})
+FLOAT16_POLICY = "mixed_float16"
+
+
+def safe_domain(op: RiskyOp, dtype: str = DEFAULT_FLOAT) -> IntervalSet:
+    """Where ``op``'s value and gradient are finite when it computes in ``dtype``."""
+    if dtype == "float16" and op.key in FLOAT16_DOMAINS:
+        return FLOAT16_DOMAINS[op.key][0]
+    return op.safe_domain
+
+
+def hazard(op: RiskyOp, dtype: str = DEFAULT_FLOAT) -> str:
+    if dtype == "float16" and op.key in FLOAT16_DOMAINS:
+        return FLOAT16_DOMAINS[op.key][1]
+    return op.hazard
+
+
 # The select rules (one code per family of risky op) and the rules of the other zero-gradient sinks below.
 SELECT_RULE_CODES = ("TFN001", "TFN002", "TFN003", "TFN004", "TFN005")
 CLAMP_CODE = "TFN006"
@@ -232,7 +308,9 @@ MASK_CODE = "TFN007"
 SATURATION_CODE = "TFN008"
 ROOT_AT_ZERO_CODE = "TFN009"
 LOG_OF_PROBABILITY_CODE = "TFN010"
-RULE_CODES = (*SELECT_RULE_CODES, CLAMP_CODE, MASK_CODE, SATURATION_CODE, ROOT_AT_ZERO_CODE, LOG_OF_PROBABILITY_CODE)
+INDEX_CODE = "TFN011"
+RULE_CODES = (*SELECT_RULE_CODES, CLAMP_CODE, MASK_CODE, SATURATION_CODE, ROOT_AT_ZERO_CODE, LOG_OF_PROBABILITY_CODE,
+              INDEX_CODE)
 PARSE_ERROR_CODE = "TFN999"
 
 
@@ -291,6 +369,17 @@ BOOLEAN_MASKS: Mapping[str, tuple[Operand, Operand]] = {
     for name in qualified(tf="boolean_mask") | {"tensorflow.compat.v1.boolean_mask"}
 }
 MULTIPLY = qualified(tf="multiply", tf_math="multiply", ops="multiply", tnp="multiply")
+# ``tf.gather(values, indices)`` and its kin keep the elements the indices name: the others get a zero gradient, as
+# do the elements a slice (``values[1:]``, ``values[:, 0]``) leaves out.  Which elements, the data decides.  (The
+# operand is the indexed values; ``tests/test_sinks_tf.py`` proves the zero.)
+INDEX_SELECTIONS: Mapping[str, Operand] = {
+    **{name: Operand(0, ("params",)) for name in qualified(tf=("gather", "gather_nd"), nn="embedding_lookup")
+       | {"tensorflow.compat.v1.batch_gather"}},
+    **{name: Operand(0, ("reference",)) for name in qualified(K="gather")},
+    **{name: Operand(0, ("x",)) for name in qualified(ops=("take", "take_along_axis"))},
+    **{name: Operand(0, ("a",)) for name in qualified(tnp="take")},
+    **{name: Operand(0, ("arr",)) for name in qualified(tnp="take_along_axis")},
+}
 
 
 @dataclass(frozen=True)

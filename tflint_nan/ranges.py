@@ -137,6 +137,9 @@ class Analysis:
     def __init__(self, context: Context):
         self.ctx = context
         self.steps_left = MAX_STEPS
+        # The float type constants are held in (``knowledge.in_float_type``): the risky op's, while its input's
+        # values are computed (``analysis.ModuleAnalyzer._input_values``).
+        self.float_type = knowledge.DEFAULT_FLOAT
 
     def reset_budget(self) -> None:
         """Start a new query (one select call) with a full step budget."""
@@ -340,7 +343,7 @@ class Analysis:
     def _structural_range(self, node, region: Region, as_of: int, depth: int) -> IntervalSet:
         constant = constant_value(node)
         if constant is not None:
-            return IntervalSet.point(constant)
+            return IntervalSet.point(knowledge.in_float_type(constant, self.float_type))
         recurse: Callable[..., IntervalSet] = lambda n, r=region, a=as_of: self.value_range(n, r, a, depth + 1)
         if isinstance(node, cst.Name):
             binding = self.ctx.binding(node.value, as_of)

@@ -218,6 +218,31 @@ class Rewriter:
         except NoRewrite as reason:
             return None, str(reason)
 
+    def fix_indexed(self, sink, values, use: RiskyUse) -> tuple[Fix | None, str | None]:
+        """An index of the op's value (``tf.gather(tf.math.log(p), i)``, ``tf.sqrt(x)[:, 0]``): index the op's input
+        instead, ``tf.math.log(tf.gather(p, i))``.  Exact for an element-wise op whose other arguments are constants
+        (they broadcast alike): every element taken is the same, and the ones left out are never computed."""
+        try:
+            if values is not use.node:
+                raise NoRewrite("the op's value reaches the index through other operations or a variable: index the "
+                                "op's input instead (tf.math.log(tf.gather(p, i)) for tf.gather(tf.math.log(p), i))")
+            others = ([use.node.left, use.node.right] if isinstance(use.node, cst.BinaryOperation)
+                      else [arg.value for arg in use.node.args])
+            if any(other is not use.operand and constant_value(other) is None for other in others):
+                raise NoRewrite("the op has other tensor inputs, which the index would have to take too: index each "
+                                "of them instead of the op's value")
+            whole = self.code_text()
+            start, end = self._span(sink)
+            values_start, values_end = self._span(values)
+            operand_start, operand_end = self._span(use.operand)
+            text = (whole[values_start:operand_start] + whole[start:values_start] + whole[operand_start:operand_end]
+                    + whole[values_end:end] + whole[operand_end:values_end])
+            replacement = self._code(use.node.deep_replace(use.operand, sink.deep_replace(values, use.operand)))
+            return Fix("Index the op's input instead of its value", replacement,
+                       (Edit(self._position(start), self._position(end), text),)), None
+        except NoRewrite as reason:
+            return None, str(reason)
+
     def _where_spelling(self, use: RiskyUse) -> tuple[_Text, str]:
         """``where`` next to the op (``tf.where`` for ``tf.math.log``, ``ops.where`` for ``ops.sqrt``) through an
         import the file has, or a new one; with the module it is from."""
@@ -338,7 +363,7 @@ class Rewriter:
         if bound is None or values.lower_bound() is not None or len(values.parts) != 1:
             return None
         clamped = IntervalSet.compare("<=", bound[0]).multiply(IntervalSet.point(use.scale))
-        if not clamped.within(use.op.safe_domain):
+        if not clamped.within(knowledge.safe_domain(use.op)):
             return None  # a clamp at that bound would still overflow
         if bound[1] and self._in_family((use.node, call), knowledge.KERAS_OPS):
             # Where x == bound is kept, minimum's gradient must go to x.  TensorFlow's does; JAX (a Keras 3
@@ -696,6 +721,26 @@ class Rewriter:
                     raise NoRewrite(self._mixing(node))
             elif not isinstance(node, _TRANSPARENT):
                 raise NoRewrite(self._mixing(node))
+
+    def reaches_elementwise(self, node, use: RiskyUse, as_of: int) -> bool:
+        """Whether the op's value reaches ``node`` element by element (``_check_path`` without the single-use
+        requirement): each element of ``node`` is the op's value at the same element."""
+        try:
+            path = self._path(node, use.node, as_of, set(), 0)
+            if path is None:
+                return False
+            for step, _ in path[:-1]:
+                if isinstance(step, cst.BinaryOperation) and isinstance(step.operator, cst.MatrixMultiply):
+                    return False
+                if isinstance(step, cst.Call):
+                    names = self.analyzer.qualified_names(step.func)
+                    if not any(knowledge.select_api(name) for name in names) and not names & knowledge.ELEMENTWISE:
+                        return False
+                elif not isinstance(step, (cst.Name, cst.BinaryOperation, *_TRANSPARENT)):
+                    return False
+            return True
+        except NoRewrite:  # pragma: no cover - ``_path`` raises none today
+            return False
 
     def _mixing(self, node) -> str:
         return (f"the op's result reaches the select through `{shorten(self._code(node))}`, which is not known to "

@@ -229,6 +229,30 @@ RULES: tuple[Rule, ...] = (
         "no automatic fix: the built-ins agree with the hand-written form only up to rounding. A clamp of the "
         "probability (tf.math.log(tf.maximum(p, 1e-7))) also keeps the gradient finite.",
     ),
+    Rule(
+        "TFN011",
+        "indexed-op-output",
+        "a risky op's output is indexed (tf.gather, tf.gather_nd, K.gather, keras.ops.take, take_along_axis, a slice) "
+        "and the elements left out are still computed, where the op is infinite or has an infinite derivative",
+        "tf.gather(tf.math.log(p), labels, batch_dims=1) computes the log of every probability and keeps the label's. "
+        "The gradient of a gather (or of a slice, x[:, 0]) is 0 on the elements it leaves out, and the chain rule "
+        "multiplies that 0 by the op's derivative there: where a probability the label does not pick is exactly 0, "
+        "which is where training drives it, the log's derivative is inf and the gradient 0*inf = NaN, eagerly, in "
+        "graphs and under XLA. The value looks fine, since the -inf is never taken. sqrt's eager and graph gradient "
+        "kernels return 0 for a zero upstream gradient, so a sqrt shows it only under XLA. Indexing the input first "
+        "computes the op on the elements taken only.",
+        "import tensorflow as tf\n\n\n"
+        "def label_nll(p_label, p_other):\n"
+        "    probabilities = tf.concat([p_label, p_other], axis=-1)\n"
+        "    return -tf.gather(tf.math.log(probabilities), [0], axis=-1)\n",
+        "import tensorflow as tf\n\n\n"
+        "def label_nll(p_label, p_other):\n"
+        "    probabilities = tf.concat([p_label, p_other], axis=-1)\n"
+        "    return -tf.math.log(tf.gather(probabilities, [0], axis=-1))\n",
+        "Index the op's input, not its output: tf.math.log(tf.gather(p, labels, batch_dims=1)) computes the same "
+        "values for the elements taken and nothing for the others. --fix writes it when the indexed value is the op "
+        "itself and its other arguments are constants (the op is element-wise, so taking elements commutes with it).",
+    ),
 )
 
 PARSE_ERROR = Rule(

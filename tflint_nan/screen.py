@@ -55,12 +55,14 @@ NORM_NAMES = knowledge.NORMS
 # A log of a probability computed by hand (``tf.math.log(tf.nn.softmax(z))``): the log is the sink's call here.
 LOG_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key == "log" for name in op.names)
 PROBABILITY_NAMES = frozenset(name for op in knowledge.PROBABILITY_OPS for name in op.names)
+# A gather of a risky op's value (``tf.gather(tf.math.log(p), i)``); a slice of one is a subscript, which has no name.
+INDEX_NAMES = frozenset(knowledge.INDEX_SELECTIONS)
 # Every function whose call can start a finding: the byte screen looks for these names (a division, the one sink
 # that is an operator, meets an exp or log, whose names are among these; ``x ** 0.5`` meets a square or an abs).
 # (A label that masks an op, ``y_true * tf.math.log(y_pred)``, is a sink the bytes show only by the op it masks: every
 # risky op's name counts too.)
 SINK_NAMES = (SELECT_NAMES | CLAMP_OR_MASK_NAMES | SATURATING_NAMES | CAST_NAMES | PRODUCER_NAMES | ROOT_NAMES
-              | NORM_NAMES | ZERO_FLAT_NAMES | RISKY_NAMES | knowledge.ONE_HOT)
+              | NORM_NAMES | ZERO_FLAT_NAMES | RISKY_NAMES | knowledge.ONE_HOT | INDEX_NAMES)
 # Qualified names start with a module a file imports (or a name it binds): these are the ones that matter.
 LIBRARY_HEADS = frozenset(name.split(".")[0] for name in SINK_NAMES | RISKY_NAMES)
 # Every dotted prefix of a select or risky op: what an alias (``K = tf.keras.backend``) must resolve to, to matter.
@@ -306,6 +308,9 @@ def _second_line_end(data: bytes) -> int:
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # A product with a cast condition masks; a division saturates at inf; ``x ** 0.5`` is a root.
 _SINK_OPERATORS = (ast.Mult, ast.Div, ast.Pow)
+# What a subscript that indexes a tensor's elements may index (``analysis._computes_tensor``): a call, an operator's
+# result, or a variable holding one.
+_COMPUTED = (ast.Call, ast.BinOp, ast.Name)
 # Where the analysis stops following a branch (analysis.ModuleAnalyzer._risky_uses): lambdas and comprehensions
 # run elsewhere, literals carry no gradient, attributes (x.shape) are no tensor op.
 _OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Constant, ast.JoinedStr,
@@ -428,6 +433,8 @@ class _Facts:
             kind = type(node)
             if kind is ast.Call or (kind is ast.BinOp and type(node.op) in _SINK_OPERATORS):
                 unit.calls.append((node, scope))
+            elif kind is ast.Subscript and type(node.value) in _COMPUTED and type(node.ctx) is ast.Load:
+                unit.calls.append((node, scope))  # a slice of a computed value (``tf.sqrt(x)[:, 0]``) or of a name
             elif kind is ast.Name or kind is ast.Constant:
                 continue
             elif isinstance(node, _SCOPES) or kind is ast.Lambda:
@@ -642,6 +649,8 @@ class _Screen:
         select (three arguments), a clamp or a boolean mask; a saturating call or a division whose input reaches an
         exp or a log; a product (``*``, ``multiply``) of a cast with a risky op; a root of what may be 0 where its
         derivative is 0; a norm; a log of what reaches a softmax, a sigmoid or an exp."""
+        if type(node) is ast.Subscript:
+            return self._reaches([node.value], scope, RISKY_NAMES)
         if type(node) is ast.BinOp:
             if type(node.op) is ast.Div:
                 return self._reaches([node.right], scope, PRODUCER_NAMES, False)
@@ -649,11 +658,13 @@ class _Screen:
                 return _is_root_exponent(node.right) and self._reaches([node.left], scope, ZERO_FLAT_NAMES, False,
                                                                         products=True)
             return self._is_mask_product([node.left, node.right], scope)
-        select, clamp, multiply, saturating, root, power, norm, log = self.facts.sink_kinds(node.func)
-        if not (select or clamp or multiply or saturating or root or power or norm or log):
+        select, clamp, multiply, saturating, root, power, norm, log, index = self.facts.sink_kinds(node.func)
+        if not (select or clamp or multiply or saturating or root or power or norm or log or index):
             return False
         arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
         if norm:
+            return True
+        if index and self._reaches(arguments, scope, RISKY_NAMES):
             return True
         if log and self._reaches(arguments, scope, PROBABILITY_NAMES, False):
             return True
@@ -751,7 +762,7 @@ class _Screen:
 
 
 _SINK_KINDS = (SELECT_NAMES, CLAMP_NAMES, MULTIPLY_NAMES, SATURATING_NAMES, ROOT_FUNCTION_NAMES, POWER_NAMES,
-               NORM_NAMES, LOG_NAMES)
+               NORM_NAMES, LOG_NAMES, INDEX_NAMES)
 
 
 def _unpacks(call: ast.Call) -> bool:

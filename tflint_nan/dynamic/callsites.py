@@ -26,6 +26,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from .. import knowledge
+
 # Names of objects that hold configuration: a lookup in one of them is a hyperparameter, never a tensor that trains.
 CONFIGURATION_NAMES = frozenset({"config", "cfg", "conf", "configs", "hparams", "hps", "hp", "flags", "FLAGS", "args",
                                  "opts", "options", "settings"})
@@ -309,4 +311,30 @@ def declared_integers(function: ast.FunctionDef | ast.Lambda | None) -> dict[str
                               or _INTEGER_TYPE.match(described.group(1).strip())):
                 found[name] = f"its docstring: {stripped[:80]}"
                 break
+    return found
+
+
+# The functions whose second argument (or ``indices``/``ids`` keyword) picks elements by position
+# (``knowledge.INDEX_SELECTIONS``): what is passed there is an integer tensor.
+_INDEX_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for name in knowledge.INDEX_SELECTIONS)
+_INDEX_KEYWORDS = ("indices", "ids")
+
+
+def index_parameters(function: ast.FunctionDef | ast.Lambda | None) -> dict[str, str]:
+    """Parameter -> the call that uses it as the positions to take (``tf.gather(log_p, labels)``): an integer."""
+    if not isinstance(function, ast.FunctionDef):
+        return {}
+    args = function.args
+    names = {argument.arg for argument in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    found: dict[str, str] = {}
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if callee not in _INDEX_FUNCTIONS:
+            continue
+        positions = [*node.args[1:2], *(k.value for k in node.keywords if k.arg in _INDEX_KEYWORDS)]
+        for value in positions:
+            if isinstance(value, ast.Name) and value.id in names:
+                found.setdefault(value.id, f"the positions {callee}() takes")
     return found

@@ -470,6 +470,10 @@ def _required(method) -> list[tuple[str, bool]]:
 
 
 # -- probing ------------------------------------------------------------------------------------------------------
+# Layouts of rows of two for an index finding, and where the 0 is beside the point in each.
+_PAIR_LAYOUTS = {"pairs after": "after", "pairs before": "before"}
+
+
 class Probe:
     """Gradients of ``reduce_sum(f(inputs))`` on rank-1 probe tensors, eagerly and under XLA.
 
@@ -494,6 +498,10 @@ class Probe:
         self.columns = [np.asarray([point[i] for point in points], dtype=spec.get("dtype") or dtype)
                         for i, spec in enumerate(self.specs)]
         self.layouts = ["vector", "column"]  # rank-1 first; a layer that needs rank 2 gets (n, 1)
+        if any(spec.get("pairs") for spec in self.specs):
+            # An index (``tf.gather(log_p, labels, batch_dims=1)``) takes one entry of each row: rows of two, the
+            # point beside a 0 and then after it, so that one of them is the entry left out.
+            self.layouts[:0] = list(_PAIR_LAYOUTS)
         if any("shape" in spec for spec in self.specs):
             self.layouts.insert(0, "recorded")  # the shapes the test run passed come first
         self.steps = {"eager": self._step}
@@ -517,6 +525,12 @@ class Probe:
         if layout == "column":
             return self.tf.constant(column[:, None])
         np = self.np
+        if layout in _PAIR_LAYOUTS:
+            if not spec.get("pairs"):
+                integral = (spec.get("dtype") or "").startswith(("int", "uint", "bool"))
+                return self.tf.constant(column if integral else column[:, None])  # positions; a fixed float
+            zeros = np.zeros_like(column)
+            return self.tf.constant(np.stack([column, zeros] if layout == "pairs after" else [zeros, column], -1))
         rank = max([len(s.get("shape") or ()) for s in self.specs] + [1])
         shape = list(spec.get("shape") or ())
         n = len(column)
@@ -554,7 +568,8 @@ class Probe:
         runner = self._runner(mode)
         n = len(self.points)
         error = None
-        for layout in list(self.layouts):
+        layouts = list(self.layouts)
+        for position, layout in enumerate(layouts):
             try:
                 outputs, gradients = _quietly(runner, self._args(self.columns, layout)[0])
             except NotProbed:
@@ -564,7 +579,6 @@ class Probe:
             except BaseException as failure:  # the layout or the mode does not suit this function
                 error = error or f"calling {_mode_name(mode)} failed: {describe(failure)}"
                 continue
-            self.layouts = [layout]  # the next mode uses the layout that worked
             forward = _rows(np, outputs, n)
             grads = [np.asarray(g).reshape(n, -1) if np.size(g) % n == 0 and np.size(g) else None for g in gradients]
             if forward is not None and all(g is not None for g in grads):
@@ -572,8 +586,17 @@ class Probe:
                 for g in grads:
                     nan |= np.isnan(g).any(axis=1)
                 finite = np.isfinite(forward).all(axis=1)
-                self.rows[mode] = {"forward": forward, "grads": grads, "nan": nan & finite, "indices": None}
+                if layout in _PAIR_LAYOUTS and not (nan & finite).any() and any(
+                        later in _PAIR_LAYOUTS for later in layouts[position + 1:]):
+                    continue  # the entry this order leaves out is not the one at the point: the other order
+                self.layouts = [layout]  # the next mode uses the layout that worked
+                self.rows[mode] = {"forward": forward, "grads": grads, "nan": nan & finite, "indices": None,
+                                   "beside_zero": _PAIR_LAYOUTS.get(layout),
+                                   "paired": [bool(spec.get("pairs")) for spec in self.specs]}
                 return self._summary(mode)
+            if layout in _PAIR_LAYOUTS:
+                continue  # not one output row per point: the rank-1 layouts probe it point by point
+            self.layouts = [layout]
             return self._per_point(mode, runner, layout)
         return {"error": error}
 
@@ -586,10 +609,15 @@ class Probe:
         indices = list(range(n))
         if n > PER_POINT_LIMIT:
             indices = sorted(random.Random(0).sample(indices, PER_POINT_LIMIT))
-        forward_rows, grad_rows, nan = self._each_point(runner, layout, indices, beside_zero=False)
-        beside_zero = not any(nan)
-        if beside_zero:
-            forward_rows, grad_rows, nan = self._each_point(runner, layout, indices, beside_zero=True)
+        beside_zero = None
+        forward_rows, grad_rows, nan = self._each_point(runner, layout, indices, beside_zero)
+        # Beside a 0, after the point and then before it: an index that takes one entry of the row (the last, the
+        # first) leaves the other out, and only the 0 it leaves out shows the NaN.
+        for side in ("after", "before"):
+            if any(nan):
+                break
+            beside_zero = side
+            forward_rows, grad_rows, nan = self._each_point(runner, layout, indices, beside_zero)
         self.rows[mode] = {"forward": np.stack(forward_rows),
                            "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(sum(self.watch))],
                            "nan": np.asarray(nan), "indices": indices, "beside_zero": beside_zero}
@@ -597,13 +625,15 @@ class Probe:
         summary["per_point"] = len(indices)
         return summary
 
-    def _each_point(self, runner, layout: str, indices: list[int], beside_zero: bool):
+    def _each_point(self, runner, layout: str, indices: list[int], beside_zero: str | None):
         np = self.np
         forward_rows, grad_rows, nan = [], [], []
         for i in indices:
             columns = [column[i:i + 1] for column in self.columns]
-            if beside_zero:
+            if beside_zero == "after":
                 columns = [np.concatenate([column, np.zeros_like(column)]) for column in columns]
+            elif beside_zero == "before":
+                columns = [np.concatenate([np.zeros_like(column), column]) for column in columns]
             outputs, gradients = _quietly(runner, self._args(columns, layout)[0])
             values = np.concatenate([np.asarray(o, dtype=np.float64).ravel() for o in outputs])
             grads = [np.asarray(g, dtype=np.float64).ravel() for g in gradients]
@@ -621,9 +651,13 @@ class Probe:
 
     def witness(self, mode: str, position: int) -> dict:
         index = self._point_index(mode, position)
-        text = [format_value(v, self.dtype) for v in self.points[index]]
-        if self.rows[mode].get("beside_zero"):
-            text = [f"[{value}, 0]" for value in text]  # the point in a row beside a 0 (``_per_point``)
+        text = [str(int(v)) if (spec.get("dtype") or "").startswith(("int", "uint")) else format_value(v, self.dtype)
+                for v, spec in zip(self.points[index], self.specs)]
+        side = self.rows[mode].get("beside_zero")  # the point in a row beside a 0 (``_per_point``, pair layouts)
+        paired = self.rows[mode].get("paired") or [True] * len(text)
+        if side is not None:
+            text = [(f"[{value}, 0]" if side == "after" else f"[0, {value}]") if pair else value
+                    for value, pair in zip(text, paired)]
         return {"point": list(self.points[index]),
                 "text": text,
                 "forward": float(self.rows[mode]["forward"][position][0])}

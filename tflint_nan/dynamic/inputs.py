@@ -51,7 +51,8 @@ class InputPlan:
     dtype: str | None = None  # the float dtype the recording says the inputs have, when it says one
 
     def to_json(self) -> dict:
-        return {name: {key: spec[key] for key in ("values", "watch", "dtype", "shape", "python") if key in spec}
+        keys = ("values", "watch", "dtype", "shape", "python", "pairs")
+        return {name: {key: spec[key] for key in keys if key in spec}
                 for name, spec in self.specs.items()}
 
     def fixed(self) -> dict[str, str]:
@@ -77,6 +78,8 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
     float_dtypes = {d for record in recorded.values() for d in record.get("dtypes") or () if d in DTYPES}
     if len(float_dtypes) == 1:  # the inputs' own float dtype: the thresholds and the rounding follow it
         dtype = plan.dtype = float_dtypes.pop()
+    elif finding.float_type != dtype and finding.float_type in DTYPES:
+        dtype = plan.dtype = finding.float_type  # the static analysis says the op computes in float16
     reason = None
     if facts is not None:
         try:
@@ -93,6 +96,7 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             reason = callsites.never_differentiated(tree, unit.name, path, facts)
     configured = callsites.configuration_arguments(sites or [], function, parameters) if sites else {}
     integers = callsites.declared_integers(function)
+    positions = callsites.index_parameters(function)
     operand_params = _operand_parameters(function, finding, source, set(parameters))
     extremes = list(probe_values([finding.code], dtype))
     for name in parameters:
@@ -104,10 +108,18 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             plan.specs[name] = _fixed(name, literals.get(name), _named_role(name), record)
             if name in integers and record is None:
                 plan.specs[name]["dtype"] = "int32"  # integer class ids: ops such as tf.stack need the dtype
+            elif name in positions and record is None and not literals.get(name):
+                # class ids a gather takes: integers, and 0 is a position every non-empty axis has
+                plan.specs[name].update(values=[0.0], dtype="int32")
             continue
         if literals.get(name):
             plan.specs[name] = {"values": literals[name], "watch": False,
                                 "why": "every call passes a number: " + ", ".join(_show(v) for v in literals[name])}
+            continue
+        if name in positions and record is None:
+            # Positions to take: an integer tensor, and 0 is a position every non-empty axis has.
+            plan.specs[name] = {"values": [0.0], "watch": False, "dtype": "int32",
+                                "why": "an integer: " + positions[name]}
             continue
         if name in integers and record is None:
             # An integer or a boolean never carries a gradient; a count or a size is at least 1.
@@ -136,6 +148,8 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
         plan.specs[name] = {"values": extremes if on_operand else _within(record, MODERATE), "watch": True,
                             "why": "the finding's operand" if on_operand else "differentiated, not the operand"}
     for name, spec in plan.specs.items():
+        if finding.sink_kind == "index" and spec["watch"] and name not in recorded:
+            spec["pairs"] = True  # rows of two, one entry taken and one left out (``child.Probe``)
         _recorded_layout(spec, recorded.get(name), dtype)
         value_dtype = spec.get("dtype") if spec.get("dtype") in DTYPES else dtype
         integral = spec.get("python") == "int" or (spec.get("dtype") or "").startswith(("int", "uint", "bool"))
