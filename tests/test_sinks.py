@@ -114,6 +114,11 @@ CASES = {
     "an exp of a bounded input": ("def f(x):\n    return tf.math.log(tf.exp(tf.maximum(x, -80.)))\n", []),
     "one minus a sigmoid of a bounded input": (
         "def f(x):\n    return tf.math.log(1. - tf.sigmoid(tf.minimum(x, 15.)))\n", []),
+    "multiply_no_nan of a log by a label": (
+        "def f(y_true, y_pred):\n    return tf.math.multiply_no_nan(tf.math.log(y_pred), y_true)\n",
+        [("TFN007", "high", False)]),
+    "multiply_no_nan's mask is its second argument": (
+        "def f(y_true, y_pred):\n    return tf.math.multiply_no_nan(y_true, tf.math.log(y_pred))\n", []),
     # an index of an op's value (TFN011)
     "a gather of the log of an input": (
         "def f(p, labels):\n    return -tf.gather(tf.math.log(p), labels, batch_dims=1)\n",
@@ -161,6 +166,13 @@ def test_a_mask_finding_says_xla_hides_it():
     (finding,) = lint(TF + "def f(x):\n    return tf.cast(x > 0., tf.float32) * tf.math.log(x)\n")
     assert finding.not_under_xla and not finding.xla_only
     assert "XLA rewrites the product into a select" in finding.message
+
+
+def test_a_multiply_no_nan_mask_is_nan_in_every_mode():
+    code = "def f(x):\n    return tf.math.multiply_no_nan(tf.math.log(x), tf.cast(x > 0., tf.float32))\n"
+    (finding,) = lint(TF + code)
+    assert finding.code == "TFN007" and not finding.not_under_xla and not finding.xla_only
+    assert finding.fix.replacement == "tf.math.log(tf.where(x > 0., x, 1.))"
 
 
 def test_a_label_mask_is_not_hidden_by_xla_and_names_xlogy():

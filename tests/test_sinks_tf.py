@@ -178,6 +178,16 @@ def test_a_slice_zeroes_the_gradient_of_what_it_leaves_out_and_indexing_the_inpu
     assert math.isnan(gradient[0]) == (mode == "xla") and kb.risky_op("sqrt").nan_in_eager is False
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.NO_NAN_PRODUCTS))
+def test_multiply_no_nan_keeps_the_value_clean_and_the_gradient_nan(name, mode):
+    """``multiply_no_nan(log(v), mask)`` is 0 where the mask is, the log's -inf hidden; its gradient is 0 * inf."""
+    function = resolve(name)
+    value, gradient = _value_and_gradient(lambda v: function(tf.math.log(v), tf.cast(v > 0.5, F32)), [0.0, 1.0],
+                                          mode)
+    assert value.tolist() == [0.0, 0.0] and math.isnan(gradient[0]) and gradient[1] == 1.0
+
+
 def _mask_product_cases():
     return _one_name_per_module(kb.MULTIPLY | kb.CASTS - {"tensorflow.experimental.numpy.asarray"})
 

@@ -67,6 +67,7 @@ class _Sink:
     saturating: knowledge.SaturatingOp | None = None
     probability: knowledge.ProbabilityOp | None = None
     label: bool = False  # a mask that is a label, not a cast condition: XLA keeps it a product
+    no_nan: bool = False  # ``multiply_no_nan``: the value is 0 where the mask is, the gradient NaN in every mode
     name: str = ""  # how messages name it, where that is not the called function: the mask factor, the division
 
     @property
@@ -319,6 +320,11 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 left, right = argument(node, 0, ("x", "x1")), argument(node, 1, ("y", "x2"))
                 if left is not None and right is not None:
                     self._check_mask_product(node, left, right)
+                break
+            if name in knowledge.NO_NAN_PRODUCTS:
+                values, mask = argument(node, 0, ("x",)), argument(node, 1, ("y",))
+                if values is not None and mask is not None:
+                    self._check_mask_product(node, values, mask, no_nan=True)
                 break
             if name in knowledge.NORMS:
                 operand = argument(node, 0, ("tensor", "x"))
@@ -661,11 +667,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if opened is not None:
             self._check_discarded(_Sink(call, "mask"), cond, True, tensor, *opened)
 
-    def _check_mask_product(self, node: cst.CSTNode, left, right) -> None:
+    def _check_mask_product(self, node: cst.CSTNode, left, right, no_nan: bool = False) -> None:
         """``tf.cast(x > 0, tf.float32) * tf.math.log(x)``: a product with a condition cast to 0/1 is a select with
-        the fill 0, and its gradient to the other factor is 0 where the condition is false."""
+        the fill 0, and its gradient to the other factor is 0 where the condition is false.  ``no_nan``:
+        ``multiply_no_nan(left, right)``, whose mask is its second argument and whose value stays clean."""
         opened = None
-        for mask, values in ((left, right), (right, left)):
+        for mask, values in ((right, left),) if no_nan else ((left, right), (right, left)):
             condition = self._mask_condition(mask, self.seq + 1, 0)
             label = None if condition is not None else self._label(mask, self.seq + 1, 0)
             if condition is None and label is None:
@@ -674,10 +681,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if opened is None:
                 return
             if label is not None:
-                self._check_label_mask(_Sink(node, "mask", name=self.code(mask), label=True), values, *opened)
+                sink = _Sink(node, "mask", name=self.code(mask), label=True, no_nan=no_nan)
+                self._check_label_mask(sink, values, *opened)
                 continue
             cond, kept_where = condition
-            self._check_discarded(_Sink(node, "mask", name=self.code(mask)), cond, kept_where, values, *opened)
+            sink = _Sink(node, "mask", name=self.code(mask), no_nan=no_nan)
+            self._check_discarded(sink, cond, kept_where, values, *opened)
 
     def _mask_condition(self, node, as_of: int, depth: int) -> tuple[cst.BaseExpression, bool] | None:
         """(condition, where it keeps) when ``node`` is a condition cast to a number: ``tf.cast(c, tf.float32)``
@@ -1186,7 +1195,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 use.op, self._float_type(use)),
             xla_only=not use.op.nan_in_eager and sink.kind not in ("saturation", "zero", "probability"),
             not_under_xla=(sink.kind == "mask" and use.op.nan_in_eager and not self._is_boolean_mask(sink.node)
-                           and not sink.label) or (
+                           and not sink.label and not sink.no_nan) or (
                 sink.probability is not None and sink.probability.xla_simplifies),
             confidence=confidence,
             no_gradient=reason,

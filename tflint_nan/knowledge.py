@@ -369,6 +369,10 @@ BOOLEAN_MASKS: Mapping[str, tuple[Operand, Operand]] = {
     for name in qualified(tf="boolean_mask") | {"tensorflow.compat.v1.boolean_mask"}
 }
 MULTIPLY = qualified(tf="multiply", tf_math="multiply", ops="multiply", tnp="multiply")
+# ``tf.math.multiply_no_nan(x, y)`` is 0 where its mask ``y`` is 0 even where ``x`` is inf or NaN, so the forward
+# value is clean; its gradient to ``x`` there is 0 all the same, and where ``x`` is a risky op at its pole the chain
+# rule makes 0 * inf = NaN, in every mode (proven in ``tests/test_sinks_tf.py``).  A mask, with the value first.
+NO_NAN_PRODUCTS = qualified(tf_math="multiply_no_nan")
 # ``tf.gather(values, indices)`` and its kin keep the elements the indices name: the others get a zero gradient, as
 # do the elements a slice (``values[1:]``, ``values[:, 0]``) leaves out.  Which elements, the data decides.  (The
 # operand is the indexed values; ``tests/test_sinks_tf.py`` proves the zero.)
@@ -708,7 +712,8 @@ CUSTOM_GRADIENT = frozenset({"tensorflow.custom_gradient", "tensorflow.compat.v1
                              "tensorflow.compat.v2.custom_gradient"})
 # Safe built-ins (tf.nn.elu, softplus, log_sigmoid, xlogy, xdivy, divide_no_nan, multiply_no_nan,
 # reduce_logsumexp...) need no entry: they are not risky ops, so nothing is reported for them.  The test suite
-# checks their gradients against real TensorFlow.
+# checks their gradients against real TensorFlow.  (multiply_no_nan's own gradient is finite; as a mask of a risky
+# op's value it is a sink: ``NO_NAN_PRODUCTS``.)
 SAFE_BUILTINS = frozenset(
     qualified(nn=("elu", "selu", "softplus"), tf_math=("log_sigmoid", "xlogy", "xdivy", "divide_no_nan",
                                                        "multiply_no_nan", "reduce_logsumexp", "softplus"))

@@ -150,7 +150,9 @@ RULES: tuple[Rule, ...] = (
         "eagerly and in graphs the product's NaN, under XLA the select's (as for tf.where), which Keras 3's fit "
         "compiles by default. An XLA-only hazard is shown by default only where the module uses Keras or XLA. A "
         "label is a mask too: y_true * tf.math.log(y_pred) is 0 * -inf = NaN, value and gradient, in every mode, "
-        "wherever a class the label rules out gets a probability of exactly 0, which is where training drives it.",
+        "wherever a class the label rules out gets a probability of exactly 0, which is where training drives it. "
+        "tf.math.multiply_no_nan(tf.math.log(p), m) returns 0 where m is 0, so the value looks clean, but its "
+        "gradient to the log is 0 there too: 0*inf = NaN in every mode.",
         "from keras import ops\n\n\n"
         "def masked_root(x):\n"
         "    return ops.cast(x > 0, \"float32\") * ops.sqrt(x)\n",

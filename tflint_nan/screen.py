@@ -37,7 +37,7 @@ RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names)
 # The other zero-gradient sinks: clamps, masks (a product with a cast condition) and saturating ops.
 CLAMP_NAMES = frozenset(name for sink in knowledge.CLAMP_SINKS for name in sink.names) | frozenset(
     knowledge.BOOLEAN_MASKS)
-MULTIPLY_NAMES = knowledge.MULTIPLY
+MULTIPLY_NAMES = knowledge.MULTIPLY | knowledge.NO_NAN_PRODUCTS
 CLAMP_OR_MASK_NAMES = CLAMP_NAMES | MULTIPLY_NAMES
 SATURATING_NAMES = frozenset(name for op in knowledge.SATURATING_OPS for name in op.names)
 CAST_NAMES = knowledge.CASTS
