@@ -68,6 +68,9 @@ def test_a_library_name_counts_as_bound_only_where_a_binding_can_stand(text, bou
     "import tensorflow as tf\ndef f(a, b):\n    return tf.multiply(a, tf.math.log(b))\n",
     # a root of a product of two different values: not 0 where its derivative is
     "import tensorflow as tf\ndef f(a, b):\n    return tf.sqrt(a * b)\n",
+    # an index of a reduction or of a matrix product of a risky op: the index may leave none of its elements out
+    "import tensorflow as tf\ndef f(p, i):\n    return tf.gather(tf.reduce_sum(tf.math.log(p), -1), i)\n",
+    "import tensorflow as tf\ndef f(p):\n    s = tf.linalg.matmul(tf.exp(p), p)\n    return s[:, 0]\n",
 ])
 def test_sinks_that_cannot_meet_their_op_are_not_planned(source):
     assert not planned(source)
@@ -81,6 +84,10 @@ def test_sinks_that_cannot_meet_their_op_are_not_planned(source):
     "import tensorflow as tf\ndef loss(a, b):\n    s = (a - b) ** 2\n    return tf.sqrt(s + tf.square(a))\n",
     "import tensorflow as tf\ndef loss(x):\n    return tf.multiply(tf.cast(x > 0, tf.float32), tf.math.log(x))\n",
     "import tensorflow as tf\ndef loss(x):\n    m = 1. - tf.cast(x <= 0, tf.float32)\n    return tf.multiply(tf.math.log(x), m)\n",
+    # an index of a risky op's value, directly, through a variable and through element-wise steps
+    "import tensorflow as tf\ndef loss(p, labels):\n    return tf.gather(tf.math.log(p), labels, batch_dims=1)\n",
+    "import tensorflow as tf\ndef loss(x):\n    return tf.sqrt(x)[:, 0]\n",
+    "import tensorflow as tf\ndef loss(p):\n    log_p = -tf.math.log(p)\n    return tf.abs(log_p)[..., 1:]\n",
 ])
 def test_roots_and_masks_that_can_meet_their_op_are_planned(source):
     assert planned(source)

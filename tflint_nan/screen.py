@@ -57,6 +57,8 @@ LOG_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key == "log" for 
 PROBABILITY_NAMES = frozenset(name for op in knowledge.PROBABILITY_OPS for name in op.names)
 # A gather of a risky op's value (``tf.gather(tf.math.log(p), i)``); a slice of one is a subscript, which has no name.
 INDEX_NAMES = frozenset(knowledge.INDEX_SELECTIONS)
+# What an index's value may reach a risky op through, element by element (``rewrite.Rewriter.reaches_elementwise``).
+ELEMENTWISE_NAMES = frozenset(knowledge.ELEMENTWISE) | SELECT_NAMES
 # Every function whose call can start a finding: the byte screen looks for these names (a division, the one sink
 # that is an operator, meets an exp or log, whose names are among these; ``x ** 0.5`` meets a square or an abs).
 # (A label that masks an op, ``y_true * tf.math.log(y_pred)``, is a sink the bytes show only by the op it masks: every
@@ -650,7 +652,7 @@ class _Screen:
         exp or a log; a product (``*``, ``multiply``) of a cast with a risky op; a root of what may be 0 where its
         derivative is 0; a norm; a log of what reaches a softmax, a sigmoid or an exp."""
         if type(node) is ast.Subscript:
-            return self._reaches([node.value], scope, RISKY_NAMES)
+            return self._reaches_elementwise([node.value], scope)
         if type(node) is ast.BinOp:
             if type(node.op) is ast.Div:
                 return self._reaches([node.right], scope, PRODUCER_NAMES, False)
@@ -664,7 +666,7 @@ class _Screen:
         arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
         if norm:
             return True
-        if index and self._reaches(arguments, scope, RISKY_NAMES):
+        if index and self._reaches_elementwise(arguments, scope):
             return True
         if log and self._reaches(arguments, scope, PROBABILITY_NAMES, False):
             return True
@@ -715,6 +717,35 @@ class _Screen:
                 if found or (labels and not names.isdisjoint(knowledge.LABEL_PARAMETERS)):
                     return True
                 pending.extend(names)
+        return False
+
+    def _reaches_elementwise(self, expressions: list[ast.expr], scope: _Scope) -> bool:
+        """Whether an expression is a risky op's value element by element: a call of one, a division or a power that
+        is no natural number, or one reached through names (any assignment to them), operators and calls that may
+        be element-wise or selects -- what the index rule (``analysis._check_index``) reports."""
+        pending = list(expressions)
+        seen: set[str] = set()
+        while pending:
+            node = pending.pop()
+            kind = type(node)
+            if kind is ast.Name:
+                if node.id not in seen:
+                    seen.add(node.id)
+                    binding = scope.binding_scope(node.id)
+                    pending.extend(binding.values.get(node.id, ()) if binding is not None else ())
+            elif kind is ast.Call:
+                if self.facts.may_resolve(node.func, RISKY_NAMES):
+                    return True
+                if self.facts.may_resolve(node.func, ELEMENTWISE_NAMES) or _unpacks(node):
+                    pending.extend(node.args)
+                    pending.extend(keyword.value for keyword in node.keywords)
+            elif kind is ast.BinOp:
+                if type(node.op) is ast.Div or (type(node.op) is ast.Pow and not _is_natural_number(node.right)):
+                    return True
+                pending.extend((node.left, node.right))
+            elif kind in (ast.UnaryOp, ast.IfExp, ast.Compare, ast.BoolOp, ast.Tuple, ast.List, ast.Starred,
+                          ast.NamedExpr):
+                pending.extend(ast.iter_child_nodes(node))
         return False
 
     def _scan(self, expression: ast.expr, targets: frozenset[str], divisions: bool,
