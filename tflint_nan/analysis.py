@@ -383,9 +383,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if node is producer or depth > 20:
             return False
         if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            return binding is not None and binding.value is not None and self._reduces(binding.value, producer,
-                                                                                        binding.seq, depth + 1)
+            return self._through_variable(node, as_of, lambda value, at: self._reduces(value, producer, at, depth + 1))
         if isinstance(node, cst.Call):
             if self.qualified_names(node.func) & knowledge.ZERO_CARRIERS:
                 return True
@@ -453,6 +451,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
                          "with the hand-written form only up to rounding, so it is not applied automatically)")
             sink = _Sink(producer, "probability", probability=probability, name=_shorten(self.code(producer)))
             self._report(sink, use, reason, confidence, not shown, probability.zero_where, fix)
+
+    def _through_variable(self, name: cst.Name, as_of: int, check) -> bool:
+        """``check(value, position)`` of the value a local variable holds as of ``as_of``; False for a parameter or an
+        unknown name."""
+        binding = self.binding(name.value, as_of)
+        return binding is not None and binding.value is not None and check(binding.value, binding.seq)
 
     def _held_value(self, name: cst.Name, as_of: int, seen: set) -> tuple[cst.BaseExpression, int] | None:
         """(the value a local variable holds as of ``as_of``, the position it was bound at), once per walk (``seen``
@@ -573,9 +577,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         element (a tuple, a list or a function's result may be a container whose items it picks; NumPy arithmetic
         has no gradient)."""
         if isinstance(node, cst.Name) and depth < 5:
-            binding = self.binding(node.value, as_of)
-            return binding is not None and binding.value is not None and self._computes_tensor(
-                binding.value, binding.seq, depth + 1)
+            return self._through_variable(node, as_of, lambda value, at: self._computes_tensor(value, at, depth + 1))
         if isinstance(node, cst.Call) and not any(
                 name.split(".")[0] in knowledge.FAMILY_ROOTS for name in self.qualified_names(node.func)):
             return False
@@ -798,9 +800,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if node is target:
             return True
         if isinstance(node, cst.Name) and depth < 5:
-            binding = self.binding(node.value, as_of)
-            return binding is not None and binding.value is not None and self._holds(
-                binding.value, target, binding.seq, depth + 1)
+            return self._through_variable(node, as_of, lambda value, at: self._holds(value, target, at, depth + 1))
         return False
 
     def _is_condition(self, node, as_of: int, depth: int) -> bool:
@@ -808,9 +808,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if depth > 10:
             return False
         if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            return binding is not None and binding.value is not None and self._is_condition(
-                binding.value, binding.seq, depth + 1)
+            return self._through_variable(node, as_of, lambda value, at: self._is_condition(value, at, depth + 1))
         if isinstance(node, cst.Comparison):
             return True
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.BitInvert, cst.Not)):
@@ -1082,9 +1080,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if depth > 8:
             return False
         if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            return binding is not None and binding.value is not None and self._is_float16(
-                binding.value, binding.seq, depth + 1)
+            return self._through_variable(node, as_of, lambda value, at: self._is_float16(value, at, depth + 1))
         if isinstance(node, cst.Call):
             dtypes = [arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == "dtype"]
             is_cast = bool(self.qualified_names(node.func) & knowledge.CASTS)
