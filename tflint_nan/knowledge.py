@@ -904,9 +904,14 @@ INTERNAL_MODULES = tuple(f"tensorflow.python.ops.{name}" for name in (
 # Each internal spelling of a name the tables use -> the public name it is (the same function once unwrapped).
 # Generated from the installed TensorFlow; ``tests/test_knowledge_tf.py`` regenerates it and requires equality.
 INTERNAL_SPELLINGS: Mapping[str, str] = {
+    "tensorflow.python.ops.array_ops.batch_gather": "tensorflow.compat.v1.batch_gather",
     "tensorflow.python.ops.array_ops.boolean_mask": "tensorflow.compat.v1.boolean_mask",
     "tensorflow.python.ops.array_ops.boolean_mask_v2": "tensorflow.boolean_mask",
     "tensorflow.python.ops.array_ops.constant": "tensorflow.constant",
+    "tensorflow.python.ops.array_ops.gather": "tensorflow.compat.v1.gather",
+    "tensorflow.python.ops.array_ops.gather_nd": "tensorflow.compat.v1.gather_nd",
+    "tensorflow.python.ops.array_ops.gather_nd_v2": "tensorflow.gather_nd",
+    "tensorflow.python.ops.array_ops.gather_v2": "tensorflow.gather",
     "tensorflow.python.ops.array_ops.identity": "tensorflow.identity",
     "tensorflow.python.ops.array_ops.one_hot": "tensorflow.one_hot",
     "tensorflow.python.ops.array_ops.ones": "tensorflow.ones",
