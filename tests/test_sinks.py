@@ -119,6 +119,20 @@ CASES = {
         [("TFN007", "high", False)]),
     "multiply_no_nan's mask is its second argument": (
         "def f(y_true, y_pred):\n    return tf.math.multiply_no_nan(y_true, tf.math.log(y_pred))\n", []),
+    # a focal term: a power of one minus a probability that rounds to 1 (TFN009)
+    "a focal term with a tensor exponent": (
+        "def f(logits, gamma):\n    p = tf.nn.softmax(logits)\n    return tf.pow(1. - p, gamma)\n",
+        [("TFN009", "medium", True)]),
+    "a focal term of a sigmoid with a default exponent below 1": (
+        "def f(x, gamma=0.5):\n    return (1. - tf.sigmoid(x)) ** gamma\n", [("TFN009", "medium", True)]),
+    "a focal term with exponent 2": ("def f(logits):\n    return tf.pow(1. - tf.nn.softmax(logits), 2.)\n", []),
+    "a focal term of a clipped probability": (
+        "def f(x, gamma):\n    p = tf.clip_by_value(tf.sigmoid(x), 1e-7, 1. - 1e-7)\n"
+        "    return tf.pow(1. - p, gamma)\n", []),
+    "a focal term whose exponent is at least 1": (
+        "def f(logits, gamma):\n    g = tf.maximum(gamma, 1.)\n    return tf.pow(1. - tf.nn.softmax(logits), g)\n", []),
+    "the log of one minus a softmax": ("def f(z):\n    return tf.math.log(1. - tf.nn.softmax(z))\n",
+                                       [("TFN010", "high", False)]),
     # an index of an op's value (TFN011)
     "a gather of the log of an input": (
         "def f(p, labels):\n    return -tf.gather(tf.math.log(p), labels, batch_dims=1)\n",

@@ -305,16 +305,18 @@ def _probability_cases():
 def _probability(op, name, x):
     """The row's value at ``x``: a softmax over a row whose other entry is 0, ``1 - f(x)``, or ``f(x)``."""
     function = resolve(name)
-    if op.key == "softmax":
-        return function(tf.stack([x, tf.zeros_like(x)], axis=-1))[..., 0]
+    if op.key in ("softmax", "one_minus_softmax"):
+        entry = function(tf.stack([x, tf.zeros_like(x)], axis=-1))[..., 0]
+        return 1.0 - entry if op.complement else entry
     return 1.0 - function(x) if op.complement else function(x)
 
 
 def _beyond(op) -> tuple[float, float]:
     """(an input where the row says the value is exactly 0, one just inside where it is not)."""
     # (2 beyond the threshold: between -88 and -88.7 XLA's fused sigmoid rounds to 0 but its log's gradient is 0.)
-    if op.zero_above is not None:
-        return op.zero_above + 2.0, op.zero_above - 1.0
+    if op.zero_above is not None or op.complement:  # one minus a softmax entry: the entry's gap above the rest
+        above = op.zero_above if op.zero_above is not None else kb.SIGMOID_ROUNDS_TO_ONE
+        return above + 2.0, above - 1.0
     threshold = op.zero_below if op.zero_below is not None else kb.EXP_UNDERFLOW  # softmax: the entry's gap
     return threshold - 2.0, threshold + 1.0
 
@@ -389,3 +391,14 @@ def test_xlogy_is_zero_with_a_zero_gradient_where_the_label_is_zero(mode):
 def test_a_one_hot_encoding_is_zero_off_the_label(name):
     encoded = resolve(name)(tf.constant([2]), 4)
     assert np.asarray(encoded).tolist() == [[0.0, 0.0, 1.0, 0.0]]
+
+
+# -- a focal term: a power of one minus a probability that rounds to 1 (TFN009) --------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("gamma,nan", [(0.0, True), (0.5, True), (2.0, False)])
+def test_a_power_of_one_minus_a_saturated_probability_has_a_nan_gradient_below_exponent_one(gamma, nan, mode):
+    """At x = 20 the sigmoid (and a two-entry softmax) is exactly 1: the base is 0 with a zero derivative, and the
+    power's derivative there is inf for an exponent in (0, 1) and 0 * inf at 0; from 1 up it is finite."""
+    for probability in (tf.sigmoid, lambda x: tf.nn.softmax(tf.stack([x, tf.zeros_like(x)], -1))[..., 0]):
+        value, gradient = _value_and_gradient(lambda x: tf.pow(1.0 - probability(x), gamma), [20.0, 0.0], mode)
+        assert np.isfinite(value).all() and math.isnan(gradient[0]) == nan and np.isfinite(gradient[1])

@@ -364,14 +364,24 @@ class ModuleAnalyzer(cst.CSTVisitor):
         """``tf.sqrt(tf.square(x) + tf.square(y))``: at 0 the root's derivative is inf and the squares' is 0."""
         if use.op.key not in knowledge.ROOT_OPS:
             return
+        tensor_exponent = False
         if use.op.key == "fractional_power":
             exponent = _exponent(use.node)
-            if exponent is None or not 0 < exponent < 1:
+            if exponent is None:
+                # ``tf.pow(1. - p, gamma)``: a focal term whose exponent may lie in [0, 1), where the power's
+                # derivative at 0 is inf (and 0 * inf = NaN at gamma = 0 itself, even with an upstream of 1).
+                node = _exponent_node(use.node)
+                if node is None or self.analysis.value_range(node, EVERYWHERE, use.as_of).intersect(
+                        _ROOT_EXPONENTS).is_empty():
+                    return
+                tensor_exponent = True
+            elif not 0 < exponent < 1:
                 return  # x ** 1.5 has the derivative 0 at 0
         flat = self._zero_flat(use.operand, use.as_of, 0, set())
         if flat is None:
             return
-        self._report_root(use, *flat, reduced=self._reduces(use.operand, flat[0], use.as_of, 0))
+        self._report_root(use, *flat, reduced=self._reduces(use.operand, flat[0], use.as_of, 0),
+                          tensor_exponent=tensor_exponent)
 
     def _check_norm(self, call: cst.Call, operand) -> None:
         """``tf.norm(v)``: the root of a sum of squares, NaN in its gradient at the zero vector."""
@@ -395,7 +405,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
                                                                                           as_of, depth + 1)
         return False
 
-    def _report_root(self, use: RiskyUse, producer, producer_input, reduced: bool) -> None:
+    def _report_root(self, use: RiskyUse, producer, producer_input, reduced: bool,
+                     tensor_exponent: bool = False) -> None:
         opened = self._open_sink(use.node)
         if opened is None:
             return
@@ -403,15 +414,19 @@ class ModuleAnalyzer(cst.CSTVisitor):
         values = self.analysis.value_range(use.operand, EVERYWHERE, use.as_of)
         underflow = knowledge.ZERO_FLAT_OPS.get(next(iter(self.qualified_names(producer.func)), "")) == "underflow" \
             if isinstance(producer, cst.Call) else False
-        if use.op is not knowledge.NORM_OP and not underflow and values.within(self._safe_domain(use)):
+        # One minus a probability rounds to exactly 0 although its exact range is positive (1 - sigmoid(x) > 0).
+        rounds = isinstance(producer, cst.BinaryOperation) and isinstance(producer.operator, cst.Subtract)
+        if use.op is not knowledge.NORM_OP and not underflow and not rounds and values.within(self._safe_domain(use)):
             return  # an epsilon inside the root (exp's range is positive in exact arithmetic only)
         # High: the zero is at one value of the function's own input, element by element (sqrt(abs(m)) at m = 0,
         # sqrt(exp(v)) below -87.3), or it is the difference of two inputs (a distance between identical points).
         # A norm or a sum of squares of a single vector is 0 only where every element is, which inputs and computed
         # vectors rarely are: medium.
+        # A tensor exponent (a focal term's gamma) is below 1 only for some settings: medium.
         elementwise = not reduced and use.op is not knowledge.NORM_OP
-        confidence = "high" if (self._is_difference_of_parameters(producer_input, use.as_of, 0) or (
-            elementwise and self._is_free_parameter(producer_input, use.as_of, offsets=True))) else "medium"
+        confidence = "high" if not tensor_exponent and (
+            self._is_difference_of_parameters(producer_input, use.as_of, 0) or (
+                elementwise and self._is_free_parameter(producer_input, use.as_of, offsets=True))) else "medium"
         name = "its sum of squares" if use.op is knowledge.NORM_OP else _shorten(self.code(producer))
         sink = _Sink(producer, "zero", name=name)
         reason = context or self._no_gradient_reaches(use, use.operand, EVERYWHERE, as_of)
@@ -419,6 +434,9 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if shown or self.strict:
             exp = underflow and bool(self.qualified_names(producer.func) & knowledge.risky_op("exp").names)
             fix = self.rewriter.fix_root(use, underflow, exp) if reason is None else (None, None)
+            if tensor_exponent and reason is None:
+                fix = (None, "clamp the base away from 0 (tf.maximum(base, 1e-7)) or clip the probability: at an "
+                             "exponent of 0 the power is 1 at 0, which no double where that puts 0 there keeps")
             region = (f"where its input is below {knowledge.EXP_UNDERFLOW:.1f}, it underflows" if underflow else
                       "at the zero vector" if use.op is knowledge.NORM_OP else "where its input is 0")
             self._report(sink, use, reason, confidence, not shown, region, fix)
@@ -534,6 +552,11 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if isinstance(operator, cst.Power):
                 exponent = constant_value(node.right)
                 return (node, node.left) if exponent is not None and exponent > 1 else None
+            if isinstance(operator, cst.Subtract) and constant_value(node.left) == 1.0:
+                # One minus a probability that rounds to exactly 1 (a sigmoid above 16.6, a softmax entry 16.6 above
+                # the rest of its row), where its derivative is 0 too.
+                found = self._probability(node, as_of, depth + 1, set())
+                return (found[0], found[2]) if found is not None else None
             if isinstance(operator, cst.Add):
                 left = self._zero_flat(node.left, as_of, depth + 1, seen)
                 right = self._zero_flat(node.right, as_of, depth + 1, seen)
@@ -1332,6 +1355,18 @@ def _exponent(node) -> float | None:
         exponent = argument(node, 1, ("y", "x2", "a"))
         return constant_value(exponent) if exponent is not None else None
     return None
+
+
+def _exponent_node(node) -> cst.BaseExpression | None:
+    if isinstance(node, cst.BinaryOperation):
+        return node.right
+    if isinstance(node, cst.Call):
+        return argument(node, 1, ("y", "x2", "a"))
+    return None
+
+
+# Exponents p for which x ** p has an infinite derivative at x = 0 (or 0 * inf, at p = 0).
+_ROOT_EXPONENTS = IntervalSet.between(0.0, 1.0, True, False)
 
 
 def _pole_words(pole: float) -> str:

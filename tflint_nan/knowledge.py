@@ -493,9 +493,10 @@ class ProbabilityOp:
 
 _SIGMOID_NAMES = qualified(tf="sigmoid", tf_math="sigmoid", nn="sigmoid", K="sigmoid", ops="sigmoid") | {
     "keras.activations.sigmoid", "tensorflow.keras.activations.sigmoid"}
+_SOFTMAX_NAMES = qualified(nn="softmax", tf_math="softmax", K="softmax", ops="softmax") | {
+    "keras.activations.softmax", "tensorflow.keras.activations.softmax"}
 PROBABILITY_OPS: tuple[ProbabilityOp, ...] = (
-    ProbabilityOp("softmax", qualified(nn="softmax", tf_math="softmax", K="softmax", ops="softmax") | {
-        "keras.activations.softmax", "tensorflow.keras.activations.softmax"},
+    ProbabilityOp("softmax", _SOFTMAX_NAMES,
         f"on entries more than {-EXP_UNDERFLOW:.1f} below their row's maximum",
         "tf.nn.log_softmax (keras.ops.log_softmax)"),
     ProbabilityOp("sigmoid", _SIGMOID_NAMES, f"where its input is below {EXP_UNDERFLOW:.1f}",
@@ -503,6 +504,10 @@ PROBABILITY_OPS: tuple[ProbabilityOp, ...] = (
     ProbabilityOp("one_minus_sigmoid", _SIGMOID_NAMES,
                   f"where the sigmoid's input is above {SIGMOID_ROUNDS_TO_ONE:.1f}",
                   "tf.math.log_sigmoid(-x) (keras.ops.log_sigmoid(-x))", zero_above=SIGMOID_ROUNDS_TO_ONE,
+                  complement=True),
+    ProbabilityOp("one_minus_softmax", _SOFTMAX_NAMES,
+                  f"on entries more than {SIGMOID_ROUNDS_TO_ONE:.1f} above every other entry of their row",
+                  "the log-sum-exp of the other logits minus that of all of them (tf.reduce_logsumexp)",
                   complement=True),
     ProbabilityOp("exp", qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp"),
                   f"where its input is below {EXP_UNDERFLOW:.1f}", "the exp's input itself",

@@ -193,7 +193,10 @@ RULES: tuple[Rule, ...] = (
         "Siamese pair of the same input), the length of a zero capsule and the norm of a padding vector all reach "
         "it. tf.norm and keras.ops.norm compute the same root inside. sqrt(tf.exp(logvar)) meets it where the exp "
         "underflows to 0, below -87.3, and so do sqrt(tf.nn.softplus(r)) and sqrt(tf.sigmoid(x)), which follow exp "
-        "down.",
+        "down. A focal term tf.pow(1. - p, gamma) meets it where the probability rounds to exactly 1 (a sigmoid above "
+        "16.6, a softmax entry 16.6 above the rest of its row) for an exponent below 1, and at gamma = 0 TensorFlow "
+        "computes 0 * inf = NaN even with an upstream gradient of 1; with a tensor exponent, usually 2, --strict "
+        "shows it.",
         "import tensorflow as tf\n\n\n"
         "def distance(a, b):\n"
         "    return tf.sqrt(tf.reduce_sum(tf.square(a - b), axis=-1))\n",
@@ -209,8 +212,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "TFN010",
         "hand-written-log-probability",
-        "the log of a softmax, a sigmoid, one minus a sigmoid or an exp, which round to exactly 0 where their own "
-        "derivative is 0: hand-written log_softmax and log_sigmoid",
+        "the log of a softmax, a sigmoid, one minus a sigmoid or a softmax, or an exp, which round to exactly 0 where "
+        "their own derivative is 0: hand-written log_softmax and log_sigmoid",
         "tf.nn.softmax rounds an entry more than 87.3 below its row's maximum to exactly 0 in float32, tf.sigmoid "
         "does the same below -87.3, and 1. - tf.sigmoid(x) is exactly 0 above 16.6, where the sigmoid rounds to 1. "
         "There their derivative is 0 as well, the log is -inf, and the chain rule computes 1/0 * 0 = NaN, in every "

@@ -55,6 +55,9 @@ NORM_NAMES = knowledge.NORMS
 # A log of a probability computed by hand (``tf.math.log(tf.nn.softmax(z))``): the log is the sink's call here.
 LOG_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key == "log" for name in op.names)
 PROBABILITY_NAMES = frozenset(name for op in knowledge.PROBABILITY_OPS for name in op.names)
+# What a root's input may be 0 through, where its own derivative is 0: a square, an abs, an exp that underflows, or
+# one minus a probability that rounds to 1 (``analysis._zero_flat``).
+ROOT_BASE_NAMES = ZERO_FLAT_NAMES | PROBABILITY_NAMES
 # A gather of a risky op's value (``tf.gather(tf.math.log(p), i)``); a slice of one is a subscript, which has no name.
 INDEX_NAMES = frozenset(knowledge.INDEX_SELECTIONS)
 # What an index's value may reach a risky op through, element by element (``rewrite.Rewriter.reaches_elementwise``).
@@ -657,7 +660,7 @@ class _Screen:
             if type(node.op) is ast.Div:
                 return self._reaches([node.right], scope, PRODUCER_NAMES, False)
             if type(node.op) is ast.Pow:
-                return _is_root_exponent(node.right) and self._reaches([node.left], scope, ZERO_FLAT_NAMES, False,
+                return _is_root_exponent(node.right) and self._reaches([node.left], scope, ROOT_BASE_NAMES, False,
                                                                         products=True)
             return self._is_mask_product([node.left, node.right], scope)
         select, clamp, multiply, saturating, root, power, norm, log, index = self.facts.sink_kinds(node.func)
@@ -682,7 +685,7 @@ class _Screen:
             root = root or (exponent is not None and _is_root_exponent(exponent))
         elif power:
             root = True  # ``tf.pow(*pair)``: the exponent cannot be read
-        return root and self._reaches(arguments, scope, ZERO_FLAT_NAMES, False, products=True)
+        return root and self._reaches(arguments, scope, ROOT_BASE_NAMES, False, products=True)
 
     def _is_mask_product(self, operands: list[ast.expr], scope: _Scope, unpacked: bool = False) -> bool:
         """One operand reaches a cast or a one-hot encoding, or reads a label (the mask), another a risky op
@@ -819,9 +822,10 @@ def _literal_number(node: ast.expr) -> float | None:
 
 
 def _is_root_exponent(node: ast.expr) -> bool:
-    """``x ** 0.5``: only an exponent between 0 and 1 makes a power a root (``analysis._check_root``)."""
+    """``x ** 0.5``: only an exponent between 0 and 1 makes a power a root (``analysis._check_root``); an exponent
+    that is no number (``gamma``) may be one."""
     exponent = _literal_number(node)
-    return exponent is not None and 0 < exponent < 1
+    return (0 < exponent < 1) if exponent is not None else not _is_number(node)
 
 
 def _is_number(node: ast.expr) -> bool:
