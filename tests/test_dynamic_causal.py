@@ -98,7 +98,16 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 7 confirmed, 2 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 7 confirmed, 3 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+
+
+def test_a_nan_that_the_fix_only_turns_into_an_infinite_gradient_confirms_nothing(report):
+    """A per-call scale divides both sides of the select: at a scale of 1e-30 the elements the select keeps have
+    an infinite gradient too, so the NaN is not the select's doing, whatever the input guard does."""
+    verdicts, _ = report
+    [verdict] = verdicts["per_call_scale.py"]
+    assert verdict["code"] == "TFN003" and verdict["verdict"] == "not_confirmed", verdict
+    assert verdict["check"] == "guard"
 
 
 GUARDED = """\
@@ -192,3 +201,71 @@ def test_a_notebook_cell_is_probed_as_the_module_its_kernel_runs(report):
     assert verdict["code"] == "TFN001" and verdict["verdict"] == "confirmed"
     assert verdict["inputs"] == {"z": 89.0} and verdict["function"] == "my_better_softplus"
     assert verdict["row"] == 2
+
+
+def test_a_module_of_a_package_is_probed_with_its_relative_imports_and_its_own_source(tmp_path):
+    """``src/shapes/act.py`` imports its package relatively and absolutely; the probe runs it as ``python -m
+    shapes.act`` would, with the folder above the package first on sys.path, so an installed copy of ``shapes``
+    that lacks the constant (on PYTHONPATH here) is not the one imported."""
+    package = tmp_path / "src" / "shapes"
+    (package / "nested").mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "nested" / "__init__.py").write_text("", encoding="utf-8")
+    (package / "constants.py").write_text("SLOPE = 1.0\n", encoding="utf-8")
+    (package / "nested" / "act.py").write_text(
+        "import tensorflow as tf\n"
+        "from ..constants import SLOPE\n"
+        "from shapes import constants\n\n\n"
+        "def elu(x):\n"
+        "    return tf.where(x > 0, x * SLOPE * constants.SLOPE, tf.exp(x) - 1.)\n", encoding="utf-8")
+    installed = tmp_path / "site" / "shapes"
+    installed.mkdir(parents=True)
+    (installed / "__init__.py").write_text("", encoding="utf-8")
+    (installed / "constants.py").write_text("", encoding="utf-8")  # an older copy: no SLOPE
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path / "site")])}
+    done = subprocess.run([sys.executable, "-m", "tflint_nan", "--no-cache", "--dynamic", "--output-format", "json",
+                           "src"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    [finding] = json.loads(done.stdout)
+    verdict = finding["dynamic"]
+    assert verdict["verdict"] == "confirmed", verdict
+    assert verdict["inputs"] == {"x": 89.0}
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "xla"])
+def test_the_op_guard_drops_only_what_the_select_sends_back_as_zero(jit):
+    """The op guard stands in for a rewrite: where the select discards the exp's inf, the gradient is finite, as
+    with the double where; on the elements it keeps, the op's own derivative is untouched (a scale of 1e-30 still
+    gives an infinite gradient, or 0/0 under XLA), so a NaN that the select did not cause is never removed."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tflint_nan.dynamic.child import op_guard
+
+    guard = op_guard(tf)
+    x = tf.constant([-1.0, 0.5, 89.0, 100.0])
+
+    @tf.function(jit_compile=jit)
+    def elu(x):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            written = tf.where(x > 0, x, tf.exp(x) - 1.0)
+            guarded = tf.where(x > 0, x, guard(lambda *operands: tf.exp(operands[0]), x) - 1.0)
+            rewritten = tf.where(x > 0, x, tf.exp(tf.minimum(x, 0.0)) - 1.0)
+        return [tape.gradient(value, x) for value in (written, guarded, rewritten)]
+
+    written, guarded, rewritten = [value.numpy() for value in elu(x)]
+    assert np.isnan(written[2:]).all()
+    np.testing.assert_array_equal(guarded, rewritten)
+
+    @tf.function(jit_compile=jit)
+    def reflected(x, scale):
+        with tf.GradientTape() as tape:
+            tape.watch(scale)
+            score = guard(lambda *operands: operands[0] / tf.abs(operands[1]), x, scale)
+            value = tf.where(x < 0.0, -score, score)
+        return value, tape.gradient(value, scale)
+
+    value, gradient = reflected(x, tf.constant(1e-30))
+    assert np.isfinite(value.numpy()).all() and not np.isfinite(gradient.numpy())
+    value, gradient = reflected(x, tf.constant(2.0))
+    np.testing.assert_allclose(gradient.numpy(), -np.abs(x.numpy()).sum() / 4.0, rtol=1e-6)

@@ -367,15 +367,29 @@ def test_inputs_differentiate_only_what_trains_and_extremes_go_to_the_operand():
     assert plan.no_gradient is None
 
 
-def test_the_input_guard_wraps_each_operand_of_the_op():
+def test_the_input_guard_of_a_select_finding_wraps_the_op_and_passes_its_operands():
     from tflint_nan.dynamic.inputs import guard_edits
     from tflint_nan.lint import analyse, Settings
 
     code = "import tensorflow as tf\n\n\ndef f(x, y):\n    return tf.where(y > 0., x / y, x)\n"
     [finding] = analyse(code, "snippet.py", Settings(strict=True))
     edits = guard_edits(finding, code)
+    assert apply_edits(code, edits).splitlines()[-1] == (
+        "    return tf.where(y > 0., __tflint_nan_guard_op__(lambda *__tflint_nan_operands__: "
+        "__tflint_nan_operands__[0] / __tflint_nan_operands__[1], (x), (y)), x)")
+
+
+def test_the_input_guard_of_a_root_at_a_flat_zero_wraps_each_operand():
+    """A root's infinite derivative meets the square's zero one below it: the NaN forms past the operand."""
+    from tflint_nan.dynamic.inputs import guard_edits
+    from tflint_nan.lint import analyse, Settings
+
+    code = "import tensorflow as tf\n\n\ndef f(v):\n    return tf.sqrt(tf.reduce_sum(tf.square(v), -1))\n"
+    [finding] = analyse(code, "snippet.py", Settings(strict=True))
+    assert finding.code == "TFN009"
+    edits = guard_edits(finding, code)
     assert apply_edits(code, edits).splitlines()[-1] == \
-        "    return tf.where(y > 0., __tflint_nan_guard__(x) / __tflint_nan_guard__(y), x)"
+        "    return tf.sqrt(__tflint_nan_guard__(tf.reduce_sum(tf.square(v), -1)))"
 
 
 # -- what the project's calls say (``callsites.py``) ----------------------------------------------------------------

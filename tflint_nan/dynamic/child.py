@@ -29,7 +29,7 @@ import sys
 import types
 
 from .extract import Step, Unit
-from .inputs import DIVISOR_GUARD_NAME, GUARD_NAME
+from .inputs import DIVISOR_GUARD_NAME, GUARD_NAME, OP_GUARD_NAME
 from .values import format_value, grid_points, magnitude_key, probe_points
 
 WITNESSES = 3  # NaN points kept per mode, the smallest first
@@ -103,10 +103,18 @@ class ModuleRun:
         # Register the source under the compiled file name: tracebacks and tf.function (which reads a function's
         # source) see this text even when it is a rewrite that exists only here.
         linecache.cache[self.filename] = (len(source), None, source.splitlines(True), self.filename)
-        # As when the file runs as a script: its directory comes first, so its sibling modules import.
-        directory = os.path.dirname(os.path.abspath(path))
-        if os.path.isdir(directory) and directory not in sys.path:
-            sys.path.insert(0, directory)
+        package, root = package_of(path)
+        if package:
+            # A module of a package runs as ``python -m package.module`` would run it: the folder above the top
+            # package comes first on sys.path (so the package's own source is imported, not an installed copy), and
+            # relative imports resolve against the package.
+            self.module.__package__ = package
+            search = root
+        else:
+            # As when the file runs as a script: its directory comes first, so its sibling modules import.
+            search = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(search) and search not in sys.path:
+            sys.path.insert(0, search)
         self.outcomes: dict[tuple[int, str | None], str | None] = {}
 
     def run(self, steps: tuple[Step, ...], poisoned: dict, events: Events) -> None:
@@ -135,6 +143,20 @@ class ModuleRun:
         except BaseException as error:
             return f"line {node.lineno} of the module raised {describe(error)}"
         return None
+
+
+def package_of(path: str) -> tuple[str, str]:
+    """The dotted package a module file belongs to (its folders up to the last one with an ``__init__.py``) and the
+    folder that holds the top package; ``("", "")`` for a module outside any package."""
+    folder = os.path.dirname(os.path.abspath(path))
+    parts: list[str] = []
+    while os.path.isfile(os.path.join(folder, "__init__.py")) and os.path.basename(folder).isidentifier():
+        parts.insert(0, os.path.basename(folder))
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return (".".join(parts), folder) if parts else ("", "")
 
 
 def _import_of(node: ast.stmt, name: str) -> ast.stmt:
@@ -316,6 +338,7 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
                     raise NotProbed("the rewrite changed the function's parameters")
                 other = Probe(tf, call, parameters, probe.points, probe.dtype, probe.watch, probe.specs)
                 other.layouts = list(probe.layouts)
+                other.beside_zero = {mode: rows.get("beside_zero") for mode, rows in probe.rows.items()}
                 for mode in probe.rows:
                     outcome = other.run(mode)
                     if outcome.get("error"):
@@ -345,10 +368,15 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
             other = changed.rows.get(mode)
             if other is None or len(other["nan"]) != len(rows["nan"]) or rows["indices"] != other["indices"]:
                 continue
-            gone = np.flatnonzero(rows["nan"] & ~other["nan"])
+            # The NaN is this variant's doing only where the variant trains: a finite value and finite gradients.
+            # Where the NaN only turns into an infinite gradient, the point is outside what the function's kept
+            # elements can train on as well (a scale of 1e-30 divides every element), and the select hid nothing.
+            gone = np.flatnonzero(rows["nan"] & other["clean"])
+            infinite = np.flatnonzero(rows["nan"] & ~other["nan"] & ~other["clean"])
             ordered = sorted(gone, key=lambda p: _point_key(probe.points[base._point_index(mode, p)], probe.dtype))
             modes[mode] = {"removed": int(len(gone)), "left": int(other["nan"].sum()),
-                           "witnesses": [base.witness(mode, p) for p in ordered[:WITNESSES]]}
+                           "witnesses": [base.witness(mode, p) for p in ordered[:WITNESSES]],
+                           "infinite": [base.witness(mode, p) for p in infinite[:1]]}
         out[name] = {"error": None, "modes": modes}
     return out
 
@@ -362,6 +390,7 @@ def _module_run(key: str, job: dict, runs: dict, tf=None) -> ModuleRun:
         if tf is not None:
             runs[key].module.__dict__[GUARD_NAME] = nan_guard(tf)
             runs[key].module.__dict__[DIVISOR_GUARD_NAME] = safe_divisor(tf)
+            runs[key].module.__dict__[OP_GUARD_NAME] = op_guard(tf)
     return runs[key]
 
 
@@ -384,6 +413,53 @@ def nan_guard(tf):
         if tf.is_tensor(value) and value.dtype.is_floating:
             return guard(value)
         return value  # Python numbers, integer tensors: no gradient to guard
+
+    return apply
+
+
+def op_guard(tf):
+    """The input guard of a finding whose sink sends its op a zero gradient: ``guard(lambda *a: op(a[0], a[1]),
+    x, y)`` is ``op(x, y)``, and its gradient is the op's, except that the elements of the result whose gradient
+    coming back is 0 (or already NaN) send nothing back, as with the double where.  The op's own infinite
+    derivative on the other elements stays: the NaN it removes is the select's doing, nothing else.  Element-wise
+    ops only (the risky ops are): each operand is spread to the result's shape, differentiated element by element,
+    and summed back."""
+
+    def apply(function, *operands):
+        positions = [i for i, value in enumerate(operands)
+                     if (tf.is_tensor(value) or isinstance(value, tf.Variable)) and value.dtype.is_floating]
+        if not positions:
+            return function(*operands)
+
+        def call(values):
+            arguments = list(operands)
+            for position, value in zip(positions, values):
+                arguments[position] = value
+            return function(*arguments)
+
+        @tf.custom_gradient
+        def guarded(*inputs):
+            result = call(inputs)
+
+            def gradient(upstream):
+                shape = tf.shape(result)
+                spread = [tf.broadcast_to(value, shape) for value in inputs]
+                with tf.GradientTape() as tape:
+                    tape.watch(spread)
+                    again = call(spread)
+                lanes = tape.gradient(again, spread, output_gradients=upstream,
+                                      unconnected_gradients=tf.UnconnectedGradients.ZERO)
+                dropped = tf.logical_or(tf.equal(upstream, 0), tf.math.is_nan(upstream))
+                back = []
+                for value, lane in zip(inputs, lanes):
+                    lane = tf.where(dropped, tf.zeros_like(lane), lane)
+                    _, axes = tf.raw_ops.BroadcastGradientArgs(s0=shape, s1=tf.shape(value))
+                    back.append(tf.reshape(tf.reduce_sum(lane, axis=axes), tf.shape(value)))
+                return back
+
+            return result, gradient
+
+        return guarded(*[tf.convert_to_tensor(operands[i]) for i in positions])
 
     return apply
 
@@ -498,6 +574,9 @@ class Probe:
         self.columns = [np.asarray([point[i] for point in points], dtype=spec.get("dtype") or dtype)
                         for i, spec in enumerate(self.specs)]
         self.layouts = ["vector", "column"]  # rank-1 first; a layer that needs rank 2 gets (n, 1)
+        # Set for a variant probed on the same points as the original: the row layout the original's NaN showed in
+        # (``_per_point``), so that each point is compared with itself.
+        self.beside_zero: dict[str, str | None] | None = None
         if any(spec.get("pairs") for spec in self.specs):
             # An index (``tf.gather(log_p, labels, batch_dims=1)``) takes one entry of each row: rows of two, the
             # point beside a 0 and then after it, so that one of them is the entry left out.
@@ -583,14 +662,17 @@ class Probe:
             grads = [np.asarray(g).reshape(n, -1) if np.size(g) % n == 0 and np.size(g) else None for g in gradients]
             if forward is not None and all(g is not None for g in grads):
                 nan = np.zeros(n, bool)
+                clean = np.isfinite(forward).all(axis=1)
                 for g in grads:
                     nan |= np.isnan(g).any(axis=1)
+                    clean &= np.isfinite(g).all(axis=1)
                 finite = np.isfinite(forward).all(axis=1)
                 if layout in _PAIR_LAYOUTS and not (nan & finite).any() and any(
                         later in _PAIR_LAYOUTS for later in layouts[position + 1:]):
                     continue  # the entry this order leaves out is not the one at the point: the other order
                 self.layouts = [layout]  # the next mode uses the layout that worked
-                self.rows[mode] = {"forward": forward, "grads": grads, "nan": nan & finite, "indices": None,
+                self.rows[mode] = {"forward": forward, "grads": grads, "nan": nan & finite, "clean": clean,
+                                   "indices": None,
                                    "beside_zero": _PAIR_LAYOUTS.get(layout),
                                    "paired": [bool(spec.get("pairs")) for spec in self.specs]}
                 return self._summary(mode)
@@ -609,25 +691,30 @@ class Probe:
         indices = list(range(n))
         if n > PER_POINT_LIMIT:
             indices = sorted(random.Random(0).sample(indices, PER_POINT_LIMIT))
-        beside_zero = None
-        forward_rows, grad_rows, nan = self._each_point(runner, layout, indices, beside_zero)
-        # Beside a 0, after the point and then before it: an index that takes one entry of the row (the last, the
-        # first) leaves the other out, and only the 0 it leaves out shows the NaN.
-        for side in ("after", "before"):
-            if any(nan):
-                break
-            beside_zero = side
-            forward_rows, grad_rows, nan = self._each_point(runner, layout, indices, beside_zero)
+        if self.beside_zero is not None:
+            beside_zero = self.beside_zero.get(mode)
+            forward_rows, grad_rows, nan, clean = self._each_point(runner, layout, indices, beside_zero)
+        else:
+            beside_zero = None
+            forward_rows, grad_rows, nan, clean = self._each_point(runner, layout, indices, beside_zero)
+            # Beside a 0, after the point and then before it: an index that takes one entry of the row (the last,
+            # the first) leaves the other out, and only the 0 it leaves out shows the NaN.
+            for side in ("after", "before"):
+                if any(nan):
+                    break
+                beside_zero = side
+                forward_rows, grad_rows, nan, clean = self._each_point(runner, layout, indices, beside_zero)
         self.rows[mode] = {"forward": np.stack(forward_rows),
                            "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(sum(self.watch))],
-                           "nan": np.asarray(nan), "indices": indices, "beside_zero": beside_zero}
+                           "nan": np.asarray(nan), "clean": np.asarray(clean), "indices": indices,
+                           "beside_zero": beside_zero}
         summary = self._summary(mode)
         summary["per_point"] = len(indices)
         return summary
 
     def _each_point(self, runner, layout: str, indices: list[int], beside_zero: str | None):
         np = self.np
-        forward_rows, grad_rows, nan = [], [], []
+        forward_rows, grad_rows, nan, clean = [], [], [], []
         for i in indices:
             columns = [column[i:i + 1] for column in self.columns]
             if beside_zero == "after":
@@ -640,7 +727,8 @@ class Probe:
             forward_rows.append(values[:1] if values.size else np.array([np.nan]))
             grad_rows.append(grads)
             nan.append(bool(np.isfinite(values).all() and any(np.isnan(g).any() for g in grads)))
-        return forward_rows, grad_rows, nan
+            clean.append(bool(np.isfinite(values).all() and all(np.isfinite(g).all() for g in grads)))
+        return forward_rows, grad_rows, nan, clean
 
     def _summary(self, mode: str) -> dict:
         rows = self.rows[mode]

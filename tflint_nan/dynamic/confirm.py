@@ -15,7 +15,8 @@ where *this finding's own* rewrite is applied (``Finding.fix``; without one, the
 is confirmed at a point whose NaN gradient that copy removes.  When the unit holds other findings, a NaN that only shows once they are fixed counts too (the
 copy with every other finding fixed against the copy with all of them fixed).  A NaN gradient that this
 finding's fix does not remove is "not confirmed: it comes from elsewhere", naming the other finding whose fix
-removes it, when one does.
+removes it, when one does.  A NaN that the fix only turns into an infinite gradient confirms nothing either: at
+that point the kept elements cannot train (a scale of 1e-30 divides all of them), so the select hid nothing.
 """
 
 from __future__ import annotations
@@ -358,6 +359,12 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
                      f"({other.op or 'its op'}) removes it")
             break
     if not cause:
+        infinite = _still_infinite(result, contrasts.get("own"))
+        if infinite:
+            cause = (f"where this finding's {'rewrite' if context['check'] == 'rewrite' else 'input guard'} removes "
+                     f"the NaN gradient ({infinite}), the gradient is still infinite: the kept elements cannot train "
+                     f"there either, so the select hides nothing")
+    if not cause:
         own = context["variants"].get(context["own"])
         word = "rewrite" if context["check"] == "rewrite" else "input guard"
         if isinstance(own, str):
@@ -367,6 +374,18 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
         else:
             cause = f"it stays when this finding's {word} is applied"
     return replace(verdict, status=NOT_CONFIRMED, cause=cause, **extra)
+
+
+def _still_infinite(result: dict, contrast: dict | None) -> str:
+    """The first point where the contrast's variant turns the NaN gradient into an infinite one, as text."""
+    if not contrast or contrast.get("error"):
+        return ""
+    for mode in ("eager", "xla"):
+        points = (contrast.get("modes", {}).get(mode) or {}).get("infinite")
+        if points:
+            inputs = ", ".join(f"{name}={text}" for name, text in zip(result["parameters"], points[0]["text"]))
+            return f"at {inputs}, {'eagerly' if mode == 'eager' else 'under XLA'}"
+    return ""
 
 
 def _removed(result: dict, contrast: dict | None):

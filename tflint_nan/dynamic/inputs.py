@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from .. import knowledge
 from ..finding import Edit, Finding, Position
 from . import callsites
-from .extract import DIVISOR_GUARD_NAME, GUARD_NAME, Unit
+from .extract import DIVISOR_GUARD_NAME, GUARD_NAME, OP_GUARD_NAME, Unit
 from .values import DTYPES, MODERATE, in_dtype, probe_values
 
 # Realistic values of a hyperparameter whose value is not known (a clip norm, a scale, a temperature): ordinary
@@ -421,9 +421,23 @@ def divisor_guard_edits(finding: Finding, source: str) -> list[Edit] | None:
     return guard_edits(finding, source, divisor_only=True)
 
 
+# Findings whose NaN forms where the gradient coming back to the op is 0 (a select, a mask, a clamp, a saturating
+# consumer, an index): their input guard is the op guard, which drops what the op sends back from exactly those
+# elements.  The others (a root or a log whose infinite derivative meets a zero derivative below them) guard the
+# op's operands.
+UPSTREAM_ZERO_CODES = frozenset({*knowledge.SELECT_RULE_CODES, knowledge.CLAMP_CODE, knowledge.MASK_CODE,
+                                 knowledge.SATURATION_CODE, knowledge.INDEX_CODE})
+
+
 def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> list[Edit] | None:
-    """Edits that wrap each operand of the finding's op in the NaN-stopping guard, or None when the op's text
-    cannot be read as a call, a binary or a unary operation."""
+    """Edits that apply the finding's input guard, or None when the op's text cannot be read as a call, a binary
+    or a unary operation.
+
+    For a finding whose sink sends the op a zero gradient (``UPSTREAM_ZERO_CODES``) the op ``f(a, b)`` becomes
+    ``__tflint_nan_guard_op__(lambda *args: f(args[0], args[1]), a, b)``: the op's gradient from the elements
+    whose gradient coming back is 0 is dropped, as the double where drops it, and nothing else changes (an
+    infinite gradient on the elements the select keeps stays infinite).  Otherwise each operand is wrapped in
+    ``__tflint_nan_guard__``, which zeroes the non-finite gradient it passes back."""
     span = op_span(finding, source)
     if span is None:
         return None
@@ -463,7 +477,23 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> li
         return Position(source_line + 1, absolute - source_starts[source_line])
 
     edits = []
+    if not divisor_only and finding.code in UPSTREAM_ZERO_CODES:
+        texts = []
+        for number, node in enumerate(operands):
+            start, end = position(node.lineno, node.col_offset), position(node.end_lineno, node.end_col_offset)
+            texts.append(ast.get_source_segment(wrapped, node))
+            edits.append(Edit(start, end, f"{_OP_ARGUMENTS}[{number}]"))
+        if any(text is None for text in texts):
+            return None
+        first, last = position(expression.lineno, expression.col_offset), position(
+            expression.end_lineno, expression.end_col_offset)
+        edits.insert(0, Edit(first, first, f"{OP_GUARD_NAME}(lambda *{_OP_ARGUMENTS}: "))
+        edits.append(Edit(last, last, "".join(f", ({text})" for text in texts) + ")"))
+        return edits
     for node in operands:
         start, end = position(node.lineno, node.col_offset), position(node.end_lineno, node.end_col_offset)
         edits += [Edit(start, start, f"{DIVISOR_GUARD_NAME if divisor_only else GUARD_NAME}("), Edit(end, end, ")")]
     return edits
+
+
+_OP_ARGUMENTS = "__tflint_nan_operands__"
