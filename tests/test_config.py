@@ -62,6 +62,21 @@ def test_strict_from_the_file_and_no_strict_on_the_command_line(tmp_path):
     assert codes_of(tflint_nan(path, "--no-strict", cwd=tmp_path)) == []
 
 
+LOG_SOFTMAX = "import tensorflow as tf\n\n\ndef f(z):\n    return tf.math.log(tf.nn.softmax(z))\n"
+
+
+def test_unsafe_fixes_from_the_file_and_the_command_line(tmp_path):
+    path = str(write(tmp_path, "probabilities.py", LOG_SOFTMAX))
+    plain = tflint_nan(path, "--diff", cwd=tmp_path)
+    assert plain.returncode == 0 and plain.stdout == ""
+    assert "its fix is unsafe" in plain.stderr and "--unsafe-fixes applies it" in plain.stderr
+    flagged = tflint_nan(path, "--diff", "--unsafe-fixes", cwd=tmp_path)
+    assert flagged.returncode == 1 and "+    return tf.nn.log_softmax(z)" in flagged.stdout
+    pyproject(tmp_path, "[tool.tflint-nan]\nunsafe-fixes = true\n")
+    assert "+    return tf.nn.log_softmax(z)" in tflint_nan(path, "--diff", cwd=tmp_path).stdout
+    assert tflint_nan(path, "--diff", "--no-unsafe-fixes", cwd=tmp_path).stdout == ""
+
+
 def test_per_file_ignores_match_globs_relative_to_the_project_root(tmp_path):
     pyproject(tmp_path, """\
         [tool.tflint-nan.per-file-ignores]

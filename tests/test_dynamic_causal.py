@@ -98,7 +98,18 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 7 confirmed, 3 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 9 confirmed, 3 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+
+
+def test_a_log_of_a_probability_is_confirmed_where_its_value_is_minus_infinity(report):
+    """The finding says the log is -inf there: the witness may show it, and the verdict says so."""
+    verdicts, _ = report
+    low, high = sorted(verdicts["log_det_jacobian.py"], key=lambda verdict: verdict["row"])
+    for verdict in (low, high):
+        assert verdict["code"] == "TFN010" and verdict["verdict"] == "confirmed", verdict
+        assert verdict["forward"] == "-inf" and "where the value is -inf" in verdict["text"]
+        assert verdict["check"] == "guard"
+    assert float(low["inputs"]["x"]) < -87.3 or float(high["inputs"]["x"]) > 16.6
 
 
 def test_a_nan_that_the_fix_only_turns_into_an_infinite_gradient_confirms_nothing(report):

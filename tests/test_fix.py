@@ -43,7 +43,7 @@ def is_dtype_reason(reason: str) -> bool:
 _NO_EXACT_REWRITE = ("clamp the op's input to where it is finite", "use ",
                      "the double where repeats the root's input", "the root of an exp is an exp",
                      "the root's input underflows", "the op's value reaches the index",
-                     "compute the product with tf.math.xlogy")
+                     "compute the product with tf.math.xlogy", "its fix is unsafe")
 
 
 def is_expected_reason(finding, reason: str) -> bool:
@@ -73,7 +73,7 @@ def test_every_fixture_finding_is_fixed_and_the_result_is_clean_and_stable(path)
     # A finding whose operand may be a Python number or an integer tensor (a parameter divided by, a parameter
     # exponent) has no dtype-safe rewrite: it stays, with that reason (tests/test_fix_differential.py).
     assert all(is_expected_reason(item.finding, item.reason) for item in result.remaining), reasons(result)
-    assert all(is_expected_reason(item.finding, item.finding.no_fix_reason or "") for item in result.remaining)
+    assert all(is_expected_reason(item.finding, item.finding.no_fix_reason or item.reason) for item in result.remaining)
     unfixed = [item.finding.start for item in result.remaining_in_source]
     assert sorted([f.start for f in result.fixed] + unfixed) == sorted(f.start for f in found)
     assert len(result.remaining_in_source) == len(result.remaining)
@@ -93,7 +93,8 @@ def test_fixture_counts():
     and 7 branches of ``K.switch`` and ``tf.compat.v1.where`` that must be tensors of the condition's rank.  The
     other 22 have no exact rewrite at all: a log clamped at -100 (no normal float32 input maps below it), 8
     hand-written sigmoids, softmaxes and powers (an exp of a log among them) and 5 hand-written log-softmaxes,
-    whose built-ins agree only up to rounding, 6 roots whose input the double where would repeat (or of an
+    whose built-ins agree only up to rounding (2 of them written as the log of the call itself, whose unsafe
+    fix into the built-in ``--unsafe-fixes`` applies), 6 roots whose input the double where would repeat (or of an
     exp, whose fix is exp(0.5 * x)), a log whose value reaches a gather through a variable, and a log masked by
     a label through multiply_no_nan."""
     results = [fixture_result(path) for path in FIXTURE_FILES]
@@ -107,6 +108,18 @@ def test_fixture_counts():
     assert sum(reason.startswith("the input ") for reason in dtype) == 4
     assert sum("needs tensor branches of the condition's rank" in reason for reason in dtype) == 7
     assert sum(reason.startswith(_NO_EXACT_REWRITE) for reason in left) == 22
+    assert sum(reason.startswith("its fix is unsafe") for reason in left) == 2
+
+
+def test_unsafe_fixes_are_applied_only_when_asked():
+    results = [fix_source(path.read_text(encoding="utf-8"), str(path), Settings(unsafe_fixes=True))
+               for path in FIXTURE_FILES]
+    assert sum(len(result.fixed) for result in results) == 100
+    sinks = FIXTURES / "bad" / "sinks.py"
+    safe_only = fix_source(sinks.read_text(encoding="utf-8"), str(sinks))
+    unsafe = fix_source(sinks.read_text(encoding="utf-8"), str(sinks), Settings(unsafe_fixes=True))
+    assert "log_softmax" not in safe_only.new_source and "log_softmax" in unsafe.new_source
+    assert [item.finding.code for item in unsafe.remaining if item.reason.startswith("its fix is unsafe")] == []
 
 
 def test_only_the_rewritten_expressions_change():

@@ -750,3 +750,17 @@ def test_an_epsilon_that_guards_a_float32_log_leaves_a_float16_one_nan_in_a_wher
     assert gradient == 0.0
     _, gradient = _value_and_gradient(guarded, 0.0, tf.float16, mode)
     assert math.isnan(gradient)
+
+
+@pytest.mark.parametrize("key, written", sorted(kb.STABLE_LOGS), ids=[f"{k}:{n}" for k, n in sorted(kb.STABLE_LOGS)])
+def test_the_built_in_of_a_log_of_a_probability_exists_and_computes_that_log(key, written):
+    """Each row of TFN010's unsafe fixes names a function that exists and computes the log of the probability op
+    it replaces (``log_sigmoid(-x)`` for ``1 - sigmoid(x)``): the hand-written form computed in float64, where it
+    has no cancellation at these inputs, is the reference (in float32, ``1 - sigmoid(12)`` has lost three digits)."""
+    built_in, probability = resolve(kb.STABLE_LOGS[(key, written)]), resolve(written)
+    assert callable(built_in) and callable(probability), (key, written)
+    x = tf.constant([[-30.0, -2.0, 0.0, 1.5, 12.0]])
+    wide = tf.cast(x, tf.float64)
+    expected = tf.math.log(1.0 - probability(wide)) if key == "one_minus_sigmoid" else tf.math.log(probability(wide))
+    got = built_in(-x) if key == "one_minus_sigmoid" else built_in(x)
+    np.testing.assert_allclose(np.asarray(got), expected.numpy(), rtol=1e-5, atol=1e-6)

@@ -12,6 +12,7 @@ from helpers import codes, lint
 from tf_harness import gradient_step
 from tflint_nan.cli import main
 from tflint_nan.fix import fix_source
+from tflint_nan.lint import Settings
 from tflint_nan.rules import RULES, RULES_BY_CODE, explain
 
 EXAMPLE_RULES = [rule for rule in RULES if rule.bad]
@@ -35,7 +36,9 @@ def test_the_fix_turns_the_bad_example_into_the_good_one(rule):
     if finding.fix is None:
         assert finding.no_fix_reason
     else:
-        assert fix_source(rule.bad).new_source == rule.good
+        unsafe = finding.fix.applicability != "safe"  # applied with --unsafe-fixes only
+        assert (fix_source(rule.bad).new_source == rule.good) is not unsafe
+        assert fix_source(rule.bad, settings=Settings(unsafe_fixes=True)).new_source == rule.good
     assert (finding.fix is None) >= ("There is no automatic fix" in rule.fix)
 
 

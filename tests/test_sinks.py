@@ -213,8 +213,33 @@ def test_keras_spellings_of_a_log_of_a_probability():
     code = ("from keras import ops\n\n\ndef f(z):\n    return ops.log(ops.softmax(z))\n\n\n"
             "def g(x):\n    return keras.ops.log(keras.activations.sigmoid(x))\n")
     assert found(code, KERAS) == [("TFN010", "high", False)] * 2
-    (finding, _) = lint(KERAS + code, strict=True)
-    assert "keras.ops.log_softmax" in finding.message
+    (finding, second) = lint(KERAS + code, strict=True)
+    # The unsafe fix spells the built-in through the alias the softmax is written with; keras.activations has no
+    # log_sigmoid in Keras 2, so the sigmoid's finding names the built-in without a rewrite.
+    assert finding.fix.applicability == "unsafe" and finding.fix.replacement == "ops.log_softmax(z)"
+    assert second.fix is None and "keras.ops.log_sigmoid" in second.message
+
+
+def test_the_unsafe_fix_of_a_log_of_a_probability_follows_its_spelling():
+    cases = {
+        "tf.math.log(tf.nn.softmax(z, axis=1))": "tf.nn.log_softmax(z, axis=1)",
+        "tf.math.log(tf.math.softmax(z))": "tf.math.log_softmax(z)",
+        "tf.math.log(tf.nn.sigmoid(z))": "tf.math.log_sigmoid(z)",
+        "tf.math.log(1. - tf.sigmoid(z))": "tf.math.log_sigmoid(-z)",
+        "tf.math.log(1 - tf.sigmoid(z * 2.))": "tf.math.log_sigmoid(-(z * 2.))",
+        "tf.compat.v1.log(tf.compat.v1.nn.softmax(z))": "tf.compat.v1.nn.log_softmax(z)",
+    }
+    for written, built_in in cases.items():
+        (finding,) = lint(TF + f"def f(z):\n    return {written}\n", strict=True)
+        assert finding.fix is not None and finding.fix.applicability == "unsafe", written
+        assert finding.fix.replacement == built_in
+    # Through a variable, a selection or a bare imported name: the built-in is named, no rewrite offered.
+    for body in ("p = tf.nn.softmax(z)\n    return tf.math.log(p)", "return tf.math.log(tf.nn.softmax(z)[0])"):
+        (finding,) = lint(TF + f"def f(z):\n    {body}\n", strict=True)
+        assert finding.fix is None and "tf.nn.log_softmax" in finding.no_fix_reason
+    (finding,) = lint("from tensorflow.nn import softmax\nimport tensorflow as tf\n\n\n"
+                      "def f(z):\n    return tf.math.log(softmax(z))\n", strict=True)
+    assert finding.fix is None
 
 
 def test_an_index_finding_rewrites_the_index_onto_the_input():

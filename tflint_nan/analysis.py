@@ -465,8 +465,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
         reason = context or self._no_gradient_reaches(use, use.operand, EVERYWHERE, as_of)
         shown = reason is None and confidence in DEFAULT_CONFIDENCE
         if shown or self.strict:
-            fix = (None, f"use {probability.builtin} instead, which never rounds the probability to 0 (it agrees "
-                         "with the hand-written form only up to rounding, so it is not applied automatically)")
+            fix = self.rewriter.fix_log_of_probability(use, producer, producer_input, probability.key,
+                                                       probability.builtin)
             sink = _Sink(producer, "probability", probability=probability, name=_shorten(self.code(producer)))
             self._report(sink, use, reason, confidence, not shown, probability.zero_where, fix)
 

@@ -47,8 +47,8 @@ output:
 
 configuration:
   [tool.tflint-nan] in the nearest pyproject.toml above the checked paths: select, extend-select, ignore,
-  exclude, extend-exclude, per-file-ignores, strict, respect-gitignore, dynamic-timeout, max-file-size,
-  aliases. Flags override it; --show-settings prints what applies and where each value came from.
+  exclude, extend-exclude, per-file-ignores, strict, unsafe-fixes, respect-gitignore, dynamic-timeout,
+  max-file-size, aliases. Flags override it; --show-settings prints what applies and where each value came from.
   .gitignore is respected.
 
 suppression:
@@ -58,6 +58,9 @@ fixing:
   --fix                         rewrite the files in place (clamp or double where, exact on the kept elements);
                                 what remains is reported with the reason no safe rewrite is known
   --diff                        print those rewrites as a unified diff instead and write nothing
+  --unsafe-fixes                also apply the unsafe fixes: a hand-written log of a softmax or sigmoid rewritten
+                                into the built-in (tf.nn.log_softmax, tf.math.log_sigmoid), which agrees with it
+                                only up to rounding
 
 exit status:
   0  no findings
@@ -127,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--diff", action="store_true",
                         help="print the rewrites --fix would make as a unified diff and write nothing; exit 1 if "
                              "any file would change")
+    parser.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None,
+                        help="with --fix or --diff, also apply the unsafe fixes: rewrites into a built-in "
+                             "(tf.nn.log_softmax, tf.math.log_sigmoid) that agree with the code only up to rounding")
     parser.add_argument("--max-file-size", metavar="SIZE", type=_size, default=None,
                         help="skip files larger than SIZE, with a notice on stderr (default: max-file-size from "
                              "the configuration, else 10MB; 0: no limit)")
@@ -326,7 +332,7 @@ def _configuration(args: argparse.Namespace) -> Configuration:
     return resolve(config_paths, CommandLine(
         select=args.select, extend_select=args.extend_select, ignore=args.ignore, exclude=args.exclude,
         extend_exclude=args.extend_exclude, strict=args.strict, force_exclude=args.force_exclude,
-        config_file=args.config_file, max_file_size=args.max_file_size,
+        config_file=args.config_file, max_file_size=args.max_file_size, unsafe_fixes=args.unsafe_fixes,
     ))
 
 

@@ -49,6 +49,7 @@ class CommandLine:
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] = ()
     strict: bool | None = None
+    unsafe_fixes: bool | None = None
     force_exclude: bool = False
     config_file: str | None = None  # --config: use this file instead of searching
     max_file_size: int | None = None  # bytes; 0: no limit
@@ -203,6 +204,7 @@ _VALIDATORS = {
     "extend-exclude": _glob_list,
     "per-file-ignores": _per_file_ignores,
     "strict": _boolean,
+    "unsafe-fixes": _boolean,
     "respect-gitignore": _boolean,
     "dynamic-timeout": _timeout,
     "max-file-size": _size,
@@ -284,6 +286,7 @@ def resolve(paths: Sequence[str], command_line: CommandLine = CommandLine()) -> 
     )
     per_file_ignores = pick("per-file-ignores", None, ())
     strict = pick("strict", command_line.strict, False)
+    unsafe_fixes = pick("unsafe-fixes", command_line.unsafe_fixes, False)
     respect_gitignore = pick("respect-gitignore", None, True)
     dynamic_timeout = pick("dynamic-timeout", None, None)
     max_file_size = pick("max-file-size", command_line.max_file_size, DEFAULT_MAX_FILE_SIZE)
@@ -294,7 +297,7 @@ def resolve(paths: Sequence[str], command_line: CommandLine = CommandLine()) -> 
     settings = Settings(
         select=select, ignore=ignore, strict=strict, per_file_ignores=per_file_ignores,
         project_root=project_root if per_file_ignores else "", max_file_size=max_file_size, aliases=aliases,
-        internal_modules=internal_modules,
+        internal_modules=internal_modules, unsafe_fixes=unsafe_fixes,
     )
     excludes = ExcludeRules(
         patterns=tuple(exclude) + tuple(extend_exclude), root=project_root, respect_gitignore=respect_gitignore,
@@ -327,6 +330,7 @@ def show(configuration: Configuration) -> str:
         ("extend-exclude", _toml(list(configuration.extend_exclude))),
         ("per-file-ignores", "{" + per_file_ignores + "}"),
         ("strict", _toml(settings.strict)),
+        ("unsafe-fixes", _toml(settings.unsafe_fixes)),
         ("respect-gitignore", _toml(excludes.respect_gitignore)),
         ("force-exclude", _toml(excludes.force_exclude)),
         ("max-file-size", _toml(format_size(settings.max_file_size).replace(" ", "")) if settings.max_file_size else "0"),

@@ -154,7 +154,10 @@ def render_message(finding: Finding) -> str:
         message += (" eagerly and in graphs, in the forward value too where the op is infinite (XLA rewrites the "
                     "product into a select and happens to hide it)")
     message += "."
-    if finding.fix is not None:
+    if finding.fix is not None and finding.fix.applicability != "safe":
+        message += (f" {finding.fix.description} (an unsafe fix: it agrees with the hand-written form only up to "
+                    f"rounding; --unsafe-fixes applies it): {finding.fix.replacement}")
+    elif finding.fix is not None:
         message += f" {finding.fix.description}: {finding.fix.replacement}"
     elif finding.no_fix_reason is not None and finding.no_gradient is None:
         message += f" No exact rewrite is known here: {finding.no_fix_reason}."

@@ -197,7 +197,7 @@ class _Rounds:
                                              "provably safe to the analysis")
             if self.unsettled:
                 return
-            planned = _plan(text, starts, self.findings, self.failed)
+            planned = _plan(text, starts, self.findings, self.failed, settings.unsafe_fixes)
             if not planned:
                 return
             new_text, spans, applied, tree = _apply_round(text, starts, planned, path, settings, self.failed)
@@ -227,7 +227,7 @@ class _Rounds:
             self.failed = _moved(self.failed, spans)
             rewrites = _moved(rewrites, spans)
             self.text, self.starts, self.findings = new_text, line_starts(new_text), new_findings
-        for finding in _plan(self.text, self.starts, self.findings, self.failed):
+        for finding in _plan(self.text, self.starts, self.findings, self.failed, settings.unsafe_fixes):
             self._unsettled(finding, f"its rewrites did not settle within {MAX_ROUNDS} rounds")
 
     def _unsettled(self, finding: Finding, reason: str) -> None:
@@ -239,11 +239,14 @@ class _Rounds:
         self.failed[now] = reason  # not an op of the original source: leave it where it is
 
 
-def _plan(text: str, starts: list[int], findings: list[Finding], failed: dict[int, str]) -> list[Finding]:
+def _plan(text: str, starts: list[int], findings: list[Finding], failed: dict[int, str],
+          unsafe_fixes: bool = False) -> list[Finding]:
     lines = text.splitlines()
     planned = []
     for finding in findings:
         if finding.fix is None or _offset(starts, finding.start) in failed:
+            continue
+        if finding.fix.applicability != "safe" and not unsafe_fixes:
             continue
         protected = _protected_line(finding, lines)
         if protected is not None:
@@ -523,10 +526,16 @@ class _Units:
 def _reason(finding: Finding, starts: list[int], failed: dict[int, str]) -> str:
     if finding.no_fix_reason is not None:
         return finding.no_fix_reason
+    if finding.fix is not None and finding.fix.applicability != "safe" and _offset(starts, finding.start) not in failed:
+        return UNSAFE_NOT_APPLIED
     reason = failed.get(_offset(starts, finding.start))
     if reason is not None:
         return reason
     return "no exact rewrite is known for it"
+
+
+UNSAFE_NOT_APPLIED = ("its fix is unsafe (the built-in agrees with the code only up to rounding): --unsafe-fixes "
+                      "applies it")
 
 
 def _offset(starts: list[int], position: Position) -> int:

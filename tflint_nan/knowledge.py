@@ -513,6 +513,22 @@ PROBABILITY_OPS: tuple[ProbabilityOp, ...] = (
                   f"where its input is below {EXP_UNDERFLOW:.1f}", "the exp's input itself",
                   zero_below=EXP_UNDERFLOW, xla_simplifies=True),
 )
+# The built-in that computes the log of a probability op without rounding it to 0: TFN010's fix, by the qualified
+# name the probability op is written with (``tf.math.log(tf.nn.softmax(z, -1))`` is ``tf.nn.log_softmax(z, -1)``;
+# ``log(1 - sigmoid(x))`` is ``log_sigmoid(-x)``).  An unsafe fix: the built-in agrees with the hand-written form
+# only up to rounding (``tests/test_fix_tf.py`` proves the agreement and the finite gradient).  Keras 2's backend
+# has no such functions.
+STABLE_LOGS: Mapping[tuple[str, str], str] = {
+    **{("softmax", name): name.rpartition(".")[0] + ".log_softmax"
+       for name in qualified(nn="softmax", tf_math="softmax", ops="softmax")},
+    **{(key, name): (module if module in KERAS_OPS else module.removesuffix(".nn").removesuffix(".math"))
+       + (".log_sigmoid" if module in KERAS_OPS else ".math.log_sigmoid")
+       for key in ("sigmoid", "one_minus_sigmoid")
+       for name in qualified(tf="sigmoid", tf_math="sigmoid", nn="sigmoid", ops="sigmoid")
+       for module in [name.rpartition(".")[0]]},
+}
+
+
 # Selections that pass entries through unchanged: the log of a gathered softmax entry is still the log of a softmax.
 ENTRY_SELECTIONS = qualified(tf=("gather", "gather_nd", "squeeze", "reshape", "expand_dims", "identity"),
                              K=("gather", "squeeze", "reshape", "expand_dims"),

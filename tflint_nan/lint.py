@@ -55,6 +55,8 @@ class Settings:
     aliases: tuple[tuple[str, str], ...] = ()
     # TensorFlow's internal modules (``tensorflow.python.ops.math_ops.log``) read as the public names they are
     internal_modules: bool = False
+    # --fix applies unsafe fixes too: rewrites into a built-in that agree with the code only up to rounding
+    unsafe_fixes: bool = False
 
     def enabled(self, code: str) -> bool:
         if code == PARSE_ERROR_CODE:

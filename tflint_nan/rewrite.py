@@ -27,6 +27,7 @@ A rewrite is offered only when it is known to be exact; otherwise the finding sa
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -144,6 +145,9 @@ def float_literal(value: float) -> str:
 def shorten(code: str, limit: int = 40) -> str:
     code = " ".join(code.split())
     return code if len(code) <= limit else code[: limit - 3] + "..."
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,54 @@ class Rewriter:
                                     spelled.edits), None
         except NoRewrite as reason:
             return None, str(reason)
+
+    def fix_log_of_probability(self, use: RiskyUse, producer: cst.Call, producer_input, key: str,
+                               builtin: str) -> tuple[Fix | None, str | None]:
+        """The log of a probability op written by hand, ``tf.math.log(tf.nn.softmax(z, -1))``: the built-in that
+        never rounds the probability to 0, ``tf.nn.log_softmax(z, -1)`` (``log(1 - sigmoid(x))``:
+        ``log_sigmoid(-x)``), spelled through the alias the probability op is written with.  An unsafe fix: the
+        built-in agrees with the hand-written form only up to rounding."""
+        unsafe = (None, f"use {builtin} instead, which never rounds the probability to 0 (it agrees with the "
+                        "hand-written form only up to rounding, so it is not applied automatically)")
+        complement = key.startswith("one_minus_")
+        if use.operand is not producer:
+            return unsafe  # through a variable or a selection: the log's operand is not the call itself
+        if complement:  # the producer is ``1 - sigmoid(x)``
+            producer = producer.right if isinstance(producer, cst.BinaryOperation) else None
+            if not isinstance(producer, cst.Call):
+                return unsafe
+        callee = self._code(producer.func)
+        if not _DOTTED.fullmatch(callee):
+            return unsafe
+        for name in sorted(self.analyzer.qualified_names(producer.func)):
+            target = knowledge.STABLE_LOGS.get((key, name))
+            if target is None:
+                continue
+            head, _, _ = callee.partition(".")
+            module = ".".join(name.split(".")[:name.count(".") + 1 - callee.count(".")])  # what ``head`` stands for
+            if not target.startswith(module + "."):
+                continue
+            spelled = head + target[len(module):]
+            whole = self.code_text()
+            if complement:
+                if len(producer.args) != 1 or producer.args[0].keyword is not None:
+                    return unsafe
+                argument = self._source(producer_input)
+                negated = f"-{argument}" if isinstance(producer_input, (cst.Name, cst.Attribute, cst.Call,
+                                                                         cst.Subscript)) else f"-({argument})"
+                text = f"{spelled}({negated})"
+            else:
+                _, callee_end = self._span(producer.func)
+                producer_start, producer_end = self._offset(self.analyzer.position(producer)[0]), self._offset(
+                    self.analyzer.position(producer)[1])
+                text = spelled + whole[callee_end:producer_end]
+                if producer_start > callee_end:
+                    return unsafe
+            start, end = self._span(use.node)
+            display = " ".join(text.split())
+            edit = Edit(self._position(start), self._position(end), text)
+            return Fix("Use the built-in", display, (edit,), applicability="unsafe"), None
+        return unsafe
 
     def fix_root(self, use: RiskyUse, underflow: bool, exp: bool = False) -> tuple[Fix | None, str | None]:
         """A root of a value that is 0 where its derivative is 0: the double where on that value, so the root sees

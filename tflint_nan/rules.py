@@ -230,9 +230,11 @@ RULES: tuple[Rule, ...] = (
         "    return tf.nn.log_softmax(logits)[..., :1]\n",
         "Use the built-in: tf.nn.log_softmax (keras.ops.log_softmax), tf.math.log_sigmoid(x) for log(sigmoid(x)), "
         "tf.math.log_sigmoid(-x) for log(1 - sigmoid(x)), x for log(exp(x)); for a cross-entropy, "
-        "tf.nn.softmax_cross_entropy_with_logits or tf.nn.sigmoid_cross_entropy_with_logits on the logits. There is "
-        "no automatic fix: the built-ins agree with the hand-written form only up to rounding. A clamp of the "
-        "probability (tf.math.log(tf.maximum(p, 1e-7))) also keeps the gradient finite.",
+        "tf.nn.softmax_cross_entropy_with_logits or tf.nn.sigmoid_cross_entropy_with_logits on the logits. Where the "
+        "log's argument is the softmax or sigmoid call itself (tf.nn., tf.math., keras.ops.), the finding carries an "
+        "unsafe fix into the built-in, which --fix applies only with --unsafe-fixes: the built-ins agree with the "
+        "hand-written form only up to rounding. A clamp of the probability (tf.math.log(tf.maximum(p, 1e-7))) also "
+        "keeps the gradient finite.",
     ),
     Rule(
         "TFN011",

@@ -229,6 +229,7 @@ def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Even
         points = probe_points(task["values"], len(parameters))
     watch = [specs.get(name, {}).get("watch", True) for name, _ in parameters]
     probe = Probe(tf, call, parameters, points, dtype, watch, [specs.get(name, {}) for name, _ in parameters])
+    probe.value_may_be_infinite = bool(task.get("value_may_be_infinite"))
     result = {"status": "probed", "probes": len(points), "dtype": dtype,
               "parameters": [name for name, _ in parameters], "watched": [
                   name for (name, _), w in zip(parameters, watch) if w], "modes": {}}
@@ -242,6 +243,7 @@ def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Even
             # ``tf.compat.v1``, still eagerly; only when TensorFlow 2's names fail, and only for this task.
             call, parameters = build_callable(run.module, unit, constructor)
             retried = Probe(tf, call, parameters, points, dtype, watch, probe.specs)
+            retried.value_may_be_infinite = probe.value_may_be_infinite
             outcomes = {mode: retried.run(mode) for mode in modes}
             if not all(outcome.get("error") for outcome in outcomes.values()):
                 probe, result["modes"], result["tensorflow_1"] = retried, outcomes, True
@@ -371,9 +373,16 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
             # The NaN is this variant's doing only where the variant trains: a finite value and finite gradients.
             # Where the NaN only turns into an infinite gradient, the point is outside what the function's kept
             # elements can train on as well (a scale of 1e-30 divides every element), and the select hid nothing.
-            gone = np.flatnonzero(rows["nan"] & other["clean"])
+            # A finding whose hazard shows in the value too (the log of a probability that rounds to 0 is -inf) is
+            # confirmed where its rewrite into the built-in makes both the value and the gradient finite.
+            if task.get("value_may_be_infinite"):
+                gone = np.flatnonzero(rows["nan_anywhere"] & other["finite_gradient"])
+            else:
+                gone = np.flatnonzero(rows["nan"] & other["clean"])
             infinite = np.flatnonzero(rows["nan"] & ~other["nan"] & ~other["clean"])
-            ordered = sorted(gone, key=lambda p: _point_key(probe.points[base._point_index(mode, p)], probe.dtype))
+            # Witnesses whose value is finite first: a NaN behind a finite value is the one nothing else shows.
+            ordered = sorted(gone, key=lambda p: (not rows["nan"][p], _point_key(
+                probe.points[base._point_index(mode, p)], probe.dtype)))
             modes[mode] = {"removed": int(len(gone)), "left": int(other["nan"].sum()),
                            "witnesses": [base.witness(mode, p) for p in ordered[:WITNESSES]],
                            "infinite": [base.witness(mode, p) for p in infinite[:1]]}
@@ -550,6 +559,20 @@ def _required(method) -> list[tuple[str, bool]]:
 _PAIR_LAYOUTS = {"pairs after": "after", "pairs before": "before"}
 
 
+_FLAGS = ("nan", "nan_anywhere", "clean", "finite_gradient")
+
+
+def _point_flags(np, finite_value, nan_gradients, finite_gradients) -> dict:
+    """Per point (or per row of points): ``nan`` a NaN gradient behind a finite value (a witness), ``nan_anywhere``
+    a NaN gradient whatever the value, ``clean`` a finite value and finite gradients, ``finite_gradient`` finite
+    gradients whatever the value."""
+    nan = np.logical_or.reduce([np.asarray(g) for g in nan_gradients]) if nan_gradients else np.asarray(False)
+    finite_gradient = np.logical_and.reduce([np.asarray(g) for g in finite_gradients]) if finite_gradients else (
+        np.asarray(True))
+    return {"nan": nan & finite_value, "nan_anywhere": nan, "clean": finite_gradient & finite_value,
+            "finite_gradient": finite_gradient}
+
+
 class Probe:
     """Gradients of ``reduce_sum(f(inputs))`` on rank-1 probe tensors, eagerly and under XLA.
 
@@ -577,6 +600,9 @@ class Probe:
         # Set for a variant probed on the same points as the original: the row layout the original's NaN showed in
         # (``_per_point``), so that each point is compared with itself.
         self.beside_zero: dict[str, str | None] | None = None
+        # A finding whose hazard shows in the value too (a log of a probability, -inf): a NaN gradient counts even
+        # where the value is not finite.
+        self.value_may_be_infinite = False
         if any(spec.get("pairs") for spec in self.specs):
             # An index (``tf.gather(log_p, labels, batch_dims=1)``) takes one entry of each row: rows of two, the
             # point beside a 0 and then after it, so that one of them is the entry left out.
@@ -662,17 +688,16 @@ class Probe:
             grads = [np.asarray(g).reshape(n, -1) if np.size(g) % n == 0 and np.size(g) else None for g in gradients]
             if forward is not None and all(g is not None for g in grads):
                 nan = np.zeros(n, bool)
-                clean = np.isfinite(forward).all(axis=1)
+                finite_gradient = np.ones(n, bool)
                 for g in grads:
                     nan |= np.isnan(g).any(axis=1)
-                    clean &= np.isfinite(g).all(axis=1)
-                finite = np.isfinite(forward).all(axis=1)
-                if layout in _PAIR_LAYOUTS and not (nan & finite).any() and any(
+                    finite_gradient &= np.isfinite(g).all(axis=1)
+                flags = _point_flags(np, np.isfinite(forward).all(axis=1), [nan], [finite_gradient])
+                if layout in _PAIR_LAYOUTS and not flags[self._witness_flag].any() and any(
                         later in _PAIR_LAYOUTS for later in layouts[position + 1:]):
                     continue  # the entry this order leaves out is not the one at the point: the other order
                 self.layouts = [layout]  # the next mode uses the layout that worked
-                self.rows[mode] = {"forward": forward, "grads": grads, "nan": nan & finite, "clean": clean,
-                                   "indices": None,
+                self.rows[mode] = {"forward": forward, "grads": grads, **flags, "indices": None,
                                    "beside_zero": _PAIR_LAYOUTS.get(layout),
                                    "paired": [bool(spec.get("pairs")) for spec in self.specs]}
                 return self._summary(mode)
@@ -693,28 +718,28 @@ class Probe:
             indices = sorted(random.Random(0).sample(indices, PER_POINT_LIMIT))
         if self.beside_zero is not None:
             beside_zero = self.beside_zero.get(mode)
-            forward_rows, grad_rows, nan, clean = self._each_point(runner, layout, indices, beside_zero)
+            forward_rows, grad_rows, flags = self._each_point(runner, layout, indices, beside_zero)
         else:
             beside_zero = None
-            forward_rows, grad_rows, nan, clean = self._each_point(runner, layout, indices, beside_zero)
+            forward_rows, grad_rows, flags = self._each_point(runner, layout, indices, beside_zero)
             # Beside a 0, after the point and then before it: an index that takes one entry of the row (the last,
             # the first) leaves the other out, and only the 0 it leaves out shows the NaN.
             for side in ("after", "before"):
-                if any(nan):
+                if flags[self._witness_flag].any():
                     break
                 beside_zero = side
-                forward_rows, grad_rows, nan, clean = self._each_point(runner, layout, indices, beside_zero)
+                forward_rows, grad_rows, flags = self._each_point(runner, layout, indices, beside_zero)
         self.rows[mode] = {"forward": np.stack(forward_rows),
                            "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(sum(self.watch))],
-                           "nan": np.asarray(nan), "clean": np.asarray(clean), "indices": indices,
-                           "beside_zero": beside_zero}
+                           **flags, "indices": indices, "beside_zero": beside_zero}
         summary = self._summary(mode)
         summary["per_point"] = len(indices)
         return summary
 
     def _each_point(self, runner, layout: str, indices: list[int], beside_zero: str | None):
+        """Forward rows, gradient rows, and per point the flags ``_point_flags`` computes."""
         np = self.np
-        forward_rows, grad_rows, nan, clean = [], [], [], []
+        forward_rows, grad_rows, flags = [], [], []
         for i in indices:
             columns = [column[i:i + 1] for column in self.columns]
             if beside_zero == "after":
@@ -726,14 +751,19 @@ class Probe:
             grads = [np.asarray(g, dtype=np.float64).ravel() for g in gradients]
             forward_rows.append(values[:1] if values.size else np.array([np.nan]))
             grad_rows.append(grads)
-            nan.append(bool(np.isfinite(values).all() and any(np.isnan(g).any() for g in grads)))
-            clean.append(bool(np.isfinite(values).all() and all(np.isfinite(g).all() for g in grads)))
-        return forward_rows, grad_rows, nan, clean
+            flags.append(_point_flags(np, np.isfinite(values).all(), [np.isnan(g).any() for g in grads],
+                                      [np.isfinite(g).all() for g in grads]))
+        return forward_rows, grad_rows, {key: np.asarray([flag[key] for flag in flags]) for key in _FLAGS}
+
+    @property
+    def _witness_flag(self) -> str:
+        return "nan_anywhere" if self.value_may_be_infinite else "nan"
 
     def _summary(self, mode: str) -> dict:
         rows = self.rows[mode]
-        positions = self.np.flatnonzero(rows["nan"])
-        positions = sorted(positions, key=lambda p: _point_key(self.points[self._point_index(mode, p)], self.dtype))
+        positions = self.np.flatnonzero(rows[self._witness_flag])
+        positions = sorted(positions, key=lambda p: (not rows["nan"][p], _point_key(
+            self.points[self._point_index(mode, p)], self.dtype)))
         return {"error": None, "nan": len(positions),
                 "witnesses": [self.witness(mode, position) for position in positions[:WITNESSES]]}
 

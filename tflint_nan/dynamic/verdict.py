@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 CONFIRMED = "confirmed"  # a NaN gradient that this finding's own rewrite (or input guard) removes
@@ -20,7 +21,7 @@ class Verdict:
     function: str = ""  # the probed unit: "custom_activation", "CustomELU.call"
     inputs: tuple[tuple[str, float, str], ...] = ()  # the witness: (parameter, value, value as printed)
     mode: str = ""  # CONFIRMED, NOT_CONFIRMED: "eager" or "xla", where the NaN gradient appeared
-    forward: float | None = None  # the (finite) forward value at the witness
+    forward: float | None = None  # the forward value at the witness (finite, but for a log of a probability)
     probes: int = 0  # probe points per mode
     modes: tuple[str, ...] = ()  # the modes that ran
     dtype: str = ""
@@ -36,7 +37,9 @@ class Verdict:
     def text(self) -> str:
         """``confirmed: NaN gradient at x=89.0 (eager)``, ``refuted: ...``, ``not probed: ...``."""
         if self.status == CONFIRMED:
-            return f"confirmed: NaN gradient at {self._at()} ({MODE_NAMES.get(self.mode, self.mode)})"
+            finite = self.forward is None or math.isfinite(self.forward)
+            value = "" if finite else f", where the value is {self.forward}"
+            return f"confirmed: NaN gradient at {self._at()} ({MODE_NAMES.get(self.mode, self.mode)}{value})"
         if self.status == NOT_CONFIRMED:
             return (f"not confirmed: the NaN gradient at {self._at()} ({MODE_NAMES.get(self.mode, self.mode)}) "
                     f"comes from elsewhere: {self.cause}")
@@ -63,7 +66,8 @@ class Verdict:
             "function": self.function or None,
             "inputs": {name: value for name, value, _ in self.inputs} if self.inputs else None,
             "mode": self.mode or None,
-            "forward": self.forward,
+            # JSON has no infinities: a log's -inf travels as the string "-inf"
+            "forward": self.forward if self.forward is None or math.isfinite(self.forward) else str(self.forward),
             "probes": self.probes,
             "modes": list(self.modes),
             "dtype": self.dtype or None,

@@ -541,9 +541,10 @@ class TflintNanServer(LanguageServer):
         if finding.fix is not None and finding.fix.edits:
             edits = [TextEdit(entry.index.offset_of(edit.start), entry.index.offset_of(edit.end), edit.text)
                      for edit in finding.fix.edits]
+            safe = finding.fix.applicability == "safe"
             actions.append(types.CodeAction(
-                title=f"{label}: {finding.fix.description}: {finding.fix.replacement}",
-                kind=QUICK_FIX_KIND, diagnostics=[diagnostic], is_preferred=True,
+                title=f"{label}: {finding.fix.description}{'' if safe else ' (unsafe fix)'}: {finding.fix.replacement}",
+                kind=QUICK_FIX_KIND, diagnostics=[diagnostic], is_preferred=safe,
                 edit=self.workspace_edit([(entry, edits)])))
         if entry.commentable(finding.line):
             edit = noqa_edit(entry.index, finding.line, finding.code, NOQA_PATTERN)
