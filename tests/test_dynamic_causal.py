@@ -280,3 +280,37 @@ def test_the_op_guard_drops_only_what_the_select_sends_back_as_zero(jit):
     assert np.isfinite(value.numpy()).all() and not np.isfinite(gradient.numpy())
     value, gradient = reflected(x, tf.constant(2.0))
     np.testing.assert_allclose(gradient.numpy(), -np.abs(x.numpy()).sum() / 4.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "xla"])
+def test_with_the_select_marked_the_op_guard_drops_only_the_zeros_of_the_discarded_elements(jit):
+    """``erf(where(flip < 0, x, x / |scale|))`` at a scale of 1e-30: on an element the select keeps, erf saturates
+    and sends the quotient a zero gradient of its own, 0 * inf = NaN that no rewrite of the select removes; on an
+    element it discards, the zero is the select's.  With the select's mark the guard tells them apart."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tflint_nan.dynamic.child import op_guard, select_mark
+
+    discarded: dict = {}
+    guard, mark = op_guard(tf, discarded), select_mark(tf, discarded)
+    x, scale = tf.constant([1.0, 1.0]), tf.constant(1e-30)
+    flip = tf.constant([1.0, -1.0])  # kept, discarded
+
+    @tf.function(jit_compile=jit)
+    def gradients(scale):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(scale)
+            marked = tf.math.erf(mark(tf.where, False, __tflint_nan_select__=7)(
+                flip < 0.0, x, guard(lambda *o: o[0] / tf.abs(o[1]), x, scale, __tflint_nan_select__=7)))
+            unmarked = tf.math.erf(tf.where(flip < 0.0, x, guard(lambda *o: o[0] / tf.abs(o[1]), x, scale)))
+            per_element = [tf.math.erf(mark(tf.where, False, __tflint_nan_select__=8 + i)(
+                flip[i] < 0.0, x[i], guard(lambda *o: o[0] / tf.abs(o[1]), x[i], scale,
+                                           __tflint_nan_select__=8 + i))) for i in range(2)]
+        return (tape.gradient(marked, scale), tape.gradient(unmarked, scale),
+                [tape.gradient(value, scale) for value in per_element])
+
+    marked, unmarked, (kept, dropped) = gradients(scale)
+    assert np.isfinite(unmarked.numpy())  # every zero dropped: the erf's NaN hidden too
+    assert np.isnan(marked.numpy()) and np.isnan(kept.numpy())  # the kept element's NaN is not the select's
+    assert np.isfinite(dropped.numpy())  # the discarded element's is

@@ -374,9 +374,16 @@ def test_the_input_guard_of_a_select_finding_wraps_the_op_and_passes_its_operand
     code = "import tensorflow as tf\n\n\ndef f(x, y):\n    return tf.where(y > 0., x / y, x)\n"
     [finding] = analyse(code, "snippet.py", Settings(strict=True))
     edits = guard_edits(finding, code)
+    # The select is marked with the same key, so that the guard drops only the zeros of the elements it discards.
     assert apply_edits(code, edits).splitlines()[-1] == (
-        "    return tf.where(y > 0., __tflint_nan_guard_op__(lambda *__tflint_nan_operands__: "
-        "__tflint_nan_operands__[0] / __tflint_nan_operands__[1], (x), (y)), x)")
+        "    return __tflint_nan_mark_select__(tf.where, True, __tflint_nan_select__=500028)(y > 0., "
+        "__tflint_nan_guard_op__(lambda *__tflint_nan_operands__: __tflint_nan_operands__[0] / "
+        "__tflint_nan_operands__[1], (x), (y), __tflint_nan_select__=500028), x)")
+    # An op assigned to a variable first: no mark (its elements may reach the select rearranged).
+    code = "import tensorflow as tf\n\n\ndef f(x, y):\n    q = x / y\n    return tf.where(y > 0., q, x)\n"
+    [finding] = analyse(code, "snippet.py", Settings(strict=True))
+    changed = apply_edits(code, guard_edits(finding, code))
+    assert "__tflint_nan_mark_select__" not in changed and "__tflint_nan_guard_op__(" in changed
 
 
 def test_the_input_guard_of_a_root_at_a_flat_zero_wraps_each_operand():

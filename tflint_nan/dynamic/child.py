@@ -29,7 +29,7 @@ import sys
 import types
 
 from .extract import Step, Unit
-from .inputs import DIVISOR_GUARD_NAME, GUARD_NAME, OP_GUARD_NAME
+from .inputs import DIVISOR_GUARD_NAME, GUARD_NAME, OP_GUARD_NAME, SELECT_MARK_NAME
 from .values import format_value, grid_points, magnitude_key, probe_points
 
 WITNESSES = 3  # NaN points kept per mode, the smallest first
@@ -399,7 +399,9 @@ def _module_run(key: str, job: dict, runs: dict, tf=None) -> ModuleRun:
         if tf is not None:
             runs[key].module.__dict__[GUARD_NAME] = nan_guard(tf)
             runs[key].module.__dict__[DIVISOR_GUARD_NAME] = safe_divisor(tf)
-            runs[key].module.__dict__[OP_GUARD_NAME] = op_guard(tf)
+            discarded: dict = {}  # finding key -> the elements its select discards, set by the select's mark
+            runs[key].module.__dict__[OP_GUARD_NAME] = op_guard(tf, discarded)
+            runs[key].module.__dict__[SELECT_MARK_NAME] = select_mark(tf, discarded)
     return runs[key]
 
 
@@ -426,7 +428,30 @@ def nan_guard(tf):
     return apply
 
 
-def op_guard(tf):
+def select_mark(tf, discarded: dict):
+    """``mark(tf.where, True, key)(c, a, b)`` is ``tf.where(c, a, b)``, and records, for the op guard of the finding
+    ``key``, the elements where the select discards the branch that holds its op (``c`` false for the true
+    branch)."""
+
+    def mark(select, op_in_true_branch: bool, __tflint_nan_select__=None):
+        def call(*args, **kwargs):
+            condition = args[0] if args else next(
+                (kwargs[name] for name in ("condition", "cond", "pred", "c") if name in kwargs), None)
+            if condition is not None:
+                try:
+                    condition = tf.cast(tf.convert_to_tensor(condition), tf.bool)
+                    discarded[__tflint_nan_select__] = (
+                        tf.logical_not(condition) if op_in_true_branch else condition)
+                except Exception:  # a condition TensorFlow cannot read: the guard drops every zero
+                    discarded.pop(__tflint_nan_select__, None)
+            return select(*args, **kwargs)
+
+        return call
+
+    return mark
+
+
+def op_guard(tf, discarded: dict | None = None):
     """The input guard of a finding whose sink sends its op a zero gradient: ``guard(lambda *a: op(a[0], a[1]),
     x, y)`` is ``op(x, y)``, and its gradient is the op's, except that the elements of the result whose gradient
     coming back is 0 (or already NaN) send nothing back, as with the double where.  The op's own infinite
@@ -434,7 +459,7 @@ def op_guard(tf):
     ops only (the risky ops are): each operand is spread to the result's shape, differentiated element by element,
     and summed back."""
 
-    def apply(function, *operands):
+    def apply(function, *operands, __tflint_nan_select__=None):
         positions = [i for i, value in enumerate(operands)
                      if (tf.is_tensor(value) or isinstance(value, tf.Variable)) and value.dtype.is_floating]
         if not positions:
@@ -459,6 +484,14 @@ def op_guard(tf):
                 lanes = tape.gradient(again, spread, output_gradients=upstream,
                                       unconnected_gradients=tf.UnconnectedGradients.ZERO)
                 dropped = tf.logical_or(tf.equal(upstream, 0), tf.math.is_nan(upstream))
+                mask = (discarded or {}).get(__tflint_nan_select__)
+                if mask is not None and mask.shape.is_fully_defined() and result.shape.is_fully_defined():
+                    try:
+                        if tf.broadcast_static_shape(mask.shape, result.shape) == result.shape:
+                            # Only the zeros the select sends back: from the elements it discards.
+                            dropped = tf.logical_and(dropped, tf.broadcast_to(mask, shape))
+                    except ValueError:
+                        pass  # shapes that do not line up: every zero counts, as without the select's mark
                 back = []
                 for value, lane in zip(inputs, lanes):
                     lane = tf.where(dropped, tf.zeros_like(lane), lane)

@@ -26,6 +26,7 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 GUARD_NAME = "__tflint_nan_guard__"
 DIVISOR_GUARD_NAME = "__tflint_nan_safe_divisor__"
 OP_GUARD_NAME = "__tflint_nan_guard_op__"
+SELECT_MARK_NAME = "__tflint_nan_mark_select__"
 _BLOCK_KEYWORDS = {ast.AsyncWith: "async with", ast.AsyncFor: "async for", ast.Try: "try"}
 # The method a class is probed through when none is named: a Keras layer's call, a callable, a metric's update.
 _ENTRY_METHODS = ("call", "__call__", "update_state")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from .. import knowledge
 from ..finding import Edit, Finding, Position
 from . import callsites
-from .extract import DIVISOR_GUARD_NAME, GUARD_NAME, OP_GUARD_NAME, Unit
+from .extract import DIVISOR_GUARD_NAME, GUARD_NAME, OP_GUARD_NAME, SELECT_MARK_NAME, Unit
 from .values import DTYPES, MODERATE, in_dtype, probe_values
 
 # Realistic values of a hyperparameter whose value is not known (a clip norm, a scale, a temperature): ordinary
@@ -487,8 +487,17 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> li
             return None
         first, last = position(expression.lineno, expression.col_offset), position(
             expression.end_lineno, expression.end_col_offset)
+        select = _select_edits(finding, source)
+        # With the select's condition at hand, the guard drops only what comes back as zero from the elements the
+        # select discards: a zero that another op sends (an erf that saturates on a kept element) is not this
+        # finding's doing.
+        key = f", {_SELECT_KEY}={finding.start.line * 100000 + finding.start.column}" if select else ""
         edits.insert(0, Edit(first, first, f"{OP_GUARD_NAME}(lambda *{_OP_ARGUMENTS}: "))
-        edits.append(Edit(last, last, "".join(f", ({text})" for text in texts) + ")"))
+        edits.append(Edit(last, last, "".join(f", ({text})" for text in texts) + key + ")"))
+        if select:
+            select_start, select_end = select
+            edits += [Edit(select_start, select_start, f"{SELECT_MARK_NAME}("),
+                      Edit(select_end, select_end, f", {finding.branch == 'true'!r}{key})")]
         return edits
     for node in operands:
         start, end = position(node.lineno, node.col_offset), position(node.end_lineno, node.end_col_offset)
@@ -497,3 +506,37 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> li
 
 
 _OP_ARGUMENTS = "__tflint_nan_operands__"
+_SELECT_KEY = "__tflint_nan_select__"
+
+
+def _select_edits(finding: Finding, source: str) -> tuple[Position, Position] | None:
+    """Where the callee of the finding's select starts and ends (``tf.where`` in ``tf.where(c, a, b)``), for a
+    select finding whose op is inside the select's call; None otherwise."""
+    if finding.sink_kind != "select" or finding.branch not in ("true", "false") or finding.sink_start is None:
+        return None
+    starts = _line_starts(source)
+    try:
+        start = _offset(starts, source, finding.sink_start.line, finding.sink_start.column)
+        end = _offset(starts, source, finding.sink_end.line, finding.sink_end.column)
+        op_start, op_end = op_span(finding, source)
+    except (IndexError, TypeError, AttributeError):
+        return None
+    if not (start <= op_start and op_end <= end):
+        return None  # the op is assigned to a variable first: its elements may reach the select rearranged
+    try:
+        call = ast.parse("(" + source[start:end] + "\n)", mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if not isinstance(call, ast.Call):
+        return None
+    text = "(" + source[start:end] + "\n)"
+    local = _line_starts(text)
+    callee_end = start + local[call.func.end_lineno - 1] + len(
+        text.splitlines(True)[call.func.end_lineno - 1].encode("utf-8")[:call.func.end_col_offset].decode(
+            "utf-8", "replace")) - 1
+
+    def position(offset: int) -> Position:
+        line = max(i for i, line_start in enumerate(starts) if line_start <= offset)
+        return Position(line + 1, offset - starts[line])
+
+    return position(start), position(callee_end)
