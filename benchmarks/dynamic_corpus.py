@@ -10,6 +10,9 @@ cache, as a user runs it), matches each finding to its label by (path, line, cod
 * the other verdicts: not confirmed (a NaN from elsewhere), refuted, not probed by reason.
 
     python benchmarks/dynamic_corpus.py --corpus CORPUS [--repo OWNER/NAME] [--timeout 30] [--show]
+
+The probes import the corpus's modules, so run it with the python of an environment that has the packages the
+corpus imports (``benchmarks/dynamic_corpus_requirements.txt``); a missing package leaves a finding "not probed".
 """
 
 from __future__ import annotations
