@@ -309,7 +309,6 @@ class Rewriter:
             if not target.startswith(module + "."):
                 continue
             spelled = head + target[len(module):]
-            whole = self.code_text()
             if complement:
                 if len(producer.args) != 1 or producer.args[0].keyword is not None:
                     return unsafe
@@ -317,13 +316,9 @@ class Rewriter:
                 negated = f"-{argument}" if isinstance(producer_input, (cst.Name, cst.Attribute, cst.Call,
                                                                          cst.Subscript)) else f"-({argument})"
                 text = f"{spelled}({negated})"
-            else:
+            else:  # the built-in takes the probability op's arguments as written: ``(z, axis=-1)``
                 _, callee_end = self._span(producer.func)
-                producer_start, producer_end = self._offset(self.analyzer.position(producer)[0]), self._offset(
-                    self.analyzer.position(producer)[1])
-                text = spelled + whole[callee_end:producer_end]
-                if producer_start > callee_end:
-                    return unsafe
+                text = spelled + self.code_text()[callee_end:self._offset(self.analyzer.position(producer)[1])]
             start, end = self._span(use.node)
             display = " ".join(text.split())
             edit = Edit(self._position(start), self._position(end), text)

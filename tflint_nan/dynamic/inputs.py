@@ -487,7 +487,7 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> li
             return None
         first, last = position(expression.lineno, expression.col_offset), position(
             expression.end_lineno, expression.end_col_offset)
-        select = _select_edits(finding, source)
+        select = _select_callee_span(finding, source)
         # With the select's condition at hand, the guard drops only what comes back as zero from the elements the
         # select discards: a zero that another op sends (an erf that saturates on a kept element) is not this
         # finding's doing.
@@ -509,7 +509,7 @@ _OP_ARGUMENTS = "__tflint_nan_operands__"
 _SELECT_KEY = "__tflint_nan_select__"
 
 
-def _select_edits(finding: Finding, source: str) -> tuple[Position, Position] | None:
+def _select_callee_span(finding: Finding, source: str) -> tuple[Position, Position] | None:
     """Where the callee of the finding's select starts and ends (``tf.where`` in ``tf.where(c, a, b)``), for a
     select finding whose op is inside the select's call; None otherwise."""
     if finding.sink_kind != "select" or finding.branch not in ("true", "false") or finding.sink_start is None:
