@@ -98,7 +98,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 9 confirmed, 3 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 13 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
 
 
 def test_a_log_of_a_probability_is_confirmed_where_its_value_is_minus_infinity(report):
@@ -119,6 +119,47 @@ def test_a_nan_that_the_fix_only_turns_into_an_infinite_gradient_confirms_nothin
     [verdict] = verdicts["per_call_scale.py"]
     assert verdict["code"] == "TFN003" and verdict["verdict"] == "not_confirmed", verdict
     assert verdict["check"] == "guard"
+
+
+def test_a_bound_that_another_reader_keeps_is_checked_with_a_copy_of_its_op_for_the_select(report):
+    """Each standardised bound is read by two selects, and one keeps it on every element: at a tiny width the erf
+    sends the kept bound a zero gradient of its own.  Guarding the division itself would drop that zero too and
+    "confirm" a NaN that no rewrite of the select removes; the check gives the select its own guarded copy, as the
+    fix would, and the NaN stays."""
+    verdicts, _ = report
+    by_row = {verdict["row"]: verdict for verdict in verdicts["shared_bounds.py"]}
+    for row in (10, 11):
+        assert by_row[row]["verdict"] == "not_confirmed" and by_row[row]["check"] == "guard", by_row[row]
+
+
+def test_an_op_assigned_before_its_select_is_confirmed_through_the_select_s_own_copy(report):
+    verdicts, _ = report
+    by_row = {verdict["row"]: verdict for verdict in verdicts["shared_bounds.py"]}
+    assert by_row[23]["verdict"] == "confirmed", by_row[23]
+    assert by_row[23]["inputs"] == {"x": 89.0}
+
+
+def test_a_focal_loss_over_a_softmax_is_probed_in_rows_of_two_and_both_its_hazards_are_confirmed(report):
+    """A loss that reduces its rows is probed point by point; a softmax needs each point beside a 0 in its row (a
+    row of one entry is 1 whatever the logit), so the focal term is confirmed where the label's entry saturates to
+    1 and the log where it underflows to 0.  The labels a one-hot encoding takes are integers."""
+    verdicts, _ = report
+    by_code = {(verdict["row"], verdict["code"]): verdict for verdict in verdicts["focal_losses.py"]}
+    focal, log = by_code[(10, "TFN009")], by_code[(10, "TFN010")]
+    assert focal["verdict"] == "confirmed" and focal["inputs"] == {"labels": 0.0, "logits": 89.0}, focal
+    assert log["verdict"] == "confirmed" and log["inputs"] == {"labels": 0.0, "logits": -89.0}, log
+
+
+def test_a_log_whose_minus_infinity_reaches_the_gradient_through_a_factor_is_confirmed_by_its_domain_guard(report):
+    """-pow(1 - p, gamma) * log(p) where p rounds to 0: the focal factor's gradient is multiplied by the log's
+    -inf, so a guard on the log's own gradient leaves a NaN; 1 where p is 0 (log 0 there, finite, as the built-in's
+    log is) removes it.  The squeeze of the labels needs a batch of two: each point's row is given twice."""
+    verdicts, _ = report
+    by_code = {(verdict["row"], verdict["code"]): verdict for verdict in verdicts["focal_losses.py"]}
+    assert by_code[(10, "TFN010")]["check"] == "domain"
+    gathered = by_code[(20, "TFN010")]
+    assert gathered["verdict"] == "confirmed" and gathered["check"] == "domain", gathered
+    assert gathered["inputs"]["logits"] == 89.0
 
 
 GUARDED = """\

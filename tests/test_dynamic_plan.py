@@ -379,11 +379,33 @@ def test_the_input_guard_of_a_select_finding_wraps_the_op_and_passes_its_operand
         "    return __tflint_nan_mark_select__(tf.where, True, __tflint_nan_select__=500028)(y > 0., "
         "__tflint_nan_guard_op__(lambda *__tflint_nan_operands__: __tflint_nan_operands__[0] / "
         "__tflint_nan_operands__[1], (x), (y), __tflint_nan_select__=500028), x)")
-    # An op assigned to a variable first: no mark (its elements may reach the select rearranged).
-    code = "import tensorflow as tf\n\n\ndef f(x, y):\n    q = x / y\n    return tf.where(y > 0., q, x)\n"
+    # An op assigned to a variable first, which other code may read too: the select gets its own guarded copy of
+    # the op, as the fix would give it, and every other reader keeps the variable.
+    code = ("import tensorflow as tf\n\n\ndef f(x, y):\n    q = x / y\n"
+            "    return tf.where(y > 0., -q, x) + tf.math.erf(q)\n")
     [finding] = analyse(code, "snippet.py", Settings(strict=True))
-    changed = apply_edits(code, guard_edits(finding, code))
-    assert "__tflint_nan_mark_select__" not in changed and "__tflint_nan_guard_op__(" in changed
+    assert apply_edits(code, guard_edits(finding, code)).splitlines()[-2:] == [
+        "    q = x / y",
+        "    return __tflint_nan_mark_select__(tf.where, True, __tflint_nan_select__=500008)(y > 0., "
+        "-__tflint_nan_guard_op__(lambda *__tflint_nan_operands__: (__tflint_nan_operands__[0] / "
+        "__tflint_nan_operands__[1]), (x), (y), __tflint_nan_select__=500008), x) + tf.math.erf(q)"]
+    # An op inside a larger value: the copy is the whole value, with the op guarded inside it.
+    code = "import tensorflow as tf\n\n\ndef f(x, y):\n    q = tf.abs(x) * (x / y)\n    return tf.where(y > 0., q, x)\n"
+    [finding] = analyse(code, "snippet.py", Settings(strict=True))
+    assert apply_edits(code, guard_edits(finding, code)).splitlines()[-1] == (
+        "    return __tflint_nan_mark_select__(tf.where, True, __tflint_nan_select__=500021)(y > 0., "
+        "(tf.abs(x) * (__tflint_nan_guard_op__(lambda *__tflint_nan_operands__: (__tflint_nan_operands__[0] / "
+        "__tflint_nan_operands__[1]), (x), (y), __tflint_nan_select__=500021))), x)")
+    # Where the copy might not have the variable's value (an operand assigned again in between, a call that might
+    # not give the same value twice), the op itself is guarded, unmarked: every zero counts.
+    for body in ("    q = x / y\n    x = x + 1.\n    return tf.where(y > 0., q, x)\n",
+                 "    q = x / tf.abs(y) * tf.random.uniform([])\n    return tf.where(y > 0., q, x)\n"):
+        code = "import tensorflow as tf\n\n\ndef f(x, y):\n" + body
+        [finding] = analyse(code, "snippet.py", Settings(strict=True))
+        changed = apply_edits(code, guard_edits(finding, code))
+        assert "__tflint_nan_mark_select__" not in changed, changed
+        assert changed.splitlines()[-1] == "    return tf.where(y > 0., q, x)"
+        assert "= __tflint_nan_guard_op__(" in changed
 
 
 def test_the_input_guard_of_a_root_at_a_flat_zero_wraps_each_operand():

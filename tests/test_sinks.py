@@ -131,6 +131,23 @@ CASES = {
         "    return tf.pow(1. - p, gamma)\n", []),
     "a focal term whose exponent is at least 1": (
         "def f(logits, gamma):\n    g = tf.maximum(gamma, 1.)\n    return tf.pow(1. - tf.nn.softmax(logits), g)\n", []),
+    # a one-hot pick: the sum over the class axis of a product with a one-hot encoding is the label's entry
+    "the log of a one-hot pick of a softmax": (
+        "def f(logits, labels):\n    probs = tf.nn.softmax(logits)\n"
+        "    picked = tf.reduce_sum(probs * tf.one_hot(labels, 10), axis=1)\n    return tf.math.log(picked)\n",
+        [("TFN010", "high", False)]),
+    "a focal term of a one-hot pick of a softmax": (
+        "def f(logits, labels, gamma=0.):\n    probs = tf.nn.softmax(logits)\n"
+        "    picked = tf.reduce_sum(tf.cast(tf.one_hot(labels, 10), tf.float32) * probs, axis=-1)\n"
+        "    return tf.pow(1. - picked, gamma)\n", [("TFN009", "medium", True)]),
+    "the log of a one-hot weighted sum over every axis": (
+        "def f(logits, labels):\n"
+        "    return tf.math.log(tf.reduce_sum(tf.nn.softmax(logits) * tf.one_hot(labels, 10)))\n", []),
+    "the log of a sum weighted by labels that may be soft": (
+        "def f(logits, y_true):\n    return tf.math.log(tf.reduce_sum(tf.nn.softmax(logits) * y_true, -1))\n", []),
+    "the log of a clamped one-hot pick": (
+        "def f(logits, labels):\n    picked = tf.reduce_sum(tf.nn.softmax(logits) * tf.one_hot(labels, 10), 1)\n"
+        "    return tf.math.log(tf.maximum(picked, 1e-7))\n", []),
     "the log of one minus a softmax": ("def f(z):\n    return tf.math.log(1. - tf.nn.softmax(z))\n",
                                        [("TFN010", "high", False)]),
     # an index of an op's value (TFN011)

@@ -402,3 +402,24 @@ def test_a_power_of_one_minus_a_saturated_probability_has_a_nan_gradient_below_e
     for probability in (tf.sigmoid, lambda x: tf.nn.softmax(tf.stack([x, tf.zeros_like(x)], -1))[..., 0]):
         value, gradient = _value_and_gradient(lambda x: tf.pow(1.0 - probability(x), gamma), [20.0, 0.0], mode)
         assert np.isfinite(value).all() and math.isnan(gradient[0]) == nan and np.isfinite(gradient[1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.ONE_HOT_PICKS))
+def test_a_sum_with_a_one_hot_encoding_is_the_picked_entry_exactly(name, mode):
+    """``reduce_sum(softmax(z) * one_hot(y), -1)`` picks the label's entry and adds +0s: it is 0 exactly where that
+    entry underflows (a margin of 120 against it) and 1 exactly where it saturates (a margin of 30 for it), so the
+    log of the pick and a focal term of its complement have the softmax's NaN gradients."""
+    total = resolve(name)
+
+    def pick(x):
+        logits = tf.stack([x, tf.zeros_like(x)], -1)
+        labels = tf.one_hot(tf.zeros_like(x, tf.int32), 2)  # every row's label is class 0, the entry of x
+        return total(tf.nn.softmax(logits) * labels, -1)
+
+    value, gradient = _value_and_gradient(pick, [-120.0, 30.0, 0.0], mode)
+    assert value[0] == 0.0 and value[1] == 1.0 and value[2] == 0.5, value
+    value, gradient = _value_and_gradient(lambda x: tf.math.log(pick(x)), [-120.0, 0.0], mode)
+    assert value[0] == -np.inf and math.isnan(gradient[0]) and np.isfinite(gradient[1]), (value, gradient)
+    value, gradient = _value_and_gradient(lambda x: tf.pow(1.0 - pick(x), 0.0), [30.0, 0.0], mode)
+    assert np.isfinite(value).all() and math.isnan(gradient[0]) and np.isfinite(gradient[1]), (value, gradient)

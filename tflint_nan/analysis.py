@@ -500,13 +500,24 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) \
                 and constant_value(node.left) == 1.0:
             complement, node = node, node.right
-            while isinstance(node, cst.Name) and depth < MAX_WALK_DEPTH:
-                binding = self.binding(node.value, as_of)
-                if binding is None or binding.value is None:
-                    return None
-                node, as_of, depth = binding.value, binding.seq, depth + 1
+            while depth < MAX_WALK_DEPTH:
+                if isinstance(node, cst.Name):
+                    binding = self.binding(node.value, as_of)
+                    if binding is None or binding.value is None:
+                        return None
+                    node, as_of = binding.value, binding.seq
+                else:
+                    picked = self._one_hot_pick(node, as_of)
+                    if picked is None:
+                        break
+                    node, as_of = picked
+                depth += 1
         if not isinstance(node, cst.Call):
             return None
+        if complement is None:
+            picked = self._one_hot_pick(node, as_of)
+            if picked is not None:
+                return self._probability(*picked, depth + 1, seen)
         first = argument(node, 0, ("x", "logits", "features", "input", "params", "tensor", "a"))
         if first is None:
             return None
@@ -517,6 +528,43 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if complement is None and name in knowledge.ENTRY_SELECTIONS:
                 return self._probability(first, as_of, depth + 1, seen)
         return None
+
+    def _one_hot_pick(self, node, as_of: int) -> tuple[cst.BaseExpression, int] | None:
+        """(the values, as of when) when ``node`` sums over an axis a product of them with a one-hot encoding
+        (``knowledge.ONE_HOT_PICKS``: ``tf.reduce_sum(probs * tf.one_hot(y, n), axis=1)``), which is the label's
+        entry of each row, exactly; None otherwise (a label that may be soft, a sum over every axis)."""
+        if not isinstance(node, cst.Call) or not self.qualified_names(node.func) & knowledge.ONE_HOT_PICKS:
+            return None
+        if argument(node, 1, ("axis",)) is None:
+            return None  # the sum of every row's pick: not one entry
+        product = argument(node, 0, ("input_tensor", "x", "a"))
+        if isinstance(product, cst.Name):
+            binding = self.binding(product.value, as_of)
+            if binding is None or binding.value is None:
+                return None
+            product, as_of = binding.value, binding.seq
+        if not (isinstance(product, cst.BinaryOperation) and isinstance(product.operator, cst.Multiply)):
+            return None
+        for values, encoding in ((product.left, product.right), (product.right, product.left)):
+            if self._is_one_hot(encoding, as_of, 0):
+                return values, as_of
+        return None
+
+    def _is_one_hot(self, node, as_of: int, depth: int) -> bool:
+        """Whether ``node`` is a one-hot encoding (``knowledge.ONE_HOT``), through variables and casts."""
+        if depth > 10:
+            return False
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            return binding is not None and binding.value is not None and self._is_one_hot(
+                binding.value, binding.seq, depth + 1)
+        if isinstance(node, cst.Call):
+            names = self.qualified_names(node.func)
+            if names & knowledge.ONE_HOT:
+                return True
+            return bool(names & knowledge.CASTS) and bool(node.args) and self._is_one_hot(
+                node.args[0].value, as_of, depth + 1)
+        return False
 
     def _zero_flat(self, node, as_of: int, depth: int, seen: set) -> tuple[cst.CSTNode, object] | None:
         """(the op, its input) when ``node`` is 0 exactly where the op's derivative is 0: a square or a product of a

@@ -547,6 +547,12 @@ ONE_HOT = qualified(tf="one_hot", K="one_hot", ops="one_hot")
 
 
 # Functions that only rearrange their inputs' elements: what they compute from an input is as unknown as the input.
+# A sum over the class axis of a product with a one-hot encoding picks one entry per row: the other products are
+# +0, so the sum is the label's entry itself, exactly, and rounds to 0 or 1 where that entry does
+# (``reduce_sum(softmax(z) * one_hot(y), -1)``: tests/test_sinks_tf.py).  The log of the pick and a focal term
+# of its complement inherit the softmax's NaN gradients.
+ONE_HOT_PICKS = qualified(tf="reduce_sum", tf_math="reduce_sum", K="sum", ops="sum", tnp="sum")
+
 REARRANGEMENTS = ENTRY_SELECTIONS | qualified(tf=("concat", "stack", "transpose"), K=("concatenate", "stack"),
                                               ops=("concatenate", "stack", "transpose"),
                                               tnp=("concatenate", "stack", "transpose"))

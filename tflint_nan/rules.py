@@ -194,7 +194,8 @@ RULES: tuple[Rule, ...] = (
         "it. tf.norm and keras.ops.norm compute the same root inside. sqrt(tf.exp(logvar)) meets it where the exp "
         "underflows to 0, below -87.3, and so do sqrt(tf.nn.softplus(r)) and sqrt(tf.sigmoid(x)), which follow exp "
         "down. A focal term tf.pow(1. - p, gamma) meets it where the probability rounds to exactly 1 (a sigmoid above "
-        "16.6, a softmax entry 16.6 above the rest of its row) for an exponent below 1, and at gamma = 0 TensorFlow "
+        "16.6, a softmax entry 16.6 above the rest of its row, and so the label's entry picked by a one-hot sum) for "
+        "an exponent below 1, and at gamma = 0 TensorFlow "
         "computes 0 * inf = NaN even with an upstream gradient of 1; with a tensor exponent, usually 2, --strict "
         "shows it.",
         "import tensorflow as tf\n\n\n"
@@ -218,8 +219,11 @@ RULES: tuple[Rule, ...] = (
         "does the same below -87.3, and 1. - tf.sigmoid(x) is exactly 0 above 16.6, where the sigmoid rounds to 1. "
         "There their derivative is 0 as well, the log is -inf, and the chain rule computes 1/0 * 0 = NaN, in every "
         "mode. A softmax's gradient spreads the NaN over the whole row, so a cross-entropy that keeps only the "
-        "label's finite entry still trains to NaN. tf.math.log(tf.exp(x)) is the same below -87.3 (XLA simplifies "
-        "it to x and hides it). The library computes these logs directly, without rounding the probability first.",
+        "label's finite entry still trains to NaN. Picking the label's entry first changes nothing: a gather, or a "
+        "sum over the class axis of the product with a one-hot encoding (tf.reduce_sum(p * tf.one_hot(y, n), -1)), "
+        "is that entry exactly, 0 where it rounds to 0. tf.math.log(tf.exp(x)) is the same below -87.3 (XLA "
+        "simplifies it to x and hides it). The library computes these logs directly, without rounding the "
+        "probability first.",
         "import tensorflow as tf\n\n\n"
         "def label_log_likelihood(logit, other):\n"
         "    logits = tf.concat([logit, other], axis=-1)\n"

@@ -318,10 +318,26 @@ def declared_integers(function: ast.FunctionDef | ast.Lambda | None) -> dict[str
 # (``knowledge.INDEX_SELECTIONS``): what is passed there is an integer tensor.
 _INDEX_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for name in knowledge.INDEX_SELECTIONS)
 _INDEX_KEYWORDS = ("indices", "ids")
+# A one-hot encoding takes its class ids as the first argument (``tf.one_hot(labels, depth)``).
+_ENCODING_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for name in knowledge.ONE_HOT)
+
+
+# Functions of whole rows: a softmax's entries depend on each other (``knowledge.PROBABILITY_OPS``).
+_ROW_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for op in knowledge.PROBABILITY_OPS if op.key == "softmax"
+                           for name in op.names)
+
+
+def calls_row_function(function: ast.AST | None) -> bool:
+    """Whether ``function`` calls a softmax (``_ROW_FUNCTIONS``), by the callee's own name."""
+    return function is not None and any(
+        isinstance(node, ast.Call) and (node.func.attr if isinstance(node.func, ast.Attribute)
+                                        else getattr(node.func, "id", None)) in _ROW_FUNCTIONS
+        for node in ast.walk(function))
 
 
 def index_parameters(function: ast.FunctionDef | ast.Lambda | None) -> dict[str, str]:
-    """Parameter -> the call that uses it as the positions to take (``tf.gather(log_p, labels)``): an integer."""
+    """Parameter -> the call that uses it as the positions to take (``tf.gather(log_p, labels)``) or the class ids
+    to encode (``tf.one_hot(labels, n)``): an integer."""
     if not isinstance(function, ast.FunctionDef):
         return {}
     args = function.args
@@ -331,9 +347,12 @@ def index_parameters(function: ast.FunctionDef | ast.Lambda | None) -> dict[str,
         if not isinstance(node, ast.Call):
             continue
         callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-        if callee not in _INDEX_FUNCTIONS:
+        if callee in _ENCODING_FUNCTIONS:
+            positions = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "indices")]
+        elif callee in _INDEX_FUNCTIONS:
+            positions = [*node.args[1:2], *(k.value for k in node.keywords if k.arg in _INDEX_KEYWORDS)]
+        else:
             continue
-        positions = [*node.args[1:2], *(k.value for k in node.keywords if k.arg in _INDEX_KEYWORDS)]
         for value in positions:
             if isinstance(value, ast.Name) and value.id in names:
                 found.setdefault(value.id, f"the positions {callee}() takes")

@@ -707,6 +707,7 @@ class Probe:
         n = len(self.points)
         error = None
         layouts = list(self.layouts)
+        reducing_pairs: list[str] = []  # pair layouts under which the function ran but reduced its rows
         for position, layout in enumerate(layouts):
             try:
                 outputs, gradients = _quietly(runner, self._args(self.columns, layout)[0])
@@ -735,10 +736,35 @@ class Probe:
                                    "paired": [bool(spec.get("pairs")) for spec in self.specs]}
                 return self._summary(mode)
             if layout in _PAIR_LAYOUTS:
-                continue  # not one output row per point: the rank-1 layouts probe it point by point
+                reducing_pairs.append(layout)
+                continue  # not one output row per point: probed point by point, below
+            found = self._pairs_point_by_point(mode, runner, reducing_pairs)
+            if found is not None:
+                return found
             self.layouts = [layout]
             return self._per_point(mode, runner, layout)
+        if reducing_pairs:
+            found = self._pairs_point_by_point(mode, runner, reducing_pairs, last_resort=True)
+            if found is not None:
+                return found
         return {"error": error}
+
+    def _pairs_point_by_point(self, mode: str, runner, layouts: list[str], last_resort: bool = False) -> dict | None:
+        """A function of whole rows that reduces them (a focal loss over a softmax): each point in a row of two,
+        beside a 0, so that the row's entries differ (a single-entry row's softmax is always 1).  Each point's row
+        is given twice, a batch of two, which a ``tf.squeeze`` of the labels leaves a vector.  The summary where a
+        point shows the NaN (or, as a last resort, whatever it shows), None otherwise."""
+        for layout in layouts:
+            try:
+                self.layouts = [layout]
+                summary = self._per_point(mode, runner, layout)
+            except NotProbed:
+                raise
+            except BaseException:  # this row layout does not suit the function: the next one, or rank 1
+                continue
+            if summary.get("nan") or last_resort:
+                return summary
+        return None
 
     def _per_point(self, mode: str, runner, layout: str) -> dict:
         """Each probe point on its own, for a function whose outputs are not one row per point (it reduces them).
@@ -749,8 +775,9 @@ class Probe:
         indices = list(range(n))
         if n > PER_POINT_LIMIT:
             indices = sorted(random.Random(0).sample(indices, PER_POINT_LIMIT))
-        if self.beside_zero is not None:
-            beside_zero = self.beside_zero.get(mode)
+        if self.beside_zero is not None or layout in _PAIR_LAYOUTS:
+            # A variant: the original's row layout; or rows of two, which put each point beside a 0 already.
+            beside_zero = self.beside_zero.get(mode) if self.beside_zero is not None else None
             forward_rows, grad_rows, flags = self._each_point(runner, layout, indices, beside_zero)
         else:
             beside_zero = None
@@ -775,7 +802,9 @@ class Probe:
         forward_rows, grad_rows, flags = [], [], []
         for i in indices:
             columns = [column[i:i + 1] for column in self.columns]
-            if beside_zero == "after":
+            if layout in _PAIR_LAYOUTS:
+                columns = [np.concatenate([column, column]) for column in columns]  # a batch of two, the same row
+            elif beside_zero == "after":
                 columns = [np.concatenate([column, np.zeros_like(column)]) for column in columns]
             elif beside_zero == "before":
                 columns = [np.concatenate([np.zeros_like(column), column]) for column in columns]

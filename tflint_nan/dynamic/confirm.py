@@ -351,7 +351,7 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
         witness = _removed(result, contrasts.get(name))
         if witness is not None:
             if name == "own divisor":
-                extra["check"] = "divisor"
+                extra["check"] = "domain" if finding.code == LOG_OF_PROBABILITY_CODE else "divisor"
             return replace(verdict, inputs=witness[0], mode=witness[1], forward=witness[2], **extra)
     cause = ""
     for other_index, other in context["members"]:

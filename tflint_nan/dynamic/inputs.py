@@ -147,8 +147,12 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
         on_operand = not operand_params or name in operand_params
         plan.specs[name] = {"values": extremes if on_operand else _within(record, MODERATE), "watch": True,
                             "why": "the finding's operand" if on_operand else "differentiated, not the operand"}
+    # Rows of two: an index takes one entry and leaves the other out; a softmax needs entries that differ to round
+    # one of them to 0 or 1 (a single-entry row's softmax is 1 whatever the logit).
+    rows_of_two = finding.sink_kind == "index" or (
+        finding.sink_kind in ("probability", "zero") and callsites.calls_row_function(function))
     for name, spec in plan.specs.items():
-        if finding.sink_kind == "index" and spec["watch"] and name not in recorded:
+        if rows_of_two and spec["watch"] and name not in recorded:
             spec["pairs"] = True  # rows of two, one entry taken and one left out (``child.Probe``)
         _recorded_layout(spec, recorded.get(name), dtype)
         value_dtype = spec.get("dtype") if spec.get("dtype") in DTYPES else dtype
@@ -417,7 +421,9 @@ def divisor_guard_edits(finding: Finding, source: str) -> list[Edit] | None:
     """Edits that wrap the divisor of the finding's division in ``__tflint_nan_safe_divisor__``, which puts 1 where
     it is 0 (the double where the finding's help describes), or None when the op is not a division.  Unlike the
     gradient guard, it also stops a NaN that the division's infinite value causes further on (a weight of inf in
-    a loss): it changes the forward value only where the division is out of its domain."""
+    a loss): it changes the forward value only where the division is out of its domain.  The log of a
+    probability (TFN010) gets the same guard on its probability: log(1) = 0 where it rounded to 0, so a focal
+    factor beside it no longer multiplies its gradient by -inf, as with the built-in's finite log."""
     return guard_edits(finding, source, divisor_only=True)
 
 
@@ -462,6 +468,9 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> li
         elif isinstance(expression, ast.Call) and len(expression.args) >= 2 and (
                 (getattr(expression.func, "attr", None) or getattr(expression.func, "id", None)) in _DIVISIONS):
             operands = [expression.args[1]]
+        elif finding.code == knowledge.LOG_OF_PROBABILITY_CODE and isinstance(expression, ast.Call) \
+                and len(expression.args) == 1:
+            operands = [expression.args[0]]
         else:
             return None
     if not operands:
@@ -487,6 +496,9 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> li
             return None
         first, last = position(expression.lineno, expression.col_offset), position(
             expression.end_lineno, expression.end_col_offset)
+        copies = _select_copies(finding, source, span, wrapped, operands, texts)
+        if copies is not None:
+            return copies
         select = _select_callee_span(finding, source)
         # With the select's condition at hand, the guard drops only what comes back as zero from the elements the
         # select discards: a zero that another op sends (an erf that saturates on a kept element) is not this
@@ -507,6 +519,128 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> li
 
 _OP_ARGUMENTS = "__tflint_nan_operands__"
 _SELECT_KEY = "__tflint_nan_select__"
+
+
+def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped: str, operands: list[ast.expr],
+                   texts: list[str]) -> list[Edit] | None:
+    """The op guard as a copy of the op for its select alone, or None where that cannot be written.
+
+    ``t = (a - m) / s`` assigned first and read by the select (``tf.where(c, -t, u)``) may have other readers too
+    (a second select, an erf): a guard on ``t`` itself would also drop the zeros those send back, so a NaN that
+    no rewrite of this select removes would look like this finding's.  The fix the finding asks for gives the
+    select its own copy of the op, guarded; so does the check: each read of ``t`` in the select's branch becomes
+    ``guard(lambda *o: (o[0] - o[1]) / o[2], a, m, s)``, the select is marked, and the other readers keep ``t``.
+    An op inside a larger value (``v = a * tf.exp(x)``) is copied with that value around it.  Written only where the
+    copy has the value of ``t``: ``t = ...`` is a plain assignment in the select's function, the value calls only
+    element-wise maths (``_PURE_CALLS``: no random sample or layer, which might not give the same value twice),
+    and neither ``t`` nor anything the value reads is assigned between the two."""
+    if finding.sink_kind != "select" or finding.branch not in ("true", "false") or finding.sink_start is None:
+        return None
+    try:
+        module = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    starts = _line_starts(source)
+    lines = source.split("\n")
+
+    def offset(line: int, byte_column: int) -> int:
+        return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+
+    def extent(node: ast.AST) -> tuple[int, int]:
+        return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+
+    try:
+        sink = (_offset(starts, source, finding.sink_start.line, finding.sink_start.column),
+                _offset(starts, source, finding.sink_end.line, finding.sink_end.column))
+    except (IndexError, TypeError, AttributeError):
+        return None
+    assignment = call = statement = None
+    owner: dict[int, ast.AST] = {}  # id(node) -> the innermost function (or the module) that holds it
+    stack: list[tuple[ast.AST, ast.AST]] = [(module, module)]
+    while stack:
+        node, scope = stack.pop()
+        owner[id(node)] = scope
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and extent(node.value)[0] <= span[0] and span[1] <= extent(node.value)[1]):
+            assignment = node
+        if isinstance(node, ast.Call) and extent(node) == sink:
+            call = node
+        if isinstance(node, ast.stmt) and extent(node)[0] <= sink[0] and sink[1] <= extent(node)[1]:
+            statement = node  # the innermost statement that holds the select (walked after those around it)
+        inner = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else scope
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+    if assignment is None or call is None or owner[id(assignment)] is not owner[id(call)]:
+        return None
+    if call is not None and extent(assignment)[0] <= sink[0] < extent(assignment)[1]:
+        return None  # the select is inside the assignment: the op is not read through the variable
+    for node in ast.walk(assignment.value):
+        if isinstance(node, (ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)):
+            return None
+        if isinstance(node, ast.Call) and _callee_name(node.func) not in _PURE_CALLS:
+            return None  # tf.random.uniform, a layer: a second evaluation might not give the same value
+    name = assignment.targets[0].id
+    index, keyword = (1, "x") if finding.branch == "true" else (2, "y")
+    branch = call.args[index] if len(call.args) > index else next(
+        (k.value for k in call.keywords if k.arg == keyword), None)
+    if branch is None:
+        return None
+    reads = [node for node in ast.walk(branch) if isinstance(node, ast.Name) and node.id == name]
+    if not reads:
+        return None
+    written = {name} | {ast.unparse(node) for node in ast.walk(assignment.value)
+                        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript))}
+    # Up to the statement that holds the select: its own targets are assigned after the select has run.
+    between = (extent(assignment)[1], extent(statement)[0])
+    for node in ast.walk(owner[id(call)]):
+        if (isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del))
+                and between[0] <= extent(node)[0] < between[1] and ast.unparse(node) in written):
+            return None
+        if isinstance(node, ast.AugAssign) and between[0] <= extent(node)[0] < between[1] and \
+                ast.unparse(node.target) in written:
+            return None
+    # The op's text with its operands read from the guard's arguments.
+    local_starts = _line_starts(wrapped)
+    local_lines = wrapped.split("\n")
+
+    def local(line: int, byte_column: int) -> int:
+        return local_starts[line - 1] + len(
+            local_lines[line - 1].encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+
+    body = wrapped
+    for number, node in sorted(enumerate(operands), key=lambda item: -local(item[1].lineno, item[1].col_offset)):
+        body = (body[:local(node.lineno, node.col_offset)] + f"{_OP_ARGUMENTS}[{number}]"
+                + body[local(node.end_lineno, node.end_col_offset):])
+    body = "(" + body[1:-2] + ")"  # the wrapping's newline (there for a trailing comment) goes: the op has none
+    key = finding.start.line * 100000 + finding.start.column
+    copy = (f"{OP_GUARD_NAME}(lambda *{_OP_ARGUMENTS}: {body}" + "".join(f", ({text})" for text in texts)
+            + f", {_SELECT_KEY}={key})")
+    value = extent(assignment.value)
+    if value != span:  # ``v = a * tf.exp(x)``: the whole value again, with the op guarded inside it
+        copy = "(" + source[value[0]:span[0]] + copy + source[span[1]:value[1]] + ")"
+
+    def position(absolute: int) -> Position:
+        line = max(i for i, start in enumerate(starts) if start <= absolute)
+        return Position(line + 1, absolute - starts[line])
+
+    callee_end = extent(call.func)[1]
+    edits = [Edit(position(sink[0]), position(sink[0]), f"{SELECT_MARK_NAME}("),
+             Edit(position(callee_end), position(callee_end), f", {finding.branch == 'true'!r}, {_SELECT_KEY}={key})")]
+    edits += [Edit(position(a), position(b), copy) for a, b in map(extent, reads)]
+    return sorted(edits, key=lambda edit: (edit.start.line, edit.start.column))
+
+
+# Calls that a copy of an assigned value may evaluate a second time: element-wise maths, comparisons, constants
+# (``knowledge.PURE_CONDITION_CALLS``), by the callee's own name: the module alias it is called through is not
+# resolved here.  Anything else (a random sample, a layer) might not give the same value twice.
+_PURE_CALLS = frozenset(name.rpartition(".")[2] for name in knowledge.PURE_CONDITION_CALLS)
+
+
+def _callee_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return None
 
 
 def _select_callee_span(finding: Finding, source: str) -> tuple[Position, Position] | None:
