@@ -519,3 +519,29 @@ class Model:
     assert set(found) == {"factor", "clip"}  # x: a layer's output at one call
     assert found["factor"] == ([], "config['factor']")
     assert found["clip"] == ([], "self._clip, set from the constructor's arguments")
+
+
+def test_a_copy_for_the_select_carries_the_other_checks_of_its_variant():
+    """In a variant that applies several findings' checks, a copy of an assigned value is the value as that
+    variant computes it: another finding's rewrite inside the expression is in the copy too, and two findings in
+    one expression share one copy with both guards (each select mark under its own key)."""
+    from tflint_nan.dynamic.confirm import apply_edits as apply_all
+    from tflint_nan.dynamic.inputs import compose_copies, guard_edits
+    from tflint_nan.lint import analyse, Settings
+
+    code = "import tensorflow as tf\n\n\ndef f(x, y):\n    v = tf.exp(x) - 1. / y\n    return tf.where(x > 0., 0., v)\n"
+    rewritten, guarded = sorted(analyse(code, "snippet.py", Settings(strict=True)), key=lambda f: f.fix is None)
+    assert rewritten.fix is not None and guarded.fix is None
+    edits = [*rewritten.fix.edits, *guard_edits(guarded, code)]
+    assert apply_all(code, compose_copies(code, edits)).splitlines()[-2:] == [
+        "    v = tf.exp(tf.minimum(x, 0.)) - 1. / y",
+        "    return __tflint_nan_mark_select__(tf.where, False, __tflint_nan_select__=500020)(x > 0., 0., "
+        "(tf.exp(tf.minimum(x, 0.)) - __tflint_nan_guard_op__(lambda *__tflint_nan_operands__: "
+        "(__tflint_nan_operands__[0] / __tflint_nan_operands__[1]), (1.), (y), __tflint_nan_select__=500020)))"]
+
+    code = code.replace("x > 0., 0., v)", "x > 0., 0., v) + tf.math.erf(v)")
+    findings = analyse(code, "snippet.py", Settings(strict=True))
+    assert len(findings) == 2 and all(finding.fix is None for finding in findings)
+    last = apply_all(code, compose_copies(code, [e for f in findings for e in guard_edits(f, code)])).splitlines()[-1]
+    assert last.count("__tflint_nan_guard_op__(") == 2 and last.count("__tflint_nan_mark_select__(") == 2
+    assert last.endswith("__tflint_nan_select__=500020))) + tf.math.erf(v)")

@@ -32,7 +32,7 @@ from ..finding import Edit, Finding, Position
 from ..knowledge import LOG_OF_PROBABILITY_CODE, PARSE_ERROR_CODE, RULE_CODES
 from ..lint import SourceError, decode
 from .extract import ExtractError, ModuleSlicer, Unit
-from .inputs import divisor_guard_edits, guard_edits, plan_inputs
+from .inputs import compose_copies, divisor_guard_edits, guard_edits, plan_inputs
 from .supervisor import DEFAULT_TIMEOUT, Job, Session, run_job
 from .values import DEFAULT_DTYPE, probe_values
 from .verdict import CONFIRMED, NOT_CONFIRMED, NOT_PROBED, REFUTED, Verdict, not_probed
@@ -168,7 +168,7 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
                 for edit in chosen:  # two fixes may need the same edit (an import, a hoisted condition)
                     edits[(edit.start, edit.end, edit.text)] = edit
             try:
-                rewritten = apply_edits(source, edits.values())
+                rewritten = apply_edits(source, compose_copies(source, edits.values()))
                 changed = ModuleSlicer(rewritten, path).unit_named(unit.label)
             except (ValueError, ExtractError, KeyError) as error:
                 variants[name] = f"the rewrite cannot be applied: {error}"

@@ -521,6 +521,55 @@ _OP_ARGUMENTS = "__tflint_nan_operands__"
 _SELECT_KEY = "__tflint_nan_select__"
 
 
+@dataclass(frozen=True)
+class CopyEdit(Edit):
+    """A read of an assigned variable replaced with a copy of its value (``_select_copies``).  ``text`` is the copy
+    with this finding's op guard inside it; ``compose_copies`` writes it again where other checks of the same
+    variant change the value too (a second finding's rewrite inside the same expression), so that the copy is the
+    value as that variant computes it, with only this guard added."""
+
+    value: tuple[int, int] = (0, 0)  # the copied value's offsets in the source
+    inside: tuple[tuple[int, int, str], ...] = ()  # this finding's edits of the value, at source offsets
+    parenthesize: bool = False
+
+
+def compose_copies(source: str, edits) -> list[Edit]:
+    """``edits`` with each ``CopyEdit`` written out: the copied value with every other edit that lies inside it
+    and the guards of every copy of the same read (two findings in one expression share its reads)."""
+    edits = list(edits)
+    copies = [edit for edit in edits if isinstance(edit, CopyEdit)]
+    if not copies:
+        return edits
+    plain = [edit for edit in edits if not isinstance(edit, CopyEdit)]
+    starts = _line_starts(source)
+
+    def offset(position: Position) -> int:
+        return starts[position.line - 1] + position.column
+
+    reads: dict[tuple[Position, Position], list[CopyEdit]] = {}
+    for copy in copies:
+        reads.setdefault((copy.start, copy.end), []).append(copy)
+    composed = list(plain)
+    for (start, end), group in reads.items():
+        value = group[0].value
+        group = [copy for copy in group if copy.value == value]
+        inner = {(offset(edit.start), offset(edit.end), edit.text) for edit in plain
+                 if value[0] <= offset(edit.start) and offset(edit.end) <= value[1]}
+        inner |= {edit for copy in group for edit in copy.inside}
+        spans = sorted(inner)
+        if any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])):
+            composed.append(group[0])  # edits that cross: this finding's copy alone
+            continue
+        pieces, cursor = [], value[0]
+        for first, last, text in spans:
+            pieces += [source[cursor:first], text]
+            cursor = last
+        text = "".join(pieces) + source[cursor:value[1]]
+        parenthesize = any(copy.parenthesize for copy in group) or len(spans) > 1
+        composed.append(Edit(start, end, f"({text})" if parenthesize else text))
+    return composed
+
+
 def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped: str, operands: list[ast.expr],
                    texts: list[str]) -> list[Edit] | None:
     """The op guard as a copy of the op for its select alone, or None where that cannot be written.
@@ -615,8 +664,11 @@ def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped
     copy = (f"{OP_GUARD_NAME}(lambda *{_OP_ARGUMENTS}: {body}" + "".join(f", ({text})" for text in texts)
             + f", {_SELECT_KEY}={key})")
     value = extent(assignment.value)
-    if value != span:  # ``v = a * tf.exp(x)``: the whole value again, with the op guarded inside it
-        copy = "(" + source[value[0]:span[0]] + copy + source[span[1]:value[1]] + ")"
+    parenthesize = value != span
+    if parenthesize:  # ``v = a * tf.exp(x)``: the whole value again, with the op guarded inside it
+        whole = "(" + source[value[0]:span[0]] + copy + source[span[1]:value[1]] + ")"
+    else:
+        whole = copy
 
     def position(absolute: int) -> Position:
         line = max(i for i, start in enumerate(starts) if start <= absolute)
@@ -625,7 +677,8 @@ def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped
     callee_end = extent(call.func)[1]
     edits = [Edit(position(sink[0]), position(sink[0]), f"{SELECT_MARK_NAME}("),
              Edit(position(callee_end), position(callee_end), f", {finding.branch == 'true'!r}, {_SELECT_KEY}={key})")]
-    edits += [Edit(position(a), position(b), copy) for a, b in map(extent, reads)]
+    edits += [CopyEdit(position(a), position(b), whole, value=value, inside=((span[0], span[1], copy),),
+                       parenthesize=parenthesize) for a, b in map(extent, reads)]
     return sorted(edits, key=lambda edit: (edit.start.line, edit.start.column))
 
 
