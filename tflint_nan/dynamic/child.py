@@ -738,22 +738,23 @@ class Probe:
             if layout in _PAIR_LAYOUTS:
                 reducing_pairs.append(layout)
                 continue  # not one output row per point: probed point by point, below
-            found = self._pairs_point_by_point(mode, runner, reducing_pairs)
-            if found is not None:
-                return found
+            if reducing_pairs:
+                found = self._pairs_point_by_point(mode, runner, reducing_pairs)
+                reducing_pairs = []  # tried: not again for the next rank-1 layout
+                if found is not None and found.get("nan"):
+                    return found
             self.layouts = [layout]
             return self._per_point(mode, runner, layout)
-        if reducing_pairs:
-            found = self._pairs_point_by_point(mode, runner, reducing_pairs, last_resort=True)
-            if found is not None:
-                return found
-        return {"error": error}
+        found = self._pairs_point_by_point(mode, runner, reducing_pairs) if reducing_pairs else None
+        return found if found is not None else {"error": error}
 
-    def _pairs_point_by_point(self, mode: str, runner, layouts: list[str], last_resort: bool = False) -> dict | None:
+    def _pairs_point_by_point(self, mode: str, runner, layouts: list[str]) -> dict | None:
         """A function of whole rows that reduces them (a focal loss over a softmax): each point in a row of two,
         beside a 0, so that the row's entries differ (a single-entry row's softmax is always 1).  Each point's row
-        is given twice, a batch of two, which a ``tf.squeeze`` of the labels leaves a vector.  The summary where a
-        point shows the NaN (or, as a last resort, whatever it shows), None otherwise."""
+        is given twice, a batch of two, which a ``tf.squeeze`` of the labels leaves a vector.  The summary of the
+        first layout where a point shows the NaN, else of the last that ran (its rows are the ones kept); None
+        where none ran."""
+        last = None
         for layout in layouts:
             try:
                 self.layouts = [layout]
@@ -762,8 +763,12 @@ class Probe:
                 raise
             except BaseException:  # this row layout does not suit the function: the next one, or rank 1
                 continue
-            if summary.get("nan") or last_resort:
+            if summary.get("nan"):
                 return summary
+            last = (layout, summary)
+        if last is not None:
+            self.layouts = [last[0]]
+            return last[1]
         return None
 
     def _per_point(self, mode: str, runner, layout: str) -> dict:
