@@ -98,7 +98,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 13 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 15 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
 
 
 def test_a_log_of_a_probability_is_confirmed_where_its_value_is_minus_infinity(report):
@@ -160,6 +160,16 @@ def test_a_log_whose_minus_infinity_reaches_the_gradient_through_a_factor_is_con
     gathered = by_code[(20, "TFN010")]
     assert gathered["verdict"] == "confirmed" and gathered["check"] == "domain", gathered
     assert gathered["inputs"]["logits"] == 89.0
+
+
+def test_a_binary_focal_loss_is_confirmed_at_the_label_that_reaches_each_hazard(report):
+    """p_t selects the sigmoid where the label is 1 and its complement where it is 0: the focal term's NaN needs the
+    label 1 (p_t = 1), the log's the label 0 (p_t = 0), both at a logit of 89."""
+    verdicts, _ = report
+    by_code = {(verdict["row"], verdict["code"]): verdict for verdict in verdicts["focal_losses.py"]}
+    focal, log = by_code[(33, "TFN009")], by_code[(33, "TFN010")]
+    assert focal["verdict"] == "confirmed" and focal["inputs"] == {"y_true": 1.0, "logits": 89.0}, focal
+    assert log["verdict"] == "confirmed" and log["inputs"] == {"y_true": 0.0, "logits": 89.0}, log
 
 
 GUARDED = """\

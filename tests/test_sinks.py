@@ -148,6 +148,18 @@ CASES = {
     "the log of a clamped one-hot pick": (
         "def f(logits, labels):\n    picked = tf.reduce_sum(tf.nn.softmax(logits) * tf.one_hot(labels, 10), 1)\n"
         "    return tf.math.log(tf.maximum(picked, 1e-7))\n", []),
+    # a select of probabilities: each branch on its elements (a binary focal loss's p_t)
+    "the log of a select of a sigmoid and its complement": (
+        "def f(y_true, logits):\n    p = tf.sigmoid(logits)\n    p_t = tf.where(tf.equal(y_true, 1.), p, 1. - p)\n"
+        "    return -tf.math.log(p_t)\n", [("TFN010", "high", False)]),
+    "a focal term of a select of a sigmoid and its complement": (
+        "def f(y_true, logits, gamma=0.):\n    p = tf.sigmoid(logits)\n"
+        "    p_t = tf.where(tf.equal(y_true, 1.), p, 1. - p)\n    return tf.pow(1. - p_t, gamma)\n",
+        [("TFN009", "medium", True)]),
+    "a select of a clipped sigmoid and its complement": (
+        "def f(y_true, logits, gamma=0.):\n    p = tf.clip_by_value(tf.sigmoid(logits), 1e-7, 1. - 1e-7)\n"
+        "    p_t = tf.where(tf.equal(y_true, 1.), p, 1. - p)\n"
+        "    return -tf.pow(1. - p_t, gamma) * tf.math.log(p_t)\n", []),
     "the log of one minus a softmax": ("def f(z):\n    return tf.math.log(1. - tf.nn.softmax(z))\n",
                                        [("TFN010", "high", False)]),
     # an index of an op's value (TFN011)

@@ -423,3 +423,19 @@ def test_a_sum_with_a_one_hot_encoding_is_the_picked_entry_exactly(name, mode):
     assert value[0] == -np.inf and math.isnan(gradient[0]) and np.isfinite(gradient[1]), (value, gradient)
     value, gradient = _value_and_gradient(lambda x: tf.pow(1.0 - pick(x), 0.0), [30.0, 0.0], mode)
     assert np.isfinite(value).all() and math.isnan(gradient[0]) and np.isfinite(gradient[1]), (value, gradient)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_select_of_a_sigmoid_and_its_complement_is_zero_and_one_where_they_round(mode):
+    """A binary focal loss's ``p_t = where(y == 1, p, 1 - p)``: at a logit of 20 with the label 0 it is 1 - p = 0
+    exactly (its log -inf, a NaN gradient); with the label 1 it is p = 1 exactly, and ``pow(1 - p_t, 0)`` has a
+    NaN gradient; at a logit of 0 both are finite."""
+
+    def p_t(x, label):
+        p = tf.sigmoid(x)
+        return tf.where(tf.equal(tf.fill(tf.shape(x), label), 1.0), p, 1.0 - p)
+
+    value, gradient = _value_and_gradient(lambda x: tf.math.log(p_t(x, 0.0)), [20.0, 0.0], mode)
+    assert value[0] == -np.inf and math.isnan(gradient[0]) and np.isfinite(gradient[1]), (value, gradient)
+    value, gradient = _value_and_gradient(lambda x: tf.pow(1.0 - p_t(x, 1.0), 0.0), [20.0, 0.0], mode)
+    assert np.isfinite(value).all() and math.isnan(gradient[0]) and np.isfinite(gradient[1]), (value, gradient)

@@ -485,21 +485,27 @@ class ModuleAnalyzer(cst.CSTVisitor):
         seen.add(id(binding))
         return binding.value, binding.seq
 
-    def _probability(self, node, as_of: int, depth: int, seen: set):
+    def _probability(self, node, as_of: int, depth: int, seen: set, complemented: bool = False):
         """(the producer, its ``ProbabilityOp``, its input) when ``node`` is a probability that rounds to 0 where its
         derivative is 0: a softmax, a sigmoid, one minus a sigmoid, an exp, through variables and selections of
-        entries (``ENTRY_SELECTIONS``, subscripts); None otherwise (an epsilon added, a clamp: not a probability)."""
+        entries (``ENTRY_SELECTIONS``, subscripts, one-hot picks) and selects of them; None otherwise (an epsilon
+        added, a clamp: not a probability).  ``complemented``: ``node`` is what a select's ``1 - ...`` applies to
+        (``1 - tf.where(c, p, q)``), and is itself the producer shown."""
         if depth > MAX_WALK_DEPTH:
             return None
-        if isinstance(node, cst.Name):
-            held = self._held_value(node, as_of, seen)
-            return None if held is None else self._probability(*held, depth + 1, seen)
-        if isinstance(node, cst.Subscript):
-            return self._probability(node.value, as_of, depth + 1, seen)
         complement = None  # ``1 - sigmoid(x)``: the subtraction
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) \
-                and constant_value(node.left) == 1.0:
-            complement, node = node, node.right
+        if complemented:
+            complement = node
+        else:
+            if isinstance(node, cst.Name):
+                held = self._held_value(node, as_of, seen)
+                return None if held is None else self._probability(*held, depth + 1, seen)
+            if isinstance(node, cst.Subscript):
+                return self._probability(node.value, as_of, depth + 1, seen)
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) \
+                    and constant_value(node.left) == 1.0:
+                complement, node = node, node.right
+        if complement is not None:
             while depth < MAX_WALK_DEPTH:
                 if isinstance(node, cst.Name):
                     binding = self.binding(node.value, as_of)
@@ -518,6 +524,21 @@ class ModuleAnalyzer(cst.CSTVisitor):
             picked = self._one_hot_pick(node, as_of)
             if picked is not None:
                 return self._probability(*picked, depth + 1, seen)
+        branches = self._select_branches(node)
+        if branches is not None:
+            # ``p_t = tf.where(y == 1, p, 1. - p)`` is each branch on the elements the condition gives it, so it is 0
+            # (or, under ``1 - p_t``, 1) wherever a branch can be: the first branch that is such a probability.
+            for branch in branches:
+                if complement is None:
+                    found = self._probability(branch, as_of, depth + 1, seen)
+                elif isinstance(branch, cst.BinaryOperation) and isinstance(branch.operator, cst.Subtract) \
+                        and constant_value(branch.left) == 1.0:
+                    found = self._probability(branch.right, as_of, depth + 1, seen)  # 1 - (1 - q) is q
+                else:
+                    found = self._probability(branch, as_of, depth + 1, seen, complemented=True)
+                if found is not None:
+                    return found
+            return None
         first = argument(node, 0, ("x", "logits", "features", "input", "params", "tensor", "a"))
         if first is None:
             return None
@@ -527,6 +548,17 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 return complement or node, probability, first
             if complement is None and name in knowledge.ENTRY_SELECTIONS:
                 return self._probability(first, as_of, depth + 1, seen)
+        return None
+
+    def _select_branches(self, call: cst.Call) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+        """The (true, false) branches of a select call (``knowledge.SELECTS``); None for any other call."""
+        for name in self.qualified_names(call.func):
+            api = knowledge.select_api(name)
+            if api is not None:
+                positions = (1, 2) if api.positional else (None, None)
+                branches = tuple(argument(call, position, (keyword,)) if position is not None else
+                                 argument(call, 99, (keyword,)) for position, keyword in zip(positions, api.params[1:]))
+                return branches if all(branch is not None for branch in branches) else None
         return None
 
     def _one_hot_pick(self, node, as_of: int) -> tuple[cst.BaseExpression, int] | None:
@@ -604,7 +636,11 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 # One minus a probability that rounds to exactly 1 (a sigmoid above 16.6, a softmax entry 16.6 above
                 # the rest of its row), where its derivative is 0 too.
                 found = self._probability(node, as_of, depth + 1, set())
-                return (found[0], found[2]) if found is not None else None
+                if found is None:
+                    return None
+                # The producer shown: the probability call that rounds, or this subtraction where that call is a
+                # select's branch seen through its ``1 - ...`` (``1. - p_t`` with ``p_t = tf.where(y, p, 1. - p)``).
+                return (found[0] if isinstance(found[0], (cst.Call, cst.BinaryOperation)) else node), found[2]
             if isinstance(operator, cst.Add):
                 left = self._zero_flat(node.left, as_of, depth + 1, seen)
                 right = self._zero_flat(node.right, as_of, depth + 1, seen)

@@ -221,8 +221,9 @@ RULES: tuple[Rule, ...] = (
         "mode. A softmax's gradient spreads the NaN over the whole row, so a cross-entropy that keeps only the "
         "label's finite entry still trains to NaN. Picking the label's entry first changes nothing: a gather, or a "
         "sum over the class axis of the product with a one-hot encoding (tf.reduce_sum(p * tf.one_hot(y, n), -1)), "
-        "is that entry exactly, 0 where it rounds to 0. tf.math.log(tf.exp(x)) is the same below -87.3 (XLA "
-        "simplifies it to x and hides it). The library computes these logs directly, without rounding the "
+        "is that entry exactly, 0 where it rounds to 0; so is a select of probabilities where a branch rounds "
+        "(a binary focal loss's p_t = tf.where(y == 1, p, 1. - p)). tf.math.log(tf.exp(x)) is the same below -87.3 "
+        "(XLA simplifies it to x and hides it). The library computes these logs directly, without rounding the "
         "probability first.",
         "import tensorflow as tf\n\n\n"
         "def label_log_likelihood(logit, other):\n"

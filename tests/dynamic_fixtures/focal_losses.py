@@ -23,3 +23,11 @@ def make_gathered_focal_loss(gamma=2.0):
 
 
 loss = make_gathered_focal_loss()
+
+
+def binary_focal_loss(y_true, logits, gamma=0.0):
+    """p_t is the sigmoid where the label is 1 and its complement where it is 0: at a logit of 89 it is exactly 0
+    for a label 0 (the log's NaN) and exactly 1 for a label 1 (the focal term's, at gamma = 0)."""
+    p = tf.sigmoid(logits)
+    p_t = tf.where(tf.equal(y_true, 1.), p, 1. - p)
+    return -tf.pow(1. - p_t, gamma) * tf.math.log(p_t)
