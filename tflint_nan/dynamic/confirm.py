@@ -155,7 +155,7 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
             if finding.fix is not None and finding.fix.edits:
                 interventions[index] = (list(finding.fix.edits), "rewrite")
             else:
-                interventions[index] = (guard_edits(finding, source), "guard")
+                interventions[index] = (guard_edits(finding, source, tree=slicer.tree), "guard")
         variants: dict[str, dict | str] = {}
 
         def variant(name: str, indices: list[int]) -> None:
@@ -184,7 +184,7 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
             variant(f"own {index}", [index])
         for index, finding in members:
             if interventions[index][1] == "guard":
-                divisor = divisor_guard_edits(finding, source)
+                divisor = divisor_guard_edits(finding, source, slicer.tree)
                 if divisor is not None:
                     interventions[f"divisor {index}"] = (divisor, "guard")
                     variant(f"divisor {index}", [f"divisor {index}"])

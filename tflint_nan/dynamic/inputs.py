@@ -417,14 +417,14 @@ def _op_expression(finding: Finding, source: str) -> ast.expr | None:
 _DIVISIONS = frozenset({"divide", "truediv", "div", "realdiv", "true_divide"})
 
 
-def divisor_guard_edits(finding: Finding, source: str) -> list[Edit] | None:
+def divisor_guard_edits(finding: Finding, source: str, tree: ast.Module | None = None) -> list[Edit] | None:
     """Edits that wrap the divisor of the finding's division in ``__tflint_nan_safe_divisor__``, which puts 1 where
     it is 0 (the double where the finding's help describes), or None when the op is not a division.  Unlike the
     gradient guard, it also stops a NaN that the division's infinite value causes further on (a weight of inf in
     a loss): it changes the forward value only where the division is out of its domain.  The log of a
     probability (TFN010) gets the same guard on its probability: log(1) = 0 where it rounded to 0, so a focal
     factor beside it no longer multiplies its gradient by -inf, as with the built-in's finite log."""
-    return guard_edits(finding, source, divisor_only=True)
+    return guard_edits(finding, source, divisor_only=True, tree=tree)
 
 
 # Findings whose NaN forms where the gradient coming back to the op is 0 (a select, a mask, a clamp, a saturating
@@ -435,7 +435,8 @@ UPSTREAM_ZERO_CODES = frozenset({*knowledge.SELECT_RULE_CODES, knowledge.CLAMP_C
                                  knowledge.SATURATION_CODE, knowledge.INDEX_CODE})
 
 
-def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> list[Edit] | None:
+def guard_edits(finding: Finding, source: str, divisor_only: bool = False,
+                tree: ast.Module | None = None) -> list[Edit] | None:
     """Edits that apply the finding's input guard, or None when the op's text cannot be read as a call, a binary
     or a unary operation.
 
@@ -496,7 +497,7 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False) -> li
             return None
         first, last = position(expression.lineno, expression.col_offset), position(
             expression.end_lineno, expression.end_col_offset)
-        copies = _select_copies(finding, source, span, wrapped, operands, texts)
+        copies = _select_copies(finding, source, span, wrapped, operands, texts, tree)
         if copies is not None:
             return copies
         select = _select_callee_span(finding, source)
@@ -571,7 +572,7 @@ def compose_copies(source: str, edits) -> list[Edit]:
 
 
 def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped: str, operands: list[ast.expr],
-                   texts: list[str]) -> list[Edit] | None:
+                   texts: list[str], tree: ast.Module | None = None) -> list[Edit] | None:
     """The op guard as a copy of the op for its select alone, or None where that cannot be written.
 
     ``t = (a - m) / s`` assigned first and read by the select (``tf.where(c, -t, u)``) may have other readers too
@@ -586,7 +587,7 @@ def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped
     if finding.sink_kind != "select" or finding.branch not in ("true", "false") or finding.sink_start is None:
         return None
     try:
-        module = ast.parse(source)
+        module = tree if tree is not None else ast.parse(source)  # the planner's tree of the module, parsed once
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     starts = _line_starts(source)
