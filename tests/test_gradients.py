@@ -254,6 +254,18 @@ SAFE_BY_RANGE = {
         "    return tf.where(near, 1., tf.pow(n / tf.abs(alpha), n))\n", "TFN003"),  # the division is reported
     "is_nan keeps the inf": ("def f(norm):\n    y = 1. / norm\n"
                              "    return tf.where(tf.math.is_nan(y), tf.zeros_like(y), y)\n", "kept"),
+    # What every call of a helper passes it: the one caller clamps the log-scale first.
+    "every caller clamps the parameter": (
+        "LOG_STD_MAX = 2\n\ndef likelihood(x, mu, log_std):\n"
+        "    return -0.5 * ((x - mu) / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
+        "def policy(x, mu, raw):\n    log_std = tf.layers.dense(raw, 2)\n"
+        "    log_std = tf.clip_by_value(log_std, -20, LOG_STD_MAX)\n    return likelihood(x, mu, log_std)\n"),
+    "callers clamp through a closure and a default": (
+        "def outer(z):\n    def step(x, t=1.):\n        return tf.where(x > 0., x, tf.exp(x * t) - 1.)\n"
+        "    a = step(tf.tanh(z) * 40.)\n    return a + step(tf.minimum(z, 3.), t=2.)\n"),
+    "a private method called through self with a bounded value": (
+        "class Policy(keras.layers.Layer):\n    def _scale(self, s):\n        return 1. / (tf.exp(s) + 1e-6)\n\n"
+        "    def call(self, x):\n        return x * self._scale(tf.nn.sigmoid(x) * 10.)\n"),
 }
 
 
@@ -284,6 +296,28 @@ STILL_REPORTED = {
         "def f(x, w):\n    c = x <= 0.\n    return tf.where(c, 0., w * tf.math.log(tf.where(c, 0., x)))\n", "high"),
     "user function fill": (  # the fill is unknown, but nothing says the condition picks where it is bad
         "def f(x):\n    return tf.where(x <= 0., 0., tf.math.log(tf.where(x <= 0., helper(x), x)))\n", "medium"),
+    # What a helper's callers pass bounds its parameter only when every caller is known and every one bounds it.
+    "one caller does not clamp": (
+        "def likelihood(x, log_std):\n    return (x / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
+        "def a(x, s):\n    return likelihood(x, tf.clip_by_value(s, -20., 2.))\n\n"
+        "def b(x, s):\n    return likelihood(x, s)\n", "high"),
+    "reassigned after the clamp": (
+        "def likelihood(x, log_std):\n    return (x / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
+        "def a(x, s):\n    s = tf.clip_by_value(s, -20., 2.)\n    s = s * x\n    return likelihood(x, s)\n",
+        "high"),
+    "a loop may bring back an unclamped value": (
+        "def likelihood(x, log_std):\n    return (x / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
+        "def a(x, s):\n    total = 0.\n    for _ in range(3):\n        total += likelihood(x, s)\n"
+        "        s = x * 100.\n    return total\n", "high"),
+    "a public method: callers elsewhere are not known": (
+        "class Policy(keras.layers.Layer):\n    def scale(self, s):\n        return 1. / (tf.exp(s) + 1e-6)\n\n"
+        "    def call(self, x):\n        return x * self.scale(tf.nn.sigmoid(x))\n", "high"),
+    "a helper passed as a value": (
+        "def likelihood(x, log_std):\n    return (x / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
+        "def a(x, s):\n    f = likelihood\n    return likelihood(x, tf.minimum(s, 2.)) + f(x, s)\n", "high"),
+    "an argument hidden behind *args": (
+        "def likelihood(x, log_std):\n    return (x / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
+        "def a(x, pair):\n    return likelihood(x, log_std=tf.minimum(pair[0], 2.)) + likelihood(*pair)\n", "high"),
     "attribute assigned a variable": (
         "class L(keras.layers.Layer):\n    def build(self, s):\n        self.t = self.add_weight(shape=())\n\n"
         "    def call(self, x):\n        return tf.where(x > 0., x, x / self.t)\n", "low"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tflint_nan.files import lint_path
 from tflint_nan.lint import Settings
-from tflint_nan.project import ProjectModules
+from tflint_nan.project import ProjectModules, forget_project_caches
 
 
 def write(root: Path, relative: str, text: str) -> Path:
@@ -277,3 +277,44 @@ def test_a_script_no_import_can_name_has_only_its_own_callers(tmp_path):
         """)
     assert ProjectModules(str(script)).callers("distances") == []
     assert codes(script) == [] and codes(script, strict=True) == [("TFN003", 6)]
+
+
+LIKELIHOOD = """\
+    import tensorflow as tf
+
+
+    def gaussian_likelihood(x, mu, log_std):
+        return -0.5 * ((x - mu) / (tf.exp(log_std) + 1e-6)) ** 2 - log_std
+    """
+
+
+def test_callers_in_other_modules_bound_a_parameter(tmp_path):
+    """A parameter's values are what every call in the project passes it: here each caller clamps the log-scale,
+    so exp(log_std) cannot overflow; one caller that does not clamp brings the finding back."""
+    write(tmp_path, "rl/__init__.py", "")
+    distributions = write(tmp_path, "rl/distributions.py", LIKELIHOOD)
+    write(tmp_path, "rl/policies.py", """\
+        import tensorflow as tf
+        from rl.distributions import gaussian_likelihood
+
+        LOG_STD_MIN, LOG_STD_MAX = -20, 2
+
+
+        def actor(x, mu, raw):
+            log_std = tf.clip_by_value(raw, -20., 2.)
+            return gaussian_likelihood(x, mu, log_std)
+
+
+        def critic_side(x, mu, raw):
+            return gaussian_likelihood(x, mu, log_std=tf.tanh(raw) * 5.)
+        """)
+    assert codes(distributions, strict=True) == []
+    write(tmp_path, "rl/ppo.py", """\
+        from rl import distributions
+
+
+        def surrogate(x, mu, log_std):
+            return distributions.gaussian_likelihood(x, mu, log_std)
+        """)
+    forget_project_caches()  # a run reads the project once; this is a new run
+    assert codes(distributions) == [("TFN008", 5)]

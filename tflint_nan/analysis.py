@@ -157,6 +157,13 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return True
         return self.facts.parameter_carries(scope.qualname, parameter)
 
+    def parameter_range(self, parameter: str) -> IntervalSet | None:
+        """What every call of the innermost function in the project passes ``parameter`` (None: not known)."""
+        scope = next((scope for scope in reversed(self.scopes) if scope.kind in ("function", "lambda")), None)
+        if scope is None or scope.kind == "lambda":
+            return None
+        return self.facts.parameter_range(scope.qualname, parameter)
+
     def attribute_fact(self, node: cst.Attribute) -> AttributeFact | None:
         """What the class's assignments say about ``self.<name>`` in a method."""
         if not (isinstance(node.value, cst.Name) and node.value.value == "self"):

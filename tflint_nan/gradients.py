@@ -28,7 +28,7 @@ import libcst as cst
 from . import knowledge
 from .intervals import EVERYTHING, IntervalSet, hyperparameter_range, power_range
 from .project import ProjectModules, forget_with_project, parsed
-from .ranges import EVERYWHERE, Analysis, Binding, Region, conjoin, is_empty, select_arguments
+from .ranges import EVERYWHERE, Analysis, Binding, Region, conjoin, is_empty, library_call_range, select_arguments
 
 MAX_DEPTH = 40
 UNKNOWN_NAME = "*"  # in ``GradientFlow.names``: a chain of assignments too long to follow
@@ -261,6 +261,15 @@ class ModuleFacts:
             return True
         return self._demand_walk().parameter_carries(function, parameter, 0)
 
+    def parameter_range(self, function: str, parameter: str) -> IntervalSet | None:
+        """The values every call of ``function`` in the project passes ``parameter``; None when some call may not be
+        known (a public method, a function passed as a value, one no module of the project calls) or a value cannot
+        be bounded."""
+        if self._tree is None or not function:
+            return None
+        values = self._demand_walk().parameter_range(function, parameter, 0)
+        return None if values.is_everything() else values
+
     def unused_result(self, line: int, column: int) -> str | None:
         """Why the value of the call at (line, column) never reaches anything differentiated, or None."""
         if self._tree is None:
@@ -310,6 +319,8 @@ class _Demand:
                                            for target in statement.targets if isinstance(target, ast.Name)}
         self.unreachable: list[tuple[int, int, str]] = []  # (first line, last line, the statement ending the block)
         self._memo: dict[tuple, str | None] = {}
+        self._ranges: dict[tuple[str, str], IntervalSet] = {}
+        self._globals: set[str] | None = None  # names some function declares global
         self._closure_reads: dict[str, set[str]] | None = None  # function -> names functions nested in it read
         self._walk(tree)
 
@@ -407,6 +418,149 @@ class _Demand:
         if external is None or not (sites or external):
             return True  # unknown callers
         return any(passes_gradient(demand, call) for demand, call in external)
+
+    def parameter_range(self, function: str, parameter: str, depth: int) -> IntervalSet:
+        """The union of what the calls of ``function`` pass ``parameter`` (EVERYTHING when not all are known)."""
+        key = (function, parameter)
+        known = self._ranges.get(key)
+        if known is not None:
+            return known
+        self._ranges[key] = EVERYTHING  # while deciding (recursion): anything
+        values = self._parameter_range(function, parameter, depth)
+        self._ranges[key] = values
+        return values
+
+    def _parameter_range(self, function: str, parameter: str, depth: int) -> IntervalSet:
+        definition = self.facts.functions.get(function)
+        name = _last(function)
+        if definition is None or name in self.escapes or depth > self.MAX_DEPTH:
+            return EVERYTHING
+        if definition.class_qualname is not None and not _is_private(name):
+            return EVERYTHING  # a public method: ``obj.method(...)`` anywhere may call it
+        arguments = definition.node.args
+        positional = [argument.arg for argument in (*arguments.posonlyargs, *arguments.args)]
+        if parameter not in positional and parameter not in {argument.arg for argument in arguments.kwonlyargs}:
+            return EVERYTHING  # ``*args``, ``**kwargs``
+        if definition.class_qualname is not None and positional[:1] in (["self"], ["cls"]):
+            positional = positional[1:]
+        defaults = dict(zip(reversed(positional), reversed(arguments.defaults)))
+        defaults.update((argument.arg, default) for argument, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
+                        if default is not None)
+        sites = [(self, call) for call in self.call_sites.get(name, [])]
+        external = self._external_sites(function)
+        if external is None or not (sites or external):
+            return EVERYTHING  # unknown callers
+        values = None
+        for demand, call in (*sites, *external):
+            if any(isinstance(arg, ast.Starred) for arg in call.args) or any(k.arg is None for k in call.keywords):
+                return EVERYTHING  # which argument is which cannot be read
+            value = demand._argument(call, positional, parameter, {})
+            if value is not None:
+                passed = demand.value_range(value, demand.enclosing.get(call, ""), depth + 1)
+            elif parameter in defaults:  # not passed: the default itself
+                passed = _literal_range(defaults[parameter])
+            else:
+                passed = EVERYTHING
+            values = passed if values is None else values.union(passed)
+            if values.is_everything():
+                break
+        return values if values is not None else EVERYTHING
+
+    def value_range(self, node: ast.expr, function: str, depth: int) -> IntervalSet:
+        """The values an expression of this module can take, on the same tables as ``ranges.Analysis``: numbers,
+        named and module constants, arithmetic, the library's clamps and bounded functions, variables (every value
+        assigned to them in the function) and parameters (what the function's calls pass)."""
+        if depth > self.MAX_DEPTH:
+            return EVERYTHING
+        recurse = lambda child: self.value_range(child, function, depth + 1)  # noqa: E731
+        literal = _literal_range(node)
+        if not literal.is_everything():
+            return literal
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = recurse(node.operand)
+            return inner.negate() if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp):
+            return _binary(node.op, recurse(node.left), recurse(node.right), node.right)
+        if isinstance(node, ast.IfExp):
+            return recurse(node.body).union(recurse(node.orelse))
+        if isinstance(node, ast.Name):
+            return self._name_range(node.id, function, depth, node)
+        if isinstance(node, ast.Attribute):
+            constant = knowledge.NAMED_CONSTANTS.get(self._qualified(node))
+            return IntervalSet.point(constant) if constant is not None else EVERYTHING
+        if isinstance(node, ast.Call):
+            values = library_call_range((self._qualified(node.func),), lambda position, keywords: _ast_argument(
+                node, position, keywords), recurse, _literal_number)
+            return values if values is not None else EVERYTHING
+        return EVERYTHING
+
+    def _name_range(self, name: str, function: str, depth: int, at: ast.AST | None = None) -> IntervalSet:
+        """The values of the variable ``name`` read at ``at`` (in ``function``; at any time, without ``at``)."""
+        definition = self.facts.functions.get(function) if function else None
+        while definition is not None:
+            scope = definition.node
+            arguments = scope.args
+            parameters = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+            values = _assigned_values(scope, name)
+            if values is None or (arguments.vararg and arguments.vararg.arg == name) or (
+                    arguments.kwarg and arguments.kwarg.arg == name):
+                return EVERYTHING  # bound some other way: a loop, an unpacking, an augmented assignment...
+            if values or name in parameters:
+                killed = False
+                if at is not None and values:
+                    values, killed = self._reaching(scope, name, at, values)
+                result = self.parameter_range(definition.qualname, name, depth + 1) if (
+                    name in parameters and not killed) else None
+                if not values and result is None:
+                    return EVERYTHING  # read before any assignment: bound in an enclosing scope, or not at all
+                for value in values:
+                    passed = self.value_range(value, definition.qualname, depth + 1)
+                    result = passed if result is None else result.union(passed)
+                    if result.is_everything():
+                        break
+                return result
+            definition = self.facts.functions.get(definition.parent) if definition.parent else None
+        if self._globals is None:
+            self._globals = {name for node in ast.walk(self.facts._tree) if isinstance(node, ast.Global)
+                             for name in node.names}
+        if name in self._globals:
+            return EVERYTHING
+        values = _assigned_values(self.facts._tree, name, module=True)
+        if not values:  # imported, a builtin, or bound some other way
+            return EVERYTHING
+        result = None
+        for value in values:
+            passed = self.value_range(value, "", depth + 1)
+            result = passed if result is None else result.union(passed)
+        return result
+
+    def _reaching(self, scope: ast.AST, name: str, at: ast.AST,
+                  values: list[ast.expr]) -> tuple[list[ast.expr], bool]:
+        """The assigned values (of ``values``, the function's plain assignments to ``name``) that may reach the read
+        ``at``, and whether one of them certainly runs first (the parameter's own value then cannot reach it): the
+        last assignment before the read in a block that holds it, and every assignment between the two.  A loop
+        around the read, inside that block, may bring any of its assignments back: then every value counts."""
+        assigned = {id(value) for value in values}
+        position = (at.lineno, at.col_offset)
+        child, parent = at, self.parents.get(at)
+        while parent is not None:
+            if isinstance(parent, ast.While) or (isinstance(parent, (ast.For, ast.AsyncFor)) and child is not parent.iter):
+                return values, False  # a loop between the read and any assignment that kills the others
+            if isinstance(parent, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)) and parent is not scope:
+                return values, False  # read whenever it is called
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(parent, field, None)
+                if isinstance(block, list) and child in block:
+                    for statement in reversed(block[:block.index(child)]):
+                        if isinstance(statement, ast.Assign) and id(statement.value) in assigned and any(
+                                isinstance(target, ast.Name) and target.id == name for target in statement.targets):
+                            first = (statement.lineno, statement.col_offset)
+                            return [value for value in values
+                                    if first <= (value.lineno, value.col_offset) < position], True
+            if parent is scope:
+                break
+            child, parent = parent, self.parents.get(parent)
+        return [value for value in values if (value.lineno, value.col_offset) < position], False
 
     def _external_sites(self, function: str) -> list[tuple[_Demand, ast.Call]] | None:
         """The calls of a top-level function from the project's other modules, each with its module's demand;
@@ -850,6 +1004,93 @@ def _ast_value(node: ast.expr, method: ast.AST | None, depth: int = 0) -> tuple[
                                                          else dotted)
                 return False, IntervalSet.point(constant) if constant is not None else EVERYTHING
     return True, EVERYTHING
+
+
+def _literal_number(node: ast.expr) -> float | None:
+    """The number a literal spells (``2``, ``-1.``, ``1e-7``), else None."""
+    sign = 1.0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        try:
+            return sign * float(node.value)
+        except OverflowError:
+            return None
+    return None
+
+
+def _literal_range(node: ast.expr) -> IntervalSet:
+    number = _literal_number(node)
+    return IntervalSet.point(number) if number is not None else EVERYTHING
+
+
+def _ast_argument(call: ast.Call, position: int, keywords: tuple[str, ...]) -> ast.expr | None:
+    """``ranges.argument`` for CPython's tree: None when absent or hidden behind ``*args`` / ``**kwargs``."""
+    if any(isinstance(arg, ast.Starred) for arg in call.args[:position + 1]):
+        return None
+    for keyword in call.keywords:
+        if keyword.arg in keywords:
+            return keyword.value
+    if position < len(call.args):
+        return call.args[position]
+    return None
+
+
+def _assigned_values(scope: ast.AST, name: str, module: bool = False) -> list[ast.expr] | None:
+    """The values of the plain assignments ``name = value`` in a function (in functions nested in it too: more
+    values only widen a union) or, with ``module``, in a module's own scope; None when ``name`` is bound some other
+    way there (a loop, an unpacking, an augmented or annotated assignment, an import, a ``global``...)."""
+    values = []
+    for node in (_module_scope(scope) if module else ast.walk(scope)):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    if target.id == name:
+                        values.append(node.value)
+                elif _names_in(target, name):
+                    return None
+        elif _binds_otherwise(node, name):
+            return None
+    return values
+
+
+def _module_scope(tree: ast.Module) -> Iterable[ast.AST]:
+    """Every node evaluated in the module's own scope (function and class definitions, not their bodies)."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def _names_in(target: ast.AST, name: str) -> bool:
+    return any((isinstance(inner, ast.Name) and inner.id == name) or (
+        isinstance(inner, (ast.MatchAs, ast.MatchStar)) and inner.name == name) or (
+        isinstance(inner, ast.MatchMapping) and inner.rest == name) for inner in ast.walk(target))
+
+
+def _binds_otherwise(node: ast.AST, name: str) -> bool:
+    """Whether ``node``, no plain assignment, may bind ``name``."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name == name
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any((alias.asname or alias.name.split(".")[0]) == name or alias.name == "*" for alias in node.names)
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return name in node.names
+    if isinstance(node, ast.ExceptHandler):
+        return node.name == name
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.NamedExpr, ast.comprehension)):
+        return _names_in(node.target, name)
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return any(item.optional_vars is not None and _names_in(item.optional_vars, name) for item in node.items)
+    if isinstance(node, ast.Delete):
+        return any(_names_in(target, name) for target in node.targets)
+    if isinstance(node, ast.match_case):
+        return _names_in(node.pattern, name)
+    return False
 
 
 def _binary(op: ast.operator, left: IntervalSet, right: IntervalSet, right_node: ast.expr) -> IntervalSet:

@@ -80,6 +80,8 @@ class Context(Protocol):
 
     def project_constant(self, name: str) -> float | None: ...
 
+    def parameter_range(self, parameter: str) -> IntervalSet | None: ...
+
 
 # -- regions -------------------------------------------------------------------------------------------------------
 def conjoin(a: Region, b: Region) -> Region:
@@ -349,6 +351,10 @@ class Analysis:
             binding = self.ctx.binding(node.value, as_of)
             if binding is not None and binding.value is not None:
                 return recurse(binding.value, region, binding.seq)
+            if binding is not None and binding.parameter is not None:
+                passed = self.ctx.parameter_range(binding.parameter)
+                if passed is not None:  # what every call of the function in the project passes it
+                    return passed
             if binding is not None and binding.default is not None:
                 return hyperparameter_range(binding.default)
             if binding is None:
@@ -432,70 +438,12 @@ class Analysis:
         return None
 
     def _call_range(self, node: cst.Call, region: Region, as_of: int, depth: int, recurse) -> IntervalSet:
-        names = self.ctx.qualified_names(node.func)
-        first = argument(node, 0, ("x", "x1", "value", "t", "input", "input_tensor"))
-        for name in names:
-            numpy_function = knowledge.NUMPY_MONOTONE.get(name)
-            if numpy_function is not None and first is not None:
-                inner = recurse(first).intersect(_NUMPY_DOMAINS.get(numpy_function, EVERYTHING))
-                return inner.map_monotone(lambda v, f=numpy_function: _safe_apply(f, v))
-            if name in knowledge.UNIFORM_SAMPLES:  # within [minval, maxval]
-                low = argument(node, 99, ("minval", "low"))
-                high = argument(node, 99, ("maxval", "high"))
-                low_values = recurse(low) if low is not None else IntervalSet.point(0.0)
-                high_values = recurse(high) if high is not None else IntervalSet.point(1.0)
-                return low_values.union(high_values).hull()
-            if name in knowledge.POWERS and first is not None:
-                exponent = argument(node, 1, ("y", "x2", "a"))
-                if exponent is not None:
-                    constant = constant_value(exponent)
-                    base = recurse(first)
-                    return power_range(base, constant) if constant is not None else tensor_power_range(
-                        base, recurse(exponent))
-            if knowledge.select_api(name):
-                return self.select_range(node, knowledge.select_api(name), region, as_of, depth)
-            function = knowledge.value_function(name)
-            if function is None:
-                continue
-            kind = function.kind
-            if kind in ("range", "constant"):
-                return function.result
-            if kind == "relu" and first is not None:
-                low, high = function.result.lo, function.result.hi
-                values = _min(recurse(first).negate(), IntervalSet.point(-low)).negate()
-                return _min(values, IntervalSet.point(high)) if high != math.inf else values
-            if first is None:
-                return EVERYTHING
-            if kind in ("identity", "literal"):
-                return recurse(first)
-            if kind == "monotone":
-                inner = recurse(first)
-                return inner.intersect(_DOMAINS.get(function.fn, EVERYTHING)).map_monotone(function.fn)
-            if kind == "abs":
-                return _abs(recurse(first))
-            if kind == "sum":  # a reduction that adds: keeps the sign of its input
-                inner = recurse(first)
-                for sign in (IntervalSet.compare(">=", 0.0), IntervalSet.compare("<=", 0.0)):
-                    if inner.within(sign):
-                        return sign
-                return EVERYTHING
-            if kind == "hull":  # mean, max, min: within the input's hull
-                return recurse(first).hull()
-            if kind == "square":
-                return _square(recurse(first))
-            second = argument(node, 1, ("y", "x2", "clip_value_min", "min_value"))
-            if kind in ("minimum", "maximum") and second is not None:
-                a, b = recurse(first), recurse(second)
-                return _min(a, b) if kind == "minimum" else _min(a.negate(), b.negate()).negate()
-            if kind == "clip":
-                low = argument(node, 1, ("clip_value_min", "min_value", "x_min"))
-                high = argument(node, 2, ("clip_value_max", "max_value", "x_max"))
-                values = recurse(first)
-                if low is not None:
-                    values = _min(values.negate(), recurse(low).negate()).negate()
-                if high is not None:
-                    values = _min(values, recurse(high))
-                return values
+        select = lambda api: self.select_range(node, api, region, as_of, depth)  # noqa: E731
+        values = library_call_range(self.ctx.qualified_names(node.func), lambda position, keywords: argument(
+            node, position, keywords), recurse, constant_value, select)
+        if values is not None:
+            return values
+        first = argument(node, 0, FIRST_ARGUMENT)
         if isinstance(node.func, cst.Name) and node.func.value in ("abs", "float") and first is not None:
             inner = recurse(first)
             return _abs(inner) if node.func.value == "abs" else inner
@@ -534,6 +482,84 @@ class Analysis:
         if fact is not None:
             return fact.values
         return EVERYTHING
+
+
+# Keywords of the first argument of the functions ``library_call_range`` knows.
+FIRST_ARGUMENT = ("x", "x1", "value", "t", "input", "input_tensor")
+
+
+def library_call_range(names, argument_of, recurse, constant_of, select=None) -> IntervalSet | None:
+    """The values a call of a library function (``names``: its qualified names) can return, from its arguments'
+    ranges; None when no name is one the tables say anything about.
+
+    Shared by both syntax trees: ``argument_of(position, keywords)`` gives an argument node (None when absent),
+    ``recurse(node)`` its values, ``constant_of(node)`` the number a literal spells; ``select(api)``, when given,
+    decides a select's values (the analysis's regions need LibCST's tree)."""
+    first = argument_of(0, FIRST_ARGUMENT)
+    for name in names:
+        numpy_function = knowledge.NUMPY_MONOTONE.get(name)
+        if numpy_function is not None and first is not None:
+            inner = recurse(first).intersect(_NUMPY_DOMAINS.get(numpy_function, EVERYTHING))
+            return inner.map_monotone(lambda v, f=numpy_function: _safe_apply(f, v))
+        if name in knowledge.UNIFORM_SAMPLES:  # within [minval, maxval]
+            low = argument_of(99, ("minval", "low"))
+            high = argument_of(99, ("maxval", "high"))
+            low_values = recurse(low) if low is not None else IntervalSet.point(0.0)
+            high_values = recurse(high) if high is not None else IntervalSet.point(1.0)
+            return low_values.union(high_values).hull()
+        if name in knowledge.POWERS and first is not None:
+            exponent = argument_of(1, ("y", "x2", "a"))
+            if exponent is not None:
+                constant = constant_of(exponent)
+                base = recurse(first)
+                return power_range(base, constant) if constant is not None else tensor_power_range(
+                    base, recurse(exponent))
+        api = knowledge.select_api(name)
+        if api:
+            return select(api) if select is not None else EVERYTHING
+        function = knowledge.value_function(name)
+        if function is None:
+            continue
+        kind = function.kind
+        if kind in ("range", "constant"):
+            return function.result
+        if kind == "relu" and first is not None:
+            low, high = function.result.lo, function.result.hi
+            values = _min(recurse(first).negate(), IntervalSet.point(-low)).negate()
+            return _min(values, IntervalSet.point(high)) if high != math.inf else values
+        if first is None:
+            return EVERYTHING
+        if kind in ("identity", "literal"):
+            return recurse(first)
+        if kind == "monotone":
+            inner = recurse(first)
+            return inner.intersect(_DOMAINS.get(function.fn, EVERYTHING)).map_monotone(function.fn)
+        if kind == "abs":
+            return _abs(recurse(first))
+        if kind == "sum":  # a reduction that adds: keeps the sign of its input
+            inner = recurse(first)
+            for sign in (IntervalSet.compare(">=", 0.0), IntervalSet.compare("<=", 0.0)):
+                if inner.within(sign):
+                    return sign
+            return EVERYTHING
+        if kind == "hull":  # mean, max, min: within the input's hull
+            return recurse(first).hull()
+        if kind == "square":
+            return _square(recurse(first))
+        second = argument_of(1, ("y", "x2", "clip_value_min", "min_value"))
+        if kind in ("minimum", "maximum") and second is not None:
+            a, b = recurse(first), recurse(second)
+            return _min(a, b) if kind == "minimum" else _min(a.negate(), b.negate()).negate()
+        if kind == "clip":
+            low = argument_of(1, ("clip_value_min", "min_value", "x_min"))
+            high = argument_of(2, ("clip_value_max", "max_value", "x_max"))
+            values = recurse(first)
+            if low is not None:
+                values = _min(values.negate(), recurse(low).negate()).negate()
+            if high is not None:
+                values = _min(values, recurse(high))
+            return values
+    return None
 
 
 _ZERO = IntervalSet.point(0.0)
