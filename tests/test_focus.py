@@ -283,3 +283,43 @@ def test_the_syntax_tree_screen_keeps_only_what_the_findings_need():
     plan = screen.plan(ast.parse(source))
     assert plan.kept == {0, 1, 3}
     assert plan.kept_methods == {3: {1}}
+
+
+POSITION_SOURCES = sorted(FIXTURES.rglob("*.py")) + sorted((FIXTURES.parent / "tflint_nan").glob("*.py"))
+
+
+def _statement_positions_agree(source: str) -> int:
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from tflint_nan import focus
+    from tflint_nan.lint import run_with_deep_stack
+
+    def compare() -> int:
+        module = cst.parse_module(source)
+        tree = ast.parse(source)
+        whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        compared = 0
+        for statement, index in focus._pair(module.body, tree.body):
+            computed, offset = focus._statement_positions(statement, tree.body[index].lineno, module)
+            for node, span in computed.items():
+                expected = whole[node]
+                assert (span.start.line + offset, span.start.column, span.end.line + offset, span.end.column) == (
+                    expected.start.line, expected.start.column, expected.end.line, expected.end.column), node
+                compared += 1
+        return compared
+
+    return run_with_deep_stack(compare)
+
+
+@pytest.mark.parametrize("path", POSITION_SOURCES, ids=lambda path: path.relative_to(FIXTURES.parent).as_posix())
+def test_a_statements_own_code_gives_the_module_positions(path):
+    """Positions of a finding's nodes come from the code of the top-level statement that holds them (decorated,
+    after comments and blank lines, several statements on a line): the same as from the whole module's code."""
+    assert _statement_positions_agree(path.read_text(encoding="utf-8")) > 0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_statements_own_code_gives_the_module_positions_on_generated_programs(seed):
+    source = tf_program(random.Random(seed)) + "\n\n# a comment\n\n@decorator(\n    1)\ndef last(): return 1; x = 2\n"
+    assert _statement_positions_agree(source) > 0

@@ -34,8 +34,9 @@ from libcst.metadata import (
     QualifiedNameProvider,
     ScopeProvider,
 )
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from . import stages
+from . import expression_contexts, stages
 from .analysis import ModuleAnalyzer
 from .finding import Finding
 from .gradients import ModuleFacts
@@ -62,6 +63,7 @@ def analyse_plan(source: str, tree: ast.Module, plan: Plan, path: str, strict: b
     wrapper = MetadataWrapper(focused.module, unsafe_skip_copy=True)
     analyzer = _FocusedAnalyzer(wrapper, path, strict, focused, facts, project)
     with stages.stage("metadata"):
+        expression_contexts.prime(wrapper, opaque=(_Outside,))
         wrapper.resolve_many(analyzer.get_inherited_dependencies())
     with stages.stage("analysis"):
         wrapper.visit(analyzer)
@@ -84,10 +86,11 @@ class _Region:
 class FocusedModule:
     """The module as LibCST sees it: kept statements parsed, left-out ones as ``_Outside`` nodes."""
 
-    def __init__(self, source: str, module: cst.Module, starts: list[int]):
+    def __init__(self, source: str, module: cst.Module, starts: list[int], tree: ast.Module | None = None):
         self.source = source
         self.module = module
         self.starts = starts
+        self.tree = tree
         self.positions: dict[cst.CSTNode, CodeRange] = {}  # the ``_Outside`` nodes' and their names'
 
     @classmethod
@@ -102,7 +105,7 @@ class FocusedModule:
                 module = cst.parse_module(padded)
             except Exception:  # noqa: BLE001 - the whole module is parsed next, and its error reported
                 return None
-            focused = cls(source, module, starts)
+            focused = cls(source, module, starts, tree)
             module = focused._with_outside(module, tree, regions)
             if module is None:
                 return None
@@ -353,6 +356,13 @@ class _FocusedAnalyzer(ModuleAnalyzer):
         self._focused = focused
         self._wrapper = wrapper
         self._positions = None
+        # The top-level statement being visited, and the line CPython gives each (a definition's ``def`` line): a
+        # finding's positions are computed from the code of the statement that holds it, not the whole module's.
+        self._statement: cst.CSTNode | None = None
+        self._first_lines = {id(statement): focused.tree.body[index].lineno
+                             for statement, index in _pair(focused.module.body, focused.tree.body) or ()} if (
+            focused.tree is not None) else {}
+        self._statement_spans: dict[int, tuple[dict, int] | None] = {}
         # The rewriter reads the module's code and its line starts once per file: the focused module's code is the
         # source (``FocusedModule.build`` checks it), so both are handed over instead of generated and scanned again.
         rewriter = self.rewriter
@@ -362,9 +372,14 @@ class _FocusedAnalyzer(ModuleAnalyzer):
         if stages.enabled():
             self.rewriter = stages.Timed(self.rewriter, "rewrite planning")
 
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) in self._first_lines:
+            self._statement = node
+        return super().on_visit(node)
+
     def get_metadata(self, key, node, default=_MISSING):
         if key is PositionProvider:
-            span = self._focused.positions.get(node)
+            span = self._focused.positions.get(node) or self._span_in_statement(node)
             if span is not None:
                 return span
             if self._positions is None:
@@ -379,6 +394,47 @@ class _FocusedAnalyzer(ModuleAnalyzer):
         if default is _MISSING:
             return super().get_metadata(key, node)
         return super().get_metadata(key, node, default)
+
+
+    def _span_in_statement(self, node: cst.CSTNode) -> CodeRange | None:
+        """``node``'s position from the code of the top-level statement being visited (None when it is not in it,
+        or when that statement's lines cannot be matched with CPython's)."""
+        statement = self._statement
+        if statement is None:
+            return None
+        spans = self._statement_spans.get(id(statement), _MISSING)
+        if spans is _MISSING:
+            with stages.stage("metadata"):
+                spans = self._statement_spans[id(statement)] = _statement_positions(
+                    statement, self._first_lines[id(statement)], self._focused.module)
+        if spans is None:
+            return None
+        computed, offset = spans
+        span = computed.get(node)
+        if span is None or not offset:
+            return span
+        return CodeRange(CodePosition(span.start.line + offset, span.start.column),
+                         CodePosition(span.end.line + offset, span.end.column))
+
+
+def _statement_positions(statement: cst.CSTNode, first_line: int, module: cst.Module) -> tuple[dict, int] | None:
+    """What ``PositionProvider`` gives the nodes of one top-level statement, from the statement's code alone (its
+    columns are the module's: a top-level statement starts at column 0), and the lines to add to them; None when
+    the statement's own first line does not come out as ``first_line`` (then the whole module is used)."""
+    provider = PositionProvider()
+    try:
+        state = PositionProvidingCodegenState(default_indent=module.default_indent,
+                                              default_newline=module.default_newline, provider=provider)
+        statement._codegen(state)
+        computed = provider._computed
+    except Exception:  # noqa: BLE001 - a LibCST without these internals: the whole module's positions are used
+        return None
+    anchor = statement.name if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else (
+        statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and statement.body else statement)
+    span = computed.get(anchor)
+    if span is None:
+        return None
+    return computed, first_line - span.start.line
 
 
 def _pair(statements: Sequence[cst.BaseStatement], nodes: Sequence[ast.stmt]) -> list[tuple] | None:

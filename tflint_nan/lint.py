@@ -186,6 +186,7 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
                           "not analysed") from None
     from libcst.metadata import MetadataWrapper
 
+    from . import expression_contexts
     from .analysis import ModuleAnalyzer
 
     if plan is None:
@@ -193,6 +194,7 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts, project=project)
     with stages.stage("metadata"):
+        expression_contexts.prime(wrapper)
         wrapper.resolve_many(analyzer.get_inherited_dependencies())
     with stages.stage("analysis"):
         wrapper.visit(analyzer)

@@ -414,7 +414,7 @@ class _Facts:
         self._tree = tree
         self._resolved: dict[tuple, bool] = {}
         self._spellings: dict[int, tuple[str | None, str]] = {}  # id of a callee (the tree keeps it alive) -> root, rest
-        self._kinds: dict[int, tuple[bool, ...]] = {}
+        self._kinds: dict[tuple[str | None, str], tuple[bool, ...]] = {}  # spelling -> ``sink_kinds``
         self.top_level_names = {statement.name for statement in tree.body if isinstance(statement, _SCOPES)}
         self.library_aliases: set[str] = set()
         self.locals_may_alias = False
@@ -514,6 +514,7 @@ class _Facts:
                 return
             self.library_aliases |= found
             self._resolved.clear()  # answers given before these aliases were known
+            self._kinds.clear()
             # A function or class named like such an alias: names local to it resolve through the alias too.
             self.locals_may_alias = bool(self.top_level_names & self.library_aliases) or (
                 "builtins" in self.library_aliases)
@@ -521,11 +522,7 @@ class _Facts:
     def may_resolve(self, expression: ast.expr, targets: frozenset[str]) -> bool:
         """Whether LibCST may give ``expression`` (a callee) a qualified name in ``targets``, after the analysis
         rewrites alias heads (``analysis.ModuleAnalyzer.qualified_names``)."""
-        spelling = self._spellings.get(id(expression))
-        if spelling is None:
-            root, attributes = _chain(expression)
-            spelling = self._spellings[id(expression)] = (root, "".join("." + attribute for attribute in attributes))
-        root, rest = spelling
+        root, rest = self._spelling(expression)
         if root is None or self.locals_may_alias:
             return self.locals_may_alias
         # The same callee (``ops.cast``) recurs throughout a file; the answer depends only on its spelling.
@@ -536,12 +533,25 @@ class _Facts:
         return known
 
     def sink_kinds(self, callee: ast.expr) -> tuple[bool, ...]:
-        """``may_resolve`` for each of ``_SINK_KINDS``, at once: most calls are none of them."""
-        key = id(callee)
-        kinds = self._kinds.get(key)
+        """``may_resolve`` for each of ``_SINK_KINDS``, at once: most calls are none of them.  The answer depends
+        only on the callee's spelling, and a file spells the same few callees (``tf.cast``) thousands of times."""
+        spelling = self._spelling(callee)
+        kinds = self._kinds.get(spelling)
         if kinds is None:
-            kinds = self._kinds[key] = tuple(self.may_resolve(callee, names) for names in _SINK_KINDS)
+            root, rest = spelling
+            if root is None or self.locals_may_alias:
+                kinds = (self.locals_may_alias,) * len(_SINK_KINDS)
+            else:
+                kinds = tuple(self._may_resolve(root, rest, names) for names in _SINK_KINDS)
+            self._kinds[spelling] = kinds
         return kinds
+
+    def _spelling(self, expression: ast.expr) -> tuple[str | None, str]:
+        spelling = self._spellings.get(id(expression))
+        if spelling is None:
+            root, attributes = _chain(expression)
+            spelling = self._spellings[id(expression)] = (root, "".join("." + attribute for attribute in attributes))
+        return spelling
 
     def _may_resolve(self, root: str, rest: str, targets: frozenset[str]) -> bool:
         for imported in self.imports.get(root, ()):

@@ -1,0 +1,124 @@
+"""``expression_contexts`` gives LibCST's scope analysis the same answers as ``ExpressionContextProvider``.
+
+The scope analysis only distinguishes a stored name from any other, so the test compares the names each marks
+``STORE`` or ``DEL``; then, end to end, the qualified names the scope analysis derives with the primed contexts.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import ExpressionContext, ExpressionContextProvider, MetadataWrapper, QualifiedNameProvider
+
+from fuzz_generators import tf_program
+from tflint_nan import expression_contexts, focus, screen
+from tflint_nan.lint import run_with_deep_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "tflint_nan").rglob("*.py"))
+
+TRICKY = textwrap.dedent("""\
+    import a.b as c, d
+    from e import (f as g, h)
+    x, (y, *z) = w = [v for v in range(3) if (u := v)]
+    q: int = 1
+    q += (r := 2)
+    s.t, s[k], s[k:m] = 1, 2, 3
+    del x, s.t, s[k]
+    for i, (j, *l) in pairs:
+        pass
+    else:
+        n = {o: p for o, p in items}
+    with open(x) as (fa, fb), open(y) as fc:
+        pass
+    try:
+        pass
+    except ValueError as error:
+        pass
+    lam = lambda la, *lb, lc=1, **ld: la + lb
+    gen = ((ga, gb) for ga in range(2) for gb in range(ga) if (gc := ga))
+
+    @decorator(dx := 1)
+    class C(Base, metaclass=M):
+        attr = 1
+
+        def method(self, pa: int = default, *, pb=2) -> ret:
+            global gg
+            nonlocal_free = [self for self in ()]
+            async def inner():
+                async for ai in agen():
+                    pass
+            return pa
+
+    match command:
+        case [mx, *my] if mx:
+            pass
+        case {"k": mz, **mrest}:
+            pass
+        case Point(x=px) as pt:
+            pass
+    """)
+
+
+def provider_contexts(module: cst.Module) -> dict[cst.Name, ExpressionContext]:
+    # LibCST's visitors recurse: generated programs nest deeply (the analysis runs them on a deep stack too).
+    contexts = run_with_deep_stack(lambda: MetadataWrapper(module, unsafe_skip_copy=True).resolve(
+        ExpressionContextProvider))
+    return {node: context for node, context in contexts.items()
+            if isinstance(node, cst.Name) and context is not ExpressionContext.LOAD}
+
+
+def assert_same(module: cst.Module, opaque: tuple[type, ...] = ()) -> int:
+    expected = provider_contexts(module)
+    found = expression_contexts.store_contexts(module, opaque)
+    assert {id(node): context for node, context in found.items()} == {
+        id(node): context for node, context in expected.items()}
+    return len(expected)
+
+
+def test_every_construct_that_binds_a_name():
+    stored = assert_same(cst.parse_module(TRICKY))
+    assert stored > 40
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_the_fixtures_and_this_package(path):
+    assert_same(cst.parse_module(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_programs(seed):
+    assert_same(run_with_deep_stack(lambda: cst.parse_module(tf_program(random.Random(seed)))))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "fixtures").rglob("*.py")), ids=lambda path: path.name)
+def test_focused_modules_and_their_qualified_names(path):
+    """On the module the focused analysis builds (left-out statements stand in as opaque nodes), the contexts and
+    the qualified names they lead to are the provider's."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    plan = screen.plan(tree)
+    if plan is None:
+        pytest.skip("no statement of this file reaches LibCST")
+    focused = focus.FocusedModule.build(source, tree, plan)
+    assert focused is not None
+    assert_same(focused.module, (focus._Outside,))
+    plain = MetadataWrapper(focused.module, unsafe_skip_copy=True)
+    primed = MetadataWrapper(focused.module, unsafe_skip_copy=True)
+    expression_contexts.prime(primed, (focus._Outside,))
+    assert ExpressionContextProvider in primed._metadata
+    names = qualified_names(plain)
+    assert names and names == qualified_names(primed)
+
+
+def qualified_names(wrapper: MetadataWrapper) -> dict[cst.CSTNode, frozenset[str]]:
+    found = {}
+    for node, qualified in wrapper.resolve(QualifiedNameProvider).items():
+        qualified = qualified() if callable(qualified) else qualified  # LibCST computes some lazily
+        found[node] = frozenset(name.name for name in qualified)
+    return found
