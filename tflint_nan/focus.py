@@ -36,7 +36,7 @@ from libcst.metadata import (
 )
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from . import expression_contexts, stages
+from . import expression_contexts, stages, visiting
 from .analysis import ModuleAnalyzer
 from .finding import Finding
 from .gradients import ModuleFacts
@@ -65,8 +65,8 @@ def analyse_plan(source: str, tree: ast.Module, plan: Plan, path: str, strict: b
     with stages.stage("metadata"):
         expression_contexts.prime(wrapper, opaque=(_Outside,))
         wrapper.resolve_many(analyzer.get_inherited_dependencies())
-    with stages.stage("analysis"):
-        wrapper.visit(analyzer)
+    with stages.stage("analysis"), analyzer.resolve(wrapper):
+        visiting.visit(wrapper.module, analyzer)
         return analyzer.findings()
 
 

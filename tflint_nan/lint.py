@@ -186,7 +186,7 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
                           "not analysed") from None
     from libcst.metadata import MetadataWrapper
 
-    from . import expression_contexts
+    from . import expression_contexts, visiting
     from .analysis import ModuleAnalyzer
 
     if plan is None:
@@ -196,8 +196,8 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
     with stages.stage("metadata"):
         expression_contexts.prime(wrapper)
         wrapper.resolve_many(analyzer.get_inherited_dependencies())
-    with stages.stage("analysis"):
-        wrapper.visit(analyzer)
+    with stages.stage("analysis"), analyzer.resolve(wrapper):
+        visiting.visit(wrapper.module, analyzer)
         return analyzer.findings()
 
 

@@ -1,0 +1,85 @@
+"""Run a LibCST visitor over a module without LibCST's traversal, which rebuilds every node it passes.
+
+``CSTNode.visit`` serves transformers and visitors alike: each node it passes is reconstructed from its visited
+children, and a visitor's result is thrown away.  ``visit`` here calls the same ``on_visit`` and ``on_leave`` on
+the same nodes in the same order, reading each node's children in the order its own ``_visit_and_replace_children``
+visits them (read once per node type from LibCST's source), and skips the fields that hold only whitespace,
+comments and punctuation, which no visitor of this package looks at.  A node type whose order cannot be read is
+visited by LibCST itself.  ``tests/test_visiting.py`` compares the events with LibCST's on every fixture, this
+package and generated programs.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+
+import libcst as cst
+
+# Fields that only ever hold whitespace, comments and punctuation.
+_LAYOUT_FIELDS = frozenset({"lpar", "rpar", "comma", "leading_lines", "lines_after_decorators", "header", "footer",
+                            "semicolon", "newline", "trailing_whitespace", "equal", "operator", "colon", "dot",
+                            "first_line", "empty_lines", "lbracket", "rbracket", "lbrace", "rbrace", "star",
+                            "asynchronous", "default_comma", "whitespace"})
+_ORDERS: dict[type, tuple[str, ...] | None] = {}
+_VISIT_FUNCTIONS = frozenset({"visit_required", "visit_optional", "visit_sequence", "visit_sentinel",
+                              "visit_body_sequence"})
+
+
+def _order(kind: type) -> tuple[str, ...] | None:
+    """The fields ``kind._visit_and_replace_children`` visits, in its order, layout left out; None when its source
+    is not the plain ``return Kind(field=visit_...(self, "field", ...), ...)``."""
+    if kind in _ORDERS:
+        return _ORDERS[kind]
+    order = None
+    try:
+        function = ast.parse(textwrap.dedent(inspect.getsource(kind._visit_and_replace_children))).body[0]
+        statements = [statement for statement in function.body
+                      if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))]
+        if len(statements) == 1 and isinstance(statements[0], ast.Return) and isinstance(statements[0].value, ast.Call):
+            fields = []
+            for keyword in statements[0].value.keywords:
+                value = keyword.value
+                if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _VISIT_FUNCTIONS:
+                    if not (len(value.args) > 1 and isinstance(value.args[1], ast.Constant)
+                            and value.args[1].value == keyword.arg):
+                        raise ValueError(keyword.arg)
+                    if keyword.arg not in _LAYOUT_FIELDS and not keyword.arg.startswith("whitespace"):
+                        fields.append(keyword.arg)
+                elif not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+                          and value.value.id == "self"):
+                    raise ValueError(keyword.arg)  # computed: not a plain field
+            order = tuple(fields)
+    except (OSError, TypeError, SyntaxError, ValueError, IndexError, AttributeError):
+        order = None
+    _ORDERS[kind] = order
+    return order
+
+
+def visit(module: cst.CSTNode, visitor: cst.CSTVisitor, opaque: tuple[type, ...] = ()) -> None:
+    """``module.visit(visitor)`` for a visitor (not a transformer) that defines no attribute hooks
+    (``visit_Call_func``) and no methods for whitespace or punctuation; nodes of the ``opaque`` types are visited
+    but not entered."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(module, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            visitor.on_leave(node)
+            continue
+        order = _order(type(node))
+        if order is None:
+            node.visit(visitor)  # LibCST's own traversal, for this subtree
+            continue
+        descend = visitor.on_visit(node)
+        stack.append((node, True))
+        if not descend or (opaque and isinstance(node, opaque)):
+            continue
+        children = []
+        for name in order:
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                children.append(value)
+            elif isinstance(value, (list, tuple)):
+                children.extend(item for item in value if isinstance(item, cst.CSTNode))
+        stack.extend((child, False) for child in reversed(children))
