@@ -444,7 +444,8 @@ class _Demand:
         if definition.class_qualname is not None and positional[:1] in (["self"], ["cls"]):
             positional = positional[1:]
         defaults = dict(zip(reversed(positional), reversed(arguments.defaults)))
-        defaults.update((argument.arg, default) for argument, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
+        defaults.update((argument.arg, default) for argument, default in zip(arguments.kwonlyargs,
+                                                                              arguments.kw_defaults)
                         if default is not None)
         sites = [(self, call) for call in self.call_sites.get(name, [])]
         external = self._external_sites(function)
@@ -544,12 +545,13 @@ class _Demand:
         position = (at.lineno, at.col_offset)
         child, parent = at, self.parents.get(at)
         while parent is not None:
-            if isinstance(parent, ast.While) or (isinstance(parent, (ast.For, ast.AsyncFor)) and child is not parent.iter):
+            if isinstance(parent, ast.While) or (
+                    isinstance(parent, (ast.For, ast.AsyncFor)) and child is not parent.iter):
                 return values, False  # a loop between the read and any assignment that kills the others
             if isinstance(parent, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)) and parent is not scope:
                 return values, False  # read whenever it is called
-            for field in ("body", "orelse", "finalbody"):
-                block = getattr(parent, field, None)
+            for block_name in ("body", "orelse", "finalbody"):
+                block = getattr(parent, block_name, None)
                 if isinstance(block, list) and child in block:
                     for statement in reversed(block[:block.index(child)]):
                         if isinstance(statement, ast.Assign) and id(statement.value) in assigned and any(

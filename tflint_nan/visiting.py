@@ -37,9 +37,10 @@ def _order(kind: type) -> tuple[str, ...] | None:
         function = ast.parse(textwrap.dedent(inspect.getsource(kind._visit_and_replace_children))).body[0]
         statements = [statement for statement in function.body
                       if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))]
-        if len(statements) == 1 and isinstance(statements[0], ast.Return) and isinstance(statements[0].value, ast.Call):
+        returned = statements[0].value if len(statements) == 1 and isinstance(statements[0], ast.Return) else None
+        if isinstance(returned, ast.Call):
             fields = []
-            for keyword in statements[0].value.keywords:
+            for keyword in returned.keywords:
                 value = keyword.value
                 if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _VISIT_FUNCTIONS:
                     if not (len(value.args) > 1 and isinstance(value.args[1], ast.Constant)
