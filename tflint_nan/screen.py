@@ -414,7 +414,7 @@ class _Facts:
         self._tree = tree
         self._resolved: dict[tuple, bool] = {}
         self._spellings: dict[int, tuple[str | None, str]] = {}  # id of a callee (the tree keeps it alive) -> root, rest
-        self._kinds: dict[tuple[str | None, str], tuple[bool, ...]] = {}  # spelling -> ``sink_kinds``
+        self._kinds: dict[tuple[str | None, str], tuple[bool, ...]] = {}  # a spelling's ``sink_kinds``
         self.top_level_names = {statement.name for statement in tree.body if isinstance(statement, _SCOPES)}
         self.library_aliases: set[str] = set()
         self.locals_may_alias = False

@@ -42,7 +42,9 @@ def _order(kind: type) -> tuple[str, ...] | None:
             fields = []
             for keyword in returned.keywords:
                 value = keyword.value
-                if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _VISIT_FUNCTIONS:
+                visited = isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and (
+                    value.func.id in _VISIT_FUNCTIONS)
+                if visited:
                     if not (len(value.args) > 1 and isinstance(value.args[1], ast.Constant)
                             and value.args[1].value == keyword.arg):
                         raise ValueError(keyword.arg)
