@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -125,8 +126,8 @@ class ProjectModules:
         for path in files:
             if path == self.path or is_test_file(path):
                 continue
-            data = _read_small(path)
-            if data is None or not all(needle in data for needle in needles):
+            words = _words(path)
+            if words is None or not all(needle in words for needle in needles):
                 continue
             found = _calls_in(path, _module_of(root, path), target)
             if found is None:
@@ -284,6 +285,18 @@ def read_module_file(path: str, limit: int) -> bytes | None:
             os.close(descriptor)
 
 
+# A name as bytes: ASCII word characters and the bytes of UTF-8 sequences (identifiers may be non-ASCII).
+_WORD = re.compile(rb"[\w\x80-\xff]+")
+
+
+@lru_cache(maxsize=1024)
+def _words(path: str) -> frozenset[bytes] | None:
+    """The names a module of the project spells (None: unreadable or too large): a call of a function needs its name
+    and its module's name as words of the file, and each question about a function asks it of every module."""
+    data = _read_small(path)
+    return None if data is None else frozenset(_WORD.findall(data))
+
+
 @lru_cache(maxsize=256)
 def parsed(path: str) -> ast.Module | None:
     """Another module of the project, parsed once per process (None: unreadable, too large, or not Python)."""
@@ -299,19 +312,31 @@ def parsed(path: str) -> ast.Module | None:
 def _calls_in(path: str, module: str, target: str) -> list[ast.Call] | None:
     """The calls of ``target`` (``pkg.mod.function``) in the file; None when it also uses it in a way that cannot
     be followed (a star import of its module, the function read as a value)."""
+    calls, star_imported = _call_index(path, module)
+    if target.rpartition(".")[0] in star_imported:
+        return None
+    return calls.get(target, [])
+
+
+@lru_cache(maxsize=256)
+def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call] | None], frozenset[str]]:
+    """What one file does with the names its imports bind, read in one pass for every function asked about: each
+    qualified name it refers to -> its calls (None when the name is also used as a value), and the modules it
+    star-imports."""
     tree = parsed(path)
     if tree is None:
-        return []
+        return {}, frozenset()
     package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
-    target_module, _, function = target.rpartition(".")
     local: dict[str, str] = {}  # a name bound by an import -> the qualified name it stands for
+    star_imported: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             source = _absolute(node, package)
             for alias in node.names:
-                if alias.name == "*" and source == target_module:
-                    return None
-                if source is not None:
+                if alias.name == "*":
+                    if source is not None:
+                        star_imported.add(source)
+                elif source is not None:
                     local[alias.asname or alias.name] = f"{source}.{alias.name}"
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -319,10 +344,10 @@ def _calls_in(path: str, module: str, target: str) -> list[ast.Call] | None:
                     local[alias.asname] = alias.name
                 else:
                     local.setdefault(alias.name.split(".")[0], alias.name.split(".")[0])
-    if not any(target == meaning or target.startswith(meaning + ".") for meaning in local.values()):
-        return []
+    calls: dict[str, list[ast.Call] | None] = {}
+    if not local:
+        return calls, frozenset(star_imported)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    calls = []
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Name, ast.Attribute)) or isinstance(parents.get(node), ast.Attribute):
             continue
@@ -331,14 +356,17 @@ def _calls_in(path: str, module: str, target: str) -> list[ast.Call] | None:
             continue
         head, _, rest = dotted.partition(".")
         meaning = local.get(head)
-        if meaning is None or (f"{meaning}.{rest}" if rest else meaning) != target:
+        if meaning is None:
             continue
+        qualified = f"{meaning}.{rest}" if rest else meaning
         parent = parents.get(node)
         if isinstance(node.ctx, ast.Load) and isinstance(parent, ast.Call) and parent.func is node:
-            calls.append(parent)
+            found = calls.setdefault(qualified, [])
+            if found is not None:
+                found.append(parent)
         elif not isinstance(parent, (ast.ImportFrom, ast.alias)):
-            return None  # handed around as a value: its callers are unknown
-    return calls
+            calls[qualified] = None  # handed around as a value: its callers are unknown
+    return calls, frozenset(star_imported)
 
 
 @lru_cache(maxsize=4096)
@@ -470,7 +498,8 @@ def _stat_signature(path: str) -> str:
 def forget_project_caches() -> None:
     """Forget every module of the project read so far (a long-running process such as the language server calls
     this when files change): file lists, contents, parsed trees, exports and module locations."""
-    for cached in (_project_files, _tree_signature, _read_small, parsed, _find_module, _read_exports):
+    for cached in (_project_files, _tree_signature, _read_small, _words, parsed, _find_module, _read_exports,
+                   _call_index):
         cached.cache_clear()
     for forget in _FORGET_HOOKS:
         forget()
