@@ -309,6 +309,10 @@ STILL_REPORTED = {
         "def likelihood(x, log_std):\n    return (x / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
         "def a(x, s):\n    total = 0.\n    for _ in range(3):\n        total += likelihood(x, s)\n"
         "        s = x * 100.\n    return total\n", "high"),
+    "a generator reads the variable when it is consumed": (
+        "def likelihood(x, log_std):\n    return (x / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
+        "def a(x, s):\n    s = tf.clip_by_value(s, -20., 2.)\n    terms = (likelihood(x, s) for _ in range(3))\n"
+        "    s = x * 100.\n    return sum(terms)\n", "high"),
     "a public method: callers elsewhere are not known": (
         "class Policy(keras.layers.Layer):\n    def scale(self, s):\n        return 1. / (tf.exp(s) + 1e-6)\n\n"
         "    def call(self, x):\n        return x * self.scale(tf.nn.sigmoid(x))\n", "high"),

@@ -29,6 +29,7 @@ from . import knowledge
 from .intervals import EVERYTHING, IntervalSet, hyperparameter_range, power_range
 from .project import ProjectModules, forget_with_project, parsed
 from .ranges import EVERYWHERE, Analysis, Binding, Region, conjoin, is_empty, library_call_range, select_arguments
+from .screen import literal_number
 
 MAX_DEPTH = 40
 UNKNOWN_NAME = "*"  # in ``GradientFlow.names``: a chain of assignments too long to follow
@@ -491,7 +492,7 @@ class _Demand:
             return IntervalSet.point(constant) if constant is not None else EVERYTHING
         if isinstance(node, ast.Call):
             values = library_call_range((self._qualified(node.func),), lambda position, keywords: _ast_argument(
-                node, position, keywords), recurse, _literal_number)
+                node, position, keywords), recurse, literal_number)
             return values if values is not None else EVERYTHING
         return EVERYTHING
 
@@ -548,8 +549,9 @@ class _Demand:
             if isinstance(parent, ast.While) or (
                     isinstance(parent, (ast.For, ast.AsyncFor)) and child is not parent.iter):
                 return values, False  # a loop between the read and any assignment that kills the others
-            if isinstance(parent, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)) and parent is not scope:
-                return values, False  # read whenever it is called
+            if isinstance(parent, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.GeneratorExp)) and (
+                    parent is not scope):
+                return values, False  # read whenever it is called (a generator: whenever it is consumed)
             for block_name in ("body", "orelse", "finalbody"):
                 block = getattr(parent, block_name, None)
                 if isinstance(block, list) and child in block:
@@ -1008,22 +1010,8 @@ def _ast_value(node: ast.expr, method: ast.AST | None, depth: int = 0) -> tuple[
     return True, EVERYTHING
 
 
-def _literal_number(node: ast.expr) -> float | None:
-    """The number a literal spells (``2``, ``-1.``, ``1e-7``), else None."""
-    sign = 1.0
-    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        sign = -sign if isinstance(node.op, ast.USub) else sign
-        node = node.operand
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        try:
-            return sign * float(node.value)
-        except OverflowError:
-            return None
-    return None
-
-
 def _literal_range(node: ast.expr) -> IntervalSet:
-    number = _literal_number(node)
+    number = literal_number(node)
     return IntervalSet.point(number) if number is not None else EVERYTHING
 
 

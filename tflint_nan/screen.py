@@ -793,7 +793,7 @@ class _Screen:
                 if type(node.op) is ast.Mult:
                     found = ast.dump(node.left) == ast.dump(node.right)
                 else:
-                    exponent = _literal_number(node.right)
+                    exponent = literal_number(node.right)
                     found = exponent is not None and exponent > 1
                 stack.extend(ast.iter_child_nodes(node))
             elif not divisions and not products and kind is ast.BinOp and type(node.op) is ast.Pow and not _is_number(
@@ -815,7 +815,7 @@ def _unpacks(call: ast.Call) -> bool:
         keyword.arg is None for keyword in call.keywords)
 
 
-def _literal_number(node: ast.expr) -> float | None:
+def literal_number(node: ast.expr) -> float | None:
     """The number a literal spells, signs included (``ranges.constant_value``: the analysis reads exponents only
     from literals), else None."""
     sign = 1.0
@@ -834,7 +834,7 @@ def _literal_number(node: ast.expr) -> float | None:
 def _is_root_exponent(node: ast.expr) -> bool:
     """``x ** 0.5``: only an exponent between 0 and 1 makes a power a root (``analysis._check_root``); an exponent
     that is no number (``gamma``) may be one."""
-    exponent = _literal_number(node)
+    exponent = literal_number(node)
     return (0 < exponent < 1) if exponent is not None else not _is_number(node)
 
 
