@@ -323,3 +323,12 @@ def test_a_statements_own_code_gives_the_module_positions(path):
 def test_a_statements_own_code_gives_the_module_positions_on_generated_programs(seed):
     source = tf_program(random.Random(seed)) + "\n\n# a comment\n\n@decorator(\n    1)\ndef last(): return 1; x = 2\n"
     assert _statement_positions_agree(source) > 0
+
+
+def test_without_libcsts_codegen_internals_the_module_positions_are_used(monkeypatch):
+    from tflint_nan import focus
+
+    source = (FIXTURES / "bad" / "sinks.py").read_text(encoding="utf-8")
+    expected = [(f.code, f.start, f.end) for f in lint_source(source, "sinks.py").findings]
+    monkeypatch.setattr(focus, "PositionProvidingCodegenState", None)
+    assert [(f.code, f.start, f.end) for f in lint_source(source, "sinks.py").findings] == expected and expected

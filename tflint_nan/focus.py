@@ -34,7 +34,11 @@ from libcst.metadata import (
     QualifiedNameProvider,
     ScopeProvider,
 )
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+try:  # LibCST's internals, to compute one statement's positions; without them the whole module's are used
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
+except ImportError:  # pragma: no cover - a LibCST that moved it
+    PositionProvidingCodegenState = None
 
 from . import expression_contexts, stages, visiting
 from .analysis import ModuleAnalyzer
@@ -421,6 +425,8 @@ def _statement_positions(statement: cst.CSTNode, first_line: int, module: cst.Mo
     """What ``PositionProvider`` gives the nodes of one top-level statement, from the statement's code alone (its
     columns are the module's: a top-level statement starts at column 0), and the lines to add to them; None when
     the statement's own first line does not come out as ``first_line`` (then the whole module is used)."""
+    if PositionProvidingCodegenState is None:
+        return None
     provider = PositionProvider()
     try:
         state = PositionProvidingCodegenState(default_indent=module.default_indent,
