@@ -21,12 +21,10 @@ from typing import Iterator
 import libcst as cst
 from libcst.metadata import ExpressionContext, ExpressionContextProvider, MetadataWrapper
 
+from .visiting import LAYOUT_FIELDS
+
 LOAD, STORE, DEL = ExpressionContext.LOAD, ExpressionContext.STORE, ExpressionContext.DEL
 
-# Fields that only ever hold whitespace, comments and punctuation: never a name.
-_LAYOUT_FIELDS = frozenset({"lpar", "rpar", "comma", "leading_lines", "lines_after_decorators", "header", "footer",
-                            "semicolon", "newline", "trailing_whitespace", "equal", "operator", "colon", "dot",
-                            "first_line", "empty_lines"})
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -35,7 +33,7 @@ def _fields(kind: type) -> tuple[str, ...]:
     if fields is None:
         fields = _FIELDS[kind] = tuple(
             field.name for field in dataclasses.fields(kind)
-            if field.name not in _LAYOUT_FIELDS and not field.name.startswith("whitespace"))
+            if field.name not in LAYOUT_FIELDS and not field.name.startswith("whitespace"))
     return fields
 
 

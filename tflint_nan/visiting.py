@@ -17,8 +17,8 @@ import textwrap
 
 import libcst as cst
 
-# Fields that only ever hold whitespace, comments and punctuation.
-_LAYOUT_FIELDS = frozenset({"lpar", "rpar", "comma", "leading_lines", "lines_after_decorators", "header", "footer",
+# Fields that only ever hold whitespace, comments and punctuation: never a name (``expression_contexts`` too).
+LAYOUT_FIELDS = frozenset({"lpar", "rpar", "comma", "leading_lines", "lines_after_decorators", "header", "footer",
                             "semicolon", "newline", "trailing_whitespace", "equal", "operator", "colon", "dot",
                             "first_line", "empty_lines", "lbracket", "rbracket", "lbrace", "rbrace", "star",
                             "asynchronous", "default_comma", "whitespace"})
@@ -48,7 +48,7 @@ def _order(kind: type) -> tuple[str, ...] | None:
                     if not (len(value.args) > 1 and isinstance(value.args[1], ast.Constant)
                             and value.args[1].value == keyword.arg):
                         raise ValueError(keyword.arg)
-                    if keyword.arg not in _LAYOUT_FIELDS and not keyword.arg.startswith("whitespace"):
+                    if keyword.arg not in LAYOUT_FIELDS and not keyword.arg.startswith("whitespace"):
                         fields.append(keyword.arg)
                 elif not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
                           and value.value.id == "self"):
