@@ -50,6 +50,7 @@ def table_names_raw() -> set[str]:
     for op in kb.SATURATING_OPS:
         names |= op.names
     names |= set(kb.BOOLEAN_MASKS) | kb.MULTIPLY | set(kb.INFINITY_CARRIERS) | kb.MAX_REDUCTIONS | kb.MIN_REDUCTIONS
+    names |= kb.SUM_REDUCTIONS | kb.EXPS
     names |= set(kb.ZERO_FLAT_OPS) | kb.ZERO_CARRIERS | kb.NORMS | set(kb.INDEX_SELECTIONS)
     return names | kb.NO_GRADIENT_RESULTS | kb.CASTS | kb.RANDOM_SAMPLES
 
@@ -106,6 +107,8 @@ def table_names() -> dict[str, str]:
         add(f"SATURATING_OPS[{op.key}]", op.names)
     add("INFINITY_CARRIERS", kb.INFINITY_CARRIERS)
     add("MAX_REDUCTIONS", kb.MAX_REDUCTIONS | kb.MIN_REDUCTIONS)
+    add("SUM_REDUCTIONS", kb.SUM_REDUCTIONS)
+    add("EXPS", kb.EXPS)
     add("ZERO_FLAT_OPS", kb.ZERO_FLAT_OPS)
     add("ZERO_CARRIERS", kb.ZERO_CARRIERS)
     add("NORMS", kb.NORMS)
@@ -621,6 +624,37 @@ def test_value_function(row, name):
         np.testing.assert_array_equal(np.asarray(fn(EXTREMES)), xs)
     else:
         pytest.fail(f"unknown ValueFunction kind {row.kind!r}")
+
+
+# A max-subtracted exp's sum (``ranges.Analysis._sums_max_shifted_exp``): at least 1 over the maximum's axes, so a
+# log of it or a division by it has a finite gradient even where a where discards it; over fewer axes it can be 0.
+SHIFTED_SUM_CASES = [(total, maximum) for total in sorted(n for n in kb.SUM_REDUCTIONS if is_live(n))
+                     for maximum in sorted(n for n in kb.MAX_REDUCTIONS if is_live(n))
+                     if total.rsplit(".", 1)[0] == maximum.rsplit(".", 1)[0]]
+SHIFTED_ROWS = np.array([[-1e4, -1e4, -1e4], [1e4, -1e4, 0.0], [88.0, 89.5, 100.0], [-100.0, -0.5, -1e-30]],
+                        np.float32)
+
+
+@pytest.mark.parametrize("total,maximum", SHIFTED_SUM_CASES)
+@pytest.mark.parametrize("mode", ["eager", "xla"])
+def test_the_sum_of_a_max_shifted_exp_is_at_least_one(total, maximum, mode):
+    reduce_sum, reduce_max, exp = resolve(total), resolve(maximum), tf.exp
+
+    def per_row(z):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            s = reduce_sum(exp(z - reduce_max(z, axis=-1, keepdims=True)), axis=-1)
+            discarded = tf.reduce_sum(tf.where(s < 0.5, tf.math.log(s), tf.zeros_like(s)))  # never selected
+        return s, tape.gradient(discarded, z)
+
+    def global_maximum(z):  # the maximum over every row, a sum per row: the fact does not hold
+        return reduce_sum(exp(z - reduce_max(z)), axis=-1)
+
+    run = per_row if mode == "eager" else tf.function(per_row, jit_compile=True)
+    s, grad = run(tf.constant(SHIFTED_ROWS))
+    assert np.all(np.asarray(s) >= 1.0), f"{total}(exp(z - {maximum}(z))) = {np.asarray(s)}"
+    assert np.all(np.isfinite(np.asarray(grad)))
+    assert np.min(np.asarray(global_maximum(tf.constant(SHIFTED_ROWS)))) == 0.0
 
 
 # -- 7. the safe built-ins have no NaN gradient inside a where ------------------------------------------------------

@@ -651,6 +651,12 @@ _VALUE_BY_NAME = {name: fn for fn in VALUE_FUNCTIONS for name in fn.names}
 # Reductions to the maximum and minimum: ``x - reduce_max(x, axis, keepdims=True)`` is at most 0 everywhere.
 MAX_REDUCTIONS = qualified(tf="reduce_max", tf_math="reduce_max", K="max", ops=("max", "amax"), tnp=("max", "amax"))
 MIN_REDUCTIONS = qualified(tf="reduce_min", tf_math="reduce_min", K="min", ops=("min", "amin"), tnp=("min", "amin"))
+# Sums over axes (not running sums): ``reduce_sum(exp(z - reduce_max(z, a, keepdims=True)), a)`` adds, in every
+# group it reduces, the element where ``z`` is the group's maximum, whose exp is exactly 1, and nothing negative:
+# a max-subtracted softmax's denominator is at least 1 (``ranges.Analysis._sums_max_shifted_exp``;
+# tests/test_knowledge_tf.py).
+SUM_REDUCTIONS = qualified(tf="reduce_sum", tf_math="reduce_sum", K="sum", ops="sum", tnp="sum")
+EXPS = qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp")
 
 
 def value_function(name: str) -> ValueFunction | None:

@@ -133,6 +133,9 @@ def constant_value(node: cst.BaseExpression) -> float | None:
     return None
 
 
+_UNSET = object()  # an argument not given (None is an answer)
+
+
 class Analysis:
     """Condition regions and value ranges, over one module's expressions."""
 
@@ -372,14 +375,14 @@ class Analysis:
                 return inner
             return EVERYTHING
         if isinstance(node, cst.BinaryOperation):
-            return self._binary_range(node, recurse, region)
+            return self._binary_range(node, recurse, region, as_of)
         if isinstance(node, cst.IfExp):
             return recurse(node.body).union(recurse(node.orelse))
         if isinstance(node, cst.Call):
             return self._call_range(node, region, as_of, depth, recurse)
         return EVERYTHING
 
-    def _binary_range(self, node: cst.BinaryOperation, recurse, region: Region) -> IntervalSet:
+    def _binary_range(self, node: cst.BinaryOperation, recurse, region: Region, as_of: int) -> IntervalSet:
         op = node.operator
         if isinstance(op, cst.Power):
             exponent = constant_value(node.right)
@@ -392,7 +395,7 @@ class Analysis:
         if isinstance(op, cst.Add):
             return left.add(right)
         if isinstance(op, cst.Subtract):
-            extreme = self._reduced_extreme(node.right, node.left)
+            extreme = self._reduced_extreme(node.right, node.left, as_of)
             if extreme == "max":
                 return IntervalSet.compare("<=", 0.0)  # x - max(x): the max-subtracted softmax's exponent
             if extreme == "min":
@@ -421,23 +424,81 @@ class Analysis:
                 break
         return self.ctx.key(node)
 
-    def _reduced_extreme(self, node, of, depth: int = 0) -> str | None:
+    def _reduced_extreme(self, node, of, as_of: int | None = None, depth: int = 0) -> str | None:
         """"max" or "min" when ``node`` is the maximum or minimum of ``of`` over some axes (through stop_gradient
-        and other identities): every element of ``of`` is then at most (at least) it."""
-        if depth > 5 or not isinstance(node, cst.Call) or not node.args:
+        and other identities, and, given ``as_of``, a variable that holds it): every element of ``of`` is then at
+        most (at least) it."""
+        reduction = self._extreme_reduction(node, of, as_of, depth)
+        return reduction[0] if reduction is not None else None
+
+    def _extreme_reduction(self, node, of, as_of: int | None, depth: int = 0,
+                           of_binding=_UNSET) -> tuple[str, cst.Call] | None:
+        """``_reduced_extreme``'s answer with the reduction's call."""
+        if depth > 5:
+            return None
+        if isinstance(node, cst.Name) and as_of is not None:
+            # ``m = tf.reduce_max(z, -1, keepdims=True); z - m``: the ``z`` that ``m`` reduced must be the ``z``
+            # read here, not an earlier value of it.
+            binding = self.ctx.binding(node.value, as_of)
+            if binding is None or binding.value is None:
+                return None
+            if isinstance(of, cst.Name):
+                if of_binding is _UNSET:
+                    of_binding = self.ctx.binding(of.value, as_of)
+                if self.ctx.binding(of.value, binding.seq) is not of_binding:
+                    return None
+            return self._extreme_reduction(binding.value, of, binding.seq, depth + 1, of_binding)
+        if not isinstance(node, cst.Call) or not node.args:
             return None
         names = self.ctx.qualified_names(node.func)
         first = node.args[0].value
         if names & knowledge.MAX_REDUCTIONS and self.ctx.key(first) == self.ctx.key(of):
-            return "max"
+            return "max", node
         if names & knowledge.MIN_REDUCTIONS and self.ctx.key(first) == self.ctx.key(of):
-            return "min"
+            return "min", node
         if any((function := knowledge.value_function(name)) is not None and function.kind == "identity"
                for name in names):
-            return self._reduced_extreme(first, of, depth + 1)
+            return self._extreme_reduction(first, of, as_of, depth + 1, of_binding)
         return None
 
+    def _sums_max_shifted_exp(self, node: cst.Call, as_of: int) -> bool:
+        """``reduce_sum(exp(z - reduce_max(z, a, keepdims=True)), a)``, directly or through variables: every group
+        the sum adds holds the element where ``z`` is the group's maximum, whose exp is exactly 1, and no term is
+        negative, so the sum is at least 1.  The sum's axes must cover the maximum's: with the maximum of all of
+        ``z`` and a sum per row, a row far below that maximum sums to 0 (and without ``keepdims`` the maximum
+        broadcasts against the wrong axis)."""
+        summed, summed_at = self._value_of(argument(node, 0, FIRST_ARGUMENT), as_of)
+        if not (isinstance(summed, cst.Call) and self.ctx.qualified_names(summed.func) & knowledge.EXPS):
+            return False
+        exponent, exponent_at = self._value_of(argument(summed, 0, FIRST_ARGUMENT), summed_at)
+        if not (isinstance(exponent, cst.BinaryOperation) and isinstance(exponent.operator, cst.Subtract)):
+            return False
+        reduction = self._extreme_reduction(exponent.right, exponent.left, exponent_at)
+        if reduction is None or reduction[0] != "max":
+            return False
+        maximum = reduction[1]
+        max_axis = argument(maximum, 1, ("axis", "reduction_indices"))
+        sum_axis = argument(node, 1, ("axis", "reduction_indices"))
+        if sum_axis is None:
+            return True  # a sum of every element holds the maximum's, whatever axes the maximum took
+        keepdims = argument(maximum, 2, ("keepdims", "keep_dims"))
+        return (max_axis is not None and self.ctx.key(max_axis) == self.ctx.key(sum_axis)
+                and isinstance(keepdims, cst.Name) and keepdims.value == "True")
+
+    def _value_of(self, node, as_of: int) -> tuple[cst.BaseExpression | None, int]:
+        """``node``, or the value a variable holds there (through a few assignments), with where it was bound."""
+        for _ in range(4):
+            if not isinstance(node, cst.Name):
+                break
+            binding = self.ctx.binding(node.value, as_of)
+            if binding is None or binding.value is None:
+                break
+            node, as_of = binding.value, binding.seq
+        return node, as_of
+
     def _call_range(self, node: cst.Call, region: Region, as_of: int, depth: int, recurse) -> IntervalSet:
+        if self.ctx.qualified_names(node.func) & knowledge.SUM_REDUCTIONS and self._sums_max_shifted_exp(node, as_of):
+            return IntervalSet.compare(">=", 1.0)
         select = lambda api: self.select_range(node, api, region, as_of, depth)  # noqa: E731
         values = library_call_range(self.ctx.qualified_names(node.func), lambda position, keywords: argument(
             node, position, keywords), recurse, constant_value, select)
