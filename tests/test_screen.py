@@ -7,8 +7,11 @@ statement, the exhaustive path finds nothing there either; where it keeps one, t
 from __future__ import annotations
 
 import ast
+import io
 import re
 import textwrap
+import tokenize
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +146,76 @@ def test_the_plan_measures_the_nesting_depth_of_every_node(source):
     found = screen.plan(tree)
     assert found is not None
     assert found.depth == _reference_depth(tree)
+
+
+# -- the byte screen reads code, not comments and strings -------------------------------------------------------------
+def _code_tokens(source: bytes) -> list[tuple[int, str]]:
+    """Python's own tokens of ``source`` that are code: comments dropped, every string but an f-string read as
+    an empty one (what ``code_without_strings_and_comments`` leaves of them)."""
+    kept = []
+    for token in tokenize.tokenize(io.BytesIO(source).readline):
+        if token.type == tokenize.STRING:
+            prefix = re.match(r"[rRbBuUfF]*", token.string).group(0)
+            kept.append((token.type, token.string if "f" in prefix.lower() else '""'))
+        elif token.type in (tokenize.NAME, tokenize.OP, tokenize.NUMBER):
+            kept.append((token.type, token.string))
+    return kept
+
+
+def _sources_to_read() -> list[tuple[str, bytes]]:
+    root = Path(__file__).resolve().parent.parent
+    paths = sorted((root / "tflint_nan").glob("*.py")) + sorted((root / "fixtures").rglob("*.py")) + sorted(
+        (root / "tests").glob("*.py"))
+    return [(path.relative_to(root).as_posix(), path.read_bytes()) for path in paths]
+
+
+@pytest.mark.parametrize("name,source", _sources_to_read(), ids=lambda value: value if isinstance(value, str) else "")
+def test_without_strings_and_comments_the_code_tokens_are_the_same(name, source):
+    code = screen.code_without_strings_and_comments(source)
+    assert code is not None
+    assert _code_tokens(code) == _code_tokens(source)
+
+
+@pytest.mark.parametrize("source", [
+    's = """it\'s"""\ny = 1\n',
+    "s = 'a # b'  # it's\ny = 1\n",
+    's = "a\\\nb"; y = 1\n',
+    "s = rb'\\\\'; y = 1\n",
+    "if'a': y = 1\n",
+    "s = f\"{x!r:>{width}} {{literal}}\"\ny = 1\n",
+    "s = ''\nt = \"\"\ny = '''a\n'' '\n'''\n",
+    "s = u'\\''\ny = \"\\\"\"\n",
+])
+def test_strings_and_comments_that_look_like_each_other(source):
+    code = screen.code_without_strings_and_comments(source.encode())
+    assert code is not None
+    assert _code_tokens(code) == _code_tokens(source.encode())
+
+
+def test_an_f_string_whose_braces_do_not_balance_is_not_read():
+    # Python 3.12 allows the f-string's own quotes inside its replacement fields: where strings end is not plain.
+    assert screen.code_without_strings_and_comments(b's = f"{d["k"]}"\ny = tf.where(c, a, b)\n') is None
+
+
+@pytest.mark.parametrize("source", [
+    '"""Use it like this:\n\n>>> import tensorflow as tf\n>>> tf.where(x > 0, x, tf.exp(x))\n"""\n\nimport numpy as np\n',
+    "import tensorflow as tf\n\n\ndef f(x):\n    '''Unlike tf.where(c, a, b), this keeps a.'''\n    return tf.matmul(x, x)\n",
+    "import tensorflow as tf\ny = tf.matmul(a, b)  # not tf.where(c, tf.exp(a), b)\n",
+    "import numpy as np\nEXAMPLE = 'import tensorflow as tf; tf.where(c, a, b)'\ny = np.maximum(a, b)\n",
+])
+def test_the_byte_screen_does_not_count_mentions_in_strings_and_comments(source):
+    data = source.encode()
+    assert not screen.might_have_findings(data)
+    assert both_paths(source) == []
+
+
+@pytest.mark.parametrize("source", [
+    'import tensorflow as tf\nprint(f"{tf.where(x > 0., tf.math.log(x), 0.)}")\n',
+    'import tensorflow as tf\nif"a": y = tf.where(x > 0., tf.math.log(x), 0.)\n',
+    'import tensorflow as tf\ns = "#"; y = tf.where(x > 0., tf.math.log(x), 0.)\n',
+    "import tensorflow as tf  # it's\ny = tf.where(x > 0., tf.math.log(x), 0.)\n",
+    'import tensorflow as tf\ns = """\n"""; y = tf.where(x > 0., tf.math.log(x), 0.)\n',
+])
+def test_code_around_strings_and_comments_still_passes_the_byte_screen(source):
+    assert screen.might_have_findings(source.encode())
+    assert both_paths(source)

@@ -8,7 +8,8 @@ path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and 
 1. ``might_have_findings`` (bytes): the name of a sink or of an op a sink meets (``SINK_NAMES``: ``where``,
    ``switch``, ``minimum``, ``cast``, ``exp``, ``sqrt``...) as an attribute or an imported name, and a way for a
    name to resolve into TensorFlow or Keras: an import of a module that holds one, or a binding of a name such as
-   ``keras``.  A mention in a comment or a string passes too (that only costs time).
+   ``keras``.  A file that passes is checked again without its comments and strings (a docstring's example
+   ``import tensorflow as tf`` does not count).
 2. ``plan`` (CPython's syntax tree, which ``lint.check_syntax`` builds anyway): a call that may resolve to a
    select (imports and ``K = tf.keras.backend`` aliases followed) with three arguments, one of which reaches a
    risky op, a division or a power, directly or through any assignment to a name it reads; or one of the other
@@ -189,6 +190,17 @@ def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
     (``internal_modules``: TensorFlow's internal modules count, ``tensorflow.python.ops.array_ops.where``)."""
     vocabulary = _WITH_INTERNAL if internal_modules else _PUBLIC
     data = _as_utf8(data)
+    if not _may_resolve(data, vocabulary):
+        return False
+    if data.lstrip()[:1] == b"{":
+        return True  # a notebook's JSON: its escapes hide where its strings end
+    # Library modules show ``>>> import tensorflow as tf`` and ``tf.where(...)`` in their docstrings: the same
+    # checks on the code alone.  (Only for files that passed: most files fail the cheaper checks above.)
+    code = code_without_strings_and_comments(data)
+    return code is None or _may_resolve(code, vocabulary)
+
+
+def _may_resolve(data: bytes, vocabulary: _Vocabulary) -> bool:
     # (The two patterns below each require a select word, so no separate search for the words comes first.)
     if not any(head in data for head in _HEAD_BYTES):
         return False
@@ -201,6 +213,62 @@ def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
     if data.lstrip()[:1] == b"{":
         return True  # a notebook's JSON: its escapes (``\nfrom``) hide where statements start
     return _select_may_resolve_into_library(data, vocabulary)
+
+
+# Comments and string literals, in the order a tokenizer meets them: a quote inside a comment belongs to the comment,
+# a ``#`` inside a string to the string.  A string is taken with its prefix (``rb``, ``f``; a keyword written right
+# before a string, ``if"a"``, may lend it one, which only keeps it as code); one quoted with a single quote character
+# ends at its line's end unless a backslash escapes it.
+_STRING_OR_COMMENT = re.compile(
+    rb"#[^\r\n]*|([rRbBuUfF]{0,2})"
+    rb"(\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|\"(?:\\[\s\S]|[^\"\\\r\n])*\"|'(?:\\[\s\S]|[^'\\\r\n])*')"
+)
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def code_without_strings_and_comments(data: bytes) -> bytes | None:
+    """``data`` with every comment removed and every string literal but an f-string replaced by ``""``; None when
+    the bytes cannot be read plainly.  No select call can be inside what is removed, so the byte checks on what is
+    left decide as they would on the whole file.  An f-string stays: its replacement fields are code.  One whose
+    braces do not balance may hold quotes of its own kind inside them (Python 3.12), where this reading loses track
+    of where strings end: then None."""
+
+    def blank(match: re.Match) -> bytes:
+        prefix = match.group(1)
+        if prefix is None:
+            return b""  # a comment
+        if b"f" in prefix or b"F" in prefix:
+            if not _fields_balance(match.group(2)):
+                raise _Unreadable
+            return match.group(0)
+        return b'""'
+
+    try:
+        return _STRING_OR_COMMENT.sub(blank, data)
+    except _Unreadable:
+        return None
+
+
+def _fields_balance(literal: bytes) -> bool:
+    """Whether an f-string's replacement fields open and close in turn (``{{`` and ``}}`` outside a field are
+    literal braces; inside one, ``{x:>{width}}`` nests)."""
+    depth = index = 0
+    while True:
+        index = min((found for found in (literal.find(b"{", index), literal.find(b"}", index)) if found >= 0),
+                    default=-1)
+        if index < 0:
+            return depth == 0
+        brace = literal[index:index + 1]
+        if depth == 0 and literal[index + 1:index + 2] == brace:
+            index += 2  # a literal brace
+            continue
+        depth += 1 if brace == b"{" else -1
+        if depth < 0:
+            return False
+        index += 1
 
 
 def _select_may_resolve_into_library(data: bytes, vocabulary: _Vocabulary = _PUBLIC) -> bool:
