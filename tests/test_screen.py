@@ -198,8 +198,10 @@ def test_an_f_string_whose_braces_do_not_balance_is_not_read():
 
 
 @pytest.mark.parametrize("source", [
-    '"""Use it like this:\n\n>>> import tensorflow as tf\n>>> tf.where(x > 0, x, tf.exp(x))\n"""\n\nimport numpy as np\n',
-    "import tensorflow as tf\n\n\ndef f(x):\n    '''Unlike tf.where(c, a, b), this keeps a.'''\n    return tf.matmul(x, x)\n",
+    '"""Use it like this:\n\n>>> import tensorflow as tf\n>>> tf.where(x > 0, x, tf.exp(x))\n"""\n'
+    '\nimport numpy as np\n',
+    "import tensorflow as tf\n\n\ndef f(x):\n    '''Unlike tf.where(c, a, b), this keeps a.'''\n"
+    "    return tf.matmul(x, x)\n",
     "import tensorflow as tf\ny = tf.matmul(a, b)  # not tf.where(c, tf.exp(a), b)\n",
     "import numpy as np\nEXAMPLE = 'import tensorflow as tf; tf.where(c, a, b)'\ny = np.maximum(a, b)\n",
 ])
