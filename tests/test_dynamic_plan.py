@@ -545,3 +545,37 @@ def test_a_copy_for_the_select_carries_the_other_checks_of_its_variant():
     last = apply_all(code, compose_copies(code, [e for f in findings for e in guard_edits(f, code)])).splitlines()[-1]
     assert last.count("__tflint_nan_guard_op__(") == 2 and last.count("__tflint_nan_mark_select__(") == 2
     assert last.endswith("__tflint_nan_select__=500020))) + tf.math.erf(v)")
+
+
+RANGED = """\
+import tensorflow as tf
+
+
+def _log_of_large(x):
+    return tf.where(x > 2., tf.math.log(x), tf.zeros_like(x))
+
+
+def model(v):
+    return _log_of_large(tf.abs(v)) + _log_of_large(tf.abs(v) + 1.)
+"""
+
+
+def test_the_extremes_stay_within_what_every_call_passes(tmp_path):
+    import ast
+
+    from tflint_nan.gradients import ModuleFacts
+    from tflint_nan.dynamic.inputs import plan_inputs
+    from tflint_nan.lint import analyse, Settings
+    from tflint_nan.project import ProjectModules
+
+    path = tmp_path / "ranged.py"
+    path.write_text(RANGED, encoding="utf-8")
+    module = slicer(RANGED)
+    [finding] = analyse(RANGED, str(path), Settings(strict=True))
+    unit = module.unit_at(finding.line, finding.start.column)
+    tree = ast.parse(RANGED)
+    spec = plan_inputs(tree, ModuleFacts(tree, ProjectModules(str(path))), unit, finding, RANGED, "float32").specs["x"]
+    # Every call passes |v| or |v| + 1: never a negative number, and 0 (the log's pole) is where the danger is.
+    assert spec["watch"] and 0.0 in spec["values"]
+    assert min(spec["values"]) == 0.0 and len(spec["values"]) > 3
+    assert "within what every call passes it" in spec["why"]

@@ -7,7 +7,8 @@ step counters (``knowledge.NO_GRADIENT_PARAMETERS``) and parameters that every c
 literal get fixed, realistic values and no gradient; so do parameters declared integers and parameters every call in
 the project passes configuration (``callsites.py``), and a function whose every call in the project is in code that
 is never differentiated is not differentiated at all.  Of the differentiated inputs, only those that reach the
-finding's operand get the extreme probe values; the others get ordinary magnitudes (``values.MODERATE``).
+finding's operand get the extreme probe values (only those its callers can pass it, where the static range analysis
+bounds what every call passes); the others get ordinary magnitudes (``values.MODERATE``).
 
 A class that needs constructor arguments is built from the number, string and boolean literals of a call of it
 in the module (``GatedELU(units=4)``).
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 
 from .. import knowledge
 from ..finding import Edit, Finding, Position
+from ..intervals import IntervalSet
 from . import callsites
 from .extract import DIVISOR_GUARD_NAME, GUARD_NAME, OP_GUARD_NAME, SELECT_MARK_NAME, Unit
 from .values import DTYPES, MODERATE, in_dtype, probe_values
@@ -147,6 +149,10 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
         on_operand = not operand_params or name in operand_params
         plan.specs[name] = {"values": extremes if on_operand else _within(record, MODERATE), "watch": True,
                             "why": "the finding's operand" if on_operand else "differentiated, not the operand"}
+        passed = _passed_range(facts, unit, name) if record is None else None
+        if passed is not None:
+            plan.specs[name]["values"] = _inside(plan.specs[name]["values"], passed)
+            plan.specs[name]["why"] += f", within what every call passes it ({passed})"
     # Rows of two: an index takes one entry and leaves the other out; a softmax needs entries that differ to round
     # one of them to 0 or 1 (a single-entry row's softmax is 1 whatever the logit).
     rows_of_two = finding.sink_kind == "index" or (
@@ -168,6 +174,25 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
         plan.no_gradient = "none of its inputs carries a gradient (" + "; ".join(
             f"{name}: {spec['why']}" for name, spec in plan.specs.items()) + ")"
     return plan
+
+
+def _passed_range(facts, unit: Unit, name: str) -> IntervalSet | None:
+    """The values every call of the function in the project passes ``name`` (``ModuleFacts.parameter_range``: a
+    literal, ``tf.abs(v) + 1.``, a constant of the project), or None when some call is not known."""
+    if facts is None or unit.kind != "function" or unit.inner:
+        return None
+    try:
+        return facts.parameter_range(unit.label, name)
+    except Exception:  # the static model is advice here: a failure in it must not stop the probe
+        return None
+
+
+def _inside(values: list[float], passed: IntervalSet) -> list[float]:
+    """The probe values a parameter's callers can pass it, with the finite ends of what they pass (the edge of the
+    op's domain is often one: ``tf.abs(v)`` passes 0); the ends alone when no probe value is inside."""
+    ends = [end for end in (passed.lo, passed.hi) if math.isfinite(end) and IntervalSet.point(end).within(passed)]
+    inside = [value for value in values if IntervalSet.point(value).within(passed)]
+    return list(dict.fromkeys(ends + inside)) or ends or list(values)
 
 
 # -- recordings (``record.py``) -------------------------------------------------------------------------------------
