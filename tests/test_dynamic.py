@@ -166,6 +166,23 @@ HOSTILE = {
         def independent(x):
             return tf.where(x > 0., x, tf.exp(x) - 1.)
         """,
+    # A library that takes longer to import than --timeout (zfit takes half a minute): the import gets TensorFlow's
+    # start-up time, and the function its own --timeout after it.
+    "slow_library.py": """\
+        import time
+
+        time.sleep(14)
+        SCALE = 1.0
+        """,
+    "uses_slow_library.py": """\
+        import tensorflow as tf
+
+        import slow_library
+
+
+        def elu(x):
+            return slow_library.SCALE * tf.where(x > 0., x, tf.exp(x) - 1.)
+        """,
     "crash.py": """\
         import os
         import signal
@@ -313,6 +330,11 @@ def test_a_hanging_module_statement_is_blamed_once_and_never_rerun(hostile_repor
     blamed = "not probed: timed out after 10 s while running the module's code at line 11 of the module"
     assert texts == {"first": [blamed], "second": [blamed],
                      "independent": ["confirmed: NaN gradient at x=89.0 (eager)"]}
+
+
+def test_a_library_slower_to_import_than_the_timeout_is_given_the_start_up_time(hostile_report):
+    assert verdict_texts(hostile_report, "uses_slow_library.py") == {
+        "elu": ["confirmed: NaN gradient at x=89.0 (eager)"]}
 
 
 def test_crashes_and_exits_are_reported_not_fatal(hostile_report):

@@ -216,13 +216,13 @@ def _may_resolve(data: bytes, vocabulary: _Vocabulary) -> bool:
 
 
 # Comments and string literals, in the order a tokenizer meets them: a quote inside a comment belongs to the comment,
-# a ``#`` inside a string to the string.  A string is taken with its prefix (``rb``, ``f``; a keyword written right
-# before a string, ``if"a"``, may lend it one, which only keeps it as code); one quoted with a single quote character
-# ends at its line's end unless a backslash escapes it.
+# a ``#`` inside a string to the string.  One quoted with a single quote character ends at its line's end unless a
+# backslash escapes it.  (Every branch starts with ``#`` or a quote, so the engine skips ahead to those bytes; a
+# string's prefix is read from the bytes before it.)
 _STRING_OR_COMMENT = re.compile(
-    rb"#[^\r\n]*|([rRbBuUfF]{0,2})"
-    rb"(\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|\"(?:\\[\s\S]|[^\"\\\r\n])*\"|'(?:\\[\s\S]|[^'\\\r\n])*')"
+    rb"#[^\r\n]*|\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|\"(?:\\[\s\S]|[^\"\\\r\n])*\"|'(?:\\[\s\S]|[^'\\\r\n])*'"
 )
+_PREFIX_LETTERS = frozenset(b"rRbBuUfF")
 
 
 class _Unreadable(Exception):
@@ -237,13 +237,17 @@ def code_without_strings_and_comments(data: bytes) -> bytes | None:
     of where strings end: then None."""
 
     def blank(match: re.Match) -> bytes:
-        prefix = match.group(1)
-        if prefix is None:
-            return b""  # a comment
-        if b"f" in prefix or b"F" in prefix:
-            if not _fields_balance(match.group(2)):
+        text = match.group(0)
+        if text[:1] == b"#":
+            return b""
+        start = prefix = match.start()
+        while prefix > max(start - 2, 0) and data[prefix - 1] in _PREFIX_LETTERS:
+            prefix -= 1  # the letters right before the quote: ``rb``, ``f``
+        # (A keyword may end in a prefix letter, ``if"a"``: then the string is kept as code, which costs nothing.)
+        if b"f" in data[prefix:start] or b"F" in data[prefix:start]:
+            if not _fields_balance(text):
                 raise _Unreadable
-            return match.group(0)
+            return text
         return b'""'
 
     try:

@@ -2,7 +2,7 @@
 
 One child process per file: it imports TensorFlow once and runs that file's tasks in order.  The supervisor
 gives TensorFlow's start-up ``timeout`` seconds and each task ``timeout`` seconds (the clock restarts when a task
-starts), keeps only the tail of the child's output and stops a child that prints more than ``OUTPUT_LIMIT`` bytes.
+starts, and waits while an import the task needs runs: an import gets the start-up time), keeps only the tail of the child's output and stops a child that prints more than ``OUTPUT_LIMIT`` bytes.
 When a child hangs, crashes, exits or floods its output, the task it was running is reported as not probed, the
 module statement it was executing is remembered so that no later child runs it again, and a fresh child takes the
 remaining tasks.  Nothing a child does can raise here.
@@ -150,14 +150,18 @@ class _Attempt:
         current_step: tuple[str, int, str | None] | None = None
         step_line = 0
         deadline = time.monotonic() + max(self.timeout, STARTUP_TIMEOUT)
+        task_left: float | None = None  # the task's own time left while an import it needs runs
         while True:
             try:
                 kind, payload = self.events.get(timeout=max(deadline - time.monotonic(), 0.0))
             except queue.Empty:
                 where = f" at line {step_line} of the module" if current_step else ""
-                limit = self.timeout if current_task is not None else max(self.timeout, STARTUP_TIMEOUT)
+                limit = self.timeout if current_task is not None and task_left is None else max(
+                    self.timeout, STARTUP_TIMEOUT)
                 self._fail(current_task, current_step, f"timed out after {limit:g} s while {stage}{where}")
                 return
+            if task_left is not None and kind == "event":
+                deadline, task_left = time.monotonic() + task_left, None  # the import is over: the task's clock
             if kind == "output_limit":
                 self._fail(current_task, current_step,
                            f"printed more than {OUTPUT_LIMIT // (1024 * 1024)} MiB of output while {stage}")
@@ -185,6 +189,12 @@ class _Attempt:
                 current_step = (event["module"], event["statement"], event["name"])
                 step_line = event["line"]
                 stage = "running the module's code"
+                if event["name"] is not None:
+                    # An import of a library (zfit, TensorFlow Probability) starts up as slowly as TensorFlow does:
+                    # it gets TensorFlow's start-up time, not the task's, and the task's clock waits for it.
+                    task_left = max(deadline - time.monotonic(), 0.0)
+                    deadline = time.monotonic() + max(self.timeout, STARTUP_TIMEOUT)
+                    stage = f"importing {event['name']}"
             elif name == "call":
                 current_step = None  # a failure from here on is the function's, not a module statement's
                 stage = f"calling {event['function']}"
