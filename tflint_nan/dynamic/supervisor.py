@@ -2,7 +2,8 @@
 
 One child process per file: it imports TensorFlow once and runs that file's tasks in order.  The supervisor
 gives TensorFlow's start-up ``timeout`` seconds and each task ``timeout`` seconds (the clock restarts when a task
-starts, and waits while an import the task needs runs: an import gets the start-up time), keeps only the tail of the child's output and stops a child that prints more than ``OUTPUT_LIMIT`` bytes.
+starts, and waits while an import the task needs runs: an import gets the start-up time), keeps only the tail of
+the child's output and stops a child that prints more than ``OUTPUT_LIMIT`` bytes.
 When a child hangs, crashes, exits or floods its output, the task it was running is reported as not probed, the
 module statement it was executing is remembered so that no later child runs it again, and a fresh child takes the
 remaining tasks.  Nothing a child does can raise here.
