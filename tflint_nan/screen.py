@@ -190,29 +190,31 @@ def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
     (``internal_modules``: TensorFlow's internal modules count, ``tensorflow.python.ops.array_ops.where``)."""
     vocabulary = _WITH_INTERNAL if internal_modules else _PUBLIC
     data = _as_utf8(data)
-    if not _may_resolve(data, vocabulary):
+    if not _may_name_a_library_select(data, vocabulary):
         return False
     if data.lstrip()[:1] == b"{":
-        return True  # a notebook's JSON: its escapes hide where its strings end
-    # Library modules show ``>>> import tensorflow as tf`` and ``tf.where(...)`` in their docstrings: the same
-    # checks on the code alone.  (Only for files that passed: most files fail the cheaper checks above.)
+        return True  # a notebook's JSON: its escapes (``\nfrom``) hide where statements and strings start
+    # The rest reads the code alone: library modules show ``>>> import tensorflow as tf`` and ``tf.where(...)`` in
+    # their docstrings.  (Only files that passed the cheaper checks above are read this way: most fail them.)
     code = code_without_strings_and_comments(data)
-    return code is None or _may_resolve(code, vocabulary)
+    if code is None:
+        code = data
+    elif not _may_name_a_library_select(code, vocabulary):
+        return False
+    return _select_may_resolve_into_library(code, vocabulary)
 
 
-def _may_resolve(data: bytes, vocabulary: _Vocabulary) -> bool:
+def _may_name_a_library_select(data: bytes, vocabulary: _Vocabulary) -> bool:
+    """A select word as an attribute or an imported name, and a way for a name to resolve into TensorFlow or
+    Keras."""
     # (The two patterns below each require a select word, so no separate search for the words comes first.)
     if not any(head in data for head in _HEAD_BYTES):
         return False
     if vocabulary.attribute.search(data) is None and vocabulary.imported.search(data) is None:
         return False
-    if not (any(_WHITESPACE.sub(b"", match.group(1)).decode("ascii") in vocabulary.modules
+    return (any(_WHITESPACE.sub(b"", match.group(1)).decode("ascii") in vocabulary.modules
                 for match in _FROM_LIBRARY.finditer(data))
-            or _IMPORT_LIBRARY.search(data) is not None or _LIBRARY_BINDING.search(data) is not None):
-        return False
-    if data.lstrip()[:1] == b"{":
-        return True  # a notebook's JSON: its escapes (``\nfrom``) hide where statements start
-    return _select_may_resolve_into_library(data, vocabulary)
+            or _IMPORT_LIBRARY.search(data) is not None or _LIBRARY_BINDING.search(data) is not None)
 
 
 # Comments and string literals, in the order a tokenizer meets them: a quote inside a comment belongs to the comment,
