@@ -88,3 +88,23 @@ def test_a_saturating_op_is_high_on_an_input_or_a_handed_callables_result(operan
             return tf.exp(tf.math.log({operand}))
     """
     assert [(c, conf) for c, _, conf in found(code)] == [("TFN008", expected)]
+
+
+@pytest.mark.parametrize("logits, expected", [
+    ("tf.matmul(h, w) + b", "high"),  # a trained linear map: training decides its values
+    ("tf.keras.layers.Dense(10)(h)", "high"),
+    ("tf.nn.bias_add(tf.nn.conv2d(h, w, 1, 'SAME'), b)[..., 0] * 2.", "high"),
+    ("tf.concat([tf.matmul(h, w), tf.matmul(h, -w)], -1)", "high"),
+    ("tf.tanh(tf.matmul(h, w))", "medium"),  # bounded: computed from the map, not the map
+    ("tf.reduce_sum(h, -1)", "medium"),
+])
+def test_the_log_of_a_softmax_of_a_linear_map_is_high(logits, expected):
+    # TensorFlow 1's first tutorial at module level: ``-tf.reduce_sum(y_ * tf.log(tf.nn.softmax(...)))``.
+    code = f"""\
+    h = tf.compat.v1.placeholder(tf.float32, [None, 784])
+    w = tf.Variable(tf.zeros([784, 10]))
+    b = tf.Variable(tf.zeros([10]))
+    y = tf.nn.softmax({logits})
+    cross_entropy = -tf.reduce_sum(tf.math.log(y))
+    """
+    assert [(c, conf) for c, _, conf in found(code)] == [("TFN010", expected)]

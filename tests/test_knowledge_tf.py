@@ -626,6 +626,46 @@ def test_value_function(row, name):
         pytest.fail(f"unknown ValueFunction kind {row.kind!r}")
 
 
+# Trained linear maps (``analysis._is_trained_output``): each name is the installed library's linear map, whose
+# output grows with its input without bound (logits training can push anywhere).
+LINEAR_CASES = sorted(n for n in kb.LINEAR_MAPS | kb.LINEAR_LAYERS if is_live(n) and not n.startswith("tf_keras."))
+
+
+@pytest.mark.parametrize("name", LINEAR_CASES)
+def test_a_linear_map_output_grows_without_bound(name):
+    fn = resolve(name)
+    assert fn is not None, f"{name} does not resolve"
+    last = name.rsplit(".", 1)[1]
+    x = tf.ones([1, 2, 2, 2, 2]) if last in ("conv3d", "Conv3D") else tf.ones([1, 2, 2, 2]) if last in (
+        "conv2d", "Conv2D", "convolution", "conv") else tf.ones([1, 2, 2]) if last in ("conv1d", "Conv1D") else tf.ones(
+        [2, 2])
+    if name in kb.LINEAR_LAYERS:
+        layer = fn(2, 1, kernel_initializer="ones") if last.startswith("Conv") else (
+            fn("ab,bc->ac", output_shape=2, kernel_initializer="ones") if last == "EinsumDense" else fn(
+                2, kernel_initializer="ones"))
+        small, large = layer(x), layer(1e3 * x)
+    elif last in ("conv1d", "conv2d", "conv3d", "convolution", "conv"):
+        kernel = tf.ones([1] * (len(x.shape) - 2) + [2, 2])
+
+        def fn_of(inputs):
+            if last == "conv":  # Keras: padding and strides have defaults
+                return fn(inputs, kernel)
+            if last == "convolution":  # TensorFlow 1's needs a padding
+                return fn(inputs, kernel, padding="VALID")
+            return fn(inputs, kernel, [1] * len(x.shape) if last == "conv3d" else 1, "VALID")
+
+        small, large = fn_of(x), fn_of(1e3 * x)
+    elif last == "bias_add":
+        small, large = fn(x, tf.ones([2])), fn(1e3 * x, tf.ones([2]))
+    elif last == "einsum":
+        small, large = fn("ab,bc->ac", x, tf.ones([2, 2])), fn("ab,bc->ac", 1e3 * x, tf.ones([2, 2]))
+    elif last == "tensordot":
+        small, large = fn(x, tf.ones([2, 2]), 1), fn(1e3 * x, tf.ones([2, 2]), 1)
+    else:  # matmul, dot, batch_dot
+        small, large = fn(x, tf.ones([2, 2])), fn(1e3 * x, tf.ones([2, 2]))
+    assert float(tf.reduce_max(large)) > 100 * float(tf.reduce_max(small)) > 0
+
+
 # A max-subtracted exp's sum (``ranges.Analysis._sums_max_shifted_exp``): at least 1 over the maximum's axes, so a
 # log of it or a division by it has a finite gradient even where a where discards it; over fewer axes it can be 0.
 SHIFTED_SUM_CASES = [(total, maximum) for total in sorted(n for n in kb.SUM_REDUCTIONS if is_live(n))

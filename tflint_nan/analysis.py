@@ -1018,8 +1018,9 @@ class ModuleAnalyzer(cst.CSTVisitor):
         """A free parameter (``_is_free_parameter``), its elements rearranged (``tf.concat([a, b], -1)``), or what a
         callable the function was handed (a parameter, an attribute of ``self``, a cast of one) returns for it
         (``self._acquisition(x)``, ``fn(x)``), directly or through a variable: its range is as unknown as the
-        parameter's.  (A function the code imports or defines is computed code, not a handed callable.)"""
-        if self._is_free_parameter(node, as_of):
+        parameter's.  (A function the code imports or defines is computed code, not a handed callable.)  So is a
+        trained linear map's output (``_is_trained_output``)."""
+        if self._is_free_parameter(node, as_of) or self._is_trained_output(node, as_of):
             return True
         if isinstance(node, cst.Name):
             binding = self.binding(node.value, as_of)
@@ -1029,6 +1030,42 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return True
         return (isinstance(node, cst.Call) and bool(node.args) and node.args[0].keyword is None
                 and self._is_free_parameter(node.args[0].value, as_of) and self._is_handed_callable(node.func, as_of))
+
+    def _is_trained_output(self, node, as_of: int, depth: int = 0) -> bool:
+        """``tf.matmul(x, W) + b``, ``Dense(10)(h)``, ``tf.nn.conv2d(...)``, directly or through variables, slices,
+        rearrangements and constant shifts and scales (``h[..., 1::2] + 2.``): logits, whose values training
+        decides (``knowledge.LINEAR_MAPS``)."""
+        if depth > 6:
+            return False
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+            return self._is_trained_output(node.expression, as_of, depth + 1)
+        if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, cst.Add):  # a bias added to either side
+                return (self._is_trained_output(node.left, as_of, depth + 1)
+                        or self._is_trained_output(node.right, as_of, depth + 1))
+            if isinstance(node.operator, (cst.Subtract, cst.Multiply, cst.Divide)):
+                if constant_value(node.right) is not None:
+                    return self._is_trained_output(node.left, as_of, depth + 1)
+                return (isinstance(node.operator, cst.Multiply) and constant_value(node.left) is not None
+                        and self._is_trained_output(node.right, as_of, depth + 1))
+            return False
+        if isinstance(node, cst.Subscript):
+            return self._is_trained_output(node.value, as_of, depth + 1)
+        if isinstance(node, (cst.List, cst.Tuple)):  # ``tf.concat([logits, other], -1)``: the logits' entries
+            return any(self._is_trained_output(element.value, as_of, depth + 1) for element in node.elements)
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            return (binding is not None and binding.value is not None and binding.value is not node
+                    and self._is_trained_output(binding.value, binding.seq, depth + 1))
+        if not isinstance(node, cst.Call):
+            return False
+        names = self.qualified_names(node.func)
+        if names & knowledge.LINEAR_MAPS:
+            return True
+        if isinstance(node.func, cst.Call) and self.qualified_names(node.func.func) & knowledge.LINEAR_LAYERS:
+            return True  # ``Dense(10)(h)``
+        return bool(names & knowledge.REARRANGEMENTS) and bool(node.args) and self._is_trained_output(
+            node.args[0].value, as_of, depth + 1)
 
     def _is_handed_callable(self, func, as_of: int) -> bool:
         """A parameter of the enclosing function, an attribute of ``self``, or a call's result (``cast(T, f)``)."""

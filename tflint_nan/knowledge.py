@@ -553,6 +553,16 @@ ONE_HOT = qualified(tf="one_hot", K="one_hot", ops="one_hot")
 # of its complement inherit the softmax's NaN gradients.
 ONE_HOT_PICKS = qualified(tf="reduce_sum", tf_math="reduce_sum", K="sum", ops="sum", tnp="sum")
 
+# Trained linear maps: ``tf.matmul(x, W) + b``, a convolution, a dense or convolution layer applied to an input.
+# Their values are whatever training makes them (logits), as unknown as a function's own input: a softmax or a
+# sigmoid of them rounds to 0 or 1 wherever training pushes them far enough (``analysis._is_trained_output``).
+LINEAR_MAPS = qualified(tf=("matmul", "tensordot", "einsum"), K=("dot", "batch_dot", "bias_add"),
+                        nn=("conv1d", "conv2d", "conv3d", "convolution", "bias_add"),
+                        ops=("matmul", "dot", "tensordot", "einsum", "conv"),
+                        tnp=("matmul", "dot", "tensordot", "einsum")) | {"tensorflow.linalg.matmul"}
+LINEAR_LAYERS = frozenset(f"{module}.{name}" for module in ("keras.layers", "tensorflow.keras.layers", "tf_keras.layers")
+                          for name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "EinsumDense"))
+
 REARRANGEMENTS = ENTRY_SELECTIONS | qualified(tf=("concat", "stack", "transpose"), K=("concatenate", "stack"),
                                               ops=("concatenate", "stack", "transpose"),
                                               tnp=("concatenate", "stack", "transpose"))
