@@ -560,7 +560,8 @@ LINEAR_MAPS = qualified(tf=("matmul", "tensordot", "einsum"), K=("dot", "batch_d
                         nn=("conv1d", "conv2d", "conv3d", "convolution", "bias_add"),
                         ops=("matmul", "dot", "tensordot", "einsum", "conv"),
                         tnp=("matmul", "dot", "tensordot", "einsum")) | {"tensorflow.linalg.matmul"}
-LINEAR_LAYERS = frozenset(f"{module}.{name}" for module in ("keras.layers", "tensorflow.keras.layers", "tf_keras.layers")
+LINEAR_LAYERS = frozenset(f"{module}.{name}"
+                          for module in ("keras.layers", "tensorflow.keras.layers", "tf_keras.layers")
                           for name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "EinsumDense"))
 
 REARRANGEMENTS = ENTRY_SELECTIONS | qualified(tf=("concat", "stack", "transpose"), K=("concatenate", "stack"),
