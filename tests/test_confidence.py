@@ -92,6 +92,7 @@ def test_a_saturating_op_is_high_on_an_input_or_a_handed_callables_result(operan
 
 @pytest.mark.parametrize("logits, expected", [
     ("tf.matmul(h, w) + b", "high"),  # a trained linear map: training decides its values
+    ("h @ w", "high"),
     ("tf.keras.layers.Dense(10)(h)", "high"),
     ("tf.nn.bias_add(tf.nn.conv2d(h, w, 1, 'SAME'), b)[..., 0] * 2.", "high"),
     ("tf.concat([tf.matmul(h, w), tf.matmul(h, -w)], -1)", "high"),

@@ -263,6 +263,13 @@ SAFE_BY_RANGE = {
     "callers clamp through a closure and a default": (
         "def outer(z):\n    def step(x, t=1.):\n        return tf.where(x > 0., x, tf.exp(x * t) - 1.)\n"
         "    a = step(tf.tanh(z) * 40.)\n    return a + step(tf.minimum(z, 3.), t=2.)\n"),
+    # A max-subtracted softmax's denominator holds exp(0) = 1 in every group it adds.
+    "the sum of a max-subtracted exp": (
+        "def f(z):\n    m = tf.reduce_max(z, -1, keepdims=True)\n    s = tf.reduce_sum(tf.exp(z - m), -1)\n"
+        "    return tf.where(z[..., 0] > 0., tf.math.log(s), s)\n"),
+    "the sum of every element of a max-subtracted exp": (
+        "def f(z):\n    e = tf.exp(z - tf.stop_gradient(tf.reduce_max(z, axis=1, keepdims=True)))\n"
+        "    return tf.where(z > 0., e / tf.reduce_sum(e), z)\n"),
     "a private method called through self with a bounded value": (
         "class Policy(keras.layers.Layer):\n    def _scale(self, s):\n        return 1. / (tf.exp(s) + 1e-6)\n\n"
         "    def call(self, x):\n        return x * self._scale(tf.nn.sigmoid(x) * 10.)\n"),
@@ -283,6 +290,14 @@ def test_range_facts(name):
 
 
 STILL_REPORTED = {
+    # A sum per row of an exp shifted by the maximum of every row, or by a maximum that does not keep its axis
+    # (it broadcasts against the wrong one): a row far below that maximum sums to 0.
+    "a sum per row of a global maximum's shift": (
+        "def f(z):\n    m = tf.reduce_max(z)\n    s = tf.reduce_sum(tf.exp(z - m), -1)\n"
+        "    return tf.where(s > 0., tf.math.log(s), 0.)\n", "high"),
+    "a maximum that drops its axis": (
+        "def f(z):\n    s = tf.reduce_sum(tf.exp(z - tf.reduce_max(z, -1)))\n"
+        "    return tf.where(s > 0., tf.math.log(s), 0.)\n", "high"),
     # Unknown means differentiable: a parameter, a user function, a layer's weights.
     "parameter divisor": ("def f(x, y):\n    return tf.where(y > 0., x / y, 0.)\n", "high"),
     "sinc with np.pi": ("def sinc(x):\n    return tf.where(tf.equal(x, 0.), tf.ones_like(x), "
@@ -334,6 +349,13 @@ def test_unknown_stays_reported(name):
     found = findings(code, strict=True)
     assert found and all(not f.no_gradient for f in found), [f.message for f in found]
     assert {f.confidence for f in found} == {confidence}, [(f.confidence, f.message) for f in found]
+
+
+def test_a_maximum_of_an_earlier_value_bounds_nothing():
+    # ``m`` is the maximum of ``z`` before it was doubled: the doubled row's exps may all underflow.
+    code = ("def f(z):\n    m = tf.reduce_max(z, -1, keepdims=True)\n    z = z * 2.\n"
+            "    s = tf.reduce_sum(tf.exp(z - m), -1)\n    return tf.where(s > 0., tf.math.log(s), 0.)\n")
+    assert ("TFN002", "high") in {(f.code, f.confidence) for f in findings(code, strict=True)}
 
 
 def test_a_pin_that_does_not_make_the_input_unsafe_is_not_high_confidence():

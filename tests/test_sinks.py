@@ -50,8 +50,12 @@ CASES = {
         "def f(x):\n    return tf.cast(x > 0., tf.float32) * tf.math.log(tf.where(x > 0., x, 1.))\n", []),
     # saturating ops (TFN008)
     "hand-written sigmoid": ("def f(x):\n    return 1. / (1. + tf.exp(-x))\n", [("TFN008", "high", False)]),
-    "hand-written softmax of a computed value": (
+    "hand-written softmax of a linear map": (  # logits whose values training decides
         "def f(a, b):\n    e = tf.exp(a @ b)\n    return e / tf.reduce_sum(e, -1, keepdims=True)\n",
+        [("TFN008", "high", False)]),
+    "hand-written softmax of a computed value": (
+        "def helper(v):\n    return v * v\n\n\ndef f(a):\n    e = tf.exp(helper(a))\n"
+        "    return e / tf.reduce_sum(e, -1, keepdims=True)\n",
         [("TFN008", "medium", True)]),
     "max-subtracted softmax": (
         "def f(z):\n    e = tf.exp(z - tf.reduce_max(z, -1, keepdims=True))\n"
@@ -105,8 +109,10 @@ CASES = {
     "log of one minus a sigmoid": ("def f(x):\n    p = tf.sigmoid(x)\n    return tf.math.log(1. - p)\n",
                                    [("TFN010", "high", False)]),
     "log of an exp": ("def f(x):\n    return tf.math.log(tf.exp(x))\n", [("TFN010", "high", False)]),
-    "log of the softmax of computed logits": ("def f(h, w):\n    return tf.math.log(tf.nn.softmax(h @ w))\n",
-                                              [("TFN010", "medium", True)]),
+    "log of the softmax of a linear map's logits": (
+        "def f(h, w):\n    return tf.math.log(tf.nn.softmax(h @ w))\n", [("TFN010", "high", False)]),
+    "log of the softmax of computed logits": (
+        "def f(h):\n    return tf.math.log(tf.nn.softmax(tf.nn.relu(h) / 2.))\n", [("TFN010", "medium", True)]),
     "log_softmax": ("def f(z):\n    return tf.nn.log_softmax(z)\n", []),
     "an epsilon added to the softmax": ("def f(z):\n    return tf.math.log(tf.nn.softmax(z) + 1e-7)\n", []),
     "a clamped sigmoid": ("def f(x):\n    return tf.math.log(tf.clip_by_value(tf.sigmoid(x), 1e-7, 1.))\n", []),

@@ -465,10 +465,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
         if opened is None:
             return
         context, as_of = opened
-        # High: the probability is computed from the function's own input (or a handed callable's result), which
-        # nothing bounds; computed logits (a layer's output, a temperature-scaled score) may be bounded beyond what
-        # the range analysis sees.
-        confidence = "high" if self._is_opaque_input(producer_input, use.as_of) else "medium"
+        # High: the probability is computed from the function's own input (or a handed callable's result) or from
+        # a trained linear map's logits, which nothing bounds; other computed logits (a temperature-scaled score, a
+        # module function's result) may be bounded beyond what the range analysis sees.
+        confidence = "high" if self._is_unbounded_logit(producer_input, use.as_of) else "medium"
         reason = context or self._no_gradient_reaches(use, use.operand, EVERYWHERE, as_of)
         shown = reason is None and confidence in DEFAULT_CONFIDENCE
         if shown or self.strict:
@@ -1007,10 +1007,11 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 continue
             pole = next(pole for pole in poles if pole in op.at)
             name = "" if isinstance(node, cst.Call) else f"the division by {self.code(operand)}"
-            # High: the op computes on the function's own input (``1 / (1 + exp(-x))``), or on what a callable it
-            # was handed returns for it (``log(self._acquisition(x))``), which nothing bounds.  Computed inputs (a
-            # determinant's logs, a schedule's step ratio) may be bounded beyond what the range analysis sees.
-            confidence = "high" if self._is_opaque_input(use.operand, use.as_of) else "medium"
+            # High: the op computes on the function's own input (``1 / (1 + exp(-x))``), on what a callable it was
+            # handed returns for it (``log(self._acquisition(x))``) or on a trained linear map's logits, which
+            # nothing bounds.  Computed inputs (a determinant's logs, a schedule's step ratio) may be bounded beyond
+            # what the range analysis sees.
+            confidence = "high" if self._is_unbounded_logit(use.operand, use.as_of) else "medium"
             self._report_pole(_Sink(node, "saturation", saturating=op, name=name), use, operand, context,
                               _pole_words(pole), as_of, confidence)
 
@@ -1018,9 +1019,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
         """A free parameter (``_is_free_parameter``), its elements rearranged (``tf.concat([a, b], -1)``), or what a
         callable the function was handed (a parameter, an attribute of ``self``, a cast of one) returns for it
         (``self._acquisition(x)``, ``fn(x)``), directly or through a variable: its range is as unknown as the
-        parameter's.  (A function the code imports or defines is computed code, not a handed callable.)  So is a
-        trained linear map's output (``_is_trained_output``)."""
-        if self._is_free_parameter(node, as_of) or self._is_trained_output(node, as_of):
+        parameter's.  (A function the code imports or defines is computed code, not a handed callable.)"""
+        if self._is_free_parameter(node, as_of):
             return True
         if isinstance(node, cst.Name):
             binding = self.binding(node.value, as_of)
@@ -1031,15 +1031,22 @@ class ModuleAnalyzer(cst.CSTVisitor):
         return (isinstance(node, cst.Call) and bool(node.args) and node.args[0].keyword is None
                 and self._is_free_parameter(node.args[0].value, as_of) and self._is_handed_callable(node.func, as_of))
 
+    def _is_unbounded_logit(self, node, as_of: int) -> bool:
+        """The input of a softmax, a sigmoid or an exp that nothing bounds: the function's own input
+        (``_is_opaque_input``) or a trained linear map's output (``_is_trained_output``)."""
+        return self._is_opaque_input(node, as_of) or self._is_trained_output(node, as_of)
+
     def _is_trained_output(self, node, as_of: int, depth: int = 0) -> bool:
-        """``tf.matmul(x, W) + b``, ``Dense(10)(h)``, ``tf.nn.conv2d(...)``, directly or through variables, slices,
-        rearrangements and constant shifts and scales (``h[..., 1::2] + 2.``): logits, whose values training
-        decides (``knowledge.LINEAR_MAPS``)."""
+        """``tf.matmul(x, W) + b``, ``h @ w``, ``Dense(10)(h)``, ``tf.nn.conv2d(...)``, directly or through
+        variables, slices, rearrangements and constant shifts and scales (``h[..., 1::2] + 2.``): logits, whose
+        values training decides (``knowledge.LINEAR_MAPS``)."""
         if depth > 6:
             return False
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
             return self._is_trained_output(node.expression, as_of, depth + 1)
         if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, cst.MatrixMultiply):  # ``h @ w``
+                return True
             if isinstance(node.operator, cst.Add):  # a bias added to either side
                 return (self._is_trained_output(node.left, as_of, depth + 1)
                         or self._is_trained_output(node.right, as_of, depth + 1))

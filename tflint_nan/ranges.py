@@ -479,11 +479,12 @@ class Analysis:
         maximum = reduction[1]
         max_axis = argument(maximum, 1, ("axis", "reduction_indices"))
         sum_axis = argument(node, 1, ("axis", "reduction_indices"))
-        if sum_axis is None:
-            return True  # a sum of every element holds the maximum's, whatever axes the maximum took
+        if max_axis is None:
+            return sum_axis is None  # the maximum of every element: only a sum of every element holds it
         keepdims = argument(maximum, 2, ("keepdims", "keep_dims"))
-        return (max_axis is not None and self.ctx.key(max_axis) == self.ctx.key(sum_axis)
-                and isinstance(keepdims, cst.Name) and keepdims.value == "True")
+        if not (isinstance(keepdims, cst.Name) and keepdims.value == "True"):
+            return False
+        return sum_axis is None or self.ctx.key(max_axis) == self.ctx.key(sum_axis)
 
     def _value_of(self, node, as_of: int) -> tuple[cst.BaseExpression | None, int]:
         """``node``, or the value a variable holds there (through a few assignments), with where it was bound."""
