@@ -103,6 +103,19 @@ def is_empty(region: Region) -> bool:
     return any(values.is_empty() for values in region.values())
 
 
+def assigned_value(context: Context, node, as_of: int, hops: int) -> tuple[cst.BaseExpression | None, int]:
+    """``node``, or the value a variable holds there (through at most ``hops`` assignments), with the position
+    where that value was bound."""
+    for _ in range(hops):
+        if not isinstance(node, cst.Name):
+            break
+        binding = context.binding(node.value, as_of)
+        if binding is None or binding.value is None:
+            break
+        node, as_of = binding.value, binding.seq
+    return node, as_of
+
+
 def argument(call: cst.Call, position: int, keywords: tuple[str, ...]) -> cst.BaseExpression | None:
     """The argument at ``position`` or with one of ``keywords``; None when absent or hidden behind *args."""
     positional = 0
@@ -487,15 +500,7 @@ class Analysis:
         return sum_axis is None or self.ctx.key(max_axis) == self.ctx.key(sum_axis)
 
     def _value_of(self, node, as_of: int) -> tuple[cst.BaseExpression | None, int]:
-        """``node``, or the value a variable holds there (through a few assignments), with where it was bound."""
-        for _ in range(4):
-            if not isinstance(node, cst.Name):
-                break
-            binding = self.ctx.binding(node.value, as_of)
-            if binding is None or binding.value is None:
-                break
-            node, as_of = binding.value, binding.seq
-        return node, as_of
+        return assigned_value(self.ctx, node, as_of, hops=4)
 
     def _call_range(self, node: cst.Call, region: Region, as_of: int, depth: int, recurse) -> IntervalSet:
         if self.ctx.qualified_names(node.func) & knowledge.SUM_REDUCTIONS and self._sums_max_shifted_exp(node, as_of):

@@ -36,7 +36,7 @@ import libcst as cst
 from . import knowledge
 from .finding import Edit, Fix, Position
 from .intervals import IntervalSet
-from .ranges import _COMPARE_NODES, _NEGATE, RiskyUse, argument, constant_value, select_arguments
+from .ranges import _COMPARE_NODES, _NEGATE, RiskyUse, argument, assigned_value, constant_value, select_arguments
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import ProjectModules
@@ -678,14 +678,7 @@ class Rewriter:
 
     def _condition_as_of(self, cond, as_of: int) -> int:
         """Where the expression a condition compares is evaluated: at the select, or where its variable is set."""
-        for _ in range(10):
-            if not isinstance(cond, cst.Name):
-                break
-            binding = self.analyzer.binding(cond.value, as_of)
-            if binding is None or binding.value is None:
-                break
-            cond, as_of = binding.value, binding.seq
-        return as_of
+        return assigned_value(self.analyzer, cond, as_of, hops=10)[1]
 
     def _hoist(self, call, cond, use: RiskyUse) -> _Text:
         """Evaluate a costly condition once: ``mask = <condition>`` before the statement, ``mask`` in both selects."""
