@@ -546,12 +546,13 @@ LABEL_PARAMETERS = frozenset({"y_true", "labels", "label", "targets", "target", 
 ONE_HOT = qualified(tf="one_hot", K="one_hot", ops="one_hot")
 
 
-# Functions that only rearrange their inputs' elements: what they compute from an input is as unknown as the input.
+# Sums over axes (not running sums, not segment sums).
+SUM_REDUCTIONS = qualified(tf="reduce_sum", tf_math="reduce_sum", K="sum", ops="sum", tnp="sum")
 # A sum over the class axis of a product with a one-hot encoding picks one entry per row: the other products are
 # +0, so the sum is the label's entry itself, exactly, and rounds to 0 or 1 where that entry does
 # (``reduce_sum(softmax(z) * one_hot(y), -1)``: tests/test_sinks_tf.py).  The log of the pick and a focal term
 # of its complement inherit the softmax's NaN gradients.
-ONE_HOT_PICKS = qualified(tf="reduce_sum", tf_math="reduce_sum", K="sum", ops="sum", tnp="sum")
+ONE_HOT_PICKS = SUM_REDUCTIONS
 
 # Trained linear maps: ``tf.matmul(x, W) + b``, a convolution, a dense or convolution layer applied to an input.
 # Their values are whatever training makes them (logits), as unknown as a function's own input: a softmax or a
@@ -564,6 +565,7 @@ LINEAR_LAYERS = frozenset(f"{module}.{name}"
                           for module in ("keras.layers", "tensorflow.keras.layers", "tf_keras.layers")
                           for name in ("Dense", "Conv1D", "Conv2D", "Conv3D", "EinsumDense"))
 
+# Functions that only rearrange their inputs' elements: what they compute from an input is as unknown as the input.
 REARRANGEMENTS = ENTRY_SELECTIONS | qualified(tf=("concat", "stack", "transpose"), K=("concatenate", "stack"),
                                               ops=("concatenate", "stack", "transpose"),
                                               tnp=("concatenate", "stack", "transpose"))
@@ -662,12 +664,10 @@ _VALUE_BY_NAME = {name: fn for fn in VALUE_FUNCTIONS for name in fn.names}
 # Reductions to the maximum and minimum: ``x - reduce_max(x, axis, keepdims=True)`` is at most 0 everywhere.
 MAX_REDUCTIONS = qualified(tf="reduce_max", tf_math="reduce_max", K="max", ops=("max", "amax"), tnp=("max", "amax"))
 MIN_REDUCTIONS = qualified(tf="reduce_min", tf_math="reduce_min", K="min", ops=("min", "amin"), tnp=("min", "amin"))
-# Sums over axes (not running sums): ``reduce_sum(exp(z - reduce_max(z, a, keepdims=True)), a)`` adds, in every
-# group it reduces, the element where ``z`` is the group's maximum, whose exp is exactly 1, and nothing negative:
-# a max-subtracted softmax's denominator is at least 1 (``ranges.Analysis._sums_max_shifted_exp``;
-# tests/test_knowledge_tf.py).
-SUM_REDUCTIONS = qualified(tf="reduce_sum", tf_math="reduce_sum", K="sum", ops="sum", tnp="sum")
-EXPS = qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp")
+# ``reduce_sum(exp(z - reduce_max(z, a, keepdims=True)), a)`` adds, in every group it reduces, the element where
+# ``z`` is the group's maximum, whose exp is exactly 1, and nothing negative: a max-subtracted softmax's denominator
+# is at least 1 (``ranges.Analysis._sums_max_shifted_exp``; tests/test_knowledge_tf.py).
+EXPS = risky_op("exp").names
 
 
 def value_function(name: str) -> ValueFunction | None:
