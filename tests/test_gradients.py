@@ -137,6 +137,54 @@ SILENT_BY_DEMAND = {
         def log_norms(r):
             tf.summary.scalar("floor", tf.reduce_mean(tf.maximum(tf.sqrt(r), 1e-6)))
         """,
+    # A function handed to tf.while_loop / tf.cond / tf.map_fn returns the call's value: followed into it.
+    "a loop body whose loop value is only compared": """
+        def _newton(x):
+            def body(i, w):
+                e = tf.exp(w)
+                return i + 1, tf.where(w > 80., w, w - (w * e - x) / (e + w * e))
+            _, w = tf.while_loop(lambda i, w: i < 8, body, [0, x])
+            return w
+
+        def converged(x):
+            return tf.cast(_newton(x) > 0., tf.int32)
+        """,
+    "a loop condition": """
+        def solve(x):
+            def keep_going(i, w):
+                return tf.reduce_any(tf.where(w > 0., tf.math.log(w), 0.) > 1.)
+            return tf.while_loop(keep_going, lambda i, w: (i + 1, w * 0.5), [0, x])
+        """,
+    "a branch of tf.cond whose value is cast to an integer": """
+        def bucket(x):
+            r = tf.cond(x[0] > 0., lambda: tf.where(x > 0., tf.math.log(x), 0.), lambda: x)
+            return tf.cast(r, tf.int32)
+        """,
+    "a mapped function whose value reaches NumPy only": """
+        def report(x):
+            def per_row(row):
+                return tf.where(row > 0., tf.math.log(row), 0.)
+            return tf.map_fn(per_row, x).numpy()
+        """,
+    # TensorFlow Transform: an analyzer runs only in the analysis of a preprocessing_fn.
+    "a preprocessing_fn that calls a tf.Transform analyzer": """
+        import tensorflow_transform as tft
+
+        def preprocessing_fn(inputs):
+            x = inputs["x"]
+            centred = x - tft.mean(x)
+            return {"log_x": tf.where(x > 0., tf.math.log(x), 0.), "centred": centred}
+        """,
+    "a helper that only a tf.Transform mapper calls": """
+        from tensorflow_transform import analyzers
+
+        def _log_or_zero(x):
+            return tf.where(x > 0., tf.math.log(x), 0.)
+
+        def scale_logs(x):
+            logs = _log_or_zero(x)
+            return logs / analyzers.max(logs)
+        """,
 }
 
 
@@ -337,6 +385,21 @@ STILL_REPORTED = {
     "an argument hidden behind *args": (
         "def likelihood(x, log_std):\n    return (x / (tf.exp(log_std) + 1e-6)) ** 2 - log_std\n\n"
         "def a(x, pair):\n    return likelihood(x, log_std=tf.minimum(pair[0], 2.)) + likelihood(*pair)\n", "high"),
+    # A loop body's value reaches the loop's value, which a public function returns.
+    "a loop body whose loop value is returned": (
+        "def newton(x):\n    def body(i, w):\n        return i + 1, tf.where(w > 80., w, tf.exp(w))\n"
+        "    _, w = tf.while_loop(lambda i, w: i < 8, body, [0, x])\n    return w\n", "high"),
+    # A function a loop runs gets the loop's variables, whatever its direct callers pass.
+    "a loop body also called directly with a constant": (
+        "def body(i, w):\n    return i + 1, tf.where(w > 80., w, tf.exp(w))\n\n"
+        "def first(x):\n    body(0, 1.)\n    return tf.while_loop(lambda i, w: i < 8, body, [0, x])\n", "high"),
+    "a branch of tf.cond whose value is returned": (
+        "def f(x):\n    return tf.cond(x[0] > 0., lambda: tf.where(x > 0., tf.math.log(x), 0.), lambda: x)\n",
+        "high"),
+    # tf.Transform's mappers that need no analysis are plain TensorFlow: a model may call them.
+    "a tf.Transform mapper without an analyzer": (
+        "import tensorflow_transform as tft\n\ndef f(x, boundaries):\n"
+        "    b = tft.apply_buckets(x, boundaries)\n    return tf.where(x > 0., tf.math.log(x), 0.) + b\n", "high"),
     "attribute assigned a variable": (
         "class L(keras.layers.Layer):\n    def build(self, s):\n        self.t = self.add_weight(shape=())\n\n"
         "    def call(self, x):\n        return tf.where(x > 0., x, x / self.t)\n", "low"),

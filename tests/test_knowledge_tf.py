@@ -838,3 +838,64 @@ def test_the_built_in_of_a_log_of_a_probability_exists_and_computes_that_log(key
     expected = tf.math.log(1.0 - probability(wide)) if key == "one_minus_sigmoid" else tf.math.log(probability(wide))
     got = built_in(-x) if key == "one_minus_sigmoid" else built_in(x)
     np.testing.assert_allclose(np.asarray(got), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _unsafe_exp(v):
+    """exp evaluated where a where discards it: at v = 100 its gradient is 0 * inf = NaN."""
+    return tf.where(v > 50.0, v, tf.exp(v))
+
+
+def _run_callback(name, fn, x):
+    """The value of the runner ``name`` (``knowledge.CALLBACK_RUNNERS``) with ``fn`` at its result slots."""
+    runner, last = resolve(name), name.rsplit(".", 1)[1]
+    if last == "while_loop":
+        # XLA differentiates a loop only with a known trip count
+        return runner(lambda i, w: i < 1, lambda i, w: (i + 1, fn(w)), (tf.constant(0), x), maximum_iterations=1)[1]
+    if last == "cond":
+        return runner(tf.constant(True), lambda: fn(x), lambda: x)
+    if last == "scan" and ".ops." in name:  # Keras: f(carry, x) -> (carry, y)
+        return runner(lambda carry, v: (carry + fn(v), fn(v)), tf.constant(0.0), x, unroll=2)[1]
+    if last == "scan":
+        return runner(lambda carry, v: fn(v), x, initializer=tf.constant(0.0))
+    if last in ("foldl", "foldr"):
+        return runner(lambda carry, v: carry + fn(v), x, initializer=tf.constant(0.0))
+    return runner(fn, x)  # map_fn, vectorized_map
+
+
+CALLBACK_NAMES = sorted(name for name in kb.CALLBACK_RUNNERS if is_live(name))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", CALLBACK_NAMES)
+def test_a_callable_handed_to_a_runner_returns_the_runner_value(name, mode):
+    """The demand model follows a function handed to ``tf.while_loop``, ``tf.cond``, ``tf.map_fn``... into the
+    call's value: the runner's value is what the function returns, and its gradient flows back into the function,
+    NaN included.  A loop's condition only steers: its NaN never reaches the gradient."""
+    if mode == "xla" and name.endswith(".scan") and ".ops." in name:
+        pytest.skip("Keras's scan on TensorFlow builds a TensorArray without a size, which XLA cannot differentiate")
+    def value_and_gradient(fn):
+        def run(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                total = tf.reduce_sum(_run_callback(name, fn, x))
+            return total, tape.gradient(total, x)
+        runner = run if mode == "eager" else tf.function(run, jit_compile=mode == "xla")
+        value, gradient = runner(tf.constant([1.0, 100.0]))
+        return float(value), np.asarray(gradient)
+
+    value, gradient = value_and_gradient(lambda v: 2.0 * v)
+    assert value == pytest.approx(202.0) and np.allclose(gradient, 2.0), (value, gradient)
+    value, gradient = value_and_gradient(_unsafe_exp)
+    assert math.isfinite(value) and np.isnan(gradient[1]), (value, gradient)
+    if name.endswith(".while_loop"):
+        runner = resolve(name)
+
+        def steered(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                _, w = runner(lambda i, w: tf.logical_and(i < 1, tf.reduce_all(_unsafe_exp(w) > -1.0)),
+                              lambda i, w: (i + 1, 2.0 * w), (tf.constant(0), x), maximum_iterations=1)
+                total = tf.reduce_sum(w)
+            return tape.gradient(total, x)
+        runner_mode = steered if mode == "eager" else tf.function(steered, jit_compile=mode == "xla")
+        assert np.allclose(np.asarray(runner_mode(tf.constant([1.0, 100.0]))), 2.0)

@@ -90,6 +90,8 @@ class ModuleFacts:
         self._attributes: dict[tuple[str, str], AttributeFact] = {}
         self._handed_over: dict[str, str] = {}  # function name -> why it is run without a gradient
         self._references: dict[str, set[str]] = {}  # a name -> the functions (or "<module>") that read it
+        self._callees: dict[str, list[str]] = {}  # function qualname -> the dotted names it calls (as written)
+        self._imports: dict[str, str] = {}  # a name an import binds -> the module or name it stands for
         self._tree = tree
         self._demand: _Demand | None = None
         if tree is not None:
@@ -132,6 +134,8 @@ class ModuleFacts:
                             and target.value.id == "self" and owner.class_qualname is not None):
                         key = (owner.class_qualname, target.attr)
                         self._attribute_values.setdefault(key, []).append((node.value, owner.node))
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._imports.update(import_bindings(node))
             if isinstance(node, ast.expr):
                 self._visit_expression(node, function)
                 continue
@@ -147,6 +151,9 @@ class ModuleFacts:
                 self._reference(node.attr, caller)
             elif isinstance(node, ast.Call):
                 self._hand_over(node)
+                dotted = _dotted(node.func)
+                if dotted is not None and function is not None:
+                    self._callees.setdefault(function, []).append(dotted)
 
     def _reference(self, name: str, caller: str) -> None:
         self._references.setdefault(name, set()).add(caller)
@@ -234,6 +241,12 @@ class ModuleFacts:
         handed = self._handed_over.get(name)
         if handed is not None:
             return handed
+        for dotted in self._callees.get(function.qualname, ()):
+            callee = _qualify(dotted, self._imports)
+            if callee in knowledge.TRANSFORM_ANALYSIS_CALLS or callee.startswith(
+                    knowledge.TRANSFORM_ANALYZERS_MODULE + "."):
+                return (f"it calls {_last(dotted)}(), a tf.Transform analyzer: it runs in a preprocessing_fn, "
+                        "which is never differentiated")
         if function.class_qualname is not None:
             kind = self.class_kinds.get(function.class_qualname)
             if kind is not None:
@@ -314,7 +327,11 @@ class _Demand:
         self.products_at: dict[tuple[int, int], ast.BinOp] = {}  # products and divisions: sinks too (masks...)
         self.call_sites: dict[str, list[ast.Call]] = {}
         self.loads: dict[str, list[ast.Name]] = {}  # "qualname:variable" -> its reads
-        self.escapes: set[str] = set()  # functions referred to other than by calling them
+        self.escapes: set[str] = set()  # functions referred to other than by calling them (or handing them to a
+        # ``knowledge.CALLBACK_RUNNERS`` call)
+        self.callback_sites: dict[str, list[tuple[ast.Call, bool]]] = {}  # function name -> (runner call, whether
+        # its return is the call's value; else it only steers the call)
+        self._referred: dict[str, list[ast.AST]] = {}  # a name -> its reads other than as a call's function
         self.imports: dict[str, str] = {}
         self._module_assigned: set[str] = {target.id for statement in tree.body if isinstance(statement, ast.Assign)
                                            for target in statement.targets if isinstance(target, ast.Name)}
@@ -324,6 +341,7 @@ class _Demand:
         self._globals: set[str] | None = None  # names some function declares global
         self._closure_reads: dict[str, set[str]] | None = None  # function -> names functions nested in it read
         self._walk(tree)
+        self._find_callbacks()
 
     def _walk(self, tree: ast.Module) -> None:
         stack: list[tuple[ast.AST, list[str], str]] = [(tree, [], "")]
@@ -358,19 +376,37 @@ class _Demand:
                 self.loads.setdefault(f"{function}:{node.id}", []).append(node)
                 parent = self.parents.get(node)
                 if not (isinstance(parent, ast.Call) and parent.func is node):
-                    self.escapes.add(node.id)
+                    self._referred.setdefault(node.id, []).append(node)
             elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in (
                     "self", "cls"):
                 parent = self.parents.get(node)
                 if not (isinstance(parent, ast.Call) and parent.func is node):
-                    self.escapes.add(node.attr)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    self.imports[alias.asname or alias.name.split(".")[0]] = (
-                        alias.name if alias.asname else alias.name.split(".")[0])
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                for alias in node.names:
-                    self.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    self._referred.setdefault(node.attr, []).append(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.imports.update(import_bindings(node))
+
+    def _find_callbacks(self) -> None:
+        """Functions handed to ``tf.while_loop``, ``tf.cond``, ``tf.map_fn``...: the call is where they are called,
+        and their return value goes where the call's goes (``knowledge.CALLBACK_RUNNERS``).  Any other read of a
+        function's name (stored, passed elsewhere) makes its callers unknown."""
+        handed: dict[ast.AST, tuple[ast.Call, bool]] = {}
+        for call in self.calls_at.values():
+            runner = knowledge.CALLBACK_RUNNERS.get(self._qualified(call.func))
+            if runner is None:
+                continue
+            for slots, gives_value in ((runner.result, True), (runner.steering, False)):
+                for position, keyword in slots:
+                    argument = call.args[position] if position < len(call.args) else next(
+                        (k.value for k in call.keywords if k.arg == keyword), None)
+                    if argument is not None and not any(isinstance(a, ast.Starred) for a in call.args[:position]):
+                        handed[argument] = (call, gives_value)
+        for name, reads in self._referred.items():
+            if all(read in handed for read in reads):
+                for read in reads:
+                    self.callback_sites.setdefault(name, []).append(handed[read])
+            else:
+                self.escapes.add(name)
+        self._handed_callables = handed
 
     _ENDS_BLOCK = {ast.Return: "return", ast.Raise: "raise", ast.Continue: "continue", ast.Break: "break"}
 
@@ -401,8 +437,8 @@ class _Demand:
         definition = self.facts.functions.get(function)
         name = _last(function)
         sites = self.call_sites.get(name, [])
-        if definition is None or name in self.escapes:
-            return True  # unknown callers
+        if definition is None or name in self.escapes or name in self.callback_sites:
+            return True  # unknown callers, or arguments a loop or a map passes
         arguments = definition.node.args
         positional = [argument.arg for argument in (*arguments.posonlyargs, *arguments.args)]
         if definition.class_qualname is not None and positional[:1] in (["self"], ["cls"]):
@@ -434,7 +470,7 @@ class _Demand:
     def _parameter_range(self, function: str, parameter: str, depth: int) -> IntervalSet:
         definition = self.facts.functions.get(function)
         name = _last(function)
-        if definition is None or name in self.escapes or depth > self.MAX_DEPTH:
+        if definition is None or name in self.escapes or name in self.callback_sites or depth > self.MAX_DEPTH:
             return EVERYTHING
         if definition.class_qualname is not None and not _is_private(name):
             return EVERYTHING  # a public method: ``obj.method(...)`` anywhere may call it
@@ -668,10 +704,7 @@ class _Demand:
         return self.demand(node, 0) if node is not None else None
 
     def _qualified(self, node: ast.expr) -> str:
-        dotted = _dotted(node) or ""
-        head, _, rest = dotted.partition(".")
-        resolved = self.imports.get(head)
-        return (resolved + ("." + rest if rest else "")) if resolved else dotted
+        return _qualify(_dotted(node) or "", self.imports)
 
     def demand(self, node: ast.AST, depth: int) -> str | None:
         """None when ``node``'s value may be differentiated; else why it never is."""
@@ -706,9 +739,14 @@ class _Demand:
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
             if all(isinstance(target, ast.Name) for target in targets):
                 return self._variable(targets, node, depth)
+            names = _unpacked_names(targets)
+            if names:  # ``count, w = tf.while_loop(...)``: the value reaches every name it is unpacked into
+                return self._variable(names, node, depth)
             return None
         if isinstance(parent, ast.Expr):
             return "its value is discarded"
+        if isinstance(parent, ast.Lambda) and parent.body is node:
+            return self._handed_value(parent, depth)
         if isinstance(parent, ast.Attribute) and parent.value is node:
             # ``value.numpy()``, ``value.shape``: the value leaves TensorFlow or only its metadata is read.
             call = self.parents.get(parent)
@@ -720,6 +758,15 @@ class _Demand:
             if called and parent.attr in knowledge.CONTAINER_GROWTH and isinstance(node, ast.Name):
                 return "only other elements are added to it"  # the list's uses decide
         return None
+
+    def _handed_value(self, function: ast.AST, depth: int) -> str | None:
+        """What becomes of the value a lambda handed to a ``knowledge.CALLBACK_RUNNERS`` call returns."""
+        call, gives_value = self._handed_callables.get(function, (None, True))
+        if call is None:
+            return None  # called who knows where
+        if not gives_value:
+            return f"its value only steers {_last(_dotted(call.func))}()"
+        return self.demand(call, depth + 1)
 
     def _first_call_or_name(self, node: ast.AST) -> ast.AST:
         for inner in ast.walk(node):
@@ -882,6 +929,10 @@ class _Demand:
         sites = self.call_sites.get(name, [])
         if name in self.escapes:
             return None  # handed around as a value: assume it is differentiated
+        handed = self.callback_sites.get(name, [])
+        sites = [*sites, *(call for call, gives_value in handed if gives_value)]
+        if handed and not sites:
+            return f"its value only steers {_last(_dotted(handed[0][0].func))}()"
 
         def differentiated(demand: _Demand, calls) -> bool:
             for call in calls:
@@ -915,6 +966,42 @@ class _Demand:
         if isinstance(parent, ast.Subscript) and isinstance(parent.slice, ast.Constant):
             return self.demand(parent, depth + 1) if parent.slice.value == index else "that element is not used"
         return self.demand(call, depth + 1)
+
+
+def import_bindings(node: ast.Import | ast.ImportFrom) -> dict[str, str]:
+    """The names an absolute import binds, each with the module or name it stands for."""
+    bound = {}
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            bound[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+    elif node.level == 0 and node.module:
+        for alias in node.names:
+            if alias.name != "*":
+                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return bound
+
+
+def _unpacked_names(targets: list[ast.expr]) -> list[ast.Name]:
+    """The names of tuple and list targets (``a, (b, *c) = ...``), or [] when one is not a plain name."""
+    names: list[ast.Name] = []
+    stack = list(targets)
+    while stack:
+        target = stack.pop()
+        if isinstance(target, ast.Starred):
+            target = target.value
+        if isinstance(target, ast.Name):
+            names.append(target)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            stack.extend(target.elts)
+        else:
+            return []
+    return names
+
+
+def _qualify(dotted: str, imports: dict[str, str]) -> str:
+    head, _, rest = dotted.partition(".")
+    resolved = imports.get(head)
+    return (resolved + ("." + rest if rest else "")) if resolved else dotted
 
 
 def _locals(function: ast.AST) -> frozenset[str]:

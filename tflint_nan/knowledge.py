@@ -899,6 +899,36 @@ CUSTOM_GRADIENT_KEYWORDS = frozenset({"vjp_fwd", "vjp_bwd", "fwd", "bwd", "grad_
 # Calls that run a Python function outside the differentiated graph: data pipelines and NumPy callbacks.
 NO_GRADIENT_RUNNERS = frozenset({"map", "filter", "flat_map", "interleave", "py_function", "numpy_function",
                                  "py_func", "from_generator"})
+# TensorFlow Transform's analyzers, and its mappers built on them: they run only in tf.Transform's analysis phase
+# (Apache Beam computes them over the whole dataset, before any model exists), so a function that calls one is a
+# ``preprocessing_fn`` or part of one: traced into a graph of raw features and constants, never differentiated.
+TRANSFORM_ANALYZERS_MODULE = "tensorflow_transform.analyzers"
+TRANSFORM_ANALYSIS_CALLS = frozenset(f"tensorflow_transform.{name}" for name in (
+    # analyzers (``tft.analyzers.__all__``)
+    "count_per_key", "covariance", "histogram", "max", "mean", "min", "pca", "quantiles", "size", "sum",
+    "tukey_location", "tukey_scale", "tukey_h_params", "var", "vocabulary",
+    # mappers that call an analyzer
+    "scale_to_z_score", "scale_to_z_score_per_key", "scale_by_min_max", "scale_by_min_max_per_key", "scale_to_0_1",
+    "scale_to_0_1_per_key", "scale_to_gaussian", "compute_and_apply_vocabulary", "bucketize", "bucketize_per_key",
+    "tfidf", "estimated_probability_density", "get_num_buckets_for_transformed_feature"))
+# Calls that run a function they are handed and return what it returns (a loop's body, a branch, a mapped
+# function): that function's return value goes wherever the call's value goes.  Each entry: the function's
+# argument positions and keywords whose return becomes the call's value, and those whose return only steers the
+# call (a loop's condition).
+@dataclass(frozen=True)
+class CallbackRunner:
+    result: tuple[tuple[int, str], ...]  # (position, keyword) of the callables whose return is the call's value
+    steering: tuple[tuple[int, str], ...] = ()  # (position, keyword) of callables whose return is only tested
+
+
+CALLBACK_RUNNERS: Mapping[str, CallbackRunner] = {
+    **{name: CallbackRunner(((1, "body"),), ((0, "cond"),)) for name in qualified(tf="while_loop")},
+    **{name: CallbackRunner(((1, "true_fn"), (2, "false_fn"))) for name in qualified(tf="cond")},
+    **{name: CallbackRunner(((0, "fn"),)) for name in qualified(tf=("map_fn", "scan", "foldl", "foldr",
+                                                                     "vectorized_map"))},
+    **{name: CallbackRunner(((1, "true_fn"), (2, "false_fn"))) for name in qualified(ops="cond")},
+    **{name: CallbackRunner(((0, "f"),)) for name in qualified(ops="scan")},
+}
 
 # Named constants: numbers that modules spell as names.
 NAMED_CONSTANTS: Mapping[str, float] = {
