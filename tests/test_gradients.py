@@ -166,6 +166,47 @@ SILENT_BY_DEMAND = {
                 return tf.where(row > 0., tf.math.log(row), 0.)
             return tf.map_fn(per_row, x).numpy()
         """,
+    # A tensor stored into a NumPy array, or passed where a function declares a NumPy array, leaves TensorFlow.
+    "a step stored into a NumPy array": """
+        def _step(x):
+            norm = tf.norm(x, axis=1, keepdims=True)
+            return x * tf.where(norm == 0., 0., 1. / norm)
+
+        def attack(x: np.ndarray) -> np.ndarray:
+            adversarial = x.astype(np.float32)
+            for i in range(len(x)):
+                adversarial[i] = _step(tf.constant(x[i:i + 1]))
+            return adversarial
+        """,
+    "an argument declared a NumPy array": """
+        def success_rate(predictions: "np.ndarray", labels: np.ndarray) -> float:
+            return float(np.mean(np.argmax(predictions, 1) == labels))
+
+        def _normalised(x):
+            return tf.where(x > 0., x / tf.reduce_sum(x), 0.)
+
+        def evaluate(x, labels):
+            return success_rate(_normalised(x), labels)
+        """,
+    "a value only its length is taken of": """
+        def count_valid(x):
+            return len(tf.where(x > 0., tf.math.log(x), 0.))
+        """,
+    # A value that only flows around a loop of helpers reaches nothing by that path.
+    "a loop-carried value that ends in NumPy": """
+        def _project(delta, eps):
+            norm = tf.norm(delta, axis=1, keepdims=True)
+            return delta * tf.where(norm == 0., 0., tf.minimum(1., eps / norm))
+
+        def _iterate(x, x0, eps):
+            return x0 + _project(x - x0, eps)
+
+        def attack(x0, eps, steps):
+            x = x0
+            for _ in range(steps):
+                x = _iterate(x, x0, eps)
+            return x.numpy()
+        """,
     # TensorFlow Transform: an analyzer runs only in the analysis of a preprocessing_fn.
     "a preprocessing_fn that calls a tf.Transform analyzer": """
         import tensorflow_transform as tft
@@ -396,6 +437,17 @@ STILL_REPORTED = {
     "a branch of tf.cond whose value is returned": (
         "def f(x):\n    return tf.cond(x[0] > 0., lambda: tf.where(x > 0., tf.math.log(x), 0.), lambda: x)\n",
         "high"),
+    "stored into a dict, which is handed on": (
+        "def f(x):\n    out = {}\n    out['log'] = tf.where(x > 0., tf.math.log(x), 0.)\n    return out\n", "high"),
+    "stored into an element of a list": (
+        "def f(x):\n    out = [None]\n    out[0] = tf.where(x > 0., tf.math.log(x), 0.)\n    return out\n", "high"),
+    "an argument declared a tensor": (
+        "def g(t: tf.Tensor):\n    return t * 2.\n\ndef f(x):\n    return g(tf.where(x > 0., tf.math.log(x), 0.))\n",
+        "high"),
+    # A function's calls of itself say nothing about its other callers.
+    "a recursive function nobody else here calls": (
+        "def f(x, n):\n    y = tf.where(x > 0., tf.math.log(x), 0.)\n    if n == 0:\n        return y\n"
+        "    return f(y, n - 1)\n", "high"),
     # tf.Transform's mappers that need no analysis are plain TensorFlow: a model may call them.
     "a tf.Transform mapper without an analyzer": (
         "import tensorflow_transform as tft\n\ndef f(x, boundaries):\n"

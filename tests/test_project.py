@@ -318,3 +318,45 @@ def test_callers_in_other_modules_bound_a_parameter(tmp_path):
         """)
     forget_project_caches()  # a run reads the project once; this is a new run
     assert codes(distributions) == [("TFN008", 5)]
+
+
+def test_a_function_elsewhere_that_declares_a_numpy_parameter_ends_demand(tmp_path):
+    """``def success(x_adv: np.ndarray)`` in another module takes NumPy values: a tensor passed there is not
+    differentiated through it.  A parameter declared a tensor, or not declared, decides nothing."""
+    write(tmp_path, "app/__init__.py", "")
+    write(tmp_path, "app/utils.py", """\
+        import numpy as np
+        from typing import Optional
+
+
+        def success(x_adv: Optional[np.ndarray], labels: "np.ndarray") -> np.ndarray:
+            return np.argmax(x_adv, 1) == labels
+
+
+        def loss(x_adv, labels):
+            return x_adv * labels
+        """)
+    attack = write(tmp_path, "app/attack.py", """\
+        import tensorflow as tf
+        from app.utils import loss, success
+
+
+        def _step(x):
+            norm = tf.norm(x, axis=1, keepdims=True)
+            return x * tf.where(norm == 0., 0., 1. / norm)
+
+
+        def _other_step(x):
+            norm = tf.norm(x, axis=1, keepdims=True)
+            return x * tf.where(norm == 0., 0., 1. / norm)
+
+
+        def rate(x, labels):
+            return success(_step(x), labels=labels)
+
+
+        def total(x, labels):
+            return loss(_other_step(x), labels)
+        """)
+    assert codes(attack) == [("TFN003", 12)]
+    assert codes(attack, strict=True) == [("TFN009", 6), ("TFN003", 7), ("TFN009", 11), ("TFN003", 12)]

@@ -317,7 +317,7 @@ class _Demand:
     value -- is assumed to differentiate it.
     """
 
-    MAX_DEPTH = 30
+    MAX_DEPTH = 80
 
     def __init__(self, facts: ModuleFacts, tree: ast.Module):
         self.facts = facts
@@ -337,6 +337,8 @@ class _Demand:
                                            for target in statement.targets if isinstance(target, ast.Name)}
         self.unreachable: list[tuple[int, int, str]] = []  # (first line, last line, the statement ending the block)
         self._memo: dict[tuple, str | None] = {}
+        self._in_progress: set[tuple] = set()  # demand questions being answered further up the stack
+        self._assumed = 0  # how often an answer assumed that a question in progress finds no demand
         self._ranges: dict[tuple[str, str], IntervalSet] = {}
         self._globals: set[str] | None = None  # names some function declares global
         self._closure_reads: dict[str, set[str]] | None = None  # function -> names functions nested in it read
@@ -742,6 +744,10 @@ class _Demand:
             names = _unpacked_names(targets)
             if names:  # ``count, w = tf.while_loop(...)``: the value reaches every name it is unpacked into
                 return self._variable(names, node, depth)
+            function = self.enclosing.get(self._first_call_or_name(node), "")
+            if all(isinstance(target, ast.Subscript) and self._is_numpy_array(target, function, 0)
+                   for target in targets):
+                return "it is stored into a NumPy array, which carries no gradient"
             return None
         if isinstance(parent, ast.Expr):
             return "its value is discarded"
@@ -776,6 +782,9 @@ class _Demand:
 
     def _consumed_by(self, call: ast.Call, argument: ast.AST, depth: int) -> str | None:
         name = self._qualified(call.func)
+        if (isinstance(call.func, ast.Name) and name == call.func.id and name not in self.facts.functions
+                and name not in self._module_assigned):
+            name = f"builtins.{name}"  # ``len(values)``, ``float(x)``: Python's own, unless the module rebinds it
         last = _last(name)
         if (name in knowledge.NO_GRADIENT_RESULTS or _constant_module(name) or last in knowledge.NO_DEMAND_METHODS
                 or any(word in last.lower() for word in knowledge.NO_DEMAND_WORDS)
@@ -790,10 +799,53 @@ class _Demand:
         callee = self._callee(call)
         if callee is not None:
             return self._passed_to(callee, call, argument, depth)
+        declared = self._declared_numpy_elsewhere(name, call, argument)
+        if declared is not None:
+            return declared
         if (isinstance(call.func, ast.Attribute) and call.func.attr in knowledge.CONTAINER_GROWTH
                 and isinstance(call.func.value, ast.Name)):
             return self._added_to(call.func.value, call, depth)
         return None
+
+    def _declared_numpy_elsewhere(self, name: str, call: ast.Call, argument: ast.AST) -> str | None:
+        """A function of another module of the project that declares the parameter ``argument`` binds a NumPy
+        array (``def score(x_adv: np.ndarray)``): it takes NumPy values, which carry no gradient."""
+        project = self.facts.project
+        if project is None or "." not in name or name.split(".")[0] in knowledge.FAMILY_ROOTS:
+            return None
+        found = project.function_definition(name)
+        if found is None:
+            return None
+        definition, path = found
+        parameter = _parameter_bound(definition, call, argument, self.parents.get(argument))
+        if parameter is None:
+            return None
+        if _is_numpy_annotation(_annotation(definition, parameter), _module_imports(path)):
+            return f"{_last(name)}() declares its {parameter} a NumPy array, which carries no gradient"
+        return None
+
+    def _is_numpy_array(self, node: ast.expr, function: str, depth: int) -> bool:
+        """Whether ``node`` is a NumPy array (``np.zeros(...)``, ``x.astype(...)`` of one, a parameter annotated
+        ``np.ndarray``, an element or slice of one): a tensor stored into it becomes NumPy values."""
+        if depth > 6:
+            return False
+        if isinstance(node, ast.Subscript):
+            return self._is_numpy_array(node.value, function, depth + 1)
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in knowledge.NUMPY_ARRAY_METHODS:
+                return self._is_numpy_array(node.func.value, function, depth + 1)
+            qualified = self._qualified(node.func)
+            return qualified.split(".")[0] == "numpy"
+        if isinstance(node, ast.Name) and function:
+            definition = self.facts.functions.get(function)
+            if definition is None:
+                return False
+            values = _rebinding_values(definition.node, node.id)
+            annotation = _annotation(definition.node, node.id)
+            if annotation is not None:
+                return values == [] and _is_numpy_annotation(annotation, self.imports)
+            return bool(values) and all(self._is_numpy_array(value, function, depth + 1) for value in values)
+        return False
 
     def _added_to(self, container: ast.Name, call: ast.Call, depth: int) -> str | None:
         """``summaries.append(value)``: the value goes where the list's later reads take it."""
@@ -854,10 +906,11 @@ class _Demand:
                 parameter = keyword.arg if keyword.arg in names else None
         if parameter is None:
             return None  # *args, **kwargs: not followed
-        key = ("passed", callee, parameter)
-        if key in self._memo:
-            return self._memo[key]
-        self._memo[key] = None  # recursion: differentiated until shown otherwise
+        if _is_numpy_annotation(_annotation(definition.node, parameter), self.imports):
+            return f"{_last(callee)}() declares its {parameter} a NumPy array, which carries no gradient"
+        return self._answer(("passed", callee, parameter), lambda: self._parameter_demand(callee, parameter, depth))
+
+    def _parameter_demand(self, callee: str, parameter: str, depth: int) -> str | None:
         reason = self.facts.function_reason(callee)
         if reason is None:
             uses = self.loads.get(f"{callee}:{parameter}", ())
@@ -871,6 +924,29 @@ class _Demand:
             reason = (None if None in reasons else
                       f"{_last(callee)}() does not differentiate it: {reasons[0]}" if reasons else
                       f"{_last(callee)}() never reads it")
+        return reason
+
+    _CYCLE = "its value only flows back into the computation it comes from"
+
+    def _answer(self, key: tuple, compute) -> str | None:
+        """A memoised demand question.  Demand is the least fixed point: a value that only flows around a cycle
+        (a loop-carried variable, a function's result passed back into it) reaches nothing differentiated by that
+        path, so a question met again while it is being answered assumes no demand.  When the answer turns out to
+        be "differentiated", the answers cached under that assumption are dropped."""
+        if key in self._in_progress:
+            self._assumed += 1
+            return self._CYCLE
+        if key in self._memo:
+            return self._memo[key]
+        self._in_progress.add(key)
+        assumed, known = self._assumed, len(self._memo)
+        try:
+            reason = compute()
+        finally:
+            self._in_progress.discard(key)
+        if reason is None and self._assumed != assumed:
+            for stale in list(self._memo)[known:]:
+                del self._memo[stale]
         self._memo[key] = reason
         return reason
 
@@ -914,15 +990,8 @@ class _Demand:
     def _returned(self, function: str | None, index: int | None, depth: int) -> str | None:
         if not function:
             return None
-        key = (function, index)
-        if key in self._memo:
-            return self._memo[key]
-        self._memo[key] = None  # a recursive call is differentiated until shown otherwise
-        reason = self.facts.function_reason(function)
-        if reason is None:
-            reason = self._callers_discard(function, index, depth)
-        self._memo[key] = reason
-        return reason
+        return self._answer((function, index), lambda: self.facts.function_reason(function) or self._callers_discard(
+            function, index, depth))
 
     def _callers_discard(self, function: str, index: int | None, depth: int) -> str | None:
         name = _last(function)
@@ -947,7 +1016,8 @@ class _Demand:
         if differentiated(self, sites):
             return None  # decided in this module: the project's other modules need not be searched
         external = self._external_sites(function)
-        if external is None or not (sites or external):
+        callers = [call for call in sites if self.enclosing.get(call) != function]  # its own calls prove nothing
+        if external is None or not (callers or external):
             return None  # called from elsewhere, or not at all here: assume it is differentiated
         if any(differentiated(demand, [call]) for demand, call in external):
             return None
@@ -979,6 +1049,72 @@ def import_bindings(node: ast.Import | ast.ImportFrom) -> dict[str, str]:
             if alias.name != "*":
                 bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return bound
+
+
+@lru_cache(maxsize=256)
+def _module_imports(path: str) -> dict[str, str]:
+    """The names another module of the project binds by importing, for reading its annotations."""
+    imports: dict[str, str] = {}
+    tree = parsed(path)
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.update(import_bindings(node))
+    return imports
+
+
+forget_with_project(_module_imports.cache_clear)
+
+
+def _annotation(function: ast.AST, parameter: str) -> ast.expr | None:
+    arguments = function.args
+    for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+        if argument.arg == parameter:
+            return argument.annotation
+    return None
+
+
+def _is_numpy_annotation(annotation: ast.expr | None, imports: dict[str, str], depth: int = 0) -> bool:
+    """``np.ndarray``, ``"np.ndarray"``, ``NDArray[np.float32]``, ``Optional[np.ndarray]``, ``np.ndarray | None``:
+    a NumPy array (or nothing), never a tensor."""
+    if annotation is None or depth > 4:
+        return False
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return False
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = (annotation.left, annotation.right)
+        return any(not _is_none(side) for side in sides) and all(
+            _is_none(side) or _is_numpy_annotation(side, imports, depth + 1) for side in sides)
+    if isinstance(annotation, ast.Subscript):
+        outer = _last(_qualify(_dotted(annotation.value) or "", imports))
+        inner = annotation.slice
+        if outer in ("Optional", "Union"):
+            parts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            return any(not _is_none(part) for part in parts) and all(
+                _is_none(part) or _is_numpy_annotation(part, imports, depth + 1) for part in parts)
+        annotation = annotation.value  # ``NDArray[np.float32]``
+    name = _dotted(annotation)
+    return name is not None and _qualify(name, imports) in knowledge.NUMPY_ARRAY_TYPES
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None or _dotted(node) == "None"
+
+
+def _parameter_bound(definition: ast.AST, call: ast.Call, argument: ast.AST, parent: ast.AST | None) -> str | None:
+    """The parameter of a top-level function that ``argument`` of ``call`` binds, or None (``*args``...)."""
+    arguments = definition.args
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    if argument in call.args:
+        index = call.args.index(argument)
+        if any(isinstance(arg, ast.Starred) for arg in call.args[:index + 1]):
+            return None
+        return positional[index] if index < len(positional) else None
+    if isinstance(parent, ast.keyword) and parent.arg is not None:
+        return parent.arg if parent.arg in {*positional, *(a.arg for a in arguments.kwonlyargs)} else None
+    return None
 
 
 def _unpacked_names(targets: list[ast.expr]) -> list[ast.Name]:
@@ -1126,6 +1262,23 @@ def _assigned_values(scope: ast.AST, name: str, module: bool = False) -> list[as
                     if target.id == name:
                         values.append(node.value)
                 elif _names_in(target, name):
+                    return None
+        elif _binds_otherwise(node, name):
+            return None
+    return values
+
+
+def _rebinding_values(scope: ast.AST, name: str) -> list[ast.expr] | None:
+    """The values ``name = value`` binds in a function, for the kind of object ``name`` is (its elements' stores,
+    ``name[i] = v``, keep it the same object); None when it is bound some other way."""
+    values = []
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    if target.id == name:
+                        values.append(node.value)
+                elif not isinstance(target, (ast.Subscript, ast.Attribute)) and _names_in(target, name):
                     return None
         elif _binds_otherwise(node, name):
             return None

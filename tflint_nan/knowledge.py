@@ -957,6 +957,10 @@ IS_NAN = qualified(tf_math="is_nan", tf_v1="is_nan", ops="isnan", tnp="isnan")
 # Methods that take a value out of the differentiated graph: NumPy conversion, variable and metric state updates.
 NO_DEMAND_METHODS = frozenset({"numpy", "item", "tolist", "assign", "assign_add", "assign_sub", "update_state",
                                "scatter_update", "scatter_nd_update", "print", "Print", "Assert"})
+# Annotations that declare a NumPy array: a parameter annotated so takes NumPy values, which carry no gradient.
+NUMPY_ARRAY_TYPES = frozenset({"numpy.ndarray", "numpy.typing.NDArray"})
+# Methods of a NumPy array that return a NumPy array.
+NUMPY_ARRAY_METHODS = frozenset({"astype", "copy", "reshape", "view", "ravel", "flatten", "squeeze", "transpose"})
 # Methods that add elements to a Python list or set: they neither read nor hand on the elements already in it.
 CONTAINER_GROWTH = frozenset({"append", "extend", "insert", "add"})
 # Words in a callee's last name that mark logging: ``tf.summary.scalar``, ``add_moving_summary``, ``log_scalar``.

@@ -195,6 +195,30 @@ class ProjectModules:
         meaning = exports.names.get(attribute)
         return self.constant(meaning, depth + 1) if meaning else None
 
+    def function_definition(self, name: str, depth: int = 0) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
+        """The ``def`` of a project function named by its qualified name (``pkg.utils.helper``), following
+        re-exports, with its module's file; None when it is not a function at the top level of a module of the
+        project."""
+        if name.startswith(".") and self.folder is not None:
+            name = self._absolute_name(name) or name
+        if self.folder is None or "." not in name or depth > MAX_CHAIN or name.split(".")[0] in (
+                TARGET_ROOTS | FOREIGN_ROOTS):
+            return None
+        module, _, attribute = name.rpartition(".")
+        path = self._find(module)
+        if path is None:
+            return None
+        self._read.add(path)
+        tree = parsed(path)
+        if tree is None:
+            return None
+        for statement in tree.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == attribute:
+                return statement, path
+        exports = _read_exports(path, module)
+        meaning = exports.names.get(attribute) if exports is not None else None
+        return self.function_definition(meaning, depth + 1) if meaning else None
+
     def _exports(self, module: str) -> _Exports | None:
         path = self._find(module)
         if path is None:
