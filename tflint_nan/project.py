@@ -195,7 +195,8 @@ class ProjectModules:
         meaning = exports.names.get(attribute)
         return self.constant(meaning, depth + 1) if meaning else None
 
-    def function_definition(self, name: str, depth: int = 0) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
+    def function_definition(self, name: str, depth: int = 0) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef,
+                                                                    str] | None:
         """The ``def`` of a project function named by its qualified name (``pkg.utils.helper``), following
         re-exports, with its module's file; None when it is not a function at the top level of a module of the
         project."""
