@@ -109,3 +109,51 @@ def test_the_log_of_a_softmax_of_a_linear_map_is_high(logits, expected):
     cross_entropy = -tf.reduce_sum(tf.math.log(y))
     """
     assert [(c, conf) for c, _, conf in found(code)] == [("TFN010", expected)]
+
+
+HELPERS = '''\
+def dense(h, units, scale=True):
+    w = tf.compat.v1.get_variable("w", [h.shape[-1], units])
+    if scale:
+        out = tf.matmul(h, w)
+    else:
+        out = tf.nn.bias_add(tf.matmul(h, w), tf.zeros([units]))
+    out += tf.compat.v1.get_variable("b", [units])
+    out *= tf.exp(tf.compat.v1.get_variable("logs", [units]) * 3.)
+    return out
+
+
+def stem(h, units):
+    with tf.compat.v1.variable_scope("stem"):
+        h = tf.nn.relu(dense(h, units))
+        h = dense(h, units)
+    return h
+
+
+def padded(h, units):
+    out = tf.pad(h, [[0, 0], [1, 1]])
+    if units > 1:
+        out = dense(h, units)
+    return out
+
+
+def bounded(h, units):
+    return tf.tanh(dense(h, units))
+'''
+
+
+@pytest.mark.parametrize("helper, expected", [
+    ("dense", "high"),  # every return is a linear map's output, with a bias and a positive learned scale
+    ("stem", "high"),  # through another helper
+    ("padded", "medium"),  # on one path it returns the padded input, not logits
+    ("bounded", "medium"),  # tanh bounds it
+])
+def test_logits_returned_by_a_helper(helper, expected):
+    code = HELPERS + f'''
+
+def coupling(z, units):
+    h = {helper}(z, 2 * units)
+    scale = tf.nn.sigmoid(h[:, 1::2] + 2.)
+    return z * scale, tf.reduce_sum(tf.math.log(scale), axis=1)
+'''
+    assert [(c, conf) for c, _, conf in found(code)] == [("TFN010", expected)]

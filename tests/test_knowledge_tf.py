@@ -637,7 +637,8 @@ def test_a_linear_map_output_grows_without_bound(name):
     assert fn is not None, f"{name} does not resolve"
     last = name.rsplit(".", 1)[1]
     x = tf.ones([1, 2, 2, 2, 2]) if last in ("conv3d", "Conv3D") else tf.ones([1, 2, 2, 2]) if last in (
-        "conv2d", "Conv2D", "convolution", "conv") else tf.ones([1, 2, 2]) if last in ("conv1d", "Conv1D") else tf.ones(
+        "conv2d", "Conv2D", "convolution", "conv", "atrous_conv2d", "depthwise_conv2d") else tf.ones(
+        [1, 2, 2]) if last in ("conv1d", "Conv1D") else tf.ones(
         [2, 2])
     if name in kb.LINEAR_LAYERS:
         layer = fn(2, 1, kernel_initializer="ones") if last.startswith("Conv") else (
@@ -655,6 +656,12 @@ def test_a_linear_map_output_grows_without_bound(name):
             return fn(inputs, kernel, [1] * len(x.shape) if last == "conv3d" else 1, "VALID")
 
         small, large = fn_of(x), fn_of(1e3 * x)
+    elif last == "atrous_conv2d":
+        kernel = tf.ones([1, 1, 2, 2])
+        small, large = fn(x, kernel, 2, "VALID"), fn(1e3 * x, kernel, 2, "VALID")
+    elif last == "depthwise_conv2d":
+        kernel = tf.ones([1, 1, 2, 1])
+        small, large = fn(x, kernel, [1, 1, 1, 1], "VALID"), fn(1e3 * x, kernel, [1, 1, 1, 1], "VALID")
     elif last == "bias_add":
         small, large = fn(x, tf.ones([2])), fn(1e3 * x, tf.ones([2]))
     elif last == "einsum":

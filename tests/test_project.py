@@ -360,3 +360,44 @@ def test_a_function_elsewhere_that_declares_a_numpy_parameter_ends_demand(tmp_pa
         """)
     assert codes(attack) == [("TFN003", 12)]
     assert codes(attack, strict=True) == [("TFN009", 6), ("TFN003", 7), ("TFN009", 11), ("TFN003", 12)]
+
+
+def test_logits_from_a_helper_in_another_module(tmp_path):
+    """``h = ops.conv_zeros(...)`` in another module of the project returns a convolution's output (a bias added,
+    a learned positive scale): the log of its sigmoid is as sure a finding as with the convolution written inline."""
+    write(tmp_path, "flow/__init__.py", "")
+    write(tmp_path, "flow/ops.py", """\
+        import tensorflow as tf
+
+
+        def conv_zeros(x, width, skip=1):
+            w = tf.compat.v1.get_variable("W", [3, 3, int(x.shape[3]), width])
+            if skip == 1:
+                x = tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME")
+            else:
+                x = tf.nn.atrous_conv2d(x, w, skip, "SAME")
+            x += tf.compat.v1.get_variable("b", [1, 1, 1, width])
+            x *= tf.exp(tf.compat.v1.get_variable("logs", [1, width]) * 3)
+            return x
+
+
+        def squash(x):
+            return tf.tanh(x)
+        """)
+    model = write(tmp_path, "flow/model.py", """\
+        import tensorflow as tf
+        from flow import ops as Z
+
+
+        def coupling(z1, z2, width):
+            h = Z.conv_zeros(z1, width)
+            scale = tf.nn.sigmoid(h[:, :, :, 1::2] + 2.)
+            return z2 * scale, tf.reduce_sum(tf.math.log(scale), axis=[1, 2, 3])
+
+
+        def squashed(z1, z2):
+            scale = tf.nn.sigmoid(Z.squash(z1))
+            return z2 * scale, tf.reduce_sum(tf.math.log(scale), axis=[1, 2, 3])
+        """)
+    assert codes(model) == [("TFN010", 8)]
+    assert codes(model, strict=True) == [("TFN010", 8), ("TFN010", 13)]

@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Iterator
 
 import libcst as cst
+import libcst.helpers
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from . import knowledge
@@ -1071,8 +1072,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return True
         if isinstance(node.func, cst.Call) and self.qualified_names(node.func.func) & knowledge.LINEAR_LAYERS:
             return True  # ``Dense(10)(h)``
-        return bool(names & knowledge.REARRANGEMENTS) and bool(node.args) and self._is_trained_output(
-            node.args[0].value, as_of, depth + 1)
+        if names & knowledge.REARRANGEMENTS:
+            return bool(node.args) and self._is_trained_output(node.args[0].value, as_of, depth + 1)
+        written = cst.helpers.get_full_name_for_node(node.func)  # a helper of the project (``dense(h, 10)``)
+        return written is not None and self.facts.call_returns_trained_output(written)
 
     def _is_handed_callable(self, func, as_of: int) -> bool:
         """A parameter of the enclosing function, an attribute of ``self``, or a call's result (``cast(T, f)``)."""

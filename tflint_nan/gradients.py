@@ -30,6 +30,7 @@ from .intervals import EVERYTHING, IntervalSet, hyperparameter_range, power_rang
 from .project import ProjectModules, forget_with_project, parsed
 from .ranges import EVERYWHERE, Analysis, Binding, Region, conjoin, is_empty, library_call_range, select_arguments
 from .screen import literal_number
+from .summaries import returns_trained_output
 
 MAX_DEPTH = 40
 UNKNOWN_NAME = "*"  # in ``GradientFlow.names``: a chain of assignments too long to follow
@@ -92,6 +93,7 @@ class ModuleFacts:
         self._references: dict[str, set[str]] = {}  # a name -> the functions (or "<module>") that read it
         self._callees: dict[str, list[str]] = {}  # function qualname -> the dotted names it calls (as written)
         self._imports: dict[str, str] = {}  # a name an import binds -> the module or name it stands for
+        self._trained_outputs: dict[str, bool] = {}
         self._tree = tree
         self._demand: _Demand | None = None
         if tree is not None:
@@ -289,6 +291,26 @@ class ModuleFacts:
         if self._tree is None:
             return None
         return self._demand_walk().at(line, column)
+
+    def call_returns_trained_output(self, dotted: str, depth: int = 0) -> bool:
+        """Whether the function ``dotted`` names (as this module writes it: ``dense``, ``tfops.conv2d``) is a
+        top-level function of this module or of another module of the project whose every return is a trained
+        linear map's output (``summaries.returns_trained_output``)."""
+        if dotted in self._trained_outputs:
+            return self._trained_outputs[dotted]
+        self._trained_outputs[dotted] = False  # recursion: not shown
+        answer = False
+        function = self.functions.get(dotted)
+        if function is not None:
+            if function.parent is None and function.class_qualname is None:
+                answer = returns_trained_output(function.node, lambda name: _qualify(name, self._imports),
+                                                self.call_returns_trained_output, depth)
+        elif self.project is not None and self.hops > 0 and "." in _qualify(dotted, self._imports):
+            found = self.project.function_definition(_qualify(dotted, self._imports))
+            other = _facts_of(found[1], self.hops - 1) if found is not None else None
+            answer = other is not None and other.call_returns_trained_output(found[0].name, depth)
+        self._trained_outputs[dotted] = answer
+        return answer
 
     def attribute(self, class_qualname: str, name: str) -> AttributeFact | None:
         key = (class_qualname, name)

@@ -558,7 +558,8 @@ ONE_HOT_PICKS = SUM_REDUCTIONS
 # Their values are whatever training makes them (logits), as unknown as a function's own input: a softmax or a
 # sigmoid of them rounds to 0 or 1 wherever training pushes them far enough (``analysis._is_trained_output``).
 LINEAR_MAPS = qualified(tf=("matmul", "tensordot", "einsum"), K=("dot", "batch_dot", "bias_add"),
-                        nn=("conv1d", "conv2d", "conv3d", "convolution", "bias_add"),
+                        nn=("conv1d", "conv2d", "conv3d", "convolution", "bias_add", "atrous_conv2d",
+                            "depthwise_conv2d"),
                         ops=("matmul", "dot", "tensordot", "einsum", "conv"),
                         tnp=("matmul", "dot", "tensordot", "einsum")) | {"tensorflow.linalg.matmul"}
 LINEAR_LAYERS = frozenset(f"{module}.{name}"
