@@ -4,6 +4,7 @@ showed it.  Each failed (raised, hung or reported wrongly) before its fix."""
 from __future__ import annotations
 
 import io
+import math
 import os
 import textwrap
 import threading
@@ -210,3 +211,13 @@ def test_the_full_output_format_does_not_reopen_a_fifo(tmp_path):
     assert result.returncode == 1
     assert [line.split(": ")[1][:6] for line in result.stdout.splitlines() if line.startswith("pipe.py:")] == [
         "TFN001", "TFN002"]
+
+
+def test_a_number_times_a_range_is_scaled_and_zero_times_anything_is_zero():
+    """``0. * x`` is exactly 0 for every finite x (it was the empty set: no value at all, which any domain holds)."""
+    everything = IntervalSet.compare(">", -math.inf)
+    assert IntervalSet.point(0.0).multiply(everything) == IntervalSet.point(0.0)
+    assert everything.multiply(IntervalSet.point(0.0)) == IntervalSet.point(0.0)
+    assert IntervalSet.point(-2.0).multiply(IntervalSet.between(1.0, 3.0, True, False)) == IntervalSet.between(
+        -6.0, -2.0, False, True)
+    assert IntervalSet.point(2.0).multiply(IntervalSet.compare(">", 0.0)) == IntervalSet.compare(">", 0.0)

@@ -207,6 +207,28 @@ SILENT_BY_DEMAND = {
                 x = _iterate(x, x0, eps)
             return x.numpy()
         """,
+    # ``frames /= std`` hands the value on to the name; ``f0 = tf.stop_gradient(f0)`` ends the earlier value.
+    "normalised frames whose every use stops the gradient": """
+        def _normalise(frames):
+            mu, var = tf.nn.moments(frames, axes=[-1])
+            std = tf.where(tf.abs(var) > 0., tf.sqrt(var), 1e-8)
+            frames -= mu[:, None]
+            frames /= std[:, None]
+            return frames
+
+        def pitch(audio, model):
+            frames = _normalise(audio)
+            f0 = model(frames, training=False)
+            f0 = tf.stop_gradient(f0)
+            return tf.reduce_mean(f0, axis=-1) + f0[:, 0]
+        """,
+    "a hidden Markov model's most likely states": """
+        def _decode(hmm, acts):
+            return hmm.posterior_mode(tf.where(acts > 0., tf.math.log(acts), -1e9))
+
+        def track(hmm, acts):
+            return tf.gather(tf.range(360), _decode(hmm, acts))
+        """,
     # TensorFlow Transform: an analyzer runs only in the analysis of a preprocessing_fn.
     "a preprocessing_fn that calls a tf.Transform analyzer": """
         import tensorflow_transform as tft
@@ -444,6 +466,14 @@ STILL_REPORTED = {
     "an argument declared a tensor": (
         "def g(t: tf.Tensor):\n    return t * 2.\n\ndef f(x):\n    return g(tf.where(x > 0., tf.math.log(x), 0.))\n",
         "high"),
+    # A rebinding in another block does not end the earlier value: either may reach the return.
+    "stopped on one path only": (
+        "def _f(x):\n    return tf.where(x > 0., tf.math.log(x), 0.)\n\n"
+        "def g(x, frozen):\n    y = _f(x)\n    if frozen:\n        y = tf.stop_gradient(y)\n    return y\n", "high"),
+    # A call without Keras's ``training`` argument may be anything: it may differentiate its argument itself.
+    "a callable that is not known to be a layer": (
+        "def _f(x):\n    return tf.where(x > 0., tf.math.log(x), 0.)\n\n"
+        "def g(x, step):\n    y = _f(x)\n    step(y)\n    return tf.stop_gradient(y)\n", "high"),
     # A function's calls of itself say nothing about its other callers.
     "a recursive function nobody else here calls": (
         "def f(x, n):\n    y = tf.where(x > 0., tf.math.log(x), 0.)\n    if n == 0:\n        return y\n"

@@ -401,3 +401,44 @@ def test_logits_from_a_helper_in_another_module(tmp_path):
         """)
     assert codes(model) == [("TFN010", 8)]
     assert codes(model, strict=True) == [("TFN010", 8), ("TFN010", 13)]
+
+
+def test_a_public_method_is_judged_by_its_calls_across_the_project(tmp_path):
+    """``self.crepe.predict_f0(audio)`` in another module is a call of the method ``predict_f0`` (receivers are not
+    typed: every call of that name counts).  Where each of them stops the gradient, the method's value is never
+    differentiated; one call that keeps it differentiated, or the name read as a value, keeps the finding."""
+    write(tmp_path, "audio/__init__.py", "")
+    crepe = write(tmp_path, "audio/crepe.py", """\
+        import tensorflow as tf
+
+
+        class Crepe(tf.keras.Model):
+            def normalise(self, frames):
+                mu, var = tf.nn.moments(frames, axes=[-1])
+                std = tf.where(tf.abs(var) > 0., tf.sqrt(var), 1e-8)
+                return (frames - mu[:, None]) / std[:, None]
+
+            def predict_f0(self, audio):
+                frames = self.normalise(audio)
+                return tf.reduce_sum(self.core(frames, training=False), -1)
+        """)
+    preprocessing = write(tmp_path, "audio/preprocessing.py", """\
+        import tensorflow as tf
+        from audio.crepe import Crepe
+
+
+        class F0(tf.keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.crepe = Crepe()
+
+            def call(self, audio):
+                f0 = self.crepe.predict_f0(audio)
+                f0 = tf.stop_gradient(f0)
+                return f0 / 100.
+        """)
+    assert codes(crepe) == []
+    assert ("TFN004", 7) in codes(crepe, strict=True)
+    forget_project_caches()
+    preprocessing.write_text(preprocessing.read_text().replace("        f0 = tf.stop_gradient(f0)\n", ""))
+    assert ("TFN004", 7) in codes(crepe)

@@ -25,8 +25,17 @@ CASES = {
     "log of a parameter under a lower clamp": ("def f(p):\n    return tf.maximum(tf.math.log(p), -100.)\n",
                                                [("TFN006", "high", False)]),
     "relu of a log": ("def f(x):\n    return tf.nn.relu(tf.math.log(x))\n", [("TFN006", "high", False)]),
+    # the function's input minus anything is as unbounded as the input (a PPO ratio of log-probabilities)
     "exp of a computed ratio under a clip": (
-        "def f(new, old):\n    return tf.clip_by_value(tf.exp(new - old), 0.8, 1.2)\n", [("TFN006", "medium", True)]),
+        "def f(new, old):\n    return tf.clip_by_value(tf.exp(new - old), 0.8, 1.2)\n", [("TFN006", "high", False)]),
+    "exp of a placeholder's difference under a clip": (
+        "class PPO:\n    def __init__(self):\n        self.old_logp_ph = None\n\n"
+        "    def setup(self, logp):\n        self.old_logp_ph = tf.compat.v1.placeholder(tf.float32, [None])\n"
+        "        ratio = tf.exp(logp() - self.old_logp_ph)\n"
+        "        return tf.clip_by_value(ratio, 0.8, 1.2)\n", [("TFN006", "high", False)]),
+    "exp of two computed log-probabilities under a clip": (
+        "def f(pi, old_pi, a):\n    return tf.clip_by_value(tf.exp(pi.logp(a) - old_pi.logp(a)), 0.8, 1.2)\n",
+        [("TFN006", "medium", True)]),
     "arithmetic between the op and the clamp": (
         "def f(a):\n    return tf.clip_by_value(1. - tf.exp(a), 1e-7, 1.)\n", [("TFN006", "medium", True)]),
     "a division under a clamp": ("def f(x, y):\n    return tf.clip_by_value(x / y, -10., 10.)\n",
@@ -130,7 +139,7 @@ CASES = {
         "def f(logits, gamma):\n    p = tf.nn.softmax(logits)\n    return tf.pow(1. - p, gamma)\n",
         [("TFN009", "medium", True)]),
     "a focal term of a sigmoid with a default exponent below 1": (
-        "def f(x, gamma=0.5):\n    return (1. - tf.sigmoid(x)) ** gamma\n", [("TFN009", "medium", True)]),
+        "def f(x, gamma=0.5):\n    return (1. - tf.sigmoid(x)) ** gamma\n", [("TFN009", "high", False)]),
     "a focal term with exponent 2": ("def f(logits):\n    return tf.pow(1. - tf.nn.softmax(logits), 2.)\n", []),
     "a focal term of a clipped probability": (
         "def f(x, gamma):\n    p = tf.clip_by_value(tf.sigmoid(x), 1e-7, 1. - 1e-7)\n"
@@ -145,7 +154,15 @@ CASES = {
     "a focal term of a one-hot pick of a softmax": (
         "def f(logits, labels, gamma=0.):\n    probs = tf.nn.softmax(logits)\n"
         "    picked = tf.reduce_sum(tf.cast(tf.one_hot(labels, 10), tf.float32) * probs, axis=-1)\n"
+        "    return tf.pow(1. - picked, gamma)\n", [("TFN009", "high", False)]),
+    # the exponent's default (an author's setting) is at least 1: the power is finite at 0
+    "a focal term whose exponent defaults to 2": (
+        "def f(logits, labels, gamma=2.):\n    probs = tf.nn.softmax(logits)\n"
+        "    picked = tf.reduce_sum(tf.cast(tf.one_hot(labels, 10), tf.float32) * probs, axis=-1)\n"
         "    return tf.pow(1. - picked, gamma)\n", [("TFN009", "medium", True)]),
+    "a focal term of a bounded score": (
+        "def f(score, gamma=0.):\n    p = tf.nn.sigmoid(tf.tanh(score))\n    return tf.pow(1. - p, gamma)\n",
+        [("TFN009", "medium", True)]),
     "the log of a one-hot weighted sum over every axis": (
         "def f(logits, labels):\n"
         "    return tf.math.log(tf.reduce_sum(tf.nn.softmax(logits) * tf.one_hot(labels, 10)))\n", []),
@@ -161,7 +178,7 @@ CASES = {
     "a focal term of a select of a sigmoid and its complement": (
         "def f(y_true, logits, gamma=0.):\n    p = tf.sigmoid(logits)\n"
         "    p_t = tf.where(tf.equal(y_true, 1.), p, 1. - p)\n    return tf.pow(1. - p_t, gamma)\n",
-        [("TFN009", "medium", True)]),
+        [("TFN009", "high", False)]),
     "a select of a clipped sigmoid and its complement": (
         "def f(y_true, logits, gamma=0.):\n    p = tf.clip_by_value(tf.sigmoid(logits), 1e-7, 1. - 1e-7)\n"
         "    p_t = tf.where(tf.equal(y_true, 1.), p, 1. - p)\n"

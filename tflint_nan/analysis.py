@@ -431,10 +431,15 @@ class ModuleAnalyzer(cst.CSTVisitor):
         # A norm or a sum of squares of a single vector is 0 only where every element is, which inputs and computed
         # vectors rarely are: medium.
         # A tensor exponent (a focal term's gamma) is below 1 only for some settings: medium.
+        # One minus a probability of unbounded logits (``1 - softmax(z)[label]``) is 0 wherever training makes the
+        # model confident: high, as for the log of that probability (TFN010).  A focal term's tensor exponent
+        # counts when its own default lies in [0, 1) (``gamma=0.``: the author's setting).
         elementwise = not reduced and use.op is not knowledge.NORM_OP
-        confidence = "high" if not tensor_exponent and (
+        exponent_certain = not tensor_exponent or self._defaults_to_root_exponent(use.node, use.as_of)
+        confidence = "high" if exponent_certain and (
             self._is_difference_of_parameters(producer_input, use.as_of, 0) or (
-                elementwise and self._is_free_parameter(producer_input, use.as_of, offsets=True))) else "medium"
+                elementwise and self._is_free_parameter(producer_input, use.as_of, offsets=True)) or (
+                rounds and self._is_confident_probability(producer.right, use.as_of))) else "medium"
         name = "its sum of squares" if use.op is knowledge.NORM_OP else _shorten(self.code(producer))
         sink = _Sink(producer, "zero", name=name)
         reason = context or self._no_gradient_reaches(use, use.operand, EVERYWHERE, as_of)
@@ -448,6 +453,20 @@ class ModuleAnalyzer(cst.CSTVisitor):
             region = (f"where its input is below {knowledge.EXP_UNDERFLOW:.1f}, it underflows" if underflow else
                       "at the zero vector" if use.op is knowledge.NORM_OP else "where its input is 0")
             self._report(sink, use, reason, confidence, not shown, region, fix)
+
+    def _defaults_to_root_exponent(self, power, as_of: int) -> bool:
+        """``tf.pow(base, gamma)`` with ``gamma`` a parameter whose default is in [0, 1)."""
+        exponent = _exponent_node(power)
+        if not isinstance(exponent, cst.Name):
+            return False
+        binding = self.binding(exponent.value, as_of)
+        return (binding is not None and binding.parameter is not None and binding.default is not None
+                and IntervalSet.point(binding.default).within(_ROOT_EXPONENTS))
+
+    def _is_confident_probability(self, node, as_of: int) -> bool:
+        """A softmax or sigmoid (or the label's entry of one) of logits nothing bounds."""
+        found = self._probability(node, as_of, 0, set())
+        return found is not None and self._is_unbounded_logit(found[2], as_of)
 
     # -- the log of a probability computed by hand (knowledge.PROBABILITY_OPS) -------------------------------------
     def _check_log_of_probability(self, use: RiskyUse) -> None:
@@ -962,11 +981,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 if self._input_values(use, EVERYWHERE).within(self._safe_domain(use)):
                     continue
                 # High: the clamp limits the op's own value on the side of its (first) pole, and the op computes on
-                # the function's own input, which nothing bounds.  A division can cross the bound through its
-                # numerator; arithmetic in between (1 - exp(a)) and computed inputs (a log-probability ratio, a
-                # variance) may be bounded for reasons the range analysis does not see.
+                # the function's own input or a graph input, shifted by anything (``exp(logp - old_logp_ph)``),
+                # which nothing bounds.  A division can cross the bound through its numerator; arithmetic in
+                # between (1 - exp(a)) and computed inputs (a ratio of two computed log-probabilities, a variance)
+                # may be bounded for reasons the range analysis does not see.
                 high = (direct and use.op.operand is knowledge.UNARY and use.op.poles[0] in cut
-                        and self._is_free_parameter(use.operand, use.as_of))
+                        and self._is_shifted_input(use.operand, use.as_of))
                 self._report_pole(_Sink(call, "clamp", clamp=sink, lower=lower, upper=upper), use, operand, context,
                                   _pole_words(cut[0]), as_of, "high" if high else "medium")
 
@@ -1115,6 +1135,26 @@ class ModuleAnalyzer(cst.CSTVisitor):
         binding = self.binding(node.value, as_of)
         return (binding is not None and binding.value is None and binding.parameter is not None
                 and binding.default is None and self.parameter_carries(node.value))
+
+    def _is_shifted_input(self, node, as_of: int) -> bool:
+        """The function's own input, or a graph input (a placeholder), plus or minus anything: where one side of a
+        sum is unbounded, so is the sum (``tf.exp(self.old_logp_ph - logp)``, a PPO ratio)."""
+        if self._is_free_parameter(node, as_of) or self._is_fed_input(node, as_of):
+            return True
+        return (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract))
+                and any(self._is_free_parameter(side, as_of) or self._is_fed_input(side, as_of)
+                        for side in (node.left, node.right)))
+
+    def _is_fed_input(self, node, as_of: int) -> bool:
+        """A TensorFlow 1 placeholder: ``x = tf.compat.v1.placeholder(...)`` or ``self.x_ph`` assigned only such."""
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            return (binding is not None and isinstance(binding.value, cst.Call)
+                    and bool(self.qualified_names(binding.value.func) & knowledge.PLACEHOLDERS))
+        if isinstance(node, cst.Attribute):
+            fact = self.attribute_fact(node)
+            return fact is not None and fact.fed
+        return False
 
     def _in_compiled_mode(self, use: RiskyUse, confidence: str) -> str:
         """An XLA-only hazard of a mask or a clamp (sqrt at 0) is high only where the module compiles with XLA or

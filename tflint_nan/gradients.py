@@ -43,6 +43,7 @@ class AttributeFact:
 
     differentiable: bool
     values: IntervalSet
+    fed: bool = False  # every assignment is a graph input (``tf.compat.v1.placeholder``): as unknown as a parameter
 
 
 @dataclass
@@ -324,7 +325,10 @@ class ModuleFacts:
                 carries, value_range = _ast_value(value, method)
                 differentiable = differentiable or carries
                 values = value_range if values is None else values.union(value_range)
-            fact = AttributeFact(differentiable, values if values is not None else EVERYTHING)
+            declared = [value for value, _ in assignments if not _is_none(value)]  # ``self.x_ph = None`` first
+            fed = bool(declared) and all(isinstance(value, ast.Call) and _qualify(
+                _dotted(value.func) or "", self._imports) in knowledge.PLACEHOLDERS for value in declared)
+            fact = AttributeFact(differentiable, values if values is not None else EVERYTHING, fed)
         self._attributes[key] = fact
         return fact
 
@@ -629,14 +633,23 @@ class _Demand:
     def _external_sites(self, function: str) -> list[tuple[_Demand, ast.Call]] | None:
         """The calls of a top-level function from the project's other modules, each with its module's demand;
         None when they cannot all be known."""
-        if "." in function:
-            return []  # methods and nested functions: called through this module (its ``self.x()`` calls)
         project = self.facts.project
-        if project is None or self.facts.hops <= 0:
-            return None
-        sites = project.callers(function)
-        if sites is None:
-            return None
+        if "." in function:
+            definition = self.facts.functions.get(function)
+            name = _last(function)
+            if (definition is None or definition.class_qualname is None or "<locals>" in function
+                    or _is_private(function) or name.startswith("__") or name in knowledge.FRAMEWORK_METHODS
+                    or project is None or self.facts.hops <= 0):
+                return []  # called through this module (its ``self.x()`` calls), or by the framework
+            sites = project.method_callers(name)
+            if sites is None:
+                return []  # its callers elsewhere cannot all be known: this module's decide, as for any method
+        else:
+            if project is None or self.facts.hops <= 0:
+                return None
+            sites = project.callers(function)
+            if sites is None:
+                return None
         found = []
         for site in sites:
             other = _facts_of(site.path, self.facts.hops - 1)
@@ -771,6 +784,8 @@ class _Demand:
                    for target in targets):
                 return "it is stored into a NumPy array, which carries no gradient"
             return None
+        if isinstance(parent, ast.AugAssign) and parent.value is node and isinstance(parent.target, ast.Name):
+            return self._variable([parent.target], node, depth)  # ``frames /= std``: the new value's uses
         if isinstance(parent, ast.Expr):
             return "its value is discarded"
         if isinstance(parent, ast.Lambda) and parent.body is node:
@@ -824,6 +839,10 @@ class _Demand:
         declared = self._declared_numpy_elsewhere(name, call, argument)
         if declared is not None:
             return declared
+        if any(keyword.arg == "training" for keyword in call.keywords):
+            # ``self.core_model(frames, training=False)``: Keras's layer and model call, which hands the gradient of
+            # its value back to its inputs and differentiates nothing itself.
+            return self.demand(call, depth + 1)
         if (isinstance(call.func, ast.Attribute) and call.func.attr in knowledge.CONTAINER_GROWTH
                 and isinstance(call.func.value, ast.Name)):
             return self._added_to(call.func.value, call, depth)
@@ -980,8 +999,9 @@ class _Demand:
         statement = self.parents.get(value, value)
         after = (statement.end_lineno or statement.lineno, statement.end_col_offset or 0)  # the right side reads
         for target in targets:                                                             # the previous value
+            until = self._rebound_after(statement, target.id)
             uses = [use for use in self.loads.get(f"{function}:{target.id}", ())
-                    if (use.lineno, use.col_offset) >= after]
+                    if after <= (use.lineno, use.col_offset) and (until is None or (use.lineno, use.col_offset) < until)]
             if self._read_by_nested_function(function, target.id):
                 return None  # a closure reads it: not followed
             for use in uses:
@@ -990,6 +1010,21 @@ class _Demand:
                     return None
                 reasons.append(reason)
         return reasons[0] if reasons else "its value is never used"
+
+    def _rebound_after(self, statement: ast.AST, name: str) -> tuple[int, int] | None:
+        """Where a later statement of the same block assigns ``name`` anew (``f0 = tf.stop_gradient(f0)``): the
+        reads after it see that value, not this one.  None when no statement of the block does."""
+        block = self.parents.get(statement)
+        for field_name in ("body", "orelse", "finalbody"):
+            statements = getattr(block, field_name, None)
+            if isinstance(statements, list) and statement in statements:
+                for later in statements[statements.index(statement) + 1:]:
+                    if isinstance(later, (ast.Assign, ast.AnnAssign)) and later.value is not None and any(
+                            isinstance(target, ast.Name) and target.id == name
+                            for target in (later.targets if isinstance(later, ast.Assign) else [later.target])):
+                        return (later.end_lineno or later.lineno, later.end_col_offset or 0)
+                return None
+        return None
 
     def _read_by_nested_function(self, function: str, name: str) -> bool:
         """Whether a function nested in ``function`` reads its ``name`` (a closure), not a local of its own."""

@@ -174,6 +174,10 @@ class IntervalSet:
         out = []
         for a in self.parts:
             for b in other.parts:
+                point, other_part = (a, b) if a.lo == a.hi else (b, a)
+                if point.lo == point.hi and math.isfinite(point.lo):  # scaled, or exactly 0 (``0. * x``)
+                    out.append(_scaled(other_part, point.lo))
+                    continue
                 corners = [
                     (_mul(x, y), xc and yc)
                     for x, xc in ((a.lo, a.lo_closed), (a.hi, a.hi_closed))
@@ -314,3 +318,13 @@ def _exp(value: float) -> float:
         return math.exp(value)
     except OverflowError:
         return INF
+
+
+def _scaled(part: Interval, factor: float) -> Interval:
+    """The interval ``part * factor`` for a finite factor: 0 maps every finite value to exactly 0."""
+    if factor == 0.0:
+        return Interval(0.0, 0.0, True, True)
+    lo, hi = part.lo * factor, part.hi * factor
+    if factor > 0:
+        return Interval(lo, hi, part.lo_closed, part.hi_closed)
+    return Interval(hi, lo, part.hi_closed, part.lo_closed)

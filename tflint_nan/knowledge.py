@@ -554,6 +554,9 @@ SUM_REDUCTIONS = qualified(tf="reduce_sum", tf_math="reduce_sum", K="sum", ops="
 # of its complement inherit the softmax's NaN gradients.
 ONE_HOT_PICKS = SUM_REDUCTIONS
 
+# TensorFlow 1's graph inputs: fed at run time, as unknown as a function's parameter.
+PLACEHOLDERS = qualified(tf_v1="placeholder") | {"tensorflow.keras.Input", "keras.Input", "keras.layers.Input",
+                                                 "tensorflow.keras.layers.Input"}
 # Trained linear maps: ``tf.matmul(x, W) + b``, a convolution, a dense or convolution layer applied to an input.
 # Their values are whatever training makes them (logits), as unknown as a function's own input: a softmax or a
 # sigmoid of them rounds to 0 or 1 wherever training pushes them far enough (``analysis._is_trained_output``).
@@ -892,6 +895,13 @@ NO_GRADIENT_CLASSES: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
 OPTIMIZER_METHODS = frozenset({"_resource_apply_dense", "_resource_apply_sparse", "_apply_dense", "_apply_sparse",
                                "get_updates", "update_step", "_update_step", "_update_step_xla",
                                "_resource_apply_sparse_duplicate_indices"})
+# Methods that Keras and TensorFlow call themselves (a layer's ``call`` through ``__call__``, a model's steps): the
+# calls a project writes of them are not all their calls.
+FRAMEWORK_METHODS = frozenset({"call", "build", "get_config", "from_config", "compute_output_shape", "train_step",
+                               "test_step", "predict_step", "compute_loss", "compute_metrics", "update_state",
+                               "result", "reset_state", "reset_states", "get_updates", "apply_gradients",
+                               "minimize", "get_gradients", "compute_gradients", "on_epoch_end", "on_batch_end",
+                               "on_train_batch_end", "step", "fit", "predict", "evaluate"})
 # Decorators and wrappers that replace a function's gradient: its body is never differentiated (the last name
 # component is matched, so TensorFlow Probability's and other libraries' custom_gradient wrappers count too).
 CUSTOM_GRADIENT_WORDS = frozenset({"custom_gradient", "custom_vjp", "custom_jvp", "RegisterGradient"})
@@ -957,7 +967,9 @@ IS_NAN = qualified(tf_math="is_nan", tf_v1="is_nan", ops="isnan", tnp="isnan")
 # -- demand: where a value ends without being differentiated ------------------------------------------------------
 # Methods that take a value out of the differentiated graph: NumPy conversion, variable and metric state updates.
 NO_DEMAND_METHODS = frozenset({"numpy", "item", "tolist", "assign", "assign_add", "assign_sub", "update_state",
-                               "scatter_update", "scatter_nd_update", "print", "Print", "Assert"})
+                               "scatter_update", "scatter_nd_update", "print", "Print", "Assert",
+                               # TensorFlow Probability's hidden Markov model: the most likely states, integers
+                               "posterior_mode"})
 # Annotations that declare a NumPy array: a parameter annotated so takes NumPy values, which carry no gradient.
 NUMPY_ARRAY_TYPES = frozenset({"numpy.ndarray", "numpy.typing.NDArray"})
 # Methods of a NumPy array that return a NumPy array.

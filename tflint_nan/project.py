@@ -135,6 +135,34 @@ class ProjectModules:
             sites.extend(CallSite(path, call) for call in found)
         return sites
 
+    def method_callers(self, method: str) -> list[CallSite] | None:
+        """Every call ``<anything>.method(...)`` in the project's modules, the linted one included, tests left out
+        (receivers are not typed: any object's method of that name counts, which can only add callers); None when
+        they cannot all be known (the project is too large to search, or some module reads ``.method`` other than
+        to call it: handed around as a value)."""
+        root = self.root()
+        if root is None or self.path is None:
+            return None
+        files = _project_files(root)
+        self._searched.add(root)
+        if files is None:
+            return None
+        needle = method.encode()
+        sites: list[CallSite] = []
+        for path in files:
+            if is_test_file(path) and path != self.path:
+                continue
+            words = _words(path)
+            if words is None:
+                return None
+            if needle not in words:
+                continue
+            calls, values = _method_index(path)
+            if method in values:
+                return None
+            sites.extend(CallSite(path, call) for call in calls.get(method, ()))
+        return sites
+
     def resolve(self, name: str) -> str | None:
         """The TensorFlow or Keras name that ``name`` (a qualified name in the linted file) stands for, or None."""
         if self.internal_modules and name.startswith(INTERNAL_PREFIX):
@@ -394,6 +422,26 @@ def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call] | None
     return calls, frozenset(star_imported)
 
 
+@lru_cache(maxsize=256)
+def _method_index(path: str) -> tuple[dict[str, list[ast.Call]], frozenset[str]]:
+    """One file's calls of attributes (``obj.name(...)``), by attribute name, and the attribute names it reads
+    other than to call them."""
+    tree = parsed(path)
+    calls: dict[str, list[ast.Call]] = {}
+    values: set[str] = set()
+    if tree is None:
+        return calls, frozenset({"*"})
+    called: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            calls.setdefault(node.func.attr, []).append(node)
+            called.add(id(node.func))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and id(node) not in called:
+            values.add(node.attr)
+    return calls, frozenset(values)
+
+
 @lru_cache(maxsize=4096)
 def _find_module(start: str, module: str) -> str | None:
     """The file of ``module``, looked for in ``start`` and its parents (and their ``src/``)."""
@@ -524,7 +572,7 @@ def forget_project_caches() -> None:
     """Forget every module of the project read so far (a long-running process such as the language server calls
     this when files change): file lists, contents, parsed trees, exports and module locations."""
     for cached in (_project_files, _tree_signature, _read_small, _words, parsed, _find_module, _read_exports,
-                   _call_index):
+                   _call_index, _method_index):
         cached.cache_clear()
     for forget in _FORGET_HOOKS:
         forget()

@@ -379,6 +379,11 @@ class Analysis:
         if isinstance(node, cst.Attribute):
             return self._attribute_range(node, recurse)
         if isinstance(node, (cst.Comparison, cst.BooleanOperation)):
+            if region:  # decided on the elements asked about (``cast(x >= 0)`` where ``x >= 0``): 1 or 0
+                if is_empty(conjoin(region, self.region(node, True, as_of, depth + 1))):
+                    return IntervalSet.point(0.0)
+                if is_empty(conjoin(region, self.region(node, False, as_of, depth + 1))):
+                    return IntervalSet.point(1.0)
             return IntervalSet.between(0.0, 1.0)  # a boolean: cast to a number, 0 or 1
         if isinstance(node, cst.UnaryOperation):
             inner = recurse(node.expression)
