@@ -92,8 +92,8 @@ def test_fixture_counts():
     also take integers or Python numbers (``tf.math.reciprocal(x)``, ``x ** -1.``, ``x ** 0.5``, ``x ** 1.5``),
     and 7 branches of ``K.switch`` and ``tf.compat.v1.where`` that must be tensors of the condition's rank.  The
     other 24 have no exact rewrite at all: a log clamped at -100 (no normal float32 input maps below it), 8
-    hand-written sigmoids, softmaxes and powers (an exp of a log among them) and 7 hand-written log-softmaxes and
-    log-sigmoids, whose built-ins agree only up to rounding (4 of them written as the log of the call itself,
+    hand-written sigmoids, softmaxes and powers (an exp of a log among them) and 7 hand-written log-softmaxes,
+    whose built-ins agree only up to rounding (4 of them written as the log of the call itself,
     whose unsafe fix into the built-in ``--unsafe-fixes`` applies), 6 roots whose input the double where would
     repeat (or of an exp, whose fix is exp(0.5 * x)), a log whose value reaches a gather through a variable, and a
     log masked by a label through multiply_no_nan."""
