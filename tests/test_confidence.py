@@ -157,3 +157,40 @@ def coupling(z, units):
     return z * scale, tf.reduce_sum(tf.math.log(scale), axis=1)
 '''
     assert [(c, conf) for c, _, conf in found(code)] == [("TFN010", expected)]
+
+
+PENALIZED = '''\
+class Penalty:
+    def __init__(self, points):
+        self.points = points
+
+    def __call__(self, x):
+        return tf.reduce_prod(tf.atan(tf.norm(x[:, None] - self.points[None], axis=-1)), axis=-1)
+
+
+class Penalized:
+    def __init__(self, base, points, penalty_fn):
+        self._base = base
+        self._penalty = None
+        self._handed = penalty_fn
+
+    def update(self, points):
+        self._penalty = Penalty(points)
+
+        @tf.function
+        def acquisition(x):
+            return tf.exp(tf.math.log(self._base(x)) + tf.math.log(tf.cast(Callable, self.{attribute})(x)))
+        return acquisition
+'''
+
+
+@pytest.mark.parametrize("attribute, expected", [
+    ("_penalty", "medium"),  # every assignment builds an object of this module's class: its own, computed code
+    ("_handed", "high"),  # handed in by the caller: as unknown as a parameter
+])
+def test_a_callable_attribute_built_from_the_module_own_class_is_computed_code(attribute, expected):
+    code = "from typing import Callable, cast\n\n" + PENALIZED.replace("{attribute}", attribute).replace(
+        "tf.cast(Callable, ", "cast(Callable, ")
+    # the base acquisition (a handed callable, read inside a function nested in the method) stays high
+    saturations = sorted(f for f in found(code) if f[0] == "TFN008")
+    assert saturations == sorted([("TFN008", 25, "high"), ("TFN008", 25, expected)])

@@ -33,8 +33,15 @@ CASES = {
         "    def setup(self, logp):\n        self.old_logp_ph = tf.compat.v1.placeholder(tf.float32, [None])\n"
         "        ratio = tf.exp(logp() - self.old_logp_ph)\n"
         "        return tf.clip_by_value(ratio, 0.8, 1.2)\n", [("TFN006", "high", False)]),
-    "exp of two computed log-probabilities under a clip": (
+    # a log-density (``log_prob``, ``logp``) is unbounded: so is a log importance ratio of two of them
+    "exp of two log-densities under a clip": (
         "def f(pi, old_pi, a):\n    return tf.clip_by_value(tf.exp(pi.logp(a) - old_pi.logp(a)), 0.8, 1.2)\n",
+        [("TFN006", "high", False)]),
+    "exp of a log-density held in a variable under a clip": (
+        "def f(dist, a, old):\n    logp = dist.log_prob(a)\n"
+        "    return tf.clip_by_value(tf.exp(logp - old), 0.8, 1.2)\n", [("TFN006", "high", False)]),
+    "exp of two computed scores under a clip": (
+        "def f(model, a):\n    return tf.clip_by_value(tf.exp(model.score(a) - model.base(a)), 0.8, 1.2)\n",
         [("TFN006", "medium", True)]),
     "arithmetic between the op and the clamp": (
         "def f(a):\n    return tf.clip_by_value(1. - tf.exp(a), 1e-7, 1.)\n", [("TFN006", "medium", True)]),

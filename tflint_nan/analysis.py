@@ -169,10 +169,9 @@ class ModuleAnalyzer(cst.CSTVisitor):
         """What the class's assignments say about ``self.<name>`` in a method."""
         if not (isinstance(node.value, cst.Name) and node.value.value == "self"):
             return None
-        for index in range(len(self.scopes) - 1, 0, -1):
-            if self.scopes[index].kind == "function":
-                enclosing = self.scopes[index - 1]
-                return self.facts.attribute(enclosing.qualname, node.attr.value) if enclosing.kind == "class" else None
+        for index in range(len(self.scopes) - 1, 0, -1):  # a function nested in a method sees the method's self
+            if self.scopes[index].kind == "function" and self.scopes[index - 1].kind == "class":
+                return self.facts.attribute(self.scopes[index - 1].qualname, node.attr.value)
         return None
 
     def code(self, node: cst.CSTNode) -> str:
@@ -1098,12 +1097,19 @@ class ModuleAnalyzer(cst.CSTVisitor):
         return written is not None and self.facts.call_returns_trained_output(written)
 
     def _is_handed_callable(self, func, as_of: int) -> bool:
-        """A parameter of the enclosing function, an attribute of ``self``, or a call's result (``cast(T, f)``)."""
+        """A parameter of the enclosing function, an attribute of ``self`` (unless every assignment of it builds an
+        object of a class this module defines: its own code), or a call's result (``cast(T, f)``: its argument's)."""
         if isinstance(func, cst.Name):
             binding = self.binding(func.value, as_of)
             return binding is not None and binding.parameter is not None and binding.value is None
         if isinstance(func, cst.Attribute):
-            return isinstance(func.value, cst.Name) and func.value.value == "self"
+            if not (isinstance(func.value, cst.Name) and func.value.value == "self"):
+                return False
+            fact = self.attribute_fact(func)
+            return not (fact is not None and fact.built_here)
+        if isinstance(func, cst.Call) and self.qualified_names(func.func) & {"typing.cast", "cast"} and len(
+                func.args) == 2:
+            return self._is_handed_callable(func.args[1].value, as_of)
         return isinstance(func, cst.Call)
 
     def _rearranges_inputs(self, node, as_of: int) -> bool:
@@ -1137,13 +1143,23 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 and binding.default is None and self.parameter_carries(node.value))
 
     def _is_shifted_input(self, node, as_of: int) -> bool:
-        """The function's own input, or a graph input (a placeholder), plus or minus anything: where one side of a
-        sum is unbounded, so is the sum (``tf.exp(self.old_logp_ph - logp)``, a PPO ratio)."""
-        if self._is_free_parameter(node, as_of) or self._is_fed_input(node, as_of):
+        """The function's own input, a graph input (a placeholder) or a log-density (``dist.log_prob(a)``), plus or
+        minus anything: where one side of a sum is unbounded, so is the sum (``tf.exp(self.old_logp_ph - logp)``,
+        a PPO ratio)."""
+        unbounded = lambda side: (self._is_free_parameter(side, as_of) or self._is_fed_input(side, as_of)  # noqa: E731
+                                  or self._is_log_density(side, as_of))
+        if unbounded(node):
             return True
         return (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract))
-                and any(self._is_free_parameter(side, as_of) or self._is_fed_input(side, as_of)
-                        for side in (node.left, node.right)))
+                and any(unbounded(side) for side in (node.left, node.right)))
+
+    def _is_log_density(self, node, as_of: int) -> bool:
+        if isinstance(node, cst.Name):
+            binding = self.binding(node.value, as_of)
+            return (binding is not None and binding.value is not None and binding.value is not node
+                    and isinstance(binding.value, cst.Call) and self._is_log_density(binding.value, binding.seq))
+        return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in knowledge.LOG_DENSITY_METHODS)
 
     def _is_fed_input(self, node, as_of: int) -> bool:
         """A TensorFlow 1 placeholder: ``x = tf.compat.v1.placeholder(...)`` or ``self.x_ph`` assigned only such."""

@@ -44,6 +44,7 @@ class AttributeFact:
     differentiable: bool
     values: IntervalSet
     fed: bool = False  # every assignment is a graph input (``tf.compat.v1.placeholder``): as unknown as a parameter
+    built_here: bool = False  # every assignment calls a class or function this module defines: its own code
 
 
 @dataclass
@@ -328,7 +329,10 @@ class ModuleFacts:
             declared = [value for value, _ in assignments if not _is_none(value)]  # ``self.x_ph = None`` first
             fed = bool(declared) and all(isinstance(value, ast.Call) and _qualify(
                 _dotted(value.func) or "", self._imports) in knowledge.PLACEHOLDERS for value in declared)
-            fact = AttributeFact(differentiable, values if values is not None else EVERYTHING, fed)
+            built_here = bool(declared) and all(
+                isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and (
+                    value.func.id in self._class_by_name or value.func.id in self.functions) for value in declared)
+            fact = AttributeFact(differentiable, values if values is not None else EVERYTHING, fed, built_here)
         self._attributes[key] = fact
         return fact
 
@@ -1001,7 +1005,8 @@ class _Demand:
         for target in targets:                                                             # the previous value
             until = self._rebound_after(statement, target.id)
             uses = [use for use in self.loads.get(f"{function}:{target.id}", ())
-                    if after <= (use.lineno, use.col_offset) and (until is None or (use.lineno, use.col_offset) < until)]
+                    if after <= (use.lineno, use.col_offset) and (until is None
+                                                                   or (use.lineno, use.col_offset) < until)]
             if self._read_by_nested_function(function, target.id):
                 return None  # a closure reads it: not followed
             for use in uses:

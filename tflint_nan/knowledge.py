@@ -554,6 +554,10 @@ SUM_REDUCTIONS = qualified(tf="reduce_sum", tf_math="reduce_sum", K="sum", ops="
 # of its complement inherit the softmax's NaN gradients.
 ONE_HOT_PICKS = SUM_REDUCTIONS
 
+# Methods that give a distribution's log-density at a point (TensorFlow Probability's ``log_prob``, OpenAI
+# Baselines' ``logp``/``neglogp``): unbounded, as a density can be arbitrarily peaked, so a difference of two of
+# them (a log importance ratio) is as unknown as an input.
+LOG_DENSITY_METHODS = frozenset({"log_prob", "logp", "neglogp", "log_pdf", "log_likelihood"})
 # TensorFlow 1's graph inputs: fed at run time, as unknown as a function's parameter.
 PLACEHOLDERS = qualified(tf_v1="placeholder") | {"tensorflow.keras.Input", "keras.Input", "keras.layers.Input",
                                                  "tensorflow.keras.layers.Input"}
