@@ -206,15 +206,23 @@ class ProjectModules:
             return None
         return None
 
-    def constant(self, name: str, depth: int = 0) -> float | None:
-        """The number a module of the project binds to ``name`` once, at module level (``from .config import EPS``
-        where ``config.py`` says ``EPS = 1e-6``), following re-exports; else None."""
+    def _member(self, name: str, depth: int) -> tuple[str, str] | None:
+        """(module, name in it) for a qualified name that may belong to a module of the project."""
         if name.startswith(".") and self.folder is not None:
             name = self._absolute_name(name) or name
         if self.folder is None or "." not in name or depth > MAX_CHAIN or name.split(".")[0] in (
                 TARGET_ROOTS | FOREIGN_ROOTS):
             return None
         module, _, attribute = name.rpartition(".")
+        return module, attribute
+
+    def constant(self, name: str, depth: int = 0) -> float | None:
+        """The number a module of the project binds to ``name`` once, at module level (``from .config import EPS``
+        where ``config.py`` says ``EPS = 1e-6``), following re-exports; else None."""
+        member = self._member(name, depth)
+        if member is None:
+            return None
+        module, attribute = member
         exports = self._exports(module)
         if exports is None:
             return None
@@ -228,12 +236,10 @@ class ProjectModules:
         """The ``def`` of a project function named by its qualified name (``pkg.utils.helper``), following
         re-exports, with its module's file; None when it is not a function at the top level of a module of the
         project."""
-        if name.startswith(".") and self.folder is not None:
-            name = self._absolute_name(name) or name
-        if self.folder is None or "." not in name or depth > MAX_CHAIN or name.split(".")[0] in (
-                TARGET_ROOTS | FOREIGN_ROOTS):
+        member = self._member(name, depth)
+        if member is None:
             return None
-        module, _, attribute = name.rpartition(".")
+        module, attribute = member
         path = self._find(module)
         if path is None:
             return None
@@ -404,7 +410,7 @@ def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call] | None
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Name, ast.Attribute)) or isinstance(parents.get(node), ast.Attribute):
             continue
-        dotted = _dotted(node)
+        dotted = dotted_name(node)
         if dotted is None:
             continue
         head, _, rest = dotted.partition(".")
@@ -498,7 +504,7 @@ def _read_exports(path: str, module: str) -> _Exports | None:
                     exports.constants[target] = number
                 exports.names[target] = None
                 continue
-            dotted = _dotted(statement.value)
+            dotted = dotted_name(statement.value)
             if dotted is not None:
                 head, _, rest = dotted.partition(".")
                 meaning = exports.names.get(head, head if head in TARGET_ROOTS else None)
@@ -529,7 +535,8 @@ def _absolute(statement: ast.ImportFrom, package: str) -> str | None:
     return ".".join([*base, *([statement.module] if statement.module else [])]) or None
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted_name(node: ast.expr) -> str | None:
+    """``a.b.c`` for a name or a chain of attributes of one; None for anything else."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)

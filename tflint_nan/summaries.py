@@ -22,6 +22,7 @@ import ast
 from typing import Callable
 
 from . import knowledge
+from .project import dotted_name
 
 MAX_HELPER_DEPTH = 4
 
@@ -37,17 +38,6 @@ def returns_trained_output(function: ast.FunctionDef | ast.AsyncFunctionDef, qua
     walk = _Walk(qualify, helper, depth)
     walk.block(function.body, {})
     return bool(walk.returns) and all(walk.returns)
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _is_constant(node: ast.expr) -> bool:
@@ -143,12 +133,12 @@ class _Walk:
         return False
 
     def _is_exp(self, node: ast.expr) -> bool:
-        return isinstance(node, ast.Call) and self.qualify(_dotted(node.func) or "") in knowledge.EXPS
+        return isinstance(node, ast.Call) and self.qualify(dotted_name(node.func) or "") in knowledge.EXPS
 
     def _call(self, node: ast.Call, env: dict[str, bool]) -> bool:
         if isinstance(node.func, ast.Call):  # ``Dense(10)(h)``
-            return self.qualify(_dotted(node.func.func) or "") in knowledge.LINEAR_LAYERS
-        dotted = _dotted(node.func)
+            return self.qualify(dotted_name(node.func.func) or "") in knowledge.LINEAR_LAYERS
+        dotted = dotted_name(node.func)
         if dotted is None:
             return False
         name = self.qualify(dotted)
