@@ -1146,31 +1146,29 @@ class ModuleAnalyzer(cst.CSTVisitor):
         """The function's own input, a graph input (a placeholder) or a log-density (``dist.log_prob(a)``), plus or
         minus anything: where one side of a sum is unbounded, so is the sum (``tf.exp(self.old_logp_ph - logp)``,
         a PPO ratio)."""
-        unbounded = lambda side: (self._is_free_parameter(side, as_of) or self._is_fed_input(side, as_of)  # noqa: E731
-                                  or self._is_log_density(side, as_of))
-        if unbounded(node):
+        sides = [node]
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+            sides += [node.left, node.right]
+        return any(self._is_unbounded_input(side, as_of) for side in sides)
+
+    def _is_unbounded_input(self, node, as_of: int) -> bool:
+        if self._is_free_parameter(node, as_of):
             return True
-        return (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract))
-                and any(unbounded(side) for side in (node.left, node.right)))
-
-    def _is_log_density(self, node, as_of: int) -> bool:
-        if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            return (binding is not None and binding.value is not None and binding.value is not node
-                    and isinstance(binding.value, cst.Call) and self._is_log_density(binding.value, binding.seq))
-        return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-                and node.func.attr.value in knowledge.LOG_DENSITY_METHODS)
-
-    def _is_fed_input(self, node, as_of: int) -> bool:
-        """A TensorFlow 1 placeholder: ``x = tf.compat.v1.placeholder(...)`` or ``self.x_ph`` assigned only such."""
-        if isinstance(node, cst.Name):
-            binding = self.binding(node.value, as_of)
-            return (binding is not None and isinstance(binding.value, cst.Call)
-                    and bool(self.qualified_names(binding.value.func) & knowledge.PLACEHOLDERS))
-        if isinstance(node, cst.Attribute):
+        if isinstance(node, cst.Attribute):  # ``self.x_ph``, every assignment a placeholder
             fact = self.attribute_fact(node)
             return fact is not None and fact.fed
-        return False
+        call = self._call_behind(node, as_of)
+        return call is not None and (
+            bool(self.qualified_names(call.func) & knowledge.PLACEHOLDERS)  # ``x = tf.compat.v1.placeholder(...)``
+            or isinstance(call.func, cst.Attribute) and call.func.attr.value in knowledge.LOG_DENSITY_METHODS)
+
+    def _call_behind(self, node, as_of: int, depth: int = 0) -> cst.Call | None:
+        """The call ``node`` is, or that the variable ``node`` was last assigned."""
+        if isinstance(node, cst.Name) and depth < 5:
+            binding = self.binding(node.value, as_of)
+            if binding is not None and binding.value is not None and binding.value is not node:
+                return self._call_behind(binding.value, binding.seq, depth + 1)
+        return node if isinstance(node, cst.Call) else None
 
     def _in_compiled_mode(self, use: RiskyUse, confidence: str) -> str:
         """An XLA-only hazard of a mask or a clamp (sqrt at 0) is high only where the module compiles with XLA or
