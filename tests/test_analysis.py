@@ -172,8 +172,13 @@ SAFE = {
     "ones_like": "tf.where(x > 0, tf.math.log(tf.ones_like(x)), 0.)",
     "constant": "tf.where(x > 0, x, tf.exp(tf.constant(1.)))",
     "epsilon": "tf.where(x > 0, tf.math.log(K.epsilon()), 0.)",
-    "safe built-ins": "tf.where(x > 0, tf.math.xlogy(x, x) + tf.math.divide_no_nan(x, y) + tf.nn.elu(x) + "
+    "safe built-ins": "tf.where(x > 0, tf.math.xlogy(x, x) + tf.nn.elu(x) + "
                       "tf.nn.softplus(x) + tf.math.log_sigmoid(x) + tf.math.xdivy(x, y) + tf.nn.selu(x), 0.)",
+    "divide_no_nan discarded where its divisor is exactly 0": (
+        "tf.where(tf.equal(y, 0.), x, tf.math.divide_no_nan(x, y))"),
+    "divide_no_nan discarded where its divisor is at most 0 of a count": (
+        "tf.where(tf.reduce_sum(tf.cast(x > 0., tf.float32)) > 0., tf.math.divide_no_nan(x, tf.reduce_sum("
+        "tf.cast(x > 0., tf.float32))), 0.)"),
     "stop_gradient around the op": "tf.where(x > 0, tf.stop_gradient(tf.math.log(x)), 0.)",
     "stop_gradient around the select": "tf.stop_gradient(tf.where(x > 0, tf.math.log(x), 0.))",
     "select only feeds a comparison": "tf.cast(tf.where(x > 0., x, tf.exp(x) - 1.) > 0.5, tf.float32)",

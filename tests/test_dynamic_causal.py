@@ -98,7 +98,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 15 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 18 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
 
 
 def test_a_log_of_a_probability_is_confirmed_where_its_value_is_minus_infinity(report):
@@ -365,3 +365,17 @@ def test_with_the_select_marked_the_op_guard_drops_only_the_zeros_of_the_discard
     assert np.isfinite(unmarked.numpy())  # every zero dropped: the erf's NaN hidden too
     assert np.isnan(marked.numpy()) and np.isnan(kept.numpy())  # the kept element's NaN is not the select's
     assert np.isfinite(dropped.numpy())  # the discarded element's is
+
+
+def test_segment_ids_and_padding_masks_are_probed_as_integers_and_zero_or_one(report):
+    verdicts, _ = report
+    by_function = {verdict["function"]: verdict for verdict in verdicts["segment_and_mask_losses.py"]}
+    segment = by_function["pooled_log_likelihood"]
+    # ids held at 0: ``ids - 1`` is -1, the segment sum drops the log's element, whose gradient is 0 * inf.
+    assert segment["verdict"] == "confirmed" and segment["inputs"]["ids"] == 0.0
+    assert segment["differentiated"] == ["probabilities"] and "ids" in segment["fixed"]
+    padded = by_function["padded_nll"]
+    assert padded["verdict"] == "confirmed" and padded["inputs"]["padding_mask"] == 0.0
+    assert padded["fixed"] == {"padding_mask": "a padding mask: 0 or 1, no gradient"}
+    best = by_function["best_log_probability"]
+    assert best["verdict"] == "confirmed" and best["code"] == "TFN011"

@@ -333,6 +333,21 @@ SILENT_BY_VALUE = {
             scale = np.ones(3)
             return x * tf.where(x > 0., np.log(scale) / scale, 0.)
         """,
+    "untrainable variables": """
+        class Codebook(keras.layers.Layer):
+            def __init__(self, k):
+                super().__init__()
+                self.counts = tf.Variable(tf.zeros([k]), trainable=False)
+                self.sums = self.add_weight(shape=(k, 4), trainable=False)
+
+            def call(self, x, keep):
+                return x + tf.where(keep, self.sums / self.counts[:, None], 0.)
+        """,
+    "an untrainable variable created in the function": """
+        def f(x, keep):
+            moving = tf.Variable(tf.ones_like(x), trainable=False)
+            return x + tf.where(keep, tf.math.log(moving), 0.)
+        """,
 }
 
 
@@ -409,7 +424,11 @@ STILL_REPORTED = {
     "a maximum that drops its axis": (
         "def f(z):\n    s = tf.reduce_sum(tf.exp(z - tf.reduce_max(z, -1)))\n"
         "    return tf.where(s > 0., tf.math.log(s), 0.)\n", "high"),
-    # Unknown means differentiable: a parameter, a user function, a layer's weights.
+    # Unknown means differentiable: a parameter, a user function, a layer's weights (a trainable variable too).
+    "a trainable variable": (
+        "class L(keras.layers.Layer):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.scale = tf.Variable(tf.ones([3]), trainable=True)\n\n"
+        "    def call(self, x):\n        return tf.where(x > 0., tf.math.log(self.scale), x)\n", "low"),
     "parameter divisor": ("def f(x, y):\n    return tf.where(y > 0., x / y, 0.)\n", "high"),
     "sinc with np.pi": ("def sinc(x):\n    return tf.where(tf.equal(x, 0.), tf.ones_like(x), "
                         "tf.sin(np.pi * x) / (np.pi * x))\n", "high"),

@@ -359,3 +359,28 @@ def test_numpy_monotone(name):
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_finfo_attributes_are_positive(attribute, dtype):
     assert float(getattr(np.finfo(dtype), attribute)) > 0
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
+def test_an_untrainable_variable_gets_no_gradient(mode):
+    """``tf.Variable(..., trainable=False)`` and ``add_weight(..., trainable=False)``: the tape does not watch them
+    (``knowledge.WEIGHT_METHODS``, ``VARIABLE_CREATORS``), so a NaN computed from them reaches no gradient."""
+    import keras
+
+    frozen = tf.Variable([0.0, 1.0], trainable=False)
+    trained = tf.Variable([0.0, 1.0])
+    layer = keras.layers.Layer()
+    statistic = layer.add_weight(shape=(2,), initializer="zeros", trainable=False)
+
+    def step():
+        with tf.GradientTape() as tape:
+            keep = tf.constant([False, True])
+            total = tf.reduce_sum(tf.where(keep, tf.math.log(frozen) + tf.math.log(statistic + 1.0), 0.0)
+                                  + tf.where(keep, tf.math.log(trained), 0.0))
+        return tape.gradient(total, [frozen, statistic, trained])
+
+    run = step if mode == "eager" else tf.function(step, jit_compile=mode == "xla")
+    frozen_gradient, statistic_gradient, trained_gradient = run()
+    assert frozen_gradient is None and statistic_gradient is None
+    assert np.isnan(np.asarray(trained_gradient)[0])  # the same op on a trainable variable: 0 * inf
+    assert not layer.trainable_weights and len(layer.non_trainable_weights) == 1

@@ -52,6 +52,8 @@ def table_names_raw() -> set[str]:
     names |= set(kb.BOOLEAN_MASKS) | kb.MULTIPLY | set(kb.INFINITY_CARRIERS) | kb.MAX_REDUCTIONS | kb.MIN_REDUCTIONS
     names |= kb.SUM_REDUCTIONS | kb.EXPS
     names |= set(kb.ZERO_FLAT_OPS) | kb.ZERO_CARRIERS | kb.NORMS | set(kb.INDEX_SELECTIONS)
+    names |= set(kb.VALUE_PICKS) | set(kb.DROPPING_SEGMENT_REDUCTIONS) | set(kb.POSITION_OVERWRITES)
+    names |= kb.FILLS
     return names | kb.NO_GRADIENT_RESULTS | kb.CASTS | kb.RANDOM_SAMPLES
 
 
@@ -117,6 +119,11 @@ def table_names() -> dict[str, str]:
     add("ENTRY_SELECTIONS", kb.ENTRY_SELECTIONS)
     add("REARRANGEMENTS", kb.REARRANGEMENTS)
     add("ONE_HOT", kb.ONE_HOT)
+    add("INDEX_SELECTIONS", kb.INDEX_SELECTIONS)
+    add("VALUE_PICKS", kb.VALUE_PICKS)
+    add("DROPPING_SEGMENT_REDUCTIONS", kb.DROPPING_SEGMENT_REDUCTIONS)
+    add("POSITION_OVERWRITES", kb.POSITION_OVERWRITES)
+    add("FILLS", kb.FILLS)
     return {name: ",".join(sorted(tables)) for name, tables in sorted(out.items())}
 
 

@@ -219,6 +219,68 @@ CASES = {
     "an element assigned, not read": ("def f(t, x):\n    t[..., -1] = tf.math.log(x)\n    return t\n", []),
     "a reduction between the op and the index": (
         "def f(p, i):\n    return tf.gather(tf.reduce_sum(tf.math.log(p), -1), i)\n", []),
+    # picks by value (TFN011): a maximum leaves out the log's -inf, a minimum the exp's inf
+    "a maximum of a log": ("def f(p):\n    return tf.reduce_max(tf.math.log(p), axis=-1)\n",
+                           [("TFN011", "high", False)]),
+    "a minimum of an exp": ("def f(x):\n    return tf.reduce_min(tf.exp(x))\n", [("TFN011", "high", False)]),
+    "a maximum of a log of a computed value": (
+        "def f(a, b):\n    return tf.reduce_max(tf.math.log(a * b), axis=-1)\n", [("TFN011", "medium", True)]),
+    "a maximum of a division: its +inf is the value": (
+        "def f(x, y):\n    return tf.reduce_max(x / y)\n", [("TFN011", "medium", True)]),
+    "a maximum of an exp: the inf is the value": ("def f(x):\n    return tf.reduce_max(tf.exp(x))\n", []),
+    "a minimum of a root: its 0 is the value": ("def f(x):\n    return tf.reduce_min(tf.sqrt(x))\n", []),
+    "a maximum of one minus an exp: the order is turned": (
+        "def f(x):\n    return tf.reduce_max(1. - tf.exp(x))\n", [("TFN011", "medium", True)]),
+    "max pooling of a log": ("def f(p):\n    return tf.nn.max_pool2d(tf.math.log(p), 2, 2, 'VALID')\n",
+                             [("TFN011", "high", False)]),
+    "a segment maximum of a log": (
+        "def f(p, ids):\n    return tf.math.unsorted_segment_max(tf.math.log(p), ids, 4)\n",
+        [("TFN011", "high", False)]),
+    "a maximum of a clamped log": ("def f(p):\n    return tf.reduce_max(tf.math.log(tf.maximum(p, 1e-7)))\n", []),
+    # segment sums drop the elements whose id is negative: only code that makes an id negative makes them sinks
+    "a segment sum with ids counted from 1": (
+        "def f(p, ids):\n    return tf.math.unsorted_segment_sum(tf.math.log(p), ids - 1, 4)\n",
+        [("TFN011", "medium", True)]),
+    "a segment mean with invalid ids set to -1": (
+        "def f(p, ids, valid):\n    ids = tf.where(valid, ids, -1)\n"
+        "    return tf.math.unsorted_segment_mean(tf.math.log(p), ids, 4)\n", [("TFN011", "medium", True)]),
+    "a segment sum with literal ids, one negative": (
+        "def f(p):\n    return tf.math.unsorted_segment_sum(tf.math.log(p), tf.constant([0, -1]), 2)\n",
+        [("TFN011", "medium", True)]),
+    "a segment sum with ids as given": (
+        "def f(p, ids):\n    return tf.math.unsorted_segment_sum(tf.math.log(p), ids, 4)\n", []),
+    "a segment sum with ids shifted to start at 0": (
+        "def f(p, ids):\n    return tf.math.unsorted_segment_sum(tf.math.log(p), ids - tf.reduce_min(ids), 4)\n",
+        []),
+    "a segment sum with a reshape's -1": (
+        "def f(p, ids):\n    return tf.math.unsorted_segment_sum(tf.math.log(p), tf.reshape(ids, [-1]), 4)\n", []),
+    # overwrites by position
+    "a band of a log": ("def f(a):\n    return tf.linalg.band_part(tf.math.log(a), -1, 0)\n",
+                        [("TFN011", "medium", True)]),
+    "a log with scattered updates": (
+        "def f(p, i, u):\n    return tf.tensor_scatter_nd_update(tf.math.log(p), i, u)\n",
+        [("TFN011", "medium", True)]),
+    "a new diagonal on an exp": ("def f(x, d):\n    return tf.linalg.set_diag(tf.exp(x), d)\n",
+                                 [("TFN011", "medium", True)]),
+    # padding masks (TFN007): 0 where they drop, but nothing drives the op to its pole there
+    "a mask parameter times a log": ("def f(p, mask):\n    return mask * tf.math.log(p)\n",
+                                     [("TFN007", "medium", True)]),
+    "the complement of a padding mask times an exp": (
+        "def f(x, padding_mask):\n    return (1. - padding_mask) * tf.exp(x)\n", [("TFN007", "medium", True)]),
+    "a sequence mask times a log": (
+        "def f(p, lengths):\n    mask = tf.sequence_mask(lengths, 10, dtype=tf.float32)\n"
+        "    return mask * tf.math.log(p)\n", [("TFN007", "medium", True)]),
+    "a weight times a log": ("def f(p, w):\n    return w * tf.math.log(p)\n", []),
+    "a mask times a clamped log": ("def f(p, mask):\n    return mask * tf.math.log(tf.maximum(p, 1e-7))\n", []),
+    # divide_no_nan defuses a divisor of exactly 0, not one near 0: its gradient -x/y² overflows there
+    "divide_no_nan discarded where its divisor is small": (
+        "def f(x, y):\n    return tf.where(tf.abs(y) > 1e-3, tf.math.divide_no_nan(x, y), x)\n",
+        [("TFN003", "medium", True)]),
+    "divide_no_nan discarded where its divisor is exactly 0": (
+        "def f(x, y):\n    return tf.where(tf.equal(y, 0.), x, tf.math.divide_no_nan(x, y))\n", []),
+    "divide_no_nan of a count discarded where the count is 0": (
+        "def f(s, m):\n    count = tf.reduce_sum(tf.cast(m > 0., tf.float32))\n"
+        "    return tf.where(count > 0., tf.math.divide_no_nan(s, count), 0.)\n", []),
     # one report per op, against the select first
     "a where inside a clamp": (
         "def f(x):\n    return tf.minimum(tf.where(x > 0., tf.math.log(x), 0.), 10.)\n", [("TFN002", "high", False)]),
@@ -316,3 +378,19 @@ def test_json_names_the_sink_and_its_kind():
     item = to_dict(finding)
     assert item["sink"]["name"] == "tf.minimum" and item["sink"]["kind"] == "clamp"
     assert "tf.exp(tf.minimum(x, 14.82))" in finding.message
+
+
+def test_a_maximum_of_an_increasing_op_is_rewritten_onto_the_input_and_a_segment_is_not():
+    (finding,) = lint(TF + "def f(p):\n    return tf.reduce_max(tf.math.log(p), axis=-1)\n", strict=True)
+    assert finding.fix.replacement == "tf.math.log(tf.reduce_max(p, axis=-1))"
+    assert finding.fix.description == "Take the maximum of the op's input instead of its value"
+    assert "not the maximum" in finding.message
+    (finding,) = lint(TF + "def f(x):\n    return tf.reduce_min(tf.exp(x), 0)\n", strict=True)
+    assert finding.fix.replacement == "tf.exp(tf.reduce_min(x, 0))" and "not the minimum" in finding.message
+    # top_k gives a pair, and a segment maximum fills an empty segment with the lowest float: no rewrite
+    for call in ("tf.math.top_k(tf.math.log(p), k=2).values", "tf.math.unsorted_segment_max(tf.math.log(p), i, 3)"):
+        (finding,) = lint(TF + f"def f(p, i):\n    return {call}\n", strict=True)
+        assert finding.fix is None and "keep the op's input in its domain" in finding.no_fix_reason
+    (finding,) = lint(TF + "def f(p, ids):\n    return tf.math.unsorted_segment_sum(tf.math.log(p), ids - 1, 4)\n",
+                      strict=True)
+    assert finding.fix is None and "segment id is negative" in finding.message

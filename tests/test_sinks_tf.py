@@ -439,3 +439,97 @@ def test_a_select_of_a_sigmoid_and_its_complement_is_zero_and_one_where_they_rou
     assert value[0] == -np.inf and math.isnan(gradient[0]) and np.isfinite(gradient[1]), (value, gradient)
     value, gradient = _value_and_gradient(lambda x: tf.pow(1.0 - p_t(x, 1.0), 0.0), [20.0, 0.0], mode)
     assert np.isfinite(value).all() and math.isnan(gradient[0]) and np.isfinite(gradient[1]), (value, gradient)
+
+
+# -- picks by value, dropped segment ids and overwrites (TFN011) --------------------------------------------------
+def _pick(name):
+    """``v -> the pick of ``name`` over v's two elements``, as its callers write it."""
+    function = resolve(name)
+    last = name.rsplit(".", 1)[1]
+    if last == "top_k":
+        return lambda v: function(v, k=1)[0]
+    if name == "tensorflow.compat.v1.nn.max_pool":  # TensorFlow 1's: NHWC only, windows over all four axes
+        return lambda v: function(tf.reshape(v, [1, 1, 2, 1]), [1, 1, 2, 1], [1, 1, 2, 1], "VALID")
+    if last.startswith("max_pool"):
+        rank = {"max_pool": 1, "max_pool1d": 1, "max_pool2d": 2, "max_pool3d": 3}[last]
+        window = [1] * (rank - 1) + [2]
+        return lambda v: function(tf.reshape(v, [1, *window, 1]), window, window, "VALID")
+    if "segment" in last:
+        return lambda v: function(v, tf.constant([0, 0]), 1) if "unsorted" in last else function(v, tf.constant([0, 0]))
+    return function
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.VALUE_PICKS))
+def test_a_pick_zeroes_the_gradient_of_what_it_leaves_out_and_shows_a_pole_it_picks(name, mode):
+    pick, picks = _pick(name), kb.VALUE_PICKS[name][1]
+    if mode == "xla" and name.rsplit(".", 1)[1] in ("segment_max", "segment_min"):
+        # XLA has no kernel for the sorted segment reductions: a user gets an error, never a silent NaN.
+        with pytest.raises((tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)):
+            _value_and_gradient(pick, [1.0, 2.0], mode)
+        return
+    # The element left out: log(0) = -inf under a maximum, exp(100) = inf under a minimum.
+    op, left_out = (tf.math.log, [0.0, 1.0]) if picks == math.inf else (tf.exp, [100.0, 0.0])
+    _, gradient = _value_and_gradient(pick, [1.0, 2.0] if picks == math.inf else [2.0, 1.0], mode)
+    assert gradient.tolist() == [0.0, 1.0]
+    value, gradient = _value_and_gradient(lambda v: pick(op(v)), left_out, mode)
+    assert np.isfinite(value).all() and math.isnan(gradient[0]) and gradient[1] == 1.0
+    # The pole picked is the value itself: no silent NaN, the loss is infinite.
+    picked = tf.exp if picks == math.inf else tf.math.log
+    value, _ = _value_and_gradient(lambda v: pick(picked(v)), [100.0, 1.0] if picks == math.inf else [0.0, 1.0],
+                                   mode)
+    assert not np.isfinite(value).all()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.DROPPING_SEGMENT_REDUCTIONS))
+def test_a_negative_segment_id_drops_the_element_and_zeroes_its_gradient(name, mode):
+    function = resolve(name)
+    _, gradient = _value_and_gradient(lambda v: function(v, tf.constant([-1, 0]), 1), [2.0, 2.0], mode)
+    assert gradient[0] == 0.0 and gradient[1] != 0.0
+    value, gradient = _value_and_gradient(lambda v: function(tf.math.log(v), tf.constant([-1, 0]), 1), [0.0, 2.0],
+                                          mode)
+    assert np.isfinite(value).all() and math.isnan(gradient[0]) and np.isfinite(gradient[1])
+    # Ids that are all valid keep every element: the log's -inf is in the value.
+    value, _ = _value_and_gradient(lambda v: function(tf.math.log(v), tf.constant([0, 0]), 1), [0.0, 2.0], mode)
+    assert not np.isfinite(value).all()
+
+
+def _overwrite(name):
+    """``v -> v with its first element replaced``, through ``name`` as its callers write it."""
+    function = resolve(name)
+    last = name.rsplit(".", 1)[1]
+    if last.endswith("band_part"):  # keep the diagonal of diag(v1, v0)... of the 2x2 matrix [[v1, v0], [v0, v1]]
+        return lambda v: function(tf.stack([tf.stack([v[1], v[0]]), tf.stack([v[0], v[1]])]), 0, 0)
+    if last.endswith("set_diag"):
+        return lambda v: function(tf.stack([tf.stack([v[0], v[1]]), tf.stack([v[1], v[0]])]), tf.constant([5.0, 5.0]))
+    return lambda v: function(v, tf.constant([[0]]), tf.constant([5.0]))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.POSITION_OVERWRITES))
+def test_an_overwrite_zeroes_the_gradient_of_what_it_replaces(name, mode):
+    overwrite = _overwrite(name)
+    _, gradient = _value_and_gradient(overwrite, [2.0, 2.0], mode)
+    assert gradient[0] == 0.0 and gradient[1] != 0.0
+    value, gradient = _value_and_gradient(lambda v: overwrite(tf.math.log(v)), [0.0, 2.0], mode)
+    assert np.isfinite(value).all() and math.isnan(gradient[0]) and np.isfinite(gradient[1])
+
+
+# -- values that are 0 exactly where their own derivative is 0 (TFN009's ZERO_FLAT_OPS) -----------------------------
+def _flat_zero(name):
+    """(``v -> the op at v``, an input where it is exactly 0 with a zero derivative)."""
+    function = resolve(name)
+    if name.rsplit(".", 1)[1] == "squared_difference":
+        return (lambda v: function(v, tf.ones_like(v))), 1.0
+    return function, (-200.0 if kb.ZERO_FLAT_OPS[name] == "underflow" else 0.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", _one_name_per_module(kb.ZERO_FLAT_OPS))
+def test_a_root_of_a_flat_zero_has_a_nan_gradient_with_a_zero_value(name, mode):
+    op, at = _flat_zero(name)
+    value, gradient = _value_and_gradient(lambda v: op(v), [at], mode)
+    assert value.tolist() == [0.0] and gradient.tolist() == [0.0]
+    value, gradient = _value_and_gradient(lambda v: tf.sqrt(op(v)), [at, 3.0], mode)
+    assert value[0] == 0.0 and math.isnan(gradient[0]) and np.isfinite(gradient[1])

@@ -70,6 +70,10 @@ class _Sink:
     label: bool = False  # a mask that is a label, not a cast condition: XLA keeps it a product
     no_nan: bool = False  # ``multiply_no_nan``: the value is 0 where the mask is, the gradient NaN in every mode
     name: str = ""  # how messages name it, where that is not the called function: the mask factor, the division
+    # An index sink's way of leaving elements out: "" (a gather or a slice), "pick" (a maximum or a minimum: ``picks``
+    # is the pole value it picks, +inf or -inf), "segment" (a negative segment id), "overwrite" (replaced elements).
+    leaves_out: str = ""
+    picks: float = 0.0
 
     @property
     def rank(self) -> int:
@@ -322,6 +326,24 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 values = argument(node, indexed.position, indexed.keywords)
                 if values is not None:
                     self._check_index(_Sink(node, "index"), values)
+                break
+            picked = knowledge.VALUE_PICKS.get(name)
+            if picked is not None:
+                values = argument(node, picked[0].position, picked[0].keywords)
+                if values is not None:
+                    self._check_index(_Sink(node, "index", leaves_out="pick", picks=picked[1]), values)
+                break
+            dropping = knowledge.DROPPING_SEGMENT_REDUCTIONS.get(name)
+            if dropping is not None:
+                values, ids = (argument(node, operand.position, operand.keywords) for operand in dropping)
+                if values is not None and ids is not None and self._may_be_negative(ids, self.seq + 1, 0):
+                    self._check_index(_Sink(node, "index", leaves_out="segment"), values)
+                break
+            overwritten = knowledge.POSITION_OVERWRITES.get(name)
+            if overwritten is not None:
+                values = argument(node, overwritten.position, overwritten.keywords)
+                if values is not None:
+                    self._check_index(_Sink(node, "index", leaves_out="overwrite"), values)
                 break
             if name in knowledge.MULTIPLY:
                 left, right = argument(node, 0, ("x", "x1")), argument(node, 1, ("y", "x2"))
@@ -817,7 +839,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 return
             if label is not None:
                 sink = _Sink(node, "mask", name=self.code(mask), label=True, no_nan=no_nan)
-                self._check_label_mask(sink, values, *opened)
+                self._check_label_mask(sink, values, *opened, is_label=label[1])
                 continue
             cond, kept_where = condition
             sink = _Sink(node, "mask", name=self.code(mask), no_nan=no_nan)
@@ -845,9 +867,10 @@ class ModuleAnalyzer(cst.CSTVisitor):
                 return inner[0], not inner[1]
         return None
 
-    def _label(self, node, as_of: int, depth: int) -> cst.BaseExpression | None:
-        """The label when ``node`` is one (``knowledge.LABEL_PARAMETERS``, a one-hot encoding), a cast of one or
-        its complement ``1. - y``: a factor that is 0 on some elements, wherever the data says."""
+    def _label(self, node, as_of: int, depth: int) -> tuple[cst.BaseExpression, bool] | None:
+        """(the factor, whether it is a label) when ``node`` is a label (``knowledge.LABEL_PARAMETERS``, a one-hot
+        encoding) or a padding mask (``tf.sequence_mask``, a parameter named as masks are), a cast of one or its
+        complement ``1. - y``: a factor that is 0 on some elements, wherever the data says."""
         if depth > 10:
             return None
         if isinstance(node, cst.Name):
@@ -855,13 +878,18 @@ class ModuleAnalyzer(cst.CSTVisitor):
             if binding is None:
                 return None
             if binding.value is None:
-                is_label = binding.parameter is not None and node.value in knowledge.LABEL_PARAMETERS
-                return node if is_label else None
+                if binding.parameter is None:
+                    return None
+                if node.value in knowledge.LABEL_PARAMETERS:
+                    return node, True
+                return (node, False) if knowledge.is_mask_name(node.value) else None
             return self._label(binding.value, binding.seq, depth + 1)
         if isinstance(node, cst.Call):
             names = self.qualified_names(node.func)
             if names & knowledge.ONE_HOT:
-                return node
+                return node, True
+            if names & knowledge.SEQUENCE_MASKS:
+                return node, False
             if names & knowledge.CASTS and node.args:
                 return self._label(node.args[0].value, as_of, depth + 1)
             return None
@@ -870,10 +898,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
             return self._label(node.right, as_of, depth + 1)
         return None
 
-    def _check_label_mask(self, sink: _Sink, values, context: str | None, as_of: int) -> None:
+    def _check_label_mask(self, sink: _Sink, values, context: str | None, as_of: int, is_label: bool = True) -> None:
         """``y_true * tf.math.log(y_pred)``: where the label is 0 the product sends the op a zero gradient, and
         where the op is infinite there (a probability of exactly 0) the value and the gradient are 0 * inf = NaN.
-        Which elements the label zeroes, the data decides: the op's input is what the code can say about."""
+        Which elements the label zeroes, the data decides: the op's input is what the code can say about.  A
+        padding mask (``is_label`` False) zeroes elements as a label does, but nothing drives the op's input to its
+        pole there."""
         for use in self._risky_uses(values, as_of, 0, False, set(), 0):
             if use.no_gradient and not self.strict:
                 continue
@@ -885,7 +915,9 @@ class ModuleAnalyzer(cst.CSTVisitor):
             # High: a cross-entropy, the log of the function's own input (a loss's ``y_pred``): training drives the
             # probability of a class to 0 exactly where its label is 0.  Other ops, and computed inputs, meet their
             # pole where the label is 0 no more than where it is 1, as far as the code says.
-            confidence = "high" if use.op.key == "log" and self._is_opaque_input(use.operand, use.as_of) else "medium"
+            confidence = _at_most("high" if (is_label and use.op.key == "log"
+                                             and self._is_opaque_input(use.operand, use.as_of)) else "medium",
+                                  use.op.most_confident)
             shown = reason is None and confidence in DEFAULT_CONFIDENCE
             if shown or self.strict:
                 fix = (None, f"compute the product with tf.math.xlogy({_shorten(sink.name)}, ...) for a log, or "
@@ -912,21 +944,90 @@ class ModuleAnalyzer(cst.CSTVisitor):
         for use in uses:
             if self._input_values(use, EVERYWHERE).within(self._safe_domain(use)):
                 continue  # clamped or shifted by an epsilon: never infinite
+            direct = self._holds(values, use.node, as_of)
+            if sink.leaves_out == "pick" and direct and use.op.poles and all(
+                    self._is_picked(use.op, pole, sink.picks) for pole in use.op.poles):
+                continue  # the maximum takes exp's inf: the value is infinite, the loss shows it
             reason = context or (
                 "the op's result only feeds operations without a gradient" if use.no_gradient else None
             ) or self._no_gradient_reaches(use, values, EVERYWHERE, as_of)
             # High: a log of the function's own input taken at some entries by a gather (a cross-entropy by index,
             # ``tf.gather(tf.math.log(p), labels, batch_dims=1)``): training drives the entries it leaves out to 0.
-            # A slice may leave nothing out (``[:, 0]`` of a single column), and other ops, or computed inputs,
-            # meet their pole on the elements left out no more than on those taken, as far as the code says.
-            confidence = "high" if (use.op.key == "log" and isinstance(sink.node, cst.Call)
-                                    and self._holds(values, use.node, as_of)
-                                    and self._is_opaque_input(use.operand, use.as_of)) else "medium"
+            # A slice may leave nothing out (``[:, 0]`` of a single column), a maximum, a segment id or an overwrite
+            # leaves out what the data says, and other ops, or computed inputs, meet their pole on the elements left
+            # out no more than on those taken, as far as the code says.
+            # A maximum leaves out exactly the smallest elements, where log and sqrt meet their pole, and a minimum
+            # the largest, where exp overflows: of the function's own input, wherever the op reaches its pole on
+            # some element but not on all, the pick leaves it out and the gradient is NaN.
+            left_out_first = (sink.leaves_out == "pick" and use.op.poles
+                              and not any(self._is_picked(use.op, pole, sink.picks) for pole in use.op.poles))
+            confidence = "high" if direct and self._is_opaque_input(use.operand, use.as_of) and (
+                left_out_first or use.op.key == "log" and isinstance(sink.node, cst.Call) and not sink.leaves_out
+            ) else "medium"
             confidence = self._in_compiled_mode(use, confidence)
             shown = reason is None and confidence in DEFAULT_CONFIDENCE
             if shown or self.strict:
-                fix = self.rewriter.fix_indexed(sink.node, values, use) if reason is None else (None, None)
-                self._report(sink, use, reason, confidence, not shown, "the elements it leaves out", fix)
+                fix = (None, None) if reason is not None else self._index_fix(sink, values, use)
+                self._report(sink, use, reason, confidence, not shown, _LEFT_OUT[sink.leaves_out, sink.picks], fix)
+
+    def _index_fix(self, sink: _Sink, values, use: RiskyUse) -> tuple:
+        """Index the op's input instead (``tf.math.log(tf.gather(p, i))``); for a maximum or a minimum of an
+        increasing op, take it of the input (``tf.math.log(tf.reduce_max(p))``: the same value, as the op keeps the
+        order).  No exact rewrite for a segment or an overwrite: the elements they leave out are computed either
+        way."""
+        if not sink.leaves_out or (sink.leaves_out == "pick" and use.op.key in knowledge.INCREASING_OPS
+                                   and self.qualified_names(sink.node.func) & knowledge.ORDER_KEEPING_PICKS):
+            title = ("Take the maximum of the op's input instead of its value" if sink.picks > 0 else
+                     "Take the minimum of the op's input instead of its value") if sink.leaves_out else None
+            return self.rewriter.fix_indexed(sink.node, values, use, title)
+        return None, ("the elements left out are computed whatever the order of the two: keep the op's input in its "
+                      "domain there (a clamp or a where on the input), or leave them out before the op")
+
+    @staticmethod
+    def _is_picked(op: knowledge.RiskyOp, pole: float, picks: float) -> bool:
+        """Whether a maximum (``picks`` +inf) or a minimum (-inf) takes the op's value at this pole: an infinity of
+        its direction, or, for a minimum, a root's 0 (the least value a root has)."""
+        return pole == picks or (picks < 0 and pole == 0.0 and op.key in knowledge.LEAST_AT_POLE)
+
+    def _may_be_negative(self, node, as_of: int, depth: int) -> bool:
+        """Whether code gives a segment id a negative value: a negative constant among the values it may take (a
+        where's branch, a fill), a negation or a subtraction whose range the analysis cannot show to be >= 0
+        (``ids - 1``; not ``ids - tf.reduce_min(ids)``).  An id that is a parameter or a computed index decides
+        nothing: valid ids are the rule."""
+        if depth > 10:
+            return False
+        value = constant_value(node)
+        if value is not None:
+            return value < 0
+        if isinstance(node, cst.Name):
+            return self._through_variable(node, as_of, lambda value, at: self._may_be_negative(value, at, depth + 1))
+        if isinstance(node, (cst.List, cst.Tuple)):
+            return any(self._may_be_negative(element.value, as_of, depth + 1) for element in node.elements)
+        if isinstance(node, (cst.UnaryOperation, cst.BinaryOperation)):
+            if self.analysis.value_range(node, EVERYWHERE, as_of).within(IntervalSet.compare(">=", 0.0)):
+                return False
+            if isinstance(node, cst.UnaryOperation):
+                return isinstance(node.operator, cst.Minus)
+            if isinstance(node.operator, cst.Subtract):
+                return True
+            return isinstance(node.operator, (cst.Add, cst.Multiply)) and (
+                self._may_be_negative(node.left, as_of, depth + 1) or self._may_be_negative(node.right, as_of,
+                                                                                           depth + 1))
+        if isinstance(node, cst.Call):
+            names = self.qualified_names(node.func)
+            for name in names:
+                api = knowledge.select_api(name)
+                if api is not None:
+                    branches = select_arguments(node, api)[1:]
+                    return any(branch is not None and self._may_be_negative(branch, as_of, depth + 1)
+                               for branch in branches)
+            if names & knowledge.FILLS:
+                fill = argument(node, 1, ("value", "fill_value"))
+                return fill is not None and self._may_be_negative(fill, as_of, depth + 1)
+            if names & knowledge.CASTS or names & knowledge.LITERALS:
+                first = argument(node, 0, ("x", "value"))
+                return first is not None and self._may_be_negative(first, as_of, depth + 1)
+        return False
 
     def _holds(self, node, target, as_of: int, depth: int = 0) -> bool:
         """Whether ``node`` is ``target``, directly or as a local variable's value."""
@@ -1174,7 +1275,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
         """An XLA-only hazard of a mask or a clamp (sqrt at 0) is high only where the module compiles with XLA or
         uses Keras, whose ``fit`` compiles with XLA by default (Keras 3): eagerly and in graphs it shows nothing."""
         if confidence != "high" or use.op.nan_in_eager or self._module_may_use_xla:
-            return confidence
+            return _at_most(confidence, use.op.most_confident)
         return "medium"
 
     @cached_property
@@ -1331,7 +1432,12 @@ class ModuleAnalyzer(cst.CSTVisitor):
         return "no input of the op carries a gradient on the discarded elements"
 
     def _confidence(self, use: RiskyUse, cond, discarded, kept, values: IntervalSet, as_of: int) -> str:
-        """How strongly the code says the discarded elements reach the op's bad domain (see knowledge.CONFIDENCE)."""
+        """How strongly the code says the discarded elements reach the op's bad domain (see knowledge.CONFIDENCE),
+        at most what the op allows (``RiskyOp.most_confident``)."""
+        confidence = self._select_confidence(use, cond, discarded, kept, values, as_of)
+        return _at_most(confidence, use.op.most_confident)
+
+    def _select_confidence(self, use: RiskyUse, cond, discarded, kept, values: IntervalSet, as_of: int) -> str:
         read = self.flow.names(use.operand, use.as_of)
         # A condition that keeps a single value of a variable the input reads (``n`` near 1) is about that value,
         # not about the op's domain: that ``log(n)`` is safe near 1 says nothing about where the select puts it.
@@ -1513,6 +1619,14 @@ PINNED_WIDTH = 1e-3
 
 
 _ROOT_HAZARD = "has an infinite derivative at 0"
+# Where an index sink sends its zero gradient, by its way of leaving elements out (``_Sink.leaves_out``, ``picks``).
+_LEFT_OUT = {
+    ("", 0.0): "the elements it leaves out",
+    ("pick", math.inf): "the elements that are not the maximum",
+    ("pick", -math.inf): "the elements that are not the minimum",
+    ("segment", 0.0): "the elements whose segment id is negative",
+    ("overwrite", 0.0): "the elements it overwrites",
+}
 
 
 def _leaves_elements_out(node: cst.Subscript) -> bool:
@@ -1586,6 +1700,13 @@ def _without_parentheses(node: cst.CSTNode) -> cst.CSTNode:
         return node.with_changes(lpar=[], rpar=[])
     except cst.CSTValidationError:
         return node
+
+
+_CONFIDENCE_ORDER = ("low", "medium", "high")
+
+
+def _at_most(confidence: str, most: str) -> str:
+    return min(confidence, most, key=_CONFIDENCE_ORDER.index)
 
 
 def _shorten(code: str, limit: int = 60) -> str:

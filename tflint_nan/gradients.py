@@ -61,6 +61,12 @@ class _Function:
 MAX_MODULE_HOPS = 3
 
 
+def _untrainable(call: cst.Call) -> bool:
+    """``trainable=False`` among a call's keywords."""
+    return any(arg.keyword is not None and arg.keyword.value == "trainable" and isinstance(arg.value, cst.Name)
+               and arg.value.value == "False" for arg in call.args)
+
+
 def _dotted(node: ast.AST) -> str | None:
     parts = []
     while isinstance(node, ast.Attribute):
@@ -1285,6 +1291,8 @@ def _ast_value(node: ast.expr, method: ast.AST | None, depth: int = 0) -> tuple[
         if node.id in knowledge.NO_GRADIENT_PARAMETERS:
             return False, EVERYTHING
         return True, EVERYTHING
+    if isinstance(node, ast.Call) and _creates_untrainable_variable(node):
+        return False, EVERYTHING
     dotted = _dotted(node) if isinstance(node, ast.Attribute) else None
     if dotted is not None:
         for module in ("math", "np", "numpy"):
@@ -1293,6 +1301,15 @@ def _ast_value(node: ast.expr, method: ast.AST | None, depth: int = 0) -> tuple[
                                                          else dotted)
                 return False, IntervalSet.point(constant) if constant is not None else EVERYTHING
     return True, EVERYTHING
+
+
+def _creates_untrainable_variable(call: ast.Call) -> bool:
+    """``tf.Variable(..., trainable=False)``, ``self.add_weight(..., trainable=False)``: a variable no tape watches."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    return name in knowledge.VARIABLE_CREATORS and any(
+        keyword.arg == "trainable" and isinstance(keyword.value, ast.Constant) and keyword.value.value is False
+        for keyword in call.keywords)
 
 
 def _literal_range(node: ast.expr) -> IntervalSet:
@@ -1521,7 +1538,11 @@ class GradientFlow:
             if dtype is not None and _is_integer_dtype(self.ctx.key(dtype)):
                 return False
             return any(again(arg.value) for arg in node.args[:1])
-        if any(name.startswith(prefix) for name in names for prefix in knowledge.TRAINABLE_SOURCES):
+        creates_variable = any(name.startswith(prefix) for name in names for prefix in knowledge.TRAINABLE_SOURCES)
+        if (creates_variable or isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in knowledge.WEIGHT_METHODS) and _untrainable(node):
+            return False  # ``tf.Variable(..., trainable=False)``: no tape watches it, no optimizer updates it
+        if creates_variable:
             return True
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("numpy", "astype", "item", "tolist"):
             return False

@@ -142,6 +142,9 @@ class RiskyOp:
     # The op's values at its unsafe inputs where it has a value (inf for exp's overflow, -inf for log at 0, 0 for
     # sqrt at 0): what a clamp of the op's output or a saturating op after it sees there (proven by the tests).
     poles: tuple[float, ...] = ()
+    # The most the code can say: "medium" where the op's unsafe inputs are values no guard aims at (divide_no_nan's
+    # tiny nonzero divisors; its guards aim at 0, which it defuses).
+    most_confident: str = "high"
 
 
 def _nonzero(at: float = 0.0) -> IntervalSet:
@@ -191,6 +194,13 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
                       ops=("divide", "true_divide"), tnp=("divide", "true_divide"), raw=("RealDiv", "Div")),
             DIVISOR, _nonzero(0.0), "divides by 0 (gradient -x/y² = inf)", 1.0, (0.0,), operators=("/",),
             poles=(math.inf, -math.inf)),
+    # divide_no_nan is 0 where the divisor is exactly 0, and so is its gradient there; for a divisor near 0 but not
+    # 0, its gradient -x/y² overflows (|y| below about 5e-20 for |x| = 1 in float32), and a zero upstream gradient
+    # makes it 0 * inf = NaN, in every mode (tests/test_knowledge_tf.py).  Finite from 1e-15 on, for |x| up to 3e8.
+    RiskyOp("divide_no_nan", "TFN003", qualified(tf_math="divide_no_nan", tf_v1="div_no_nan", ops="divide_no_nan"),
+            DIVISOR, IntervalSet.between(-1e-15, 1e-15, False, False).complement().union(IntervalSet.point(0.0)),
+            "has an infinite gradient -x/y² for a divisor near 0 but not 0 (it defuses y = 0 exactly)", 1.0,
+            (1e-30, -1e-30), most_confident="medium"),
     RiskyOp("negative_power", "TFN003", frozenset(), BASE, _nonzero(0.0),
             "has a pole at 0 for a negative exponent", 1.0, (0.0,), operators=("**",),
             note="x ** -n with a negative constant exponent: a division in disguise", poles=(math.inf, -math.inf)),
@@ -444,6 +454,8 @@ INFINITY_CARRIERS: Mapping[str, tuple[float, ...]] = {
 # sqrt(sigmoid(x)) too: they follow exp down) (tests/test_sinks_tf.py).
 ZERO_FLAT_OPS: Mapping[str, str] = {
     **{name: "square" for name in qualified(tf="square", tf_math="square", K="square", ops="square", tnp="square")},
+    # (a - b)², 0 where a == b: its first argument stands for the difference.
+    **{name: "square" for name in qualified(tf_math="squared_difference", tf_v1="squared_difference")},
     **{name: "abs" for name in qualified(tf="abs", tf_math="abs", K="abs", ops=("abs", "absolute"),
                                          tnp=("abs", "absolute"))},
     **{name: "underflow" for name in qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp")},
@@ -544,6 +556,14 @@ ENTRY_SELECTIONS = qualified(tf=("gather", "gather_nd", "squeeze", "reshape", "e
 # the TensorFlow and Keras APIs name so, one-hot encodings, and casts and complements (``1. - y``) of them.
 LABEL_PARAMETERS = frozenset({"y_true", "labels", "label", "targets", "target", "onehot_labels", "one_hot_labels"})
 ONE_HOT = qualified(tf="one_hot", K="one_hot", ops="one_hot")
+# Padding and attention masks are 0 on the elements they drop, by construction (``tf.sequence_mask``) or by the name
+# the Keras API gives them (a layer's ``call(inputs, mask=None)``, ``padding_mask``): a product with one is a mask
+# like a label's, but nothing drives the other factor to its pole where the mask is 0 (medium confidence).
+SEQUENCE_MASKS = qualified(tf="sequence_mask")
+
+
+def is_mask_name(name: str) -> bool:
+    return name in ("mask", "masks") or name.endswith(("_mask", "_masks"))
 
 
 # Sums over axes (not running sums, not segment sums).
@@ -669,9 +689,58 @@ VALUE_FUNCTIONS: tuple[ValueFunction, ...] = (
 )
 
 _VALUE_BY_NAME = {name: fn for fn in VALUE_FUNCTIONS for name in fn.names}
+# Tensors written out element by element (``tf.constant([0, -1])``), and fills of one value (``tf.fill(dims, -1)``,
+# value second): where a segment id's negative value comes from.
+LITERALS = frozenset(name for fn in VALUE_FUNCTIONS if fn.kind == "literal" for name in fn.names)
+FILLS = qualified(tf="fill", ops="full", tnp="full")
 # Reductions to the maximum and minimum: ``x - reduce_max(x, axis, keepdims=True)`` is at most 0 everywhere.
 MAX_REDUCTIONS = qualified(tf="reduce_max", tf_math="reduce_max", K="max", ops=("max", "amax"), tnp=("max", "amax"))
 MIN_REDUCTIONS = qualified(tf="reduce_min", tf_math="reduce_min", K="min", ops=("min", "amin"), tnp=("min", "amin"))
+# -- sinks that leave elements out by value or by position (TFN011, with the indexes above) --------------------------
+# A maximum or a minimum picks elements by value: ``tf.reduce_max(v)``, a segment maximum, max pooling and ``top_k``
+# send the gradient to the elements they pick and exactly 0 to the others.  An op's pole value that is picked (exp's
+# +inf under a maximum) is in the forward value, where the loss shows it; one that is left out (log's -inf under a
+# maximum, sqrt's finite 0 under either) meets the zero: 0 * inf = NaN with a finite value (tests/test_sinks_tf.py).
+# The value maps each name to its values operand and the pole value it picks (+inf: a maximum; -inf: a minimum).
+_PICKED_VALUES = Operand(0, ("input_tensor", "x", "a", "input", "value"))
+_SEGMENT_DATA, _SEGMENT_IDS = Operand(0, ("data",)), Operand(1, ("segment_ids",))
+VALUE_PICKS: Mapping[str, tuple[Operand, float]] = {
+    **{name: (_PICKED_VALUES, math.inf) for name in MAX_REDUCTIONS | qualified(
+        tf_math="top_k", nn=("top_k", "max_pool", "max_pool1d", "max_pool2d", "max_pool3d"))},
+    **{name: (_PICKED_VALUES, -math.inf) for name in MIN_REDUCTIONS},
+    **{name: (_SEGMENT_DATA, math.inf) for name in qualified(tf_math=("segment_max", "unsorted_segment_max"),
+                                                             tf_v1=("segment_max", "unsorted_segment_max"))},
+    **{name: (_SEGMENT_DATA, -math.inf) for name in qualified(tf_math=("segment_min", "unsorted_segment_min"),
+                                                              tf_v1=("segment_min", "unsorted_segment_min"))},
+}
+# A maximum or a minimum of an increasing op is the op of the input's maximum or minimum (``reduce_max(log(p)) ==
+# log(reduce_max(p))``): what the index rule's fix writes for these picks (which give one value per group and fill
+# no empty group), for these ops.  (Not max pooling: where the op is NaN, below log's domain, eager pooling and the
+# reductions pick different elements, so the rewrite would move gradients: tests/test_fix_tf.py.)
+ORDER_KEEPING_PICKS = MAX_REDUCTIONS | MIN_REDUCTIONS
+INCREASING_OPS = frozenset({"log", "log1p", "sqrt", "keras_backend_sqrt", "exp", "expm1"})
+# Ops whose value at their pole is their least value (a root's 0): a minimum picks it.
+LEAST_AT_POLE = frozenset({"sqrt", "keras_backend_sqrt", "fractional_power", "acosh", "norm"})
+# ``tf.math.unsorted_segment_sum(data, ids, n)`` drops the elements whose id is negative (``ids - 1`` for ids that
+# count from 1, ``tf.where(valid, ids, -1)``): they get a zero gradient.  Only code that can make an id negative
+# makes these sinks; the analysis looks for that evidence (``analysis.Linter._may_be_negative``).
+DROPPING_SEGMENT_REDUCTIONS: Mapping[str, tuple[Operand, Operand]] = {
+    name: (_SEGMENT_DATA, _SEGMENT_IDS) for name in qualified(
+        tf_math=("unsorted_segment_sum", "unsorted_segment_mean", "unsorted_segment_prod", "unsorted_segment_sqrt_n"),
+        tf_v1=("unsorted_segment_sum", "unsorted_segment_mean", "unsorted_segment_prod", "unsorted_segment_sqrt_n"))
+}
+# Overwrites by position: a band of a matrix (``tf.linalg.band_part``), a new diagonal (``tf.linalg.set_diag``) or
+# scattered updates (``tf.tensor_scatter_nd_update``) replace elements of their first argument, which get a zero
+# gradient there.
+POSITION_OVERWRITES: Mapping[str, Operand] = {
+    **{name: Operand(0, ("input",)) for name in frozenset({
+        "tensorflow.linalg.band_part", "tensorflow.compat.v1.linalg.band_part", "tensorflow.compat.v2.linalg.band_part",
+        "tensorflow.compat.v1.matrix_band_part", "tensorflow.matrix_band_part",
+        "tensorflow.linalg.set_diag", "tensorflow.compat.v1.linalg.set_diag", "tensorflow.compat.v2.linalg.set_diag",
+        "tensorflow.compat.v1.matrix_set_diag", "tensorflow.matrix_set_diag"})},
+    **{name: Operand(0, ("tensor",)) for name in qualified(tf="tensor_scatter_nd_update")},
+}
+
 # ``reduce_sum(exp(z - reduce_max(z, a, keepdims=True)), a)`` adds, in every group it reduces, the element where
 # ``z`` is the group's maximum, whose exp is exactly 1, and nothing negative: a max-subtracted softmax's denominator
 # is at least 1 (``ranges.Analysis._sums_max_shifted_exp``; tests/test_knowledge_tf.py).
@@ -762,12 +831,12 @@ PURE_CONDITION_CALLS = (
 STOP_GRADIENT = qualified(tf="stop_gradient", K="stop_gradient", ops="stop_gradient")
 CUSTOM_GRADIENT = frozenset({"tensorflow.custom_gradient", "tensorflow.compat.v1.custom_gradient",
                              "tensorflow.compat.v2.custom_gradient"})
-# Safe built-ins (tf.nn.elu, softplus, log_sigmoid, xlogy, xdivy, divide_no_nan, multiply_no_nan,
-# reduce_logsumexp...) need no entry: they are not risky ops, so nothing is reported for them.  The test suite
-# checks their gradients against real TensorFlow.  (multiply_no_nan's own gradient is finite; as a mask of a risky
-# op's value it is a sink: ``NO_NAN_PRODUCTS``.)
+# Safe built-ins (tf.nn.elu, softplus, log_sigmoid, xlogy, xdivy, multiply_no_nan, reduce_logsumexp...) need no
+# entry: they are not risky ops, so nothing is reported for them.  The test suite checks their gradients against real
+# TensorFlow.  (multiply_no_nan's own gradient is finite; as a mask of a risky op's value it is a sink:
+# ``NO_NAN_PRODUCTS``.  divide_no_nan is not safe for a divisor near 0 but not 0: a risky op above.)
 SAFE_BUILTINS = frozenset(
-    qualified(nn=("elu", "selu", "softplus"), tf_math=("log_sigmoid", "xlogy", "xdivy", "divide_no_nan",
+    qualified(nn=("elu", "selu", "softplus"), tf_math=("log_sigmoid", "xlogy", "xdivy",
                                                        "multiply_no_nan", "reduce_logsumexp", "softplus"))
     | qualified(tf="reduce_logsumexp")
 )
@@ -861,6 +930,13 @@ DTYPE_KEYWORDS = frozenset({"dtype", "out_type", "output_type"})
 TRAINABLE_SOURCES = qualified(tf=("Variable",), tf_v1=("get_variable",), K=("variable",)) | {
     "keras.Variable", "tensorflow.keras.Variable", "keras.layers", "tensorflow.keras.layers",
 }
+# Variables created with ``trainable=False`` (a layer's moving statistics, an EMA codebook): a GradientTape watches
+# trainable variables only, and optimizers update trainable weights only, so reading one carries no gradient
+# (tests/test_gradients_tf.py).  These are the calls that create them, besides ``TRAINABLE_SOURCES``.
+WEIGHT_METHODS = frozenset({"add_weight", "add_variable"})
+# The last names of every call that creates a variable (what a class attribute's assignment is read by, without
+# resolving imports): ``tf.Variable``, ``tf.compat.v1.get_variable``, ``K.variable``, ``self.add_weight``.
+VARIABLE_CREATORS = frozenset({"Variable", "get_variable", "variable"}) | WEIGHT_METHODS
 # Attribute names that hold Python values or integers, never a gradient: ``x.shape[0]``, ``x.dtype``.
 NO_GRADIENT_ATTRIBUTES = frozenset({"shape", "dtype", "ndim", "rank", "name", "size", "device", "base_dtype",
                                     "is_floating", "is_integer", "max", "min", "eps", "tiny", "resolution",
@@ -1003,11 +1079,14 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.array_ops.boolean_mask": "tensorflow.compat.v1.boolean_mask",
     "tensorflow.python.ops.array_ops.boolean_mask_v2": "tensorflow.boolean_mask",
     "tensorflow.python.ops.array_ops.constant": "tensorflow.constant",
+    "tensorflow.python.ops.array_ops.fill": "tensorflow.fill",
     "tensorflow.python.ops.array_ops.gather": "tensorflow.compat.v1.gather",
     "tensorflow.python.ops.array_ops.gather_nd": "tensorflow.compat.v1.gather_nd",
     "tensorflow.python.ops.array_ops.gather_nd_v2": "tensorflow.gather_nd",
     "tensorflow.python.ops.array_ops.gather_v2": "tensorflow.gather",
     "tensorflow.python.ops.array_ops.identity": "tensorflow.identity",
+    "tensorflow.python.ops.array_ops.matrix_band_part": "tensorflow.linalg.band_part",
+    "tensorflow.python.ops.array_ops.matrix_set_diag": "tensorflow.linalg.set_diag",
     "tensorflow.python.ops.array_ops.one_hot": "tensorflow.one_hot",
     "tensorflow.python.ops.array_ops.ones": "tensorflow.ones",
     "tensorflow.python.ops.array_ops.ones_like": "tensorflow.compat.v1.ones_like",
@@ -1021,12 +1100,14 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.array_ops.size": "tensorflow.compat.v1.size",
     "tensorflow.python.ops.array_ops.size_v2": "tensorflow.size",
     "tensorflow.python.ops.array_ops.stop_gradient": "tensorflow.stop_gradient",
+    "tensorflow.python.ops.array_ops.tensor_scatter_nd_update": "tensorflow.tensor_scatter_nd_update",
     "tensorflow.python.ops.array_ops.where": "tensorflow.compat.v1.where",
     "tensorflow.python.ops.array_ops.where_v2": "tensorflow.where",
     "tensorflow.python.ops.array_ops.zeros": "tensorflow.zeros",
     "tensorflow.python.ops.array_ops.zeros_like": "tensorflow.compat.v1.zeros_like",
     "tensorflow.python.ops.array_ops.zeros_like_v2": "tensorflow.zeros_like",
     "tensorflow.python.ops.clip_ops.clip_by_value": "tensorflow.clip_by_value",
+    "tensorflow.python.ops.gen_array_ops.matrix_band_part": "tensorflow.linalg.band_part",
     "tensorflow.python.ops.gen_math_ops.acosh": "tensorflow.acosh",
     "tensorflow.python.ops.gen_math_ops.asin": "tensorflow.asin",
     "tensorflow.python.ops.gen_math_ops.atanh": "tensorflow.atanh",
@@ -1053,14 +1134,18 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.gen_math_ops.minimum": "tensorflow.minimum",
     "tensorflow.python.ops.gen_math_ops.real_div": "tensorflow.realdiv",
     "tensorflow.python.ops.gen_math_ops.reciprocal": "tensorflow.math.reciprocal",
+    "tensorflow.python.ops.gen_math_ops.segment_max": "tensorflow.math.segment_max",
     "tensorflow.python.ops.gen_math_ops.segment_mean": "tensorflow.math.segment_mean",
+    "tensorflow.python.ops.gen_math_ops.segment_min": "tensorflow.math.segment_min",
     "tensorflow.python.ops.gen_math_ops.segment_sum": "tensorflow.math.segment_sum",
     "tensorflow.python.ops.gen_math_ops.sin": "tensorflow.sin",
     "tensorflow.python.ops.gen_math_ops.sinh": "tensorflow.sinh",
     "tensorflow.python.ops.gen_math_ops.square": "tensorflow.square",
+    "tensorflow.python.ops.gen_math_ops.squared_difference": "tensorflow.math.squared_difference",
     "tensorflow.python.ops.gen_math_ops.tanh": "tensorflow.tanh",
     "tensorflow.python.ops.gen_math_ops.unsorted_segment_max": "tensorflow.math.unsorted_segment_max",
     "tensorflow.python.ops.gen_math_ops.unsorted_segment_min": "tensorflow.math.unsorted_segment_min",
+    "tensorflow.python.ops.gen_math_ops.unsorted_segment_prod": "tensorflow.math.unsorted_segment_prod",
     "tensorflow.python.ops.gen_math_ops.unsorted_segment_sum": "tensorflow.math.unsorted_segment_sum",
     "tensorflow.python.ops.gen_math_ops.xlogy": "tensorflow.math.xlogy",
     "tensorflow.python.ops.math_ops.abs": "tensorflow.abs",
@@ -1127,7 +1212,9 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.math_ops.reduce_sum_v1": "tensorflow.compat.v1.reduce_sum",
     "tensorflow.python.ops.math_ops.round": "tensorflow.round",
     "tensorflow.python.ops.math_ops.rsqrt": "tensorflow.math.rsqrt",
+    "tensorflow.python.ops.math_ops.segment_max": "tensorflow.math.segment_max",
     "tensorflow.python.ops.math_ops.segment_mean": "tensorflow.math.segment_mean",
+    "tensorflow.python.ops.math_ops.segment_min": "tensorflow.math.segment_min",
     "tensorflow.python.ops.math_ops.segment_sum": "tensorflow.math.segment_sum",
     "tensorflow.python.ops.math_ops.sigmoid": "tensorflow.sigmoid",
     "tensorflow.python.ops.math_ops.sign": "tensorflow.sign",
@@ -1136,6 +1223,7 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.math_ops.softplus": "tensorflow.nn.softplus",
     "tensorflow.python.ops.math_ops.sqrt": "tensorflow.sqrt",
     "tensorflow.python.ops.math_ops.square": "tensorflow.square",
+    "tensorflow.python.ops.math_ops.squared_difference": "tensorflow.math.squared_difference",
     "tensorflow.python.ops.math_ops.tanh": "tensorflow.tanh",
     "tensorflow.python.ops.math_ops.to_bfloat16": "tensorflow.compat.v1.to_bfloat16",
     "tensorflow.python.ops.math_ops.to_double": "tensorflow.compat.v1.to_double",
@@ -1146,17 +1234,25 @@ INTERNAL_SPELLINGS: Mapping[str, str] = {
     "tensorflow.python.ops.math_ops.unsorted_segment_max": "tensorflow.math.unsorted_segment_max",
     "tensorflow.python.ops.math_ops.unsorted_segment_mean": "tensorflow.math.unsorted_segment_mean",
     "tensorflow.python.ops.math_ops.unsorted_segment_min": "tensorflow.math.unsorted_segment_min",
+    "tensorflow.python.ops.math_ops.unsorted_segment_prod": "tensorflow.math.unsorted_segment_prod",
+    "tensorflow.python.ops.math_ops.unsorted_segment_sqrt_n": "tensorflow.math.unsorted_segment_sqrt_n",
     "tensorflow.python.ops.math_ops.unsorted_segment_sum": "tensorflow.math.unsorted_segment_sum",
     "tensorflow.python.ops.math_ops.xdivy": "tensorflow.math.xdivy",
     "tensorflow.python.ops.math_ops.xlogy": "tensorflow.math.xlogy",
     "tensorflow.python.ops.nn_ops.elu": "tensorflow.nn.elu",
     "tensorflow.python.ops.nn_ops.in_top_k": "tensorflow.compat.v1.math.in_top_k",
     "tensorflow.python.ops.nn_ops.in_top_k_v2": "tensorflow.math.in_top_k",
+    "tensorflow.python.ops.nn_ops.max_pool": "tensorflow.compat.v1.nn.max_pool",
+    "tensorflow.python.ops.nn_ops.max_pool1d": "tensorflow.nn.max_pool1d",
+    "tensorflow.python.ops.nn_ops.max_pool2d": "tensorflow.nn.max_pool2d",
+    "tensorflow.python.ops.nn_ops.max_pool3d": "tensorflow.nn.max_pool3d",
+    "tensorflow.python.ops.nn_ops.max_pool_v2": "tensorflow.nn.max_pool",
     "tensorflow.python.ops.nn_ops.relu": "tensorflow.nn.relu",
     "tensorflow.python.ops.nn_ops.relu6": "tensorflow.nn.relu6",
     "tensorflow.python.ops.nn_ops.selu": "tensorflow.nn.selu",
     "tensorflow.python.ops.nn_ops.softmax": "tensorflow.compat.v1.nn.softmax",
     "tensorflow.python.ops.nn_ops.softmax_v2": "tensorflow.nn.softmax",
+    "tensorflow.python.ops.nn_ops.top_k": "tensorflow.nn.top_k",
     "tensorflow.python.ops.random_ops.categorical": "tensorflow.random.categorical",
     "tensorflow.python.ops.random_ops.multinomial": "tensorflow.compat.v1.multinomial",
     "tensorflow.python.ops.random_ops.random_gamma": "tensorflow.random.gamma",

@@ -222,7 +222,7 @@ class Rewriter:
         except NoRewrite as reason:
             return None, str(reason)
 
-    def fix_indexed(self, sink, values, use: RiskyUse) -> tuple[Fix | None, str | None]:
+    def fix_indexed(self, sink, values, use: RiskyUse, title: str | None = None) -> tuple[Fix | None, str | None]:
         """An index of the op's value (``tf.gather(tf.math.log(p), i)``, ``tf.sqrt(x)[:, 0]``): index the op's input
         instead, ``tf.math.log(tf.gather(p, i))``.  Exact for an element-wise op whose other arguments are constants
         (they broadcast alike): every element taken is the same, and the ones left out are never computed."""
@@ -242,7 +242,7 @@ class Rewriter:
             text = (whole[values_start:operand_start] + whole[start:values_start] + whole[operand_start:operand_end]
                     + whole[values_end:end] + whole[operand_end:values_end])
             replacement = self._code(use.node.deep_replace(use.operand, sink.deep_replace(values, use.operand)))
-            return Fix("Index the op's input instead of its value", replacement,
+            return Fix(title or "Index the op's input instead of its value", replacement,
                        (Edit(self._position(start), self._position(end), text),)), None
         except NoRewrite as reason:
             return None, str(reason)

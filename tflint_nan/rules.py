@@ -74,7 +74,11 @@ RULES: tuple[Rule, ...] = (
         "division-by-zero-in-select",
         "a division, reciprocal or negative power in a where/switch branch divides by 0 on discarded elements",
         "x / y has the gradients 1/y and -x/y², both inf (or 0/0 = NaN) at y = 0; x ** -1 is the same division. "
-        "Reciprocal's eager gradient kernel hides this, but under XLA (jit_compile=True) it is NaN too. " + _WHY,
+        "Reciprocal's eager gradient kernel hides this, but under XLA (jit_compile=True) it is NaN too. "
+        "tf.math.divide_no_nan(x, y) is 0, with a zero gradient, where y is exactly 0, but for a divisor near 0 and "
+        "not 0 (|y| below about 5e-20 for |x| = 1 in float32) its gradient -x/y² overflows too; a select that "
+        "discards it there (tf.abs(y) > 1e-3) gets 0*inf = NaN. Such divisors are rare, so its findings are medium "
+        "confidence at most (--strict), and a select on y == 0 exactly is safe. " + _WHY,
         "import tensorflow as tf\n\n\n"
         "def ratio(x, y):\n"
         "    return tf.where(tf.not_equal(y, 0.), x / y, 0.)\n",
@@ -82,7 +86,7 @@ RULES: tuple[Rule, ...] = (
         "def ratio(x, y):\n"
         "    return tf.where(tf.not_equal(y, 0.), x / tf.where(tf.not_equal(y, 0.), y, 1.), 0.)\n",
         "Guard the divisor with the double where and the safe value 1., or use tf.math.divide_no_nan, whose "
-        "gradient is 0 where the divisor is 0.",
+        "gradient is 0 where the divisor is exactly 0 (select on y == 0, not on a threshold).",
     ),
     Rule(
         "TFN004",
@@ -139,9 +143,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "TFN007",
         "masked-op-output",
-        "a risky op's output is masked by a condition (tf.cast(c, tf.float32) * op, tf.boolean_mask) or by a label "
-        "(y_true * tf.math.log(y_pred), a one-hot encoding) on elements where the op is infinite or has an infinite "
-        "derivative",
+        "a risky op's output is masked by a condition (tf.cast(c, tf.float32) * op, tf.boolean_mask), by a label "
+        "(y_true * tf.math.log(y_pred), a one-hot encoding) or by a padding mask (tf.sequence_mask, a mask "
+        "parameter) on elements where the op is infinite or has an infinite derivative",
         "Multiplying by a condition cast to 0/1 is a select with the fill 0, and tf.boolean_mask drops elements "
         "the same way: the op is still computed on every element, and the masked ones get a zero gradient. Where "
         "the op is inf (log at 0, exp above 88.7, x / 0) the product is 0*inf = NaN in the forward pass already; "
@@ -152,7 +156,9 @@ RULES: tuple[Rule, ...] = (
         "label is a mask too: y_true * tf.math.log(y_pred) is 0 * -inf = NaN, value and gradient, in every mode, "
         "wherever a class the label rules out gets a probability of exactly 0, which is where training drives it. "
         "tf.math.multiply_no_nan(tf.math.log(p), m) returns 0 where m is 0, so the value looks clean, but its "
-        "gradient to the log is 0 there too: 0*inf = NaN in every mode.",
+        "gradient to the log is 0 there too: 0*inf = NaN in every mode. A padding mask (tf.sequence_mask, a "
+        "parameter named mask or *_mask, as Keras names a layer's mask) zeroes elements as a label does, but "
+        "nothing drives the op to its pole on the padding, so those findings are medium confidence (--strict).",
         "from keras import ops\n\n\n"
         "def masked_root(x):\n"
         "    return ops.cast(x > 0, \"float32\") * ops.sqrt(x)\n",
@@ -244,15 +250,23 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "TFN011",
         "indexed-op-output",
-        "a risky op's output is indexed (tf.gather, tf.gather_nd, K.gather, keras.ops.take, take_along_axis, a slice) "
-        "and the elements left out are still computed, where the op is infinite or has an infinite derivative",
+        "a risky op's output is indexed (tf.gather, tf.gather_nd, K.gather, keras.ops.take, take_along_axis, a slice), "
+        "picked by a maximum or a minimum (tf.reduce_max, a segment maximum, max pooling, top_k), summed by "
+        "segment ids that can be negative, or overwritten (band_part, set_diag, tensor_scatter_nd_update), and the "
+        "elements left out are still computed, where the op is infinite or has an infinite derivative",
         "tf.gather(tf.math.log(p), labels, batch_dims=1) computes the log of every probability and keeps the label's. "
         "The gradient of a gather (or of a slice, x[:, 0]) is 0 on the elements it leaves out, and the chain rule "
         "multiplies that 0 by the op's derivative there: where a probability the label does not pick is exactly 0, "
         "which is where training drives it, the log's derivative is inf and the gradient 0*inf = NaN, eagerly, in "
         "graphs and under XLA. The value looks fine, since the -inf is never taken. sqrt's eager and graph gradient "
         "kernels return 0 for a zero upstream gradient, so a sqrt shows it only under XLA. Indexing the input first "
-        "computes the op on the elements taken only.",
+        "computes the op on the elements taken only. A maximum leaves elements out the same way: "
+        "tf.reduce_max(tf.math.log(p)) sends the gradient to the largest log only, so wherever some probability is "
+        "exactly 0 (and not all are), its -inf is left out and its gradient is 0*inf = NaN; a minimum leaves out an "
+        "exp that overflows. A pole the maximum takes (exp's inf) is in the value, where the loss shows it. "
+        "tf.math.unsorted_segment_sum drops the elements whose segment id is negative (ids - 1 for ids that count "
+        "from 1, tf.where(valid, ids, -1)); tf.linalg.band_part, tf.linalg.set_diag and "
+        "tf.tensor_scatter_nd_update replace elements of their input, which get a zero gradient.",
         "import tensorflow as tf\n\n\n"
         "def label_nll(p_label, p_other):\n"
         "    probabilities = tf.concat([p_label, p_other], axis=-1)\n"
@@ -263,7 +277,10 @@ RULES: tuple[Rule, ...] = (
         "    return -tf.math.log(tf.gather(probabilities, [0], axis=-1))\n",
         "Index the op's input, not its output: tf.math.log(tf.gather(p, labels, batch_dims=1)) computes the same "
         "values for the elements taken and nothing for the others. --fix writes it when the indexed value is the op "
-        "itself and its other arguments are constants (the op is element-wise, so taking elements commutes with it).",
+        "itself and its other arguments are constants (the op is element-wise, so taking elements commutes with it). "
+        "For a maximum or a minimum of log, sqrt or exp (which keep the order), --fix takes it of the input: "
+        "tf.math.log(tf.reduce_max(p)). Segment sums, overwrites, top_k and pooling have no exact rewrite: keep the "
+        "op's input in its domain (a clamp or a where on the input).",
     ),
 )
 

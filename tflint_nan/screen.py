@@ -42,7 +42,8 @@ MULTIPLY_NAMES = knowledge.MULTIPLY | knowledge.NO_NAN_PRODUCTS
 CLAMP_OR_MASK_NAMES = CLAMP_NAMES | MULTIPLY_NAMES
 SATURATING_NAMES = frozenset(name for op in knowledge.SATURATING_OPS for name in op.names)
 CAST_NAMES = knowledge.CASTS
-MASK_NAMES = CAST_NAMES | knowledge.ONE_HOT  # what a mask factor is made from (a label is a name: ``_reaches``)
+# What a mask factor is made from (a label or a mask parameter is a name: ``_reaches``).
+MASK_NAMES = CAST_NAMES | knowledge.ONE_HOT | knowledge.SEQUENCE_MASKS
 PRODUCER_NAMES = frozenset(name for op in knowledge.RISKY_OPS if op.key in knowledge.SATURATION_PRODUCERS
                            for name in op.names)
 # Roots that meet a value 0 where its derivative is 0 (a sum of squares, an abs, an exp that underflows), and norms.
@@ -59,8 +60,10 @@ PROBABILITY_NAMES = frozenset(name for op in knowledge.PROBABILITY_OPS for name 
 # What a root's input may be 0 through, where its own derivative is 0: a square, an abs, an exp that underflows, or
 # one minus a probability that rounds to 1 (``analysis._zero_flat``).
 ROOT_BASE_NAMES = ZERO_FLAT_NAMES | PROBABILITY_NAMES
-# A gather of a risky op's value (``tf.gather(tf.math.log(p), i)``); a slice of one is a subscript, which has no name.
-INDEX_NAMES = frozenset(knowledge.INDEX_SELECTIONS)
+# A gather of a risky op's value (``tf.gather(tf.math.log(p), i)``), a maximum, a segment reduction or an overwrite of
+# one; a slice of one is a subscript, which has no name.
+INDEX_NAMES = frozenset(knowledge.INDEX_SELECTIONS) | frozenset(knowledge.VALUE_PICKS) | frozenset(
+    knowledge.DROPPING_SEGMENT_REDUCTIONS) | frozenset(knowledge.POSITION_OVERWRITES)
 # What an index's value may reach a risky op through, element by element (``rewrite.Rewriter.reaches_elementwise``).
 ELEMENTWISE_NAMES = frozenset(knowledge.ELEMENTWISE) | SELECT_NAMES
 # Every function whose call can start a finding: the byte screen looks for these names (a division, the one sink
@@ -784,12 +787,13 @@ class _Screen:
     def _reaches(self, expressions: list[ast.expr], scope: _Scope, targets: frozenset[str],
                  divisions: bool = True, products: bool = False, labels: bool = False) -> bool:
         """Whether an expression calls one of ``targets`` (or divides, or raises to a power that is no natural
-        number, where ``divisions``; or, with ``labels``, reads a name of ``knowledge.LABEL_PARAMETERS``),
+        number, where ``divisions``; or, with ``labels``, reads a label's or a mask's name:
+        ``knowledge.LABEL_PARAMETERS``, ``knowledge.is_mask_name``),
         directly or through any assignment to a name it reads."""
         pending: list[str] = []
         for expression in expressions:
             found, names = self._scan(expression, targets, divisions, products)
-            if found or (labels and not names.isdisjoint(knowledge.LABEL_PARAMETERS)):
+            if found or (labels and _reads_label_or_mask(names)):
                 return True
             pending.extend(names)
         seen: set[str] = set()
@@ -801,7 +805,7 @@ class _Screen:
             binding = scope.binding_scope(name)
             for value in binding.values.get(name, ()) if binding is not None else ():
                 found, names = self._scan(value, targets, divisions, products)
-                if found or (labels and not names.isdisjoint(knowledge.LABEL_PARAMETERS)):
+                if found or (labels and _reads_label_or_mask(names)):
                     return True
                 pending.extend(names)
         return False
@@ -881,6 +885,10 @@ class _Screen:
 
 _SINK_KINDS = (SELECT_NAMES, CLAMP_NAMES, MULTIPLY_NAMES, SATURATING_NAMES, ROOT_FUNCTION_NAMES, POWER_NAMES,
                NORM_NAMES, LOG_NAMES, INDEX_NAMES)
+
+
+def _reads_label_or_mask(names: set[str]) -> bool:
+    return not names.isdisjoint(knowledge.LABEL_PARAMETERS) or any(knowledge.is_mask_name(name) for name in names)
 
 
 def _unpacks(call: ast.Call) -> bool:

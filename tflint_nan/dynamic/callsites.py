@@ -318,6 +318,14 @@ def declared_integers(function: ast.FunctionDef | ast.Lambda | None) -> dict[str
 # (``knowledge.INDEX_SELECTIONS``): what is passed there is an integer tensor.
 _INDEX_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for name in knowledge.INDEX_SELECTIONS)
 _INDEX_KEYWORDS = ("indices", "ids")
+# Segment reductions take segment ids second (``knowledge.VALUE_PICKS``' segment maximums and minimums,
+# ``DROPPING_SEGMENT_REDUCTIONS``), and ``tf.tensor_scatter_nd_update`` its indices: integers too, read through
+# arithmetic (``ids - 1``).
+_SEGMENT_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for name in (*knowledge.VALUE_PICKS,
+                                                                    *knowledge.DROPPING_SEGMENT_REDUCTIONS)
+                               if "segment" in name) | frozenset(
+    name.rsplit(".", 1)[1] for name in knowledge.POSITION_OVERWRITES if name.endswith("scatter_nd_update"))
+_SEGMENT_KEYWORDS = ("segment_ids", "indices")
 # A one-hot encoding takes its class ids as the first argument (``tf.one_hot(labels, depth)``).
 _ENCODING_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for name in knowledge.ONE_HOT)
 
@@ -351,6 +359,10 @@ def index_parameters(function: ast.FunctionDef | ast.Lambda | None) -> dict[str,
             positions = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "indices")]
         elif callee in _INDEX_FUNCTIONS:
             positions = [*node.args[1:2], *(k.value for k in node.keywords if k.arg in _INDEX_KEYWORDS)]
+        elif callee in _SEGMENT_FUNCTIONS:
+            positions = [name for value in (*node.args[1:2], *(k.value for k in node.keywords
+                                                               if k.arg in _SEGMENT_KEYWORDS))
+                         for name in ast.walk(value) if isinstance(name, ast.Name)]
         else:
             continue
         for value in positions:

@@ -123,6 +123,10 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             plan.specs[name] = {"values": [0.0], "watch": False, "dtype": "int32",
                                 "why": "an integer: " + positions[name]}
             continue
+        if knowledge.is_mask_name(name) and record is None:
+            # A padding mask (TFN007's ``mask * tf.math.log(p)``): 0 where it drops an element, 1 where it keeps.
+            plan.specs[name] = {"values": [0.0, 1.0], "watch": False, "why": "a padding mask: 0 or 1, no gradient"}
+            continue
         if name in integers and record is None:
             # An integer or a boolean never carries a gradient; a count or a size is at least 1.
             plan.specs[name] = {"values": list(INTEGER_SETTINGS), "watch": False, "dtype": "int32",
