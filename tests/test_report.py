@@ -66,7 +66,7 @@ def test_json_and_json_lines_carry_the_same_objects(buggy):
     first = listed[0]
     assert set(first) == {"code", "message", "filename", "cell", "location", "end_location", "fix", "url",
                           "confidence", "level", "no_gradient", "sink", "discarded", "xla_only",
-                          "not_under_xla", "float_type"}
+                          "not_under_xla", "value_shows", "float_type"}
     assert (first["confidence"], first["level"], first["no_gradient"]) == ("high", "default", None)
     assert first["float_type"] == "float32"
     assert first["sink"]["name"] == "tf.where" and first["sink"]["location"]["row"] == 5

@@ -1514,6 +1514,8 @@ class ModuleAnalyzer(cst.CSTVisitor):
             not_under_xla=(sink.kind == "mask" and use.op.nan_in_eager and not self._is_boolean_mask(sink.node)
                            and not sink.label and not sink.no_nan) or (
                 sink.probability is not None and sink.probability.xla_simplifies),
+            value_shows=sink.kind == "probability" or (sink.kind == "mask" and not sink.no_nan
+                                                         and not self._is_boolean_mask(sink.node)),
             confidence=confidence,
             no_gradient=reason,
             float_type=self._float_type(use),

@@ -83,6 +83,9 @@ class Finding:
     xla_only: bool = False  # eager TensorFlow's gradient kernel hides it; XLA computes 0*inf
     float_type: str = "float32"  # the float type the op computes in (``knowledge.FLOAT_TYPES``): thresholds follow it
     not_under_xla: bool = False  # a mask product: XLA rewrites it into a select, which hides it
+    # The hazard shows in the value too where the op reaches its pole: a product with a mask is 0 * inf = NaN there,
+    # the log of a probability that rounds to 0 is -inf (a NaN gradient behind a finite value is the rest of it).
+    value_shows: bool = False
     confidence: str = "high"  # see CONFIDENCE_WORDS
     no_gradient: str | None = None  # why no gradient reaches the op (then only --strict shows it)
     not_fixed: str | None = None  # --fix: why this finding was left as it is

@@ -203,7 +203,8 @@ def _structure(finding: Finding) -> dict:
                 "end_location": {"row": end.line, "column": end.column + 1}}
     return {"confidence": finding.confidence, "level": "strict" if finding.strict_only else "default",
             "no_gradient": finding.no_gradient, "sink": sink, "discarded": finding.region, "xla_only": finding.xla_only,
-            "not_under_xla": finding.not_under_xla, "float_type": finding.float_type}
+            "not_under_xla": finding.not_under_xla, "value_shows": finding.value_shows,
+            "float_type": finding.float_type}
 
 
 def rule_url(rule: Rule) -> str:
