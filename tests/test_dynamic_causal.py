@@ -98,7 +98,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 19 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 18 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
 
 
 def test_a_log_of_a_probability_is_confirmed_where_its_value_is_minus_infinity(report):
@@ -379,8 +379,3 @@ def test_segment_ids_and_padding_masks_are_probed_as_integers_and_zero_or_one(re
     assert padded["fixed"] == {"padding_mask": "a padding mask: 0 or 1, no gradient"}
     best = by_function["best_log_probability"]
     assert best["verdict"] == "confirmed" and best["code"] == "TFN011"
-    # Element by element, the product's value is 0 * -inf = NaN where the mask drops a log at its pole, as the
-    # finding says (its ``value_shows``): the NaN gradient there confirms it.
-    element_wise = by_function["masked_log_probabilities"]
-    assert element_wise["verdict"] == "confirmed" and element_wise["inputs"]["padding_mask"] == 0.0
-    assert element_wise["text"].endswith("where the value is nan)") or element_wise["forward"] not in ("nan", None)

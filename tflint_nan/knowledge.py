@@ -142,6 +142,9 @@ class RiskyOp:
     # The op's values at its unsafe inputs where it has a value (inf for exp's overflow, -inf for log at 0, 0 for
     # sqrt at 0): what a clamp of the op's output or a saturating op after it sees there (proven by the tests).
     poles: tuple[float, ...] = ()
+    # The safe domain is a conservative bound, not where the op breaks (exp's 88 below its 88.7 overflow,
+    # divide_no_nan's 1e-15 far above its 5e-20): dynamic probes take the unsafe inputs, not the domain's ends.
+    conservative_domain: bool = False
     # The most the code can say: "medium" where the op's unsafe inputs are values no guard aims at (divide_no_nan's
     # tiny nonzero divisors; its guards aim at 0, which it defuses).
     most_confident: str = "high"
@@ -160,22 +163,22 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
     # TFN001: exponential family -- overflow to inf, and inf * 0 in the backward pass.
     RiskyOp("exp", "TFN001", qualified(tf="exp", tf_math="exp", K="exp", ops="exp", tnp="exp", raw="Exp"),
             UNARY, IntervalSet.compare("<=", 88.0), f"overflows to inf above {EXP_LIMIT:.1f}", 0.0, (89.0, 100.0),
-            clamp="upper", poles=(math.inf,)),
+            clamp="upper", poles=(math.inf,), conservative_domain=True),
     RiskyOp("expm1", "TFN001", qualified(tf_math="expm1", tf_v1="expm1", ops="expm1", tnp="expm1", raw="Expm1"),
             UNARY, IntervalSet.compare("<=", 88.0), f"overflows to inf above {EXP_LIMIT:.1f}", 0.0, (89.0, 100.0),
-            clamp="upper", poles=(math.inf,)),
+            clamp="upper", poles=(math.inf,), conservative_domain=True),
     RiskyOp("cosh", "TFN001", qualified(tf="cosh", tf_math="cosh", ops="cosh", tnp="cosh", raw="Cosh"),
             UNARY, IntervalSet.between(-88.0, 88.0), f"overflows to inf beyond ±{COSH_LIMIT:.1f}", 0.0,
-            (90.0, -90.0), poles=(math.inf,)),
+            (90.0, -90.0), poles=(math.inf,), conservative_domain=True),
     RiskyOp("sinh", "TFN001", qualified(tf="sinh", tf_math="sinh", ops="sinh", tnp="sinh", raw="Sinh"),
             UNARY, IntervalSet.between(-88.0, 88.0), f"overflows to inf beyond ±{COSH_LIMIT:.1f}", 0.0,
-            (90.0, -90.0), poles=(math.inf, -math.inf)),
+            (90.0, -90.0), poles=(math.inf, -math.inf), conservative_domain=True),
     RiskyOp("power_exponent", "TFN001",
             qualified(tf="pow", tf_math="pow", K="pow", ops="power", tnp=("power", "float_power"), raw="Pow"),
             EXPONENT, IntervalSet.compare("<=", 88.0), "overflows to inf for a large exponent", 0.0, (200.0,),
             clamp="upper", operators=("**",),
             note="base ** x with a tensor exponent x; the safe domain assumes a base near e (scaled per base)",
-            poles=(math.inf,)),
+            poles=(math.inf,), conservative_domain=True),
     # TFN002: log family -- pole at the domain edge.
     RiskyOp("log", "TFN002", qualified(tf_math="log", tf_v1="log", K="log", ops=("log", "log2", "log10"),
                                        tnp=("log", "log2", "log10"), raw="Log"),
@@ -200,7 +203,7 @@ RISKY_OPS: tuple[RiskyOp, ...] = (
     RiskyOp("divide_no_nan", "TFN003", qualified(tf_math="divide_no_nan", tf_v1="div_no_nan", ops="divide_no_nan"),
             DIVISOR, IntervalSet.between(-1e-15, 1e-15, False, False).complement().union(IntervalSet.point(0.0)),
             "has an infinite gradient -x/y² for a divisor near 0 but not 0 (it defuses y = 0 exactly)", 1.0,
-            (1e-30, -1e-30), most_confident="medium"),
+            (1e-30, -1e-30), most_confident="medium", conservative_domain=True),
     RiskyOp("negative_power", "TFN003", frozenset(), BASE, _nonzero(0.0),
             "has a pole at 0 for a negative exponent", 1.0, (0.0,), operators=("**",),
             note="x ** -n with a negative constant exponent: a division in disguise", poles=(math.inf, -math.inf)),

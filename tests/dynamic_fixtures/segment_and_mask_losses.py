@@ -15,7 +15,3 @@ def padded_nll(probabilities, padding_mask):
 
 def best_log_probability(probabilities):
     return tf.reduce_max(tf.math.log(probabilities), axis=-1)
-
-
-def masked_log_probabilities(probabilities, padding_mask):
-    return padding_mask * tf.math.log(probabilities)
