@@ -13,7 +13,14 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-from libcst.metadata import ExpressionContext, ExpressionContextProvider, MetadataWrapper, QualifiedNameProvider
+from libcst.metadata import (
+    ExpressionContext,
+    ExpressionContextProvider,
+    MetadataWrapper,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
 from fuzz_generators import tf_program
 from tflint_nan import expression_contexts, focus, screen
@@ -131,3 +138,37 @@ def qualified_names(wrapper: MetadataWrapper) -> dict[cst.CSTNode, frozenset[str
         qualified = qualified() if callable(qualified) else qualified  # LibCST computes some lazily
         found[node] = frozenset(name.name for name in qualified)
     return found
+
+
+def qualified_names_resolved_directly(module: cst.Module) -> dict[cst.CSTNode, frozenset[str]]:
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    expression_contexts.resolve(wrapper, [QualifiedNameProvider, ScopeProvider])
+    assert {QualifiedNameProvider, ScopeProvider} <= set(wrapper._metadata)
+    return qualified_names(wrapper)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_scopes_resolved_without_the_batched_walk_give_the_same_names(path):
+    """``resolve`` runs the scope and qualified-name providers' ``visit_Module`` alone: every node gets the
+    qualified names LibCST's own resolution gives it."""
+    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    expected = run_with_deep_stack(lambda: qualified_names(MetadataWrapper(module, unsafe_skip_copy=True)))
+    assert run_with_deep_stack(lambda: qualified_names_resolved_directly(module)) == expected
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_scopes_resolved_directly_on_generated_programs(seed):
+    module = run_with_deep_stack(lambda: cst.parse_module(tf_program(random.Random(seed))))
+    expected = run_with_deep_stack(lambda: qualified_names(MetadataWrapper(module, unsafe_skip_copy=True)))
+    assert expected
+    assert run_with_deep_stack(lambda: qualified_names_resolved_directly(module)) == expected
+
+
+def test_a_provider_with_visitors_of_its_own_goes_through_libcst():
+    module = cst.parse_module("import tensorflow as tf\ny = tf.exp(x)\n")
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    expression_contexts.resolve(wrapper, [PositionProvider, QualifiedNameProvider])
+    positions = wrapper._metadata[PositionProvider]
+    assert positions[module.body[1]].start.line == 2
+    assert not expression_contexts._visits_the_module_only(PositionProvider)
+    assert expression_contexts._visits_the_module_only(ScopeProvider)

@@ -300,8 +300,13 @@ def _statement_positions_agree(source: str) -> int:
         tree = ast.parse(source)
         whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         compared = 0
-        for statement, index in focus._pair(module.body, tree.body):
-            computed, offset = focus._statement_positions(statement, tree.body[index].lineno, module)
+        first_lines, indents = focus._first_lines(module, tree)
+        # Every top-level statement, and every statement of a top-level class's body, from its own code alone.
+        statements = [node for node in _statements_and_members(module) if id(node) in first_lines]
+        assert len(statements) == len(first_lines)
+        for statement in statements:
+            computed, offset = focus._statement_positions(statement, first_lines[id(statement)], module,
+                                                          indents.get(id(statement)))
             for node, span in computed.items():
                 expected = whole[node]
                 assert (span.start.line + offset, span.start.column, span.end.line + offset, span.end.column) == (
@@ -312,11 +317,47 @@ def _statement_positions_agree(source: str) -> int:
     return run_with_deep_stack(compare)
 
 
+def _statements_and_members(module):
+    """The top-level statements of a LibCST module and the statements of its top-level classes' bodies."""
+    import libcst as cst
+
+    for statement in module.body:
+        yield statement
+        if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+            yield from statement.body.body
+
+
 @pytest.mark.parametrize("path", POSITION_SOURCES, ids=lambda path: path.relative_to(FIXTURES.parent).as_posix())
 def test_a_statements_own_code_gives_the_module_positions(path):
-    """Positions of a finding's nodes come from the code of the top-level statement that holds them (decorated,
-    after comments and blank lines, several statements on a line): the same as from the whole module's code."""
+    """Positions of a finding's nodes come from the code of the statement that holds them, a top-level statement or
+    a method of a top-level class (decorated, after comments and blank lines, several statements on a line): the
+    same as from the whole module's code."""
     assert _statement_positions_agree(path.read_text(encoding="utf-8")) > 0
+
+
+CLASS_MEMBERS = (
+    "class A(Base):\n"
+    "\tx = 1; y = 2\n"
+    "\n"
+    "\t# a comment\n"
+    "\t@decorator(\n"
+    "\t    1)\n"
+    "\tdef method(self, a,\n"
+    "  b):\n"
+    "\t\treturn tf.where(a > 0, tf.exp(a), \"\"\"\n"
+    "text\"\"\")\n"
+    "\tclass Inner:\n"
+    "\t\tdef inner(self): return 1\n"
+    "if True:\n"
+    "    class NotTopLevel:\n"
+    "        def m(self): pass\n"
+)
+
+
+def test_a_class_members_own_code_gives_the_module_positions():
+    """A class body indented by a tab, a member over several lines with a continuation line and a string at column 0,
+    several members on one line, a nested class; a class that is not at the top level is not split."""
+    assert _statement_positions_agree(CLASS_MEMBERS) > 20
 
 
 @pytest.mark.parametrize("seed", range(30))

@@ -1280,7 +1280,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
 
     @cached_property
     def _module_may_use_xla(self) -> bool:
-        code = self.module.code
+        code = self.rewriter.code_text()
         return "jit_compile" in code or "keras" in code
 
     def _report_pole(self, sink: _Sink, use: RiskyUse, operand, context: str | None, region: str, as_of: int,
@@ -1390,7 +1390,7 @@ class ModuleAnalyzer(cst.CSTVisitor):
 
     @cached_property
     def _module_computes_in_float16(self) -> bool:
-        return knowledge.FLOAT16_POLICY in self.module.code
+        return knowledge.FLOAT16_POLICY in self.rewriter.code_text()
 
     def _is_float16(self, node, as_of: int, depth: int) -> bool:
         if depth > 8:

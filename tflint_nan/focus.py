@@ -68,7 +68,7 @@ def analyse_plan(source: str, tree: ast.Module, plan: Plan, path: str, strict: b
     analyzer = _FocusedAnalyzer(wrapper, path, strict, focused, facts, project)
     with stages.stage("metadata"):
         expression_contexts.prime(wrapper, opaque=(_Outside,))
-        wrapper.resolve_many(analyzer.get_inherited_dependencies())
+        expression_contexts.resolve(wrapper, analyzer.get_inherited_dependencies())
     with stages.stage("analysis"), analyzer.resolve(wrapper):
         visiting.visit(wrapper.module, analyzer)
         return analyzer.findings()
@@ -362,10 +362,14 @@ class _FocusedAnalyzer(ModuleAnalyzer):
         self._positions = None
         # The top-level statement being visited, and the line CPython gives each (a definition's ``def`` line): a
         # finding's positions are computed from the code of the statement that holds it, not the whole module's.
-        self._statement: cst.CSTNode | None = None
-        self._first_lines = {id(statement): focused.tree.body[index].lineno
-                             for statement, index in _pair(focused.module.body, focused.tree.body) or ()} if (
-            focused.tree is not None) else {}
+        # A method of a top-level class is a statement of its own here (with its class body's indentation): a
+        # finding in one method of a long class needs that method's positions only.
+        self._statement: cst.CSTNode | None = None  # the innermost of the two
+        self._top_statement: cst.CSTNode | None = None
+        self._first_lines: dict[int, int] = {}
+        self._indents: dict[int, str] = {}  # a method -> its class body's indentation
+        if focused.tree is not None:
+            self._first_lines, self._indents = _first_lines(focused.module, focused.tree)
         self._statement_spans: dict[int, tuple[dict, int] | None] = {}
         # The rewriter reads the module's code and its line starts once per file: the focused module's code is the
         # source (``FocusedModule.build`` checks it), so both are handed over instead of generated and scanned again.
@@ -378,6 +382,8 @@ class _FocusedAnalyzer(ModuleAnalyzer):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if id(node) in self._first_lines:
+            if id(node) not in self._indents:
+                self._top_statement = node
             self._statement = node
         return super().on_visit(node)
 
@@ -401,16 +407,21 @@ class _FocusedAnalyzer(ModuleAnalyzer):
 
 
     def _span_in_statement(self, node: cst.CSTNode) -> CodeRange | None:
-        """``node``'s position from the code of the top-level statement being visited (None when it is not in it,
-        or when that statement's lines cannot be matched with CPython's)."""
-        statement = self._statement
+        """``node``'s position from the code of the statement being visited, or of the top-level statement that holds
+        it (None when it is in neither, or when their lines cannot be matched with CPython's)."""
+        span = self._span_in(self._statement, node)
+        if span is None and self._top_statement is not self._statement:
+            span = self._span_in(self._top_statement, node)
+        return span
+
+    def _span_in(self, statement: cst.CSTNode | None, node: cst.CSTNode) -> CodeRange | None:
         if statement is None:
             return None
         spans = self._statement_spans.get(id(statement), _MISSING)
         if spans is _MISSING:
             with stages.stage("metadata"):
                 spans = self._statement_spans[id(statement)] = _statement_positions(
-                    statement, self._first_lines[id(statement)], self._focused.module)
+                    statement, self._first_lines[id(statement)], self._focused.module, self._indents.get(id(statement)))
         if spans is None:
             return None
         computed, offset = spans
@@ -421,16 +432,37 @@ class _FocusedAnalyzer(ModuleAnalyzer):
                          CodePosition(span.end.line + offset, span.end.column))
 
 
-def _statement_positions(statement: cst.CSTNode, first_line: int, module: cst.Module) -> tuple[dict, int] | None:
-    """What ``PositionProvider`` gives the nodes of one top-level statement, from the statement's code alone (its
-    columns are the module's: a top-level statement starts at column 0), and the lines to add to them; None when
-    the statement's own first line does not come out as ``first_line`` (then the whole module is used)."""
+def _first_lines(module: cst.Module, tree: ast.Module) -> tuple[dict[int, int], dict[int, str]]:
+    """The line CPython gives each top-level statement and each statement of a top-level class's body (a
+    definition's ``def`` line), by the LibCST node's id; and, for the latter, their class body's indentation."""
+    first_lines: dict[int, int] = {}
+    indents: dict[int, str] = {}
+    for statement, index in _pair(module.body, tree.body) or ():
+        node = tree.body[index]
+        first_lines[id(statement)] = node.lineno
+        if isinstance(statement, cst.ClassDef) and isinstance(node, ast.ClassDef) and isinstance(
+                statement.body, cst.IndentedBlock):
+            indent = statement.body.indent if statement.body.indent is not None else module.default_indent
+            for member, position in _pair(statement.body.body, node.body) or ():
+                first_lines[id(member)] = node.body[position].lineno
+                indents[id(member)] = indent
+    return first_lines, indents
+
+
+def _statement_positions(statement: cst.CSTNode, first_line: int, module: cst.Module,
+                         indent: str | None = None) -> tuple[dict, int] | None:
+    """What ``PositionProvider`` gives the nodes of one top-level statement, or of one statement of a top-level
+    class's body (``indent``: the body's indentation), from the statement's code alone (its columns are the
+    module's), and the lines to add to them; None when the statement's own first line does not come out as
+    ``first_line`` (then the whole module is used)."""
     if PositionProvidingCodegenState is None:
         return None
     provider = PositionProvider()
     try:
         state = PositionProvidingCodegenState(default_indent=module.default_indent,
                                               default_newline=module.default_newline, provider=provider)
+        if indent is not None:
+            state.increase_indent(indent)
         statement._codegen(state)
         computed = provider._computed
     except Exception:  # noqa: BLE001 - a LibCST without these internals: the whole module's positions are used

@@ -31,6 +31,7 @@ from .project import ProjectModules, forget_with_project, parsed
 from .ranges import EVERYWHERE, Analysis, Binding, Region, conjoin, is_empty, library_call_range, select_arguments
 from .screen import literal_number
 from .summaries import returns_trained_output
+from .syntax import child_nodes, walk
 
 MAX_DEPTH = 40
 UNKNOWN_NAME = "*"  # in ``GradientFlow.names``: a chain of assignments too long to follow
@@ -149,17 +150,19 @@ class ModuleFacts:
             if isinstance(node, ast.expr):
                 self._visit_expression(node, function)
                 continue
-            stack.extend((child, prefix, function, klass) for child in reversed(list(ast.iter_child_nodes(node))))
+            stack.extend((child, prefix, function, klass) for child in reversed(child_nodes(node)))
 
     def _visit_expression(self, expression: ast.expr, function: str | None) -> None:
         caller = function or "<module>"
-        for node in ast.walk(expression):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                self._reference(node.id, caller)
-            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in (
-                    "self", "cls"):
-                self._reference(node.attr, caller)
-            elif isinstance(node, ast.Call):
+        for node in walk(expression):
+            kind = type(node)
+            if kind is ast.Name:
+                if type(node.ctx) is ast.Load:
+                    self._reference(node.id, caller)
+            elif kind is ast.Attribute:
+                if type(node.value) is ast.Name and node.value.id in ("self", "cls"):
+                    self._reference(node.attr, caller)
+            elif kind is ast.Call:
                 self._hand_over(node)
                 dotted = _dotted(node.func)
                 if dotted is not None and function is not None:
@@ -343,6 +346,11 @@ class ModuleFacts:
         return fact
 
 
+# Statements with a block of statements of their own (``_Demand._note_unreachable`` looks into those).
+_BLOCK_STATEMENTS = frozenset(kind for kind in vars(ast).values() if isinstance(kind, type) and issubclass(
+    kind, ast.stmt) and any(name in ("body", "orelse", "finalbody") for name in kind._fields))
+
+
 class _Demand:
     """Backward from a value: can it reach something that is differentiated?
 
@@ -385,22 +393,24 @@ class _Demand:
         stack: list[tuple[ast.AST, list[str], str]] = [(tree, [], "")]
         while stack:
             node, prefix, function = stack.pop()
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 self.parents[child] = node
-                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                child_kind = type(child)
+                if child_kind is ast.FunctionDef or child_kind is ast.AsyncFunctionDef:
                     qualname = ".".join([*prefix, child.name])
                     stack.append((child, [*prefix, child.name, "<locals>"], qualname))
-                elif isinstance(child, ast.ClassDef):
+                elif child_kind is ast.ClassDef:
                     stack.append((child, [*prefix, child.name], function))
                 else:
                     stack.append((child, prefix, function))
-            if isinstance(node, ast.stmt):
+            kind = type(node)
+            if kind in _BLOCK_STATEMENTS:
                 self._note_unreachable(node)
-            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+            elif kind is ast.BinOp and type(node.op) in (ast.Mult, ast.Div):
                 # A product or division can be a sink too (a mask, a saturating denominator): its result's demand.
                 self.products_at.setdefault((node.lineno, node.col_offset), node)
                 self.enclosing.setdefault(node, function)
-            if isinstance(node, ast.Call):
+            if kind is ast.Call:
                 self.calls_at[(node.lineno, node.col_offset)] = node
                 self.enclosing[node] = function
                 callee = node.func
@@ -409,18 +419,17 @@ class _Demand:
                     and callee.value.id in ("self", "cls")) else None
                 if name is not None:
                     self.call_sites.setdefault(name, []).append(node)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            elif kind is ast.Name and type(node.ctx) is ast.Load:
                 self.enclosing[node] = function
                 self.loads.setdefault(f"{function}:{node.id}", []).append(node)
                 parent = self.parents.get(node)
                 if not (isinstance(parent, ast.Call) and parent.func is node):
                     self._referred.setdefault(node.id, []).append(node)
-            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in (
-                    "self", "cls"):
+            elif kind is ast.Attribute and type(node.value) is ast.Name and node.value.id in ("self", "cls"):
                 parent = self.parents.get(node)
                 if not (isinstance(parent, ast.Call) and parent.func is node):
                     self._referred.setdefault(node.attr, []).append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            elif kind is ast.Import or kind is ast.ImportFrom:
                 self.imports.update(import_bindings(node))
 
     def _find_callbacks(self) -> None:
@@ -1223,7 +1232,7 @@ def _locals(function: ast.AST) -> frozenset[str]:
             names.add(node.id)
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             names.difference_update(node.names)
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return frozenset(names)
 
 

@@ -195,7 +195,7 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
     analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts, project=project)
     with stages.stage("metadata"):
         expression_contexts.prime(wrapper)
-        wrapper.resolve_many(analyzer.get_inherited_dependencies())
+        expression_contexts.resolve(wrapper, analyzer.get_inherited_dependencies())
     with stages.stage("analysis"), analyzer.resolve(wrapper):
         visiting.visit(wrapper.module, analyzer)
         return analyzer.findings()

@@ -32,6 +32,7 @@ from typing import Iterable, Iterator
 
 from . import knowledge
 from .project import FOREIGN_ROOTS
+from .syntax import NODE_FIELDS, node_fields
 
 SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names)
 RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names)
@@ -399,22 +400,6 @@ _OPAQUE = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp
            ast.Attribute)
 
 
-# Fields of syntax tree nodes that hold no node (names, flags), and those that hold only childless ones.
-_SCALAR_FIELDS = frozenset({"id", "attr", "arg", "name", "names", "module", "level", "simple", "is_async",
-                            "conversion", "kind", "type_comment", "asname", "rest", "kwd_attrs", "tag"})
-_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
-_CHILD_FIELDS: dict[type, tuple[tuple[str, ...], bool]] = {}  # node class -> (fields with children, has leaves)
-
-
-def _child_fields(kind: type) -> tuple[tuple[str, ...], bool]:
-    fields = tuple(name for name in kind._fields if name not in _SCALAR_FIELDS and name not in _LEAF_FIELDS
-                   and not (name == "value" and kind in (ast.Constant, ast.MatchSingleton)))
-    # An import's names are ``alias`` nodes, childless too.
-    has_leaves = any(name in _LEAF_FIELDS for name in kind._fields) or kind in (ast.Import, ast.ImportFrom)
-    _CHILD_FIELDS[kind] = fields, has_leaves
-    return fields, has_leaves
-
-
 @dataclass
 class Plan:
     """Which statements the LibCST analysis needs: indices into the module body, and per kept class, into its body."""
@@ -571,7 +556,7 @@ class _Facts:
     def _push_children(self, stack: list, node: ast.AST, kind: type, scope: _Scope, unit: _Unit, depth: int) -> None:
         """``ast.iter_child_nodes``, without the childless contexts and operators (``Load``, ``Add``), which only
         count for the depth, and without its generic per-field type tests."""
-        fields, has_leaves = _CHILD_FIELDS.get(kind) or _child_fields(kind)
+        fields, has_leaves = NODE_FIELDS.get(kind) or node_fields(kind)
         if has_leaves and depth >= self.depth:
             self.depth = depth + 1
         depth += 1
