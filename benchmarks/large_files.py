@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from run import compile_package  # (this folder is on the path: the script's own)
+
 SIZES = (5_000, 10_000, 20_000, 50_000)
 FINDINGS = 100
 MANY_FINDINGS = 2_000
@@ -154,6 +156,7 @@ def main() -> int:
     tflint = tflint_command()
     workspace = Path(tempfile.mkdtemp(prefix="tflint-nan-large-"))
     progress = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    compile_package()
     try:
         cases = []
         for size in sizes:

@@ -1053,6 +1053,8 @@ class _Demand:
             locals_of: dict[str, frozenset[str]] = {}
             for key in self.loads:
                 qualname, _, read = key.rpartition(":")
+                if ".<locals>." not in qualname:
+                    continue  # not nested in a function: its reads are no closure's
                 nested = self.facts.functions.get(qualname)
                 if nested is not None:
                     if qualname not in locals_of:

@@ -389,6 +389,12 @@ def _second_line_end(data: bytes) -> int:
 
 # -- 2. CPython's syntax tree ------------------------------------------------------------------------------------
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# What ``_Facts._walk`` does at a node besides walking into it, by its kind (a kind not listed: nothing).
+_CALL, _SUBSCRIPT, _SCOPE, _BINDING = "call", "subscript", "scope", "binding"
+_WALK_ACTIONS = {ast.Call: _CALL, ast.BinOp: _CALL, ast.Subscript: _SUBSCRIPT, ast.FunctionDef: _SCOPE,
+                 ast.AsyncFunctionDef: _SCOPE, ast.ClassDef: _SCOPE, ast.Lambda: _SCOPE,
+                 **dict.fromkeys((ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.AugAssign, ast.For, ast.AsyncFor,
+                                  ast.comprehension, ast.withitem, ast.Import, ast.ImportFrom, ast.Global), _BINDING)}
 # A product with a cast condition masks; a division saturates at inf; ``x ** 0.5`` is a root.
 _SINK_OPERATORS = (ast.Mult, ast.Div, ast.Pow)
 # What a subscript that indexes a tensor's elements may index (``analysis._computes_tensor``): a call, an operator's
@@ -492,80 +498,103 @@ class _Facts:
         return set(self.first_bindings) | self.globals | self.import_heads | {"builtins"}
 
     def _walk(self, statement: ast.stmt, module: _Scope, top: _Unit) -> None:
+        # The busiest loop of a cold run (every node of every file that passes the byte screen): names and constants,
+        # a third of the nodes, are not pushed at all (only their own depth counts, as for the nesting guard), and
+        # the node kinds that need nothing but their children pushed take one dictionary lookup.
         stack: list[tuple[ast.AST, _Scope, _Unit, int]] = [(statement, module, top, 1)]
+        pop = stack.pop
+        push = stack.append
+        fields_of = NODE_FIELDS
+        actions = _WALK_ACTIONS
+        deepest = self.depth
         while stack:
-            node, scope, unit, depth = stack.pop()
-            if depth > self.depth:
-                self.depth = depth  # the nesting guard's measure (``lint.check_syntax``), in the same walk
+            node, scope, unit, depth = pop()
+            if depth > deepest:
+                deepest = depth  # the nesting guard's measure (``lint.check_syntax``), in the same walk
             kind = type(node)
-            if kind is ast.Call or (kind is ast.BinOp and type(node.op) in _SINK_OPERATORS):
-                unit.calls.append((node, scope))
-            elif kind is ast.Subscript and type(node.value) in _COMPUTED and type(node.ctx) is ast.Load:
-                unit.calls.append((node, scope))  # a slice of a computed value (``tf.sqrt(x)[:, 0]``) or of a name
-            elif kind is ast.Name or kind is ast.Constant:
-                continue
-            elif isinstance(node, _SCOPES) or kind is ast.Lambda:
-                if kind is not ast.Lambda:
-                    scope.bind(ast.Name(node.name), None)
-                    if unit is top and scope is module:
-                        unit.module_bindings.add(node.name)
-                    elif kind is not ast.ClassDef and scope.owner is top.node and isinstance(top.node, ast.ClassDef):
-                        unit = _Unit(node, module_bindings={node.name})  # a method of a top-level class
-                        top.methods.append(unit)
-                inner = _Scope("class" if kind is ast.ClassDef else "function", scope, node)
-                if kind is not ast.ClassDef:
-                    arguments = node.args
-                    for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                                     arguments.vararg, arguments.kwarg):
-                        if argument is not None:
-                            inner.bound.add(argument.arg)
-                self._push_children(stack, node, kind, inner, unit, depth)
-                continue
-            elif kind is ast.Assign:
-                for target in node.targets:
-                    scope.bind(target, node.value)
-                    if type(target) is ast.Name and _is_alias_value(node.value):
-                        unit.alias_keys.add(target.id)
-                        self.aliases.append((target.id, node.value))
-            elif kind is ast.AnnAssign or kind is ast.NamedExpr:
-                scope.bind(node.target, node.value)
-            elif kind is ast.AugAssign:
-                scope.bind(node.target, None)
-            elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
-                scope.bind(node.target, None)
-            elif kind is ast.withitem:
-                if node.optional_vars is not None:
-                    scope.bind(node.optional_vars, None)
-            elif kind is ast.Import:
-                for alias in node.names:
-                    head = alias.name.split(".")[0]
-                    self.import_heads.add(head)
-                    self.imports.setdefault(alias.asname or head, set()).add(alias.name if alias.asname else head)
-            elif kind is ast.ImportFrom:
-                if node.level == 0 and node.module:
-                    self.import_heads.add(node.module.split(".")[0])
-                    for alias in node.names:
-                        self.imports.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
-            elif kind is ast.Global:
-                unit.module_bindings.update(node.names)
-                if unit is not top:
-                    top.module_bindings.update(node.names)
-                self.globals.update(node.names)
-            self._push_children(stack, node, kind, scope, unit, depth)
+            action = actions.get(kind)
+            if action is not None:
+                if action is _CALL:
+                    if kind is ast.Call or type(node.op) in _SINK_OPERATORS:
+                        unit.calls.append((node, scope))
+                elif action is _SUBSCRIPT:
+                    if type(node.value) in _COMPUTED and type(node.ctx) is ast.Load:
+                        unit.calls.append((node, scope))  # a slice of a computed value (``tf.sqrt(x)[:, 0]``) or a name
+                elif action is _SCOPE:
+                    scope, unit = self._enter(node, kind, scope, unit, module, top)
+                else:
+                    self._record(node, kind, scope, unit, top)
+            fields, has_leaves = fields_of.get(kind) or node_fields(kind)
+            if has_leaves and depth >= deepest:
+                deepest = depth + 1
+            depth += 1
+            for name in fields:
+                value = getattr(node, name)
+                if type(value) is not list:
+                    if value is None:
+                        continue
+                    value = (value,)
+                for child in value:
+                    child_kind = type(child)
+                    if child_kind is ast.Name or child_kind is ast.Constant:
+                        if depth > deepest:
+                            deepest = depth
+                    elif child is not None:
+                        push((child, scope, unit, depth))
+        self.depth = deepest
 
-    def _push_children(self, stack: list, node: ast.AST, kind: type, scope: _Scope, unit: _Unit, depth: int) -> None:
-        """``ast.iter_child_nodes``, without the childless contexts and operators (``Load``, ``Add``), which only
-        count for the depth, and without its generic per-field type tests."""
-        fields, has_leaves = NODE_FIELDS.get(kind) or node_fields(kind)
-        if has_leaves and depth >= self.depth:
-            self.depth = depth + 1
-        depth += 1
-        for name in fields:
-            value = getattr(node, name)
-            if type(value) is list:
-                stack.extend((item, scope, unit, depth) for item in value if item is not None)
-            elif value is not None:
-                stack.append((value, scope, unit, depth))
+    def _enter(self, node: ast.AST, kind: type, scope: _Scope, unit: _Unit, module: _Scope,
+               top: _Unit) -> tuple[_Scope, _Unit]:
+        """A function, class or lambda: its name bound where it is defined, and the scope its body is walked in (a
+        method of a top-level class is a unit of its own)."""
+        if kind is not ast.Lambda:
+            scope.bind(ast.Name(node.name), None)
+            if unit is top and scope is module:
+                unit.module_bindings.add(node.name)
+            elif kind is not ast.ClassDef and scope.owner is top.node and type(top.node) is ast.ClassDef:
+                unit = _Unit(node, module_bindings={node.name})  # a method of a top-level class
+                top.methods.append(unit)
+        inner = _Scope("class" if kind is ast.ClassDef else "function", scope, node)
+        if kind is not ast.ClassDef:
+            arguments = node.args
+            for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                             arguments.vararg, arguments.kwarg):
+                if argument is not None:
+                    inner.bound.add(argument.arg)
+        return inner, unit
+
+    def _record(self, node: ast.AST, kind: type, scope: _Scope, unit: _Unit, top: _Unit) -> None:
+        """What a binding statement, an import or a ``global`` adds to the scope and the file's names."""
+        if kind is ast.Assign:
+            for target in node.targets:
+                scope.bind(target, node.value)
+                if type(target) is ast.Name and _is_alias_value(node.value):
+                    unit.alias_keys.add(target.id)
+                    self.aliases.append((target.id, node.value))
+        elif kind is ast.AnnAssign or kind is ast.NamedExpr:
+            scope.bind(node.target, node.value)
+        elif kind is ast.AugAssign:
+            scope.bind(node.target, None)
+        elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+            scope.bind(node.target, None)
+        elif kind is ast.withitem:
+            if node.optional_vars is not None:
+                scope.bind(node.optional_vars, None)
+        elif kind is ast.Import:
+            for alias in node.names:
+                head = alias.name.split(".")[0]
+                self.import_heads.add(head)
+                self.imports.setdefault(alias.asname or head, set()).add(alias.name if alias.asname else head)
+        elif kind is ast.ImportFrom:
+            if node.level == 0 and node.module:
+                self.import_heads.add(node.module.split(".")[0])
+                for alias in node.names:
+                    self.imports.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+        elif kind is ast.Global:
+            unit.module_bindings.update(node.names)
+            if unit is not top:
+                top.module_bindings.update(node.names)
+            self.globals.update(node.names)
 
     def _resolve_library_aliases(self) -> None:
         """Aliases whose value may resolve into TensorFlow or Keras (``K = tf.keras.backend``), to a fixpoint."""
