@@ -71,3 +71,32 @@ def test_orders_are_read_from_libcst_and_unknown_layouts_fall_back():
     assert visiting._order(cst.IfExp) == ("body", "test", "orelse")  # source order, not the fields' order
     assert visiting._order(cst.ClassDef)[:2] == ("decorators", "name")
     assert visiting._order(cst.ImportFrom) is None  # computed in its method: LibCST visits it itself
+
+
+@pytest.mark.parametrize("path", SOURCES[:12], ids=lambda path: path.name)
+def test_child_nodes_are_libcsts_children_without_layout(path):
+    """``child_nodes`` gives the nodes ``children`` gives, in the same order, leaving out only whitespace,
+    punctuation and operators (what no visitor here looks at)."""
+    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    stack, compared = [module], 0
+    while stack:
+        node = stack.pop()
+        found = visiting.child_nodes(node)
+        every = list(node.children)
+        positions = [next(index for index, child in enumerate(every) if child is kept) for kept in found]
+        assert positions == sorted(positions), type(node).__name__
+        left_out = [child for child in every if not any(child is kept for kept in found)]
+        assert all(_is_layout(child) for child in left_out), (type(node).__name__, left_out)
+        compared += 1
+        stack.extend(child for child in found if not _is_layout(child))
+    assert compared > 50
+
+
+_LAYOUT = (cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.TrailingWhitespace, cst.Newline, cst.Comment,
+           cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace,
+           cst.RightCurlyBrace, cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.BaseBinaryOp,
+           cst.BaseBooleanOp, cst.BaseUnaryOp, cst.BaseCompOp, cst.BaseAugOp, cst.Asynchronous)
+
+
+def _is_layout(node: cst.CSTNode) -> bool:
+    return isinstance(node, _LAYOUT)

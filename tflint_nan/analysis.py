@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+from typing import Callable, Iterator
 
 import libcst as cst
 import libcst.helpers
@@ -82,12 +82,29 @@ class _Sink:
             self.kind]
 
 
+class QualifiedNames(frozenset):
+    """The qualified names a node may have, iterated in sorted order.  Several may apply (``tf = tf.compat.v1``
+    under an ``if``), and the analysis takes the first that matches a table; a plain set of strings would iterate in
+    an order that changes with the process's hash seed, and with it the finding's wording and fix."""
+
+    __slots__ = ()
+
+    def __iter__(self):
+        return iter(sorted(super().__iter__()))
+
+
+_NO_NAMES = QualifiedNames()
+_NOT_LOOKED_UP = object()
+
+
 class ModuleAnalyzer(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
 
     def __init__(self, wrapper: MetadataWrapper, path: str, strict: bool = False, facts: ModuleFacts | None = None,
                  project: ProjectModules | None = None):
         super().__init__()
+        self._visit_methods: dict[type, Callable | None] = {}  # node type -> this analyzer's visit_ method
+        self._leave_methods: dict[type, Callable | None] = {}
         self.facts = facts if facts is not None else ModuleFacts()
         self.project = project if project is not None else ProjectModules(path)
         self.wrapper = wrapper
@@ -107,6 +124,24 @@ class ModuleAnalyzer(cst.CSTVisitor):
         self.flow = GradientFlow(self, self.analysis)
         self.rewriter = Rewriter(self)
 
+    # -- dispatch -------------------------------------------------------------------------------------------------
+    # LibCST's ``on_visit`` and ``on_leave`` look ``visit_<Type>`` up by a formatted name at every node, and most
+    # node types have no such method (a failed lookup raises inside ``getattr``): here it is looked up once per
+    # file and node type.
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        method = self._visit_methods.get(type(node), _NOT_LOOKED_UP)
+        if method is _NOT_LOOKED_UP:
+            method = self._visit_methods[type(node)] = getattr(self, f"visit_{type(node).__name__}", None)
+        return method is None or method(node) is not False
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        method = self._leave_methods.get(type(original_node), _NOT_LOOKED_UP)
+        if method is _NOT_LOOKED_UP:
+            method = self._leave_methods[type(original_node)] = getattr(
+                self, f"leave_{type(original_node).__name__}", None)
+        if method is not None:
+            method(original_node)
+
     # -- results --------------------------------------------------------------------------------------------------
     def findings(self) -> list[Finding]:
         return sorted((c.finding for c in self._candidates.values()), key=Finding.sort_key)
@@ -120,15 +155,15 @@ class ModuleAnalyzer(cst.CSTVisitor):
         for qualified in self.get_metadata(QualifiedNameProvider, node, set()):
             name = self._through_aliases(qualified.name) if self.aliases else qualified.name
             names.add(self.project.resolve(name) or name)
-        result = frozenset(names)
+        result = QualifiedNames(names) if names else _NO_NAMES
         self._qualified[id(node)] = result
         return result
 
     def written_names(self, node: cst.CSTNode) -> frozenset[str]:
         """Qualified names as the file spells them (aliases expanded, project re-exports and TensorFlow's internal
         modules not resolved): ``proj.helpers.exp`` where ``qualified_names`` says ``tensorflow.exp``."""
-        return frozenset(self._through_aliases(qualified.name) if self.aliases else qualified.name
-                         for qualified in self.get_metadata(QualifiedNameProvider, node, set()))
+        return QualifiedNames(self._through_aliases(qualified.name) if self.aliases else qualified.name
+                              for qualified in self.get_metadata(QualifiedNameProvider, node, set()))
 
     def binding(self, name: str, as_of: int) -> Binding | None:
         for scope in reversed(self.scopes):

@@ -46,6 +46,7 @@ from .finding import Finding
 from .gradients import ModuleFacts
 from .project import ProjectModules
 from .screen import Plan
+from .syntax import child_nodes
 
 _MISSING = object()
 _LINE_BREAK = re.compile(r"\r\n?|\n")
@@ -273,7 +274,7 @@ def _names(node: ast.stmt, owner: FocusedModule, span: CodeRange) -> list[cst.CS
         elif kind is ast.MatchClass:
             for attribute in current.kwd_attrs:
                 load(attribute, current)
-        stack.extend(ast.iter_child_nodes(current))
+        stack.extend(child_nodes(current))
     children: list[cst.CSTNode] = []
     for name, (line, column) in loads.items():
         child = cst.Name(name)

@@ -606,7 +606,7 @@ class _Demand:
                 return result
             definition = self.facts.functions.get(definition.parent) if definition.parent else None
         if self._globals is None:
-            self._globals = {name for node in ast.walk(self.facts._tree) if isinstance(node, ast.Global)
+            self._globals = {name for node in walk(self.facts._tree) if isinstance(node, ast.Global)
                              for name in node.names}
         if name in self._globals:
             return EVERYTHING
@@ -739,10 +739,10 @@ class _Demand:
                 if name in knowledge.NO_GRADIENT_PARAMETERS:
                     return False
                 return self.parameter_carries(function, name, depth + 1)
-            values = [statement.value for statement in ast.walk(scope)
+            values = [statement.value for statement in walk(scope)
                       if isinstance(statement, ast.Assign) and any(_assigns(target, name)
                                                                     for target in statement.targets)]
-            if any(isinstance(statement, (ast.AugAssign, ast.For, ast.With, ast.NamedExpr)) for statement in ast.walk(scope)
+            if any(isinstance(statement, (ast.AugAssign, ast.For, ast.With, ast.NamedExpr)) for statement in walk(scope)
                    if _binds(statement, name)):
                 return True
             if values:
@@ -831,7 +831,7 @@ class _Demand:
         return self.demand(call, depth + 1)
 
     def _first_call_or_name(self, node: ast.AST) -> ast.AST:
-        for inner in ast.walk(node):
+        for inner in walk(node):
             if inner in self.enclosing:
                 return inner
         return node
@@ -1135,7 +1135,7 @@ def _module_imports(path: str) -> dict[str, str]:
     """The names another module of the project binds by importing, for reading its annotations."""
     imports: dict[str, str] = {}
     tree = parsed(path)
-    for node in ast.walk(tree) if tree is not None else ():
+    for node in walk(tree) if tree is not None else ():
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.update(import_bindings(node))
     return imports
@@ -1272,7 +1272,7 @@ def _binds(statement: ast.AST, name: str) -> bool:
         targets = [item.optional_vars for item in statement.items if item.optional_vars is not None]
     elif isinstance(statement, ast.NamedExpr):
         targets = [statement.target]
-    return any(isinstance(node, ast.Name) and node.id == name for target in targets for node in ast.walk(target))
+    return any(isinstance(node, ast.Name) and node.id == name for target in targets for node in walk(target))
 
 
 def _is_private(qualname: str) -> bool:
@@ -1345,7 +1345,7 @@ def _assigned_values(scope: ast.AST, name: str, module: bool = False) -> list[as
     values only widen a union) or, with ``module``, in a module's own scope; None when ``name`` is bound some other
     way there (a loop, an unpacking, an augmented or annotated assignment, an import, a ``global``...)."""
     values = []
-    for node in (_module_scope(scope) if module else ast.walk(scope)):
+    for node in (_module_scope(scope) if module else walk(scope)):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -1362,7 +1362,7 @@ def _rebinding_values(scope: ast.AST, name: str) -> list[ast.expr] | None:
     """The values ``name = value`` binds in a function, for the kind of object ``name`` is (its elements' stores,
     ``name[i] = v``, keep it the same object); None when it is bound some other way."""
     values = []
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -1383,13 +1383,13 @@ def _module_scope(tree: ast.Module) -> Iterable[ast.AST]:
         yield node
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        stack.extend(reversed(child_nodes(node)))
 
 
 def _names_in(target: ast.AST, name: str) -> bool:
     return any((isinstance(inner, ast.Name) and inner.id == name) or (
         isinstance(inner, (ast.MatchAs, ast.MatchStar)) and inner.name == name) or (
-        isinstance(inner, ast.MatchMapping) and inner.rest == name) for inner in ast.walk(target))
+        isinstance(inner, ast.MatchMapping) and inner.rest == name) for inner in walk(target))
 
 
 def _binds_otherwise(node: ast.AST, name: str) -> bool:

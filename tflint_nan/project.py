@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Callable
 
 from .knowledge import INTERNAL_SPELLINGS
+from .syntax import child_nodes, walk
 
 INTERNAL_PREFIX = "tensorflow.python."
 # Only names that end in one of these libraries are worth resolving (they are what the knowledge tables name).
@@ -388,7 +389,7 @@ def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call] | None
     package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
     local: dict[str, str] = {}  # a name bound by an import -> the qualified name it stands for
     star_imported: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ImportFrom):
             source = _absolute(node, package)
             for alias in node.names:
@@ -406,8 +407,8 @@ def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call] | None
     calls: dict[str, list[ast.Call] | None] = {}
     if not local:
         return calls, frozenset(star_imported)
-    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    for node in ast.walk(tree):
+    parents = {child: node for node in walk(tree) for child in child_nodes(node)}
+    for node in walk(tree):
         if not isinstance(node, (ast.Name, ast.Attribute)) or isinstance(parents.get(node), ast.Attribute):
             continue
         dotted = dotted_name(node)
@@ -438,11 +439,11 @@ def _method_index(path: str) -> tuple[dict[str, list[ast.Call]], frozenset[str]]
     if tree is None:
         return calls, frozenset({"*"})
     called: set[int] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             calls.setdefault(node.func.attr, []).append(node)
             called.add(id(node.func))
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and id(node) not in called:
             values.add(node.attr)
     return calls, frozenset(values)

@@ -37,6 +37,7 @@ from . import knowledge
 from .finding import Edit, Fix, Position
 from .intervals import IntervalSet
 from .ranges import _COMPARE_NODES, _NEGATE, RiskyUse, argument, assigned_value, constant_value, select_arguments
+from .visiting import child_nodes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import ProjectModules
@@ -1172,7 +1173,7 @@ class _ModuleIndex:
                 if context in ("load", "store"):
                     (self.loads if context == "load" else self.stores).setdefault(node.value, []).append(node)
                 continue
-            for child in node.children:
+            for child in child_nodes(node):
                 self._parents[id(child)] = node
                 stack.append((child, _context(node, child, context)))
         for names in (*self.loads.values(), *self.stores.values()):

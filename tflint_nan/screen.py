@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 
 from . import knowledge
 from .project import FOREIGN_ROOTS
-from .syntax import NODE_FIELDS, node_fields
+from .syntax import NODE_FIELDS, child_nodes, node_fields
 
 SELECT_NAMES = frozenset(name for api in knowledge.SELECTS for name in api.names)
 RISKY_NAMES = frozenset(name for op in knowledge.RISKY_OPS for name in op.names)
@@ -689,7 +689,7 @@ def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
             if isinstance(node, (*_SCOPES, ast.Lambda)):  # only what is evaluated where it is defined
                 if isinstance(node, _SCOPES):
                     first.setdefault(node.name, index)
-                stack.extend(child for child in ast.iter_child_nodes(node)
+                stack.extend(child for child in child_nodes(node)
                              if not isinstance(child, ast.stmt) and child is not getattr(node, "body", None))
                 continue
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
@@ -702,7 +702,7 @@ def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
                 names = (node.rest,)
             for name in names:
                 first.setdefault(name, index)
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(child_nodes(node))
     return first
 
 
@@ -850,7 +850,7 @@ class _Screen:
                 pending.extend((node.left, node.right))
             elif kind in (ast.UnaryOp, ast.IfExp, ast.Compare, ast.BoolOp, ast.Tuple, ast.List, ast.Starred,
                           ast.NamedExpr):
-                pending.extend(ast.iter_child_nodes(node))
+                pending.extend(child_nodes(node))
         return False
 
     def _scan(self, expression: ast.expr, targets: frozenset[str], divisions: bool,
@@ -887,12 +887,12 @@ class _Screen:
                 else:
                     exponent = literal_number(node.right)
                     found = exponent is not None and exponent > 1
-                stack.extend(ast.iter_child_nodes(node))
+                stack.extend(child_nodes(node))
             elif not divisions and not products and kind is ast.BinOp and type(node.op) is ast.Pow and not _is_number(
                     node.right):
                 found = True  # base ** x with a tensor exponent: an exp in disguise
             else:
-                stack.extend(ast.iter_child_nodes(node))
+                stack.extend(child_nodes(node))
         self._scanned[key] = (found, names)
         return found, names
 

@@ -23,6 +23,7 @@ from typing import Callable
 
 from . import knowledge
 from .project import dotted_name
+from .syntax import walk
 
 MAX_HELPER_DEPTH = 4
 
@@ -35,9 +36,9 @@ def returns_trained_output(function: ast.FunctionDef | ast.AsyncFunctionDef, qua
     """Whether every ``return`` of ``function`` returns a trained linear map's output, on every path to it."""
     if depth > MAX_HELPER_DEPTH:
         return False
-    walk = _Walk(qualify, helper, depth)
-    walk.block(function.body, {})
-    return bool(walk.returns) and all(walk.returns)
+    walker = _Walk(qualify, helper, depth)
+    walker.block(function.body, {})
+    return bool(walker.returns) and all(walker.returns)
 
 
 def _is_constant(node: ast.expr) -> bool:
@@ -100,7 +101,7 @@ class _Walk:
             return self.block(statement.finalbody, _join(env, body, *handled))
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return {**env, statement.name: False}
-        changed = {name for node in ast.walk(statement) if isinstance(node, ast.Name) and isinstance(
+        changed = {name for node in walk(statement) if isinstance(node, ast.Name) and isinstance(
             node.ctx, ast.Store) for name in (node.id,)}
         return {**env, **{name: False for name in changed}} if changed else env
 
@@ -150,7 +151,7 @@ class _Walk:
 
 
 def _bound_names(target: ast.expr) -> list[str]:
-    return [node.id for node in ast.walk(target) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
+    return [node.id for node in walk(target) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
 
 
 def _join(before: dict[str, bool], *branches: dict[str, bool]) -> dict[str, bool]:

@@ -78,11 +78,22 @@ def visit(module: cst.CSTNode, visitor: cst.CSTVisitor, opaque: tuple[type, ...]
         stack.append((node, True))
         if not descend or (opaque and isinstance(node, opaque)):
             continue
-        children = []
-        for name in order:
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                children.append(value)
-            elif isinstance(value, (list, tuple)):
-                children.extend(item for item in value if isinstance(item, cst.CSTNode))
-        stack.extend((child, False) for child in reversed(children))
+        stack.extend((child, False) for child in reversed(_ordered_children(node, order)))
+
+
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """``node.children`` without whitespace, comments, punctuation and operators, in the same order.  (``children``
+    itself runs a visitor that rebuilds the node; for a node type whose order cannot be read, all of it is given.)"""
+    order = _order(type(node))
+    return list(node.children) if order is None else _ordered_children(node, order)
+
+
+def _ordered_children(node: cst.CSTNode, order: tuple[str, ...]) -> list[cst.CSTNode]:
+    children: list[cst.CSTNode] = []
+    for name in order:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            children.append(value)
+        elif isinstance(value, (list, tuple)):
+            children.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return children
