@@ -98,7 +98,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 18 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 20 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
 
 
 def test_a_log_of_a_probability_is_confirmed_where_its_value_is_minus_infinity(report):
@@ -379,3 +379,17 @@ def test_segment_ids_and_padding_masks_are_probed_as_integers_and_zero_or_one(re
     assert padded["fixed"] == {"padding_mask": "a padding mask: 0 or 1, no gradient"}
     best = by_function["best_log_probability"]
     assert best["verdict"] == "confirmed" and best["code"] == "TFN011"
+
+
+def test_a_masked_log_of_a_softmax_mass_is_confirmed_in_rows_whose_logits_differ(report):
+    """A row of equal logits shares the softmax out evenly: rows of two (a softmax called by name, or logits passed
+    as ``logits=``) round the mass to 0, and under the mask at 0 the value is 0 * -inf = NaN; the mask at 1 gives
+    +inf there, so the NaN is the op at its pole, not an input outside its domain."""
+    verdicts, _ = report
+    found = {verdict["function"]: verdict for verdict in verdicts["softmax_mass_losses.py"]}
+    assert set(found) == {"other_classes_loss", "distribution_mass_loss"}
+    for verdict in found.values():
+        assert verdict["verdict"] == "confirmed", verdict
+        assert verdict["differentiated"] == ["logits"] and verdict["inputs"]["mask"] == 0.0
+        assert verdict["text"].startswith("confirmed: NaN gradient at logits=[") and "where the value is nan" in (
+            verdict["text"])

@@ -917,3 +917,22 @@ def test_a_callable_handed_to_a_runner_returns_the_runner_value(name, mode):
             return tape.gradient(total, x)
         runner_mode = steered if mode == "eager" else tf.function(steered, jit_compile=mode == "xla")
         assert np.allclose(np.asarray(runner_mode(tf.constant([1.0, 100.0]))), 2.0)
+
+
+@pytest.mark.parametrize("keyword", sorted(kb.LOGITS_KEYWORDS))
+def test_logits_given_by_keyword_share_a_row_out_and_round_a_share_to_zero_only_where_they_differ(keyword):
+    """``knowledge.LOGITS_KEYWORDS``: what TensorFlow takes as ``logits=`` it turns into probabilities along the
+    row, so a row of equal logits shares them out evenly and only logits far apart round a share to exactly 0 --
+    why the dynamic probe gives such a function rows of two.  Eagerly and under XLA."""
+
+    def shares(logits):
+        return tf.nn.softmax(**{keyword: logits})
+
+    def loss(logits):
+        return tf.nn.softmax_cross_entropy_with_logits(labels=tf.constant([[0.0, 1.0]]), **{keyword: logits})
+
+    for run_shares, run_loss in ((shares, loss), (tf.function(shares, jit_compile=True),
+                                                  tf.function(loss, jit_compile=True))):
+        assert run_shares(tf.constant([[3.0, 3.0]])).numpy().tolist() == [[0.5, 0.5]]
+        assert run_shares(tf.constant([[1000.0, 0.0]])).numpy().tolist() == [[1.0, 0.0]]
+        assert float(run_loss(tf.constant([[1000.0, 0.0]]))[0]) == 1000.0  # the other class's share is e^-1000

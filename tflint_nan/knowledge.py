@@ -528,6 +528,11 @@ PROBABILITY_OPS: tuple[ProbabilityOp, ...] = (
                   f"where its input is below {EXP_UNDERFLOW:.1f}", "the exp's input itself",
                   zero_below=EXP_UNDERFLOW, xla_simplifies=True),
 )
+# The keyword through which a call takes logits and turns them into probabilities along a row: a categorical
+# distribution (``tfp.distributions.Categorical(logits=z)``), a softmax cross-entropy, ``tf.nn.softmax(logits=z)``.
+# A probe of such a function needs rows whose logits differ (``dynamic.inputs``): a row of equal logits never rounds a
+# probability to 0 or 1.
+LOGITS_KEYWORDS = frozenset({"logits"})
 # The built-in that computes the log of a probability op without rounding it to 0: TFN010's fix, by the qualified
 # name the probability op is written with (``tf.math.log(tf.nn.softmax(z, -1))`` is ``tf.nn.log_softmax(z, -1)``;
 # ``log(1 - sigmoid(x))`` is ``log_sigmoid(-x)``).  An unsafe fix: the built-in agrees with the hand-written form

@@ -336,10 +336,13 @@ _ROW_FUNCTIONS = frozenset(name.rsplit(".", 1)[1] for op in knowledge.PROBABILIT
 
 
 def calls_row_function(function: ast.AST | None) -> bool:
-    """Whether ``function`` calls a softmax (``_ROW_FUNCTIONS``), by the callee's own name."""
+    """Whether ``function`` turns logits into probabilities along a row: calls a softmax (``_ROW_FUNCTIONS``), by
+    the callee's own name, or passes something as ``logits=`` (``knowledge.LOGITS_KEYWORDS``: a categorical
+    distribution, a cross-entropy)."""
     return function is not None and any(
-        isinstance(node, ast.Call) and (node.func.attr if isinstance(node.func, ast.Attribute)
-                                        else getattr(node.func, "id", None)) in _ROW_FUNCTIONS
+        isinstance(node, ast.Call) and (
+            (node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None))
+            in _ROW_FUNCTIONS or any(keyword.arg in knowledge.LOGITS_KEYWORDS for keyword in node.keywords))
         for node in ast.walk(function))
 
 

@@ -230,6 +230,7 @@ def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Even
     watch = [specs.get(name, {}).get("watch", True) for name, _ in parameters]
     probe = Probe(tf, call, parameters, points, dtype, watch, [specs.get(name, {}) for name, _ in parameters])
     probe.value_may_be_infinite = bool(task.get("value_may_be_infinite"))
+    probe.mask_pole = bool(task.get("mask_pole"))
     result = {"status": "probed", "probes": len(points), "dtype": dtype,
               "parameters": [name for name, _ in parameters], "watched": [
                   name for (name, _), w in zip(parameters, watch) if w], "modes": {}}
@@ -244,6 +245,7 @@ def run_task(tf, task: dict, job: dict, runs: dict, poisoned: dict, events: Even
             call, parameters = build_callable(run.module, unit, constructor)
             retried = Probe(tf, call, parameters, points, dtype, watch, probe.specs)
             retried.value_may_be_infinite = probe.value_may_be_infinite
+            retried.mask_pole = probe.mask_pole
             outcomes = {mode: retried.run(mode) for mode in modes}
             if not all(outcome.get("error") for outcome in outcomes.values()):
                 probe, result["modes"], result["tensorflow_1"] = retried, outcomes, True
@@ -339,6 +341,7 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
                 if [name for name, _ in parameters] != [name for name, _ in probe.parameters]:
                     raise NotProbed("the rewrite changed the function's parameters")
                 other = Probe(tf, call, parameters, probe.points, probe.dtype, probe.watch, probe.specs)
+                other.mask_pole = probe.mask_pole
                 other.layouts = list(probe.layouts)
                 other.beside_zero = {mode: rows.get("beside_zero") for mode, rows in probe.rows.items()}
                 for mode in probe.rows:
@@ -378,7 +381,10 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
             if task.get("value_may_be_infinite"):
                 gone = np.flatnonzero(rows["nan_anywhere"] & other["finite_gradient"])
             else:
-                gone = np.flatnonzero(rows["nan"] & other["clean"])
+                # A mask's NaN behind the NaN value of 0 * inf (``Probe.mask_pole``): the guard changes the gradient
+                # only, so the value stays NaN and the gradient alone is compared.
+                at_pole = rows["nan_at_pole"] & ~rows["nan"]
+                gone = np.flatnonzero((rows["nan"] & other["clean"]) | (at_pole & other["finite_gradient"]))
             infinite = np.flatnonzero(rows["nan"] & ~other["nan"] & ~other["clean"])
             # Witnesses whose value is finite first: a NaN behind a finite value is the one nothing else shows.
             ordered = sorted(gone, key=lambda p: (not rows["nan"][p], _point_key(
@@ -636,6 +642,12 @@ class Probe:
         # A finding whose hazard shows in the value too (a log of a probability, -inf): a NaN gradient counts even
         # where the value is not finite.
         self.value_may_be_infinite = False
+        # A mask's finding (``mask * tf.math.log(p)``): where the mask is 0, the product's value is NaN too, and a NaN
+        # gradient there counts when the same inputs with the mask at 1 give an infinite value -- the masked op was
+        # at its pole (0 * inf), not outside its domain (a log of -1e-7 is NaN whatever the mask).
+        self.mask_pole = False
+        self.masks = [index for index, spec in enumerate(self.specs) if spec.get("masks")]
+        self._siblings: dict[int, int] | None = None
         if any(spec.get("pairs") for spec in self.specs):
             # An index (``tf.gather(log_p, labels, batch_dims=1)``) takes one entry of each row: rows of two, the
             # point beside a 0 and then after it, so that one of them is the entry left out.
@@ -727,6 +739,7 @@ class Probe:
                     nan |= np.isnan(g).any(axis=1)
                     finite_gradient &= np.isfinite(g).all(axis=1)
                 flags = _point_flags(np, np.isfinite(forward).all(axis=1), [nan], [finite_gradient])
+                self._add_poles(flags, forward, None)
                 if layout in _PAIR_LAYOUTS and not flags[self._witness_flag].any() and any(
                         later in _PAIR_LAYOUTS for later in layouts[position + 1:]):
                     continue  # the entry this order leaves out is not the one at the point: the other order
@@ -797,6 +810,9 @@ class Probe:
         self.rows[mode] = {"forward": np.stack(forward_rows),
                            "grads": [np.stack([row[k][:1] for row in grad_rows]) for k in range(sum(self.watch))],
                            **flags, "indices": indices, "beside_zero": beside_zero}
+        if layout in _PAIR_LAYOUTS and beside_zero is None:  # each point in its row of two: shown so
+            self.rows[mode].update(beside_zero=_PAIR_LAYOUTS[layout],
+                                   paired=[bool(spec.get("pairs")) for spec in self.specs])
         summary = self._summary(mode)
         summary["per_point"] = len(indices)
         return summary
@@ -820,11 +836,45 @@ class Probe:
             grad_rows.append(grads)
             flags.append(_point_flags(np, np.isfinite(values).all(), [np.isnan(g).any() for g in grads],
                                       [np.isfinite(g).all() for g in grads]))
-        return forward_rows, grad_rows, {key: np.asarray([flag[key] for flag in flags]) for key in _FLAGS}
+        flags = {key: np.asarray([flag[key] for flag in flags]) for key in _FLAGS}
+        self._add_poles(flags, forward_rows, indices)
+        return forward_rows, grad_rows, flags
 
     @property
     def _witness_flag(self) -> str:
-        return "nan_anywhere" if self.value_may_be_infinite else "nan"
+        if self.value_may_be_infinite:
+            return "nan_anywhere"
+        return "nan_at_pole" if self.mask_pole else "nan"
+
+    def _add_poles(self, flags: dict, forward, indices: list[int] | None) -> None:
+        """``flags["nan_at_pole"]``: a NaN gradient behind a finite value, or, under a mask at 0, behind a NaN value
+        whose point with the mask at 1 gives an infinite one (``mask_pole``)."""
+        np = self.np
+        at_pole = np.asarray(flags["nan"], bool).copy()
+        if self.mask_pole and self.masks:
+            siblings = self._unmasked_points()
+            position_of = {index: position for position, index in enumerate(indices)} if indices is not None else None
+            for position in np.flatnonzero(np.asarray(flags["nan_anywhere"], bool) & ~at_pole):
+                point = int(position) if indices is None else indices[int(position)]
+                sibling = siblings.get(point)
+                other = sibling if position_of is None else position_of.get(sibling)
+                if other is None or other >= len(forward):
+                    continue
+                row = np.asarray(forward[other], dtype=np.float64)
+                at_pole[position] = bool(np.isinf(row).any() and not np.isnan(row).any())
+        flags["nan_at_pole"] = at_pole
+
+    def _unmasked_points(self) -> dict[int, int]:
+        """Probe point -> the point with the same inputs but every mask at 1, for points whose masks are all 0."""
+        if self._siblings is None:
+            where = {tuple(point): index for index, point in enumerate(self.points)}
+            self._siblings = {}
+            for index, point in enumerate(self.points):
+                if all(point[m] == 0 for m in self.masks):
+                    unmasked = tuple(1.0 if i in self.masks else value for i, value in enumerate(point))
+                    if unmasked in where:
+                        self._siblings[index] = where[unmasked]
+        return self._siblings
 
     def _summary(self, mode: str) -> dict:
         rows = self.rows[mode]
@@ -920,11 +970,13 @@ def _first_point(probe: Probe, indices) -> int:
 
 
 def _rows(np, outputs, n: int):
-    """The outputs as an (n, k) array with one row per probe point, or None when they are not laid out so."""
+    """The outputs as an (n, k) array with one row per probe point, or None when they are not laid out so: also
+    when an output pairs every point with every other (an (n, n) result: a mask of shape (n, 1) broadcast against
+    a row's (n,) loss), where row i holds other points' values too."""
     columns = []
     for output in outputs:
         array = np.asarray(output, dtype=np.float64)
-        if array.ndim == 0 or array.shape[0] != n:
+        if array.ndim == 0 or array.shape[0] != n or (n > 1 and array.ndim > 1 and array.shape[1] == n):
             return None
         columns.append(array.reshape(n, -1))
     return np.concatenate(columns, axis=1)

@@ -213,10 +213,13 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
             plan.job.tasks[task].update({
                 # The log of a probability that rounds to 0 is -inf, as the finding says: its NaN gradient counts
                 # where the value is not finite, and is removed where its rewrite (or guard) leaves a finite gradient.
-                # (A mask's value shows its hazard too, ``Finding.value_shows``, but a NaN value there also comes
-                # from inputs past the op's domain that the code never receives, such as a probability just above
-                # 1: measured on the development corpus, so it does not count.)
+                # A mask's value shows its hazard too (``Finding.value_shows``: 0 * inf is NaN), but a NaN value
+                # there also comes from inputs past the op's domain that the code never receives, such as a
+                # probability just above 1 (measured on the development corpus): a mask's NaN value counts only
+                # where the same inputs with the mask at 1 give an infinite value, the op at its pole
+                # (``child.Probe.mask_pole``).
                 "value_may_be_infinite": finding.code == LOG_OF_PROBABILITY_CODE,
+                "mask_pole": finding.value_shows and finding.sink_kind == "mask",
                 "inputs": inputs.to_json(), "constructor": inputs.constructor,
                 "variants": {name: variants[name] for name in used if isinstance(variants[name], dict)},
                 "contrasts": [c for c in contrasts if all(isinstance(variants.get(n), dict) or n == "original"

@@ -53,7 +53,7 @@ class InputPlan:
     dtype: str | None = None  # the float dtype the recording says the inputs have, when it says one
 
     def to_json(self) -> dict:
-        keys = ("values", "watch", "dtype", "shape", "python", "pairs")
+        keys = ("values", "watch", "dtype", "shape", "python", "pairs", "masks")
         return {name: {key: spec[key] for key in keys if key in spec}
                 for name, spec in self.specs.items()}
 
@@ -125,7 +125,8 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             continue
         if knowledge.is_mask_name(name) and record is None:
             # A padding mask (TFN007's ``mask * tf.math.log(p)``): 0 where it drops an element, 1 where it keeps.
-            plan.specs[name] = {"values": [0.0, 1.0], "watch": False, "why": "a padding mask: 0 or 1, no gradient"}
+            plan.specs[name] = {"values": [0.0, 1.0], "watch": False, "why": "a padding mask: 0 or 1, no gradient",
+                                "masks": True}
             continue
         if name in integers and record is None:
             # An integer or a boolean never carries a gradient; a count or a size is at least 1.
@@ -158,9 +159,10 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
             plan.specs[name]["values"] = _inside(plan.specs[name]["values"], passed)
             plan.specs[name]["why"] += f", within what every call passes it ({passed})"
     # Rows of two: an index takes one entry and leaves the other out; a softmax needs entries that differ to round
-    # one of them to 0 or 1 (a single-entry row's softmax is 1 whatever the logit).
+    # one of them to 0 or 1 (a single-entry row's softmax is 1 whatever the logit, and a row of equal logits shares
+    # it out evenly), whether its log is taken as a probability, at a zero or under a mask.
     rows_of_two = finding.sink_kind == "index" or (
-        finding.sink_kind in ("probability", "zero") and callsites.calls_row_function(function))
+        finding.sink_kind in ("probability", "zero", "mask") and callsites.calls_row_function(function))
     for name, spec in plan.specs.items():
         if rows_of_two and spec["watch"] and name not in recorded:
             spec["pairs"] = True  # rows of two, one entry taken and one left out (``child.Probe``)
@@ -263,8 +265,8 @@ def _fixed(name: str, literals: list[float] | None, why: str, record: dict | Non
     if record and record.get("min") is not None:
         return {"values": _within(record, MODERATE), "watch": False, "why": why}
     if name in _LABELS:
-        values = [0.0, 1.0]
-    elif name in _WEIGHTS:
+        return {"values": [0.0, 1.0], "watch": False, "why": why, "masks": True}
+    if name in _WEIGHTS:
         values = [1.0]
     elif name in knowledge.NO_GRADIENT_PARAMETERS:
         values = [0.0, 1.0, 1000.0]  # a step counter: the first steps and a later one
