@@ -4,8 +4,8 @@
 
 Generates TensorFlow-shaped modules (helpers, layers as large classes, ``tf.function``s, safe selects, module-level
 constants) of 5,000 to 50,000 lines with 100 findings spread through them, half in top-level functions and half in
-methods of large classes, and a module of 2,000 one-line findings.  Each is measured as a user runs it, in a new
-process: ``tflint-nan -j1 --no-cache`` (lint), ``tflint-nan -j1 --no-cache --fix`` on a fresh copy (fix), and
+methods of large classes, and a module of 2,000 one-line findings, each in a folder of its own (the analysis reads
+the other modules of a file's project).  Each is measured as a user runs it, in a new process: ``tflint-nan -j1 --no-cache`` (lint), ``tflint-nan -j1 --no-cache --fix`` on a fresh copy (fix), and
 ``python -c 'import ast; ast.parse(...)'`` (CPython's parse, the floor the lint is compared with).  Runs are
 interleaved round by round and medians reported; peak memory is the process's maximum resident set size.
 
@@ -158,32 +158,36 @@ def main() -> int:
     progress = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     compile_package()
     try:
+        # Each file in a folder of its own, and its copy for --fix in another: the analysis reads the other modules
+        # of a file's project (for the calls of its functions), and each file is measured alone.
         cases = []
-        for size in sizes:
-            name = f"module_{size}.py"
-            (workspace / name).write_text(module(size, FINDINGS), encoding="utf-8")
-            cases.append((f"{size:,}-line module, {FINDINGS} findings", name))
-        name = f"findings_{args.many}.py"
-        (workspace / name).write_text(many_findings(args.many), encoding="utf-8")
-        cases.append((f"{args.many:,} one-line findings", name))
+        sources = [(f"module_{size}.py", module(size, FINDINGS), f"{size:,}-line module, {FINDINGS} findings")
+                   for size in sizes]
+        sources.append((f"findings_{args.many}.py", many_findings(args.many), f"{args.many:,} one-line findings"))
+        for name, text, label in sources:
+            for folder in (Path(name).stem, Path(name).stem + "_fixed"):
+                (workspace / folder).mkdir()
+            (workspace / Path(name).stem / name).write_text(text, encoding="utf-8")
+            cases.append((label, name))
 
         results: dict[tuple[str, str], list[tuple[float, int]]] = {}
         counts: dict[str, tuple[int, int]] = {}
         for round_ in range(args.rounds):
             for label, name in cases:
-                path = workspace / name
-                copy = workspace / f"fixed_{name}"
+                folder = workspace / Path(name).stem
+                path = folder / name
+                copy = workspace / (Path(name).stem + "_fixed") / name
                 progress(f"round {round_ + 1}/{args.rounds}: {label}")
                 parse = [sys.executable, "-c", f"import ast; ast.parse(open({str(path)!r}, 'rb').read())"]
-                wall, peak, _, _ = run(parse, workspace)
+                wall, peak, _, _ = run(parse, folder)
                 results.setdefault((label, "parse"), []).append((wall, peak))
-                wall, peak, _, out = run([*tflint, "-j1", "--no-cache", "-q", name], workspace)
+                wall, peak, _, out = run([*tflint, "-j1", "--no-cache", "-q", name], folder)
                 results.setdefault((label, "lint"), []).append((wall, peak))
                 found = out.count(b": TFN")
                 shutil.copyfile(path, copy)
-                wall, peak, _, out = run([*tflint, "-j1", "--no-cache", "-q", "--fix", copy.name], workspace)
+                wall, peak, _, out = run([*tflint, "-j1", "--no-cache", "-q", "--fix", name], copy.parent)
                 results.setdefault((label, "fix"), []).append((wall, peak))
-                left = run([*tflint, "-j1", "--no-cache", "-q", copy.name], workspace)[3].count(b": TFN")
+                left = run([*tflint, "-j1", "--no-cache", "-q", name], copy.parent)[3].count(b": TFN")
                 counts[label] = (found, left)
 
         median = lambda label, kind: statistics.median(w for w, _ in results[(label, kind)])  # noqa: E731
