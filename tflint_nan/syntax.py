@@ -47,14 +47,8 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
     """``ast.walk(node)`` (breadth first, the same order) without contexts and operators."""
     todo = [node]
     index = 0
-    fields_of = NODE_FIELDS
     while index < len(todo):
         node = todo[index]
         index += 1
-        for name in (fields_of.get(type(node)) or node_fields(type(node)))[0]:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                todo.extend(item for item in value if item is not None)
-            elif value is not None:
-                todo.append(value)
+        todo.extend(child_nodes(node))
         yield node
