@@ -25,8 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import compile_package  # (this folder is on the path: the script's own)
-
 SIZES = (5_000, 10_000, 20_000, 50_000)
 FINDINGS = 100
 MANY_FINDINGS = 2_000
@@ -156,6 +154,8 @@ def main() -> int:
     tflint = tflint_command()
     workspace = Path(tempfile.mkdtemp(prefix="tflint-nan-large-"))
     progress = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    from run import compile_package  # (run as a script, this folder is on the path)
+
     compile_package()
     try:
         # Each file in a folder of its own, and its copy for --fix in another: the analysis reads the other modules
