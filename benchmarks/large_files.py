@@ -5,7 +5,8 @@
 Generates TensorFlow-shaped modules (helpers, layers as large classes, ``tf.function``s, safe selects, module-level
 constants) of 5,000 to 50,000 lines with 100 findings spread through them, half in top-level functions and half in
 methods of large classes, and a module of 2,000 one-line findings, each in a folder of its own (the analysis reads
-the other modules of a file's project).  Each is measured as a user runs it, in a new process: ``tflint-nan -j1 --no-cache`` (lint), ``tflint-nan -j1 --no-cache --fix`` on a fresh copy (fix), and
+the other modules of a file's project).  Each is measured as a user runs it, in a new process:
+``tflint-nan -j1 --no-cache`` (lint), ``tflint-nan -j1 --no-cache --fix`` on a fresh copy (fix), and
 ``python -c 'import ast; ast.parse(...)'`` (CPython's parse, the floor the lint is compared with).  Runs are
 interleaved round by round and medians reported; peak memory is the process's maximum resident set size.
 
