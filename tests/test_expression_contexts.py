@@ -172,3 +172,77 @@ def test_a_provider_with_visitors_of_its_own_goes_through_libcst():
     assert positions[module.body[1]].start.line == 2
     assert not expression_contexts._visits_the_module_only(PositionProvider)
     assert expression_contexts._visits_the_module_only(ScopeProvider)
+
+
+# -- the scope analysis asks which nodes assign once per type of node -------------------------------------------------
+def scope_facts(module: cst.Module) -> list[tuple]:
+    """For each scope the analysis builds, in order: its kind, how many assignments it counted, and each name's
+    assignments and accesses (the nodes, by position in the module's walk)."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    scopes = wrapper.resolve(ScopeProvider)
+    order = {id(node): index for index, node in enumerate(_all_nodes(wrapper.module))}
+    facts, seen = [], set()
+    for node in _all_nodes(wrapper.module):
+        scope = scopes.get(node)
+        if scope is None or id(scope) in seen:
+            continue
+        seen.add(id(scope))
+        names = sorted({assignment.name for assignment in scope.assignments} | {
+            access.node.value for access in scope.accesses if isinstance(access.node, cst.Name)})
+        facts.append((type(scope).__name__, scope._assignment_count, [
+            (name, sorted(order.get(id(assignment.node), -1) for assignment in scope.assignments[name]),
+             sorted(order.get(id(access.node), -1) for access in scope.accesses[name])) for name in names]))
+    return facts
+
+
+def _all_nodes(module: cst.CSTNode) -> list[cst.CSTNode]:
+    nodes, stack = [], [module]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(reversed(node.children))
+    return nodes
+
+
+def _scope_facts_both_ways(module: cst.Module, monkeypatch) -> tuple[list, list]:
+    from libcst.metadata import scope_provider
+
+    answered = scope_provider._ASSIGNMENT_LIKE_NODES
+    assert type(answered) is expression_contexts._AnswerPerType  # the check this package installs
+    fast = run_with_deep_stack(lambda: scope_facts(module))
+    with monkeypatch.context() as patched:
+        patched.setattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", answered.classes)  # LibCST's own tuple
+        plain = run_with_deep_stack(lambda: scope_facts(module))
+    return fast, plain
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_assignments_counted_per_type_give_the_same_scopes(path, monkeypatch):
+    fast, plain = _scope_facts_both_ways(cst.parse_module(path.read_text(encoding="utf-8")), monkeypatch)
+    assert fast == plain and plain
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_assignments_counted_per_type_on_generated_programs(seed, monkeypatch):
+    module = run_with_deep_stack(lambda: cst.parse_module(tf_program(random.Random(seed))))
+    fast, plain = _scope_facts_both_ways(module, monkeypatch)
+    assert fast == plain and plain
+
+
+def test_an_answer_per_type_is_isinstance():
+    import abc
+
+    class Base(abc.ABC):
+        pass
+
+    class Child(Base):
+        pass
+
+    class Registered:
+        pass
+
+    Base.register(Registered)
+    check = expression_contexts._answered_per_type((Base, int))
+    for value in (Base.__new__(Child), Registered(), 3, True, "s", None, Child(), Registered()):
+        assert isinstance(value, check) == isinstance(value, (Base, int))
+    assert set(check.answers) == {Child, Registered, int, bool, str, type(None)}

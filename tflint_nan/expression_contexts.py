@@ -21,7 +21,7 @@ from typing import Iterator
 import libcst as cst
 from libcst.metadata import BatchableMetadataProvider, ExpressionContext, ExpressionContextProvider, MetadataWrapper
 
-from .visiting import LAYOUT_FIELDS
+from .visiting import LAYOUT_FIELDS, NODE_TYPES, is_node_type
 
 LOAD, STORE, DEL = ExpressionContext.LOAD, ExpressionContext.STORE, ExpressionContext.DEL
 
@@ -38,13 +38,16 @@ def _fields(kind: type) -> tuple[str, ...]:
 
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    node_types = NODE_TYPES  # ``isinstance(value, cst.CSTNode)``, answered per type (``visiting.is_node_type``)
     for name in _fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        answer = node_types.get(type(value))
+        if answer or (answer is None and is_node_type(type(value))):
             yield value
         elif isinstance(value, (list, tuple)):
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                answer = node_types.get(type(item))
+                if answer or (answer is None and is_node_type(type(item))):
                     yield item
 
 
@@ -55,6 +58,7 @@ def store_contexts(module: cst.CSTNode, opaque: tuple[type, ...] = ()) -> dict[c
     # (node, its context); reversed pushes keep LibCST's order, which only matters for readability when debugging.
     stack: list[tuple[cst.CSTNode, ExpressionContext]] = [(module, LOAD)]
     push = stack.append
+    is_opaque: dict[type, bool] = {}  # ``isinstance(node, opaque)`` per type of node
     while stack:
         node, context = stack.pop()
         kind = type(node)
@@ -110,7 +114,8 @@ def store_contexts(module: cst.CSTNode, opaque: tuple[type, ...] = ()) -> dict[c
             if node.annotation is not None:
                 push((node.annotation, context))
             push((node.name, STORE))
-        elif opaque and isinstance(node, opaque):
+        elif opaque and (is_opaque[kind] if kind in is_opaque else is_opaque.setdefault(
+                kind, isinstance(node, opaque))):
             continue
         else:  # Tuple, List and StarredElement pass their context on; so does every other node
             for child in _children(node):
@@ -124,6 +129,37 @@ def prime(wrapper: MetadataWrapper, opaque: tuple[type, ...] = ()) -> None:
     metadata = getattr(wrapper, "_metadata", None)
     if isinstance(metadata, dict) and ExpressionContextProvider not in metadata:
         metadata[ExpressionContextProvider] = MappingProxyType(store_contexts(wrapper.module, opaque))
+
+
+class _AnswerPerType(type):
+    """``isinstance(node, Class)`` answered once per type of node.  LibCST's node classes are abstract base classes,
+    so each ``isinstance`` against one of them (that is not the node's own class) goes through
+    ``ABCMeta.__instancecheck__``, a Python call; the scope analysis asks, for every node it leaves, whether it is
+    one of 18 such classes.  The answer depends only on the node's type: computed once, it is the same answer."""
+
+    def __instancecheck__(cls, instance) -> bool:
+        kind = type(instance)
+        answer = cls.answers.get(kind)
+        if answer is None:
+            answer = cls.answers[kind] = isinstance(instance, cls.classes)
+        return answer
+
+
+def _answered_per_type(classes: tuple[type, ...]) -> type:
+    return _AnswerPerType("AnsweredPerType", (), {"classes": classes, "answers": {}})
+
+
+def _check_assignments_per_type() -> None:
+    """LibCST's scope analysis reads ``_ASSIGNMENT_LIKE_NODES`` (a tuple of node classes) in ``on_leave``: the same
+    classes, asked about once per type (``tests/test_expression_contexts.py`` compares the scopes)."""
+    from libcst.metadata import scope_provider
+
+    classes = getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", None)
+    if isinstance(classes, tuple) and all(isinstance(kind, type) for kind in classes):
+        scope_provider._ASSIGNMENT_LIKE_NODES = _answered_per_type(classes)
+
+
+_check_assignments_per_type()
 
 
 def resolve(wrapper: MetadataWrapper, providers) -> None:

@@ -1199,24 +1199,39 @@ class _ModuleIndex:
         return False
 
 
+# What a parent node makes of a name under it, by the classes it may be an instance of (``_context``).
+_ROLE_CLASSES = (
+    ("import", (cst.Import, cst.ImportFrom, cst.Global, cst.Nonlocal)),
+    ("attribute", (cst.Attribute,)),
+    ("keyword", (cst.Arg,)),
+    ("name", (cst.Param, cst.FunctionDef, cst.ClassDef)),
+    ("target", (cst.AssignTarget, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr)),
+    ("alias", (cst.AsName,)),
+    ("element", (cst.Tuple, cst.List, cst.Element, cst.StarredElement)),
+)
+# A node type's roles, asked once per type: LibCST's classes are abstract base classes, whose ``isinstance`` is a
+# Python call each time, and this is asked of every node the rewriter indexes.
+_ROLES: dict[type, tuple[str, ...]] = {}
+
+
 def _context(parent: cst.CSTNode, child: cst.CSTNode, context: str) -> str:
     """Whether ``child`` (under ``parent``) is read, assigned or neither (attribute and keyword names, imports)."""
-    if isinstance(parent, (cst.Import, cst.ImportFrom, cst.Global, cst.Nonlocal)):
-        return "ignore"
-    if isinstance(parent, cst.Attribute):
-        return "ignore" if child is parent.attr else "load"
-    if isinstance(parent, cst.Arg) and child is parent.keyword:
-        return "ignore"
-    if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef)) and child is parent.name:
-        return "store"
-    if isinstance(parent, (cst.AssignTarget, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr)) and child is getattr(
-        parent, "target", None
-    ):
-        return "store"
-    if isinstance(parent, cst.AsName) and child is parent.name:
-        return "store"
-    if context == "store" and isinstance(parent, (cst.Tuple, cst.List, cst.Element, cst.StarredElement)):
-        return "store"
+    roles = _ROLES.get(type(parent))
+    if roles is None:
+        roles = _ROLES[type(parent)] = tuple(role for role, classes in _ROLE_CLASSES if isinstance(parent, classes))
+    for role in roles:
+        if role == "import":
+            return "ignore"
+        if role == "attribute":
+            return "ignore" if child is parent.attr else "load"
+        if role == "keyword" and child is parent.keyword:
+            return "ignore"
+        if role in ("name", "alias") and child is parent.name:
+            return "store"
+        if role == "target" and child is getattr(parent, "target", None):
+            return "store"
+        if role == "element" and context == "store":
+            return "store"
     return "load" if context != "ignore" else "ignore"
 
 

@@ -65,19 +65,27 @@ def visit(module: cst.CSTNode, visitor: cst.CSTVisitor, opaque: tuple[type, ...]
     (``visit_Call_func``) and no methods for whitespace or punctuation; nodes of the ``opaque`` types are visited
     but not entered."""
     stack: list[tuple[cst.CSTNode, bool]] = [(module, False)]
+    is_opaque: dict[type, bool] = {}
     while stack:
         node, leaving = stack.pop()
         if leaving:
             visitor.on_leave(node)
             continue
-        order = _order(type(node))
+        kind = type(node)
+        order = _order(kind)
         if order is None:
             node.visit(visitor)  # LibCST's own traversal, for this subtree
             continue
         descend = visitor.on_visit(node)
         stack.append((node, True))
-        if not descend or (opaque and isinstance(node, opaque)):
+        if not descend:
             continue
+        if opaque:
+            answer = is_opaque.get(kind)
+            if answer is None:
+                answer = is_opaque[kind] = isinstance(node, opaque)
+            if answer:
+                continue
         stack.extend((child, False) for child in reversed(_ordered_children(node, order)))
 
 
@@ -88,12 +96,32 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     return list(node.children) if order is None else _ordered_children(node, order)
 
 
+# ``isinstance(value, cst.CSTNode)`` per type of value.  LibCST's node classes are abstract base classes: each
+# ``isinstance`` against one (other than the value's own class) is a Python call to ``ABCMeta.__instancecheck__``,
+# and the walks here ask it of every field of every node.  The answer depends only on the type.
+NODE_TYPES: dict[type, bool] = {}
+
+
+def is_node_type(kind: type) -> bool:
+    answer = NODE_TYPES.get(kind)
+    if answer is None:
+        answer = NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return answer
+
+
 def _ordered_children(node: cst.CSTNode, order: tuple[str, ...]) -> list[cst.CSTNode]:
     children: list[cst.CSTNode] = []
+    node_types = NODE_TYPES
     for name in order:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        answer = node_types.get(type(value))
+        if answer is None:
+            answer = is_node_type(type(value))
+        if answer:
             children.append(value)
         elif isinstance(value, (list, tuple)):
-            children.extend(item for item in value if isinstance(item, cst.CSTNode))
+            for item in value:
+                answer = node_types.get(type(item))
+                if answer or (answer is None and is_node_type(type(item))):
+                    children.append(item)
     return children
