@@ -301,9 +301,13 @@ def _statement_positions_agree(source: str) -> int:
         whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         compared = 0
         first_lines, indents = focus._first_lines(module, tree)
-        # Every top-level statement, and every statement of a top-level class's body, from its own code alone.
-        statements = [node for node in _statements_and_members(module) if id(node) in first_lines]
+        # Every statement (top-level, a top-level class's member, one in a block of either), from its own code.
+        statements = [node for node in _cst_nodes(module) if id(node) in first_lines]
         assert len(statements) == len(first_lines)
+        # ... and that is every statement of the module or of an indented block (not an ``elif``: see ``_blocks``).
+        in_blocks = {id(child) for node in _cst_nodes(module) if isinstance(node, (cst.Module, cst.IndentedBlock))
+                     for child in node.body}
+        assert {id(node) for node in statements} == in_blocks
         for statement in statements:
             computed, offset = focus._statement_positions(statement, first_lines[id(statement)], module,
                                                           indents.get(id(statement)))
@@ -317,14 +321,13 @@ def _statement_positions_agree(source: str) -> int:
     return run_with_deep_stack(compare)
 
 
-def _statements_and_members(module):
-    """The top-level statements of a LibCST module and the statements of its top-level classes' bodies."""
-    import libcst as cst
-
-    for statement in module.body:
-        yield statement
-        if isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
-            yield from statement.body.body
+def _cst_nodes(module):
+    """Every node of a LibCST module."""
+    stack = [module]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children)
 
 
 @pytest.mark.parametrize("path", POSITION_SOURCES, ids=lambda path: path.relative_to(FIXTURES.parent).as_posix())
@@ -358,6 +361,51 @@ def test_a_class_members_own_code_gives_the_module_positions():
     """A class body indented by a tab, a member over several lines with a continuation line and a string at column 0,
     several members on one line, a nested class; a class that is not at the top level is not split."""
     assert _statement_positions_agree(CLASS_MEMBERS) > 20
+
+
+NESTED_BLOCKS = (
+    "async def outer(x, y):\n"
+    "    if x:\n"
+    "      a = tf.exp(x)\n"
+    "    elif y:  # a comment\n"
+    "    \tb = 1; c = 2\n"
+    "    elif x: d = 3\n"
+    "    else:\n"
+    "        for i in range(3):\n"
+    "            while i:\n"
+    "                i -= 1\n"
+    "            else:\n"
+    "                pass\n"
+    "        else:\n"
+    "            try:\n"
+    "                e = tf.where(x > 0, x, tf.exp(x))\n"
+    "            except ValueError as error:\n"
+    "                raise\n"
+    "            except* TypeError:\n"
+    "                pass\n"
+    "            else:\n"
+    "              async with ctx() as f, other():\n"
+    "                  async for g in f:\n"
+    "                      @decorator(\n"
+    "  1)\n"
+    "                      def inner(h,\n"
+    "k):\n"
+    "                          return \"\"\"\n"
+    "text\"\"\"\n"
+    "            finally:\n"
+    "                match x:\n"
+    "                  case [1, *rest]:\n"
+    "                        j = rest\n"
+    "                  case _: pass\n"
+    "    return tf.math.log(\n"
+    "        y)\n"
+)
+
+
+def test_statements_in_nested_blocks_give_the_module_positions():
+    """Blocks inside blocks (``elif`` and ``else``, loops' ``else``, handlers, ``finally``, ``match`` cases), mixed
+    indentation, one-line suites, decorators and strings at column 0: each statement from its own code."""
+    assert _statement_positions_agree(NESTED_BLOCKS.replace("except*", "except")) > 100
 
 
 @pytest.mark.parametrize("seed", range(30))

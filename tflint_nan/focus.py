@@ -361,14 +361,13 @@ class _FocusedAnalyzer(ModuleAnalyzer):
         self._focused = focused
         self._wrapper = wrapper
         self._positions = None
-        # The top-level statement being visited, and the line CPython gives each (a definition's ``def`` line): a
-        # finding's positions are computed from the code of the statement that holds it, not the whole module's.
-        # A method of a top-level class is a statement of its own here (with its class body's indentation): a
-        # finding in one method of a long class needs that method's positions only.
-        self._statement: cst.CSTNode | None = None  # the innermost of the two
+        # The statements being visited, and the line CPython gives each (a definition's ``def`` line): a position
+        # is computed from the code of the innermost statement that holds the node (a line of a function's body, a
+        # method, a top-level statement), not from the whole module's; failing that, from its top-level statement.
+        self._open: list[cst.CSTNode] = []  # the statements being visited that have a first line, outermost first
         self._top_statement: cst.CSTNode | None = None
         self._first_lines: dict[int, int] = {}
-        self._indents: dict[int, str] = {}  # a method -> its class body's indentation
+        self._indents: dict[int, str] = {}  # a statement below the top level -> its indentation
         if focused.tree is not None:
             self._first_lines, self._indents = _first_lines(focused.module, focused.tree)
         self._statement_spans: dict[int, tuple[dict, int] | None] = {}
@@ -385,8 +384,14 @@ class _FocusedAnalyzer(ModuleAnalyzer):
         if id(node) in self._first_lines:
             if id(node) not in self._indents:
                 self._top_statement = node
-            self._statement = node
+                self._open.clear()
+            self._open.append(node)
         return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        super().on_leave(original_node)
+        if self._open and self._open[-1] is original_node:
+            self._open.pop()
 
     def get_metadata(self, key, node, default=_MISSING):
         if key is PositionProvider:
@@ -410,8 +415,9 @@ class _FocusedAnalyzer(ModuleAnalyzer):
     def _span_in_statement(self, node: cst.CSTNode) -> CodeRange | None:
         """``node``'s position from the code of the statement being visited, or of the top-level statement that holds
         it (None when it is in neither, or when their lines cannot be matched with CPython's)."""
-        span = self._span_in(self._statement, node)
-        if span is None and self._top_statement is not self._statement:
+        innermost = self._open[-1] if self._open else None
+        span = self._span_in(innermost, node)
+        if span is None and self._top_statement is not innermost:
             span = self._span_in(self._top_statement, node)
         return span
 
@@ -434,28 +440,74 @@ class _FocusedAnalyzer(ModuleAnalyzer):
 
 
 def _first_lines(module: cst.Module, tree: ast.Module) -> tuple[dict[int, int], dict[int, str]]:
-    """The line CPython gives each top-level statement and each statement of a top-level class's body (a
-    definition's ``def`` line), by the LibCST node's id; and, for the latter, their class body's indentation."""
+    """The line CPython gives each statement (a definition's ``def`` line), by the LibCST node's id: the top-level
+    statements, the members of top-level classes and the statements in the blocks of both, as far as LibCST's
+    statements and CPython's pair up; and, for all but the top-level ones, their indentation."""
     first_lines: dict[int, int] = {}
     indents: dict[int, str] = {}
     for statement, index in _pair(module.body, tree.body) or ():
         node = tree.body[index]
         first_lines[id(statement)] = node.lineno
-        if isinstance(statement, cst.ClassDef) and isinstance(node, ast.ClassDef) and isinstance(
-                statement.body, cst.IndentedBlock):
-            indent = statement.body.indent if statement.body.indent is not None else module.default_indent
-            for member, position in _pair(statement.body.body, node.body) or ():
-                first_lines[id(member)] = node.body[position].lineno
-                indents[id(member)] = indent
+        _nested_first_lines(module, statement, node, "", first_lines, indents)
     return first_lines, indents
+
+
+def _nested_first_lines(module: cst.Module, statement: cst.CSTNode, node: ast.stmt, indent: str,
+                        first_lines: dict[int, int], indents: dict[int, str]) -> None:
+    cases = ""  # a ``match`` statement's cases are indented, and their blocks again
+    if type(statement) is cst.Match:
+        cases = statement.indent if statement.indent is not None else module.default_indent
+    for block, body in _blocks(statement, node):
+        if not isinstance(block, cst.IndentedBlock):
+            continue  # ``if x: a; b`` on one line: its statements are the line's
+        inner = indent + cases + (block.indent if block.indent is not None else module.default_indent)
+        for member, position in _pair(block.body, body) or ():
+            first_lines[id(member)] = body[position].lineno
+            indents[id(member)] = inner
+            _nested_first_lines(module, member, body[position], inner, first_lines, indents)
+
+
+def _blocks(statement: cst.CSTNode, node: ast.stmt):
+    """(LibCST block, CPython statements) for each block of a compound statement, where the two agree on what
+    the statement is (an ``elif``'s own line is not a statement of its own here: its code alone reads ``if``)."""
+    kind = type(statement)
+    if kind is cst.FunctionDef and type(node) in (ast.FunctionDef, ast.AsyncFunctionDef) or (
+            kind is cst.ClassDef and type(node) is ast.ClassDef) or (
+            kind is cst.With and type(node) in (ast.With, ast.AsyncWith)):
+        yield statement.body, node.body
+    elif kind is cst.If and type(node) is ast.If:
+        while True:
+            yield statement.body, node.body
+            orelse = statement.orelse
+            if type(orelse) is cst.If and len(node.orelse) == 1 and type(node.orelse[0]) is ast.If:
+                statement, node = orelse, node.orelse[0]  # ``elif``
+                continue
+            if type(orelse) is cst.Else:
+                yield orelse.body, node.orelse
+            return
+    elif kind is cst.For and type(node) in (ast.For, ast.AsyncFor) or kind is cst.While and type(node) is ast.While:
+        yield statement.body, node.body
+        if type(statement.orelse) is cst.Else:
+            yield statement.orelse.body, node.orelse
+    elif kind in (cst.Try, cst.TryStar) and type(node) in (ast.Try, getattr(ast, "TryStar", ast.Try)):
+        yield statement.body, node.body
+        if len(statement.handlers) == len(node.handlers):
+            for handler, handled in zip(statement.handlers, node.handlers):
+                yield handler.body, handled.body
+        if type(statement.orelse) is cst.Else:
+            yield statement.orelse.body, node.orelse
+        if type(statement.finalbody) is cst.Finally:
+            yield statement.finalbody.body, node.finalbody
+    elif kind is cst.Match and type(node) is getattr(ast, "Match", None) and len(statement.cases) == len(node.cases):
+        for case, matched in zip(statement.cases, node.cases):
+            yield case.body, matched.body
 
 
 def _statement_positions(statement: cst.CSTNode, first_line: int, module: cst.Module,
                          indent: str | None = None) -> tuple[dict, int] | None:
-    """What ``PositionProvider`` gives the nodes of one top-level statement, or of one statement of a top-level
-    class's body (``indent``: the body's indentation), from the statement's code alone (its columns are the
-    module's), and the lines to add to them; None when the statement's own first line does not come out as
-    ``first_line`` (then the whole module is used)."""
+    """What ``PositionProvider`` gives the nodes of one statement (``indent``: its indentation, for one below the
+    top level), from the statement's code alone (its columns are the module's), and the lines to add to them; None
+    when the statement's own first line does not come out as ``first_line`` (then the whole module is used)."""
     if PositionProvidingCodegenState is None:
         return None
     provider = PositionProvider()
