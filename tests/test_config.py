@@ -209,3 +209,38 @@ def test_stdin_filename_finds_the_configuration_and_per_file_ignores(tmp_path):
     elsewhere = tmp_path.parent
     result = tflint_nan("-", "--stdin-filename", str(tmp_path / "legacy" / "old.py"), cwd=elsewhere, stdin=BUGGY)
     assert reported(result.stdout) == [(f"{tmp_path / 'legacy' / 'old.py'}:9:28", "TFN002")]
+
+
+@pytest.mark.parametrize("patterns", [
+    (".eggs/", ".git/", "__pycache__/", "build/", "dist/", "*.egg-info/", "site-packages/"),
+    ("a/*/", "/top/", "**/gen/", "deep/**/", "x?z/", "[bc]ache/"),
+])
+def test_globs_that_name_directories_are_asked_once_per_directory(tmp_path, patterns):
+    """With directory globs only, a file's answer is its directory's: the same as asking about the file."""
+    from tflint_nan.excludes import ExcludeRules
+
+    rules = ExcludeRules(patterns, str(tmp_path))
+    assert rules._directories_only
+    directories = ["", "a", "a/b", "a/b/c", "top", "x/top", "build", "src/build/sub", "gen", "q/gen/r", "deep",
+                   "deep/x/y", "pkg.egg-info", "xyz", "xaz/w", "cache", "bache/k", ".eggs/e", "b"]
+    names = ["m.py", "build", "gen", "top", "a", "x.egg-info", "deep"]
+    decided = []
+    for directory in directories:
+        for name in names:
+            path = os.path.join(tmp_path, directory, name)
+            expected = rules.excluded(path, False, str(tmp_path))
+            assert rules.excluded_file(os.path.join(tmp_path, directory), name, str(tmp_path)) == expected, path
+            decided.append(expected)
+    assert any(decided) and not all(decided)
+
+
+@pytest.mark.parametrize("patterns", [("build/", "*_pb2.py"), ("build/", "!build/keep/"), ("model.py",)])
+def test_globs_that_may_name_files_are_asked_per_file(tmp_path, patterns):
+    from tflint_nan.excludes import ExcludeRules
+
+    rules = ExcludeRules(patterns, str(tmp_path))
+    assert not rules._directories_only
+    for name in ("model.py", "x_pb2.py", "other.py"):
+        path = os.path.join(tmp_path, "build", "keep", name)
+        assert rules.excluded_file(os.path.join(tmp_path, "build", "keep"), name, str(tmp_path)) == rules.excluded(
+            path, False, str(tmp_path))

@@ -80,6 +80,29 @@ def test_a_cached_result_is_not_computed_again(tmp_path, monkeypatch, jobs):
     assert summary(second) == summary(first)
 
 
+def test_what_the_cache_answers_starts_no_worker(tmp_path, monkeypatch):
+    """A run over files the cache has seen reads and hashes them in this process; workers lint only the rest."""
+    files = [(str(write(tmp_path, f"module_{n}.py", BUGGY if n % 2 else FIXED)), False) for n in range(12)]
+    cache = Cache(str(tmp_path), Settings())
+    first = runner.lint_files(files, Settings(), jobs=2, cache=cache)
+    sent = []
+    in_workers = runner._in_workers
+
+    def watched(tasks, *args, **kwargs):
+        sent.extend(path for _, path, _ in tasks)
+        return in_workers(tasks, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_in_workers", watched)
+    assert summary(runner.lint_files(files, Settings(), jobs=2, cache=cache)) == summary(first)
+    assert sent == []
+    for n in range(8):  # edited: these, and only these, are linted again (in workers: there are enough of them)
+        write(tmp_path, f"module_{n}.py", (FIXED if n % 2 else BUGGY) + "\n")
+    again = runner.lint_files(files, Settings(), jobs=2, cache=cache)
+    assert sorted(sent) == sorted(path for path, _ in files[:8])
+    assert [bool(result.findings) for result in again] == [n < 8 and n % 2 == 0 or n >= 8 and n % 2 == 1
+                                                           for n in range(12)]
+
+
 def test_jobs_on_the_command_line(tmp_path):
     for n in range(10):
         write(tmp_path, f"module_{n}.py", BUGGY if n % 3 == 0 else FIXED)

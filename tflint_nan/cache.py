@@ -42,6 +42,10 @@ class Cache:
         self._clean: dict[str, str] | None = None  # the index as read
         self._new_clean: dict = {}  # what this run adds to it: a digest, or [digest, dependencies]
 
+    def holds_results(self) -> bool:
+        """Whether any result has been stored for this build and these settings."""
+        return os.path.isdir(self.directory)
+
     @staticmethod
     def digest(data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()

@@ -31,10 +31,11 @@ def _is_skipped(directory: str, name: str, excludes: ExcludeRules | None = None,
     return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
 
 
-def _is_excluded_file(path: str, excludes: ExcludeRules | None, gitignore: GitIgnore | None, top: str) -> bool:
-    if excludes is not None and excludes.excluded(path, False, top):
+def _is_excluded_file(directory: str, name: str, excludes: ExcludeRules | None, gitignore: GitIgnore | None,
+                      top: str) -> bool:
+    if excludes is not None and excludes.excluded_file(directory, name, top):
         return True
-    return gitignore is not None and gitignore.ignored(path, False)
+    return gitignore is not None and gitignore.ignored(os.path.join(directory, name), False)
 
 
 def iter_files(paths: Iterable[str], excludes: ExcludeRules | None = None) -> Iterator[tuple[str, bool]]:
@@ -58,7 +59,7 @@ def iter_files(paths: Iterable[str], excludes: ExcludeRules | None = None) -> It
                 for name in sorted(files):
                     if name.endswith(PYTHON_SUFFIXES + NOTEBOOK_SUFFIXES):
                         candidate = os.path.join(root, name)
-                        if candidate not in seen and not _is_excluded_file(candidate, excludes, gitignore, path):
+                        if candidate not in seen and not _is_excluded_file(root, name, excludes, gitignore, path):
                             seen.add(candidate)
                             yield candidate, False
             yield from _unlisted(unlisted, seen)

@@ -65,9 +65,17 @@ class ExcludeRules:
     respect_gitignore: bool = True
     force_exclude: bool = False  # apply the globs to files named explicitly too
     _spec: pathspec.PathSpec = field(init=False, repr=False, compare=False)
+    # Every glob names directories (``build/``) and none re-includes (``!``): whether a file is excluded then
+    # depends only on its directory, and is answered once per directory (``excluded_file``).
+    _directories_only: bool = field(init=False, repr=False, compare=False)
+    _by_directory: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_spec", _wildmatch(self.patterns))
+        globs = [pattern.strip() for pattern in self.patterns]
+        object.__setattr__(self, "_directories_only", all(
+            glob.endswith("/") and not glob.startswith(("!", "\\")) for glob in globs if glob and glob[0] != "#"))
+        object.__setattr__(self, "_by_directory", {})
 
     def excluded(self, path: str, is_directory: bool, walk_top: str | None = None) -> bool:
         """Whether a configured glob matches ``path`` (relative to the root; outside it, to ``walk_top``)."""
@@ -77,6 +85,17 @@ class ExcludeRules:
         if not relative:
             return False
         return self._spec.match_file(relative + "/" if is_directory else relative)
+
+    def excluded_file(self, directory: str, name: str, walk_top: str | None = None) -> bool:
+        """``excluded(os.path.join(directory, name), False, walk_top)``; with globs that all name directories, asked
+        once per directory (a directory's glob cannot match a file's own name, which no ``/`` follows)."""
+        if not self._directories_only:
+            return self.excluded(os.path.join(directory, name), False, walk_top)
+        key = (directory, walk_top)
+        answer = self._by_directory.get(key)
+        if answer is None:
+            answer = self._by_directory[key] = self.excluded(os.path.join(directory, "_"), False, walk_top)
+        return answer
 
     def explicitly_named_excluded(self, path: str) -> bool:
         """With --force-exclude: the file, or a directory above it inside the root, matches an exclude glob.
@@ -132,6 +151,8 @@ class GitIgnore:
 
     def ignored(self, path: str, is_directory: bool) -> bool:
         """Git's answer for ``path``: the deepest ``.gitignore`` with a matching pattern decides."""
+        if not self._specs:
+            return False  # no .gitignore applies anywhere
         path = os.path.abspath(path)
         directory = os.path.dirname(path)
         while True:

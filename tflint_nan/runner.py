@@ -54,6 +54,17 @@ def lint_files(files: Iterable[tuple[str, bool]], settings: Settings, jobs: int 
             results[index] = lint_bytes(sys.stdin.buffer.read(), "-", settings)
         else:
             pending.append((index, path, explicit))
+    if cache is not None and cache.holds_results():
+        # Reading and hashing a file costs less than sending it to a worker and its result back: what the cache
+        # answers is answered here, and only the rest is linted.
+        unanswered = []
+        for index, path, explicit in pending:
+            stored = _from_cache(path, explicit, settings, cache)
+            if stored is None:
+                unanswered.append((index, path, explicit))
+            else:
+                results[index] = stored
+        pending = unanswered
     workers = min(default_jobs() if jobs is None else max(jobs, 1), len(pending) // MIN_FILES_PER_WORKER)
     if workers <= 1:
         _collect(((index, lint_file(path, explicit, settings, cache)) for index, path, explicit in pending),
@@ -83,6 +94,19 @@ def lint_file(path: str, explicit: bool, settings: Settings,
     if stored is not None:
         return stored, None
     return lint_bytes(data, path, settings, always_check_syntax=explicit), digest
+
+
+def _from_cache(path: str, explicit: bool, settings: Settings, cache: Cache) -> FileResult | None:
+    """The cache's result for a regular file whose bytes it has seen, or None (the file is then linted, and any
+    error reading it reported, the usual way)."""
+    if not os.path.isfile(path):
+        return None  # (a FIFO named on the command line is read once, where it is linted)
+    try:
+        with stages.stage("read"):
+            data = read_file(path, settings.max_file_size, explicit=explicit)
+    except (SourceError, Skipped):
+        return None
+    return cache.get(path, explicit, cache.digest(data))
 
 
 def _collect(outcomes: Iterable[tuple[int, tuple[FileResult, str | None]]], work: list[tuple[str, bool]],
