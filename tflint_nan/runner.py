@@ -2,8 +2,9 @@
 
 Files are linted in worker processes (``jobs``, default: the CPUs this process may use), each of which imports the
 analysis once and takes the next files as soon as it is done with its last ones, largest files first so that no
-worker is left with a long file at the end.  A file's result comes from the cache when its bytes are unchanged; new
-results are stored by this process as they arrive.
+worker is left with a long file at the end.  A file's result comes from the cache when its bytes are unchanged: once
+the cache holds results, this process reads and hashes every file first (a warm run of thousands of files starts
+no worker), and only the others are linted.  New results are stored by this process as they arrive.
 
 Each worker is given a few files at a time (one large file, or small ones up to ``BATCH_BYTES`` together: most
 files are decided in a fraction of a millisecond, less than a round trip to the worker costs) and sends each result
