@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import random
+import sys
 import textwrap
 from pathlib import Path
 
@@ -406,6 +407,8 @@ def test_statements_in_nested_blocks_give_the_module_positions():
     """Blocks inside blocks (``elif`` and ``else``, loops' ``else``, handlers, ``finally``, ``match`` cases), mixed
     indentation, one-line suites, decorators and strings at column 0: each statement from its own code."""
     assert _statement_positions_agree(NESTED_BLOCKS.replace("except*", "except")) > 100
+    if sys.version_info >= (3, 11):  # ``try`` with ``except*`` handlers
+        assert _statement_positions_agree(NESTED_BLOCKS.replace("except ValueError", "except* ValueError")) > 100
 
 
 @pytest.mark.parametrize("seed", range(30))

@@ -489,7 +489,8 @@ def _blocks(statement: cst.CSTNode, node: ast.stmt):
         yield statement.body, node.body
         if type(statement.orelse) is cst.Else:
             yield statement.orelse.body, node.orelse
-    elif kind in (cst.Try, cst.TryStar) and type(node) in (ast.Try, getattr(ast, "TryStar", ast.Try)):
+    elif kind is cst.Try and type(node) is ast.Try or (
+            kind is cst.TryStar and type(node) is getattr(ast, "TryStar", None)):
         yield statement.body, node.body
         if len(statement.handlers) == len(node.handlers):
             for handler, handled in zip(statement.handlers, node.handlers):
