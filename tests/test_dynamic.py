@@ -275,6 +275,36 @@ HOSTILE = {
         WEIGHT = tf.Variable([100.])
         outside = tf.where(WEIGHT > 0., WEIGHT, tf.exp(WEIGHT))
         """,
+    "slow_checks.py": """\
+        import time
+
+        import tensorflow as tf
+
+
+        def slow_log_and_elu(x):
+            # 3 s per call and per trace: the probe as written (eager and XLA) and each copy the causal check
+            # probes take 6 s each, and together more than the 10 s timeout.
+            time.sleep(3)
+            y = tf.where(x > 0., tf.math.log(x), tf.zeros_like(x))
+            z = tf.where(x > 0., x, tf.exp(x) - 1.)
+            return y + z
+        """,
+    "hangs_when_fixed.py": """\
+        import sys
+
+        import tensorflow as tf
+
+
+        def elu_whose_fixed_copy_hangs(x):
+            # The causal check compiles each copy of this module under a file name of its own: "path (own 0)".
+            while sys._getframe().f_code.co_filename.endswith(")"):
+                pass
+            return tf.where(x > 0., x, tf.exp(x) - 1.)
+
+
+        def elu(x):
+            return tf.where(x > 0., x, tf.exp(x) - 1.)
+        """,
     "layers.py": """\
         import keras
         import tensorflow as tf
@@ -335,6 +365,23 @@ def test_a_hanging_module_statement_is_blamed_once_and_never_rerun(hostile_repor
 def test_a_library_slower_to_import_than_the_timeout_is_given_the_start_up_time(hostile_report):
     assert verdict_texts(hostile_report, "uses_slow_library.py") == {
         "elu": ["confirmed: NaN gradient at x=89.0 (eager)"]}
+
+
+def test_each_copy_the_causal_check_probes_has_a_time_limit_of_its_own(hostile_report):
+    assert verdict_texts(hostile_report, "slow_checks.py") == {"slow_log_and_elu": [
+        "confirmed: NaN gradient at x=0.0 (eager)", "confirmed: NaN gradient at x=89.0 (eager)"]}
+
+
+def test_a_copy_that_hangs_costs_only_its_own_check(hostile_report):
+    directory, findings, _ = hostile_report
+    verdicts = by_function(findings, directory / "hangs_when_fixed.py")
+    hung = verdicts["elu_whose_fixed_copy_hangs"]
+    assert [v["text"] for v in hung] == [
+        "not confirmed: the NaN gradient at x=89.0 (eager) was not traced to this finding: its rewrite could not "
+        "be checked (timed out after 10 s while calling elu_whose_fixed_copy_hangs (with one finding's fix))"]
+    assert hung[0]["unchecked"] is True and hung[0]["verdict"] == "not_confirmed"
+    assert [v["text"] for v in verdicts["elu"]] == ["confirmed: NaN gradient at x=89.0 (eager)"]
+    assert verdicts["elu"][0]["unchecked"] is False
 
 
 def test_crashes_and_exits_are_reported_not_fatal(hostile_report):

@@ -30,6 +30,7 @@ import types
 
 from .extract import Step, Unit
 from .inputs import DIVISOR_GUARD_NAME, GUARD_NAME, OP_GUARD_NAME, SELECT_MARK_NAME
+from .supervisor import COPY_PROBE
 from .values import format_value, grid_points, magnitude_key, probe_points
 
 WITNESSES = 3  # NaN points kept per mode, the smallest first
@@ -333,8 +334,14 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
                 unit = Unit.from_json(spec["unit"])
                 if unit.problem:
                     raise NotProbed(unit.problem)
+                stopped = poisoned.get((spec["module"], COPY_PROBE, None))
+                if stopped is not None:
+                    raise NotProbed(stopped)
+                # Each copy is a probe of its own, with the time limit of one: the supervisor restarts the clock.
+                events.send(event="copy", module=spec["module"], function=unit.label, copy=copy_words(key))
                 run = _module_run(spec["module"], job, runs, tf)
                 run.run(unit.steps, poisoned, events)
+                events.send(event="call", function=f"{unit.label} ({copy_words(key)})")
                 if tensorflow_1 is not None:
                     tensorflow_1.apply(run.module)
                 call, parameters = build_callable(run.module, unit, task.get("constructor"))
@@ -394,6 +401,13 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
                            "infinite": [base.witness(mode, p) for p in infinite[:1]]}
         out[name] = {"error": None, "modes": modes}
     return out
+
+
+def copy_words(key: str) -> str:
+    """What a causal check's copy of the module (``own 3``, ``others 3``, ``all 12``, ``divisor 3``) changes."""
+    kind = key.partition(" ")[0]
+    return {"own": "with one finding's fix", "others": "with the other findings' fixes",
+            "all": "with every finding's fix", "divisor": "with one finding's divisor guarded"}.get(kind, key)
 
 
 def _module_run(key: str, job: dict, runs: dict, tf=None) -> ModuleRun:

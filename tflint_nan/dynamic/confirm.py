@@ -373,16 +373,16 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
             cause = (f"where this finding's {'rewrite' if context['check'] == 'rewrite' else 'input guard'} removes "
                      f"the NaN gradient ({infinite}), the gradient is still infinite: the kept elements cannot train "
                      f"there either, so the select hides nothing")
+    unchecked = False
     if not cause:
         own = context["variants"].get(context["own"])
         word = "rewrite" if context["check"] == "rewrite" else "input guard"
-        if isinstance(own, str):
-            cause = f"this finding's {word} could not be checked ({own})"
-        elif (contrasts.get("own") or {}).get("error"):
-            cause = f"this finding's {word} could not be checked ({contrasts['own']['error']})"
+        failure = own if isinstance(own, str) else (contrasts.get("own") or {}).get("error")
+        if failure:
+            cause, unchecked = f"its {word} could not be checked ({failure})", True
         else:
             cause = f"it stays when this finding's {word} is applied"
-    return replace(verdict, status=NOT_CONFIRMED, cause=cause, **extra)
+    return replace(verdict, status=NOT_CONFIRMED, cause=cause, unchecked=unchecked, **extra)
 
 
 def _still_infinite(result: dict, contrast: dict | None) -> str:

@@ -1,12 +1,14 @@
 """Run probe jobs in child processes and survive whatever the user's code does there.
 
 One child process per file: it imports TensorFlow once and runs that file's tasks in order.  The supervisor
-gives TensorFlow's start-up ``timeout`` seconds and each task ``timeout`` seconds (the clock restarts when a task
-starts, and waits while an import the task needs runs: an import gets the start-up time), keeps only the tail of
-the child's output and stops a child that prints more than ``OUTPUT_LIMIT`` bytes.
+gives TensorFlow's start-up ``timeout`` seconds and each probe ``timeout`` seconds: the clock restarts when a task
+starts and when the task's causal check starts the probe of a copy of the module (each copy is a probe of its own),
+and it waits while an import runs (an import gets the start-up time).  It keeps only the tail of the child's output
+and stops a child that prints more than ``OUTPUT_LIMIT`` bytes.
 When a child hangs, crashes, exits or floods its output, the task it was running is reported as not probed, the
 module statement it was executing is remembered so that no later child runs it again, and a fresh child takes the
-remaining tasks.  Nothing a child does can raise here.
+remaining tasks.  When it was the probe of a copy that hung, the copy is remembered instead and the task runs again
+without it (its check says why the copy could not be probed).  Nothing a child does can raise here.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ _TAIL = 2000  # characters of output kept for messages
 _STARTUP_LOG = re.compile(r"^([IW]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl|To enable the following "
                           r"instructions)")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+# The statement index under which a copy of the module whose probe timed out is remembered in ``Job.poisoned``:
+# (copy's module key, COPY_PROBE, None).  The copy is not run again; the task that needed it runs again without it.
+COPY_PROBE = -1
+ORIGINAL = "original"  # the module key of the file as written; every other key is a copy with fixes applied
 
 
 @dataclass
@@ -105,7 +111,12 @@ def run_job(job: Job, timeout: float = DEFAULT_TIMEOUT, on_event=None, session: 
                 results.setdefault(task["id"], {"status": "not_probed", "reason": attempt.fatal})
             break
         if attempt.failed_task is not None:
-            results[attempt.failed_task] = {"status": "not_probed", "reason": attempt.failure}
+            # A failure in a copy of the module (its probe or one of its statements) leaves the task's own probe
+            # standing: the task runs again, and the remembered step makes the copy's check report the failure.  A
+            # remembered step never runs again, so each retry remembers a new one and the retries end.
+            in_copy = attempt.failed_step is not None and attempt.failed_step[0] != ORIGINAL
+            if not in_copy or attempt.failed_step in job.poisoned:
+                results[attempt.failed_task] = {"status": "not_probed", "reason": attempt.failure}
             if attempt.failed_step is not None:
                 job.poisoned[attempt.failed_step] = attempt.failure
         # Otherwise it finished, or died between tasks after finishing some: a fresh child takes the rest.
@@ -149,6 +160,7 @@ class _Attempt:
         stage = "starting TensorFlow"
         current_task: int | None = None
         current_step: tuple[str, int, str | None] | None = None
+        copy_module: str | None = None  # the copy of the module whose probe the task's causal check is running
         step_line = 0
         deadline = time.monotonic() + max(self.timeout, STARTUP_TIMEOUT)
         task_left: float | None = None  # the task's own time left while an import it needs runs
@@ -156,7 +168,7 @@ class _Attempt:
             try:
                 kind, payload = self.events.get(timeout=max(deadline - time.monotonic(), 0.0))
             except queue.Empty:
-                where = f" at line {step_line} of the module" if current_step else ""
+                where = f" at line {step_line} of the module" if current_step and current_step[1] != COPY_PROBE else ""
                 limit = self.timeout if current_task is not None and task_left is None else max(
                     self.timeout, STARTUP_TIMEOUT)
                 self._fail(current_task, current_step, f"timed out after {limit:g} s while {stage}{where}")
@@ -182,7 +194,7 @@ class _Attempt:
             if name == "ready":
                 stage = "waiting for a task"
             elif name == "start":
-                current_task, current_step = event["task"], None
+                current_task, current_step, copy_module = event["task"], None, None
                 stage = "probing"
                 deadline = time.monotonic() + self.timeout
                 self.output.reset_count()
@@ -196,13 +208,20 @@ class _Attempt:
                     task_left = max(deadline - time.monotonic(), 0.0)
                     deadline = time.monotonic() + max(self.timeout, STARTUP_TIMEOUT)
                     stage = f"importing {event['name']}"
+            elif name == "copy":
+                # A causal check's probe of a copy of the module: a probe of its own, with the time of one.
+                deadline = time.monotonic() + self.timeout
+                copy_module = event["module"]
+                current_step = (copy_module, COPY_PROBE, None)
+                stage = f"probing {event['function']} ({event['copy']})"
             elif name == "call":
-                current_step = None  # a failure from here on is the function's, not a module statement's
+                # A failure from here on is the function's, not a module statement's (in a copy: the copy's probe).
+                current_step = (copy_module, COPY_PROBE, None) if copy_module is not None else None
                 stage = f"calling {event['function']}"
             elif name == "result":
                 result = {k: v for k, v in event.items() if k not in ("event", "task")}
                 self.results[event["task"]] = result
-                current_task, current_step = None, None
+                current_task, current_step, copy_module = None, None, None
                 stage = "waiting for a task"
             elif name == "done":
                 self.done = True

@@ -32,6 +32,7 @@ class Verdict:
     fixed: tuple[tuple[str, str], ...] = ()  # inputs held at realistic values, with why
     constructor: str = ""  # how a class was built: "GatedELU(units=4)"
     recorded: bool = False  # inputs or the constructor came from ``pytest --tflint-nan-record``'s recordings
+    unchecked: bool = False  # NOT_CONFIRMED: this finding's own fix could not be probed (``cause`` says why)
 
     @property
     def text(self) -> str:
@@ -41,8 +42,10 @@ class Verdict:
             value = "" if finite else f", where the value is {self.forward}"
             return f"confirmed: NaN gradient at {self._at()} ({MODE_NAMES.get(self.mode, self.mode)}{value})"
         if self.status == NOT_CONFIRMED:
+            # Without its own fix probed, the NaN is traced neither to this finding nor away from it.
+            where = "was not traced to this finding" if self.unchecked else "comes from elsewhere"
             return (f"not confirmed: the NaN gradient at {self._at()} ({MODE_NAMES.get(self.mode, self.mode)}) "
-                    f"comes from elsewhere: {self.cause}")
+                    f"{where}: {self.cause}")
         if self.status == REFUTED:
             if self.reason:
                 return f"refuted: no gradient reaches this op: {self.reason}"
@@ -78,6 +81,7 @@ class Verdict:
             "fixed": dict(self.fixed),
             "constructor": self.constructor or None,
             "recorded": self.recorded,
+            "unchecked": self.unchecked,
         }
 
 
