@@ -37,7 +37,6 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 # The statement index under which a copy of the module whose probe timed out is remembered in ``Job.poisoned``:
 # (copy's module key, COPY_PROBE, None).  The copy is not run again; the task that needed it runs again without it.
 COPY_PROBE = -1
-ORIGINAL = "original"  # the module key of the file as written; every other key is a copy with fixes applied
 
 
 @dataclass
@@ -114,8 +113,7 @@ def run_job(job: Job, timeout: float = DEFAULT_TIMEOUT, on_event=None, session: 
             # A failure in a copy of the module (its probe or one of its statements) leaves the task's own probe
             # standing: the task runs again, and the remembered step makes the copy's check report the failure.  A
             # remembered step never runs again, so each retry remembers a new one and the retries end.
-            in_copy = attempt.failed_step is not None and attempt.failed_step[0] != ORIGINAL
-            if not in_copy or attempt.failed_step in job.poisoned:
+            if not attempt.failed_in_copy or attempt.failed_step is None or attempt.failed_step in job.poisoned:
                 results[attempt.failed_task] = {"status": "not_probed", "reason": attempt.failure}
             if attempt.failed_step is not None:
                 job.poisoned[attempt.failed_step] = attempt.failure
@@ -134,6 +132,8 @@ class _Attempt:
         self.failure = ""
         self.failed_task: int | None = None
         self.failed_step: tuple[str, int, str | None] | None = None
+        self.copy_module: str | None = None  # the copy of the module whose probe the task's causal check is running
+        self.failed_in_copy = False  # the failure came while probing such a copy (its statements or its calls)
         self.done = False
         self.events: queue.Queue = queue.Queue()
         self.output = _OutputTail()
@@ -160,7 +160,6 @@ class _Attempt:
         stage = "starting TensorFlow"
         current_task: int | None = None
         current_step: tuple[str, int, str | None] | None = None
-        copy_module: str | None = None  # the copy of the module whose probe the task's causal check is running
         step_line = 0
         deadline = time.monotonic() + max(self.timeout, STARTUP_TIMEOUT)
         task_left: float | None = None  # the task's own time left while an import it needs runs
@@ -194,7 +193,7 @@ class _Attempt:
             if name == "ready":
                 stage = "waiting for a task"
             elif name == "start":
-                current_task, current_step, copy_module = event["task"], None, None
+                current_task, current_step, self.copy_module = event["task"], None, None
                 stage = "probing"
                 deadline = time.monotonic() + self.timeout
                 self.output.reset_count()
@@ -211,17 +210,17 @@ class _Attempt:
             elif name == "copy":
                 # A causal check's probe of a copy of the module: a probe of its own, with the time of one.
                 deadline = time.monotonic() + self.timeout
-                copy_module = event["module"]
-                current_step = (copy_module, COPY_PROBE, None)
+                self.copy_module = event["module"]
+                current_step = (self.copy_module, COPY_PROBE, None)
                 stage = f"probing {event['function']} ({event['copy']})"
             elif name == "call":
                 # A failure from here on is the function's, not a module statement's (in a copy: the copy's probe).
-                current_step = (copy_module, COPY_PROBE, None) if copy_module is not None else None
+                current_step = (self.copy_module, COPY_PROBE, None) if self.copy_module is not None else None
                 stage = f"calling {event['function']}"
             elif name == "result":
                 result = {k: v for k, v in event.items() if k not in ("event", "task")}
                 self.results[event["task"]] = result
-                current_task, current_step, copy_module = None, None, None
+                current_task, current_step, self.copy_module = None, None, None
                 stage = "waiting for a task"
             elif name == "done":
                 self.done = True
@@ -234,6 +233,7 @@ class _Attempt:
             self.fatal = reason
             return
         self.failed_task, self.failed_step, self.failure = task, step, reason
+        self.failed_in_copy = self.copy_module is not None
 
     def _feed(self, process: subprocess.Popen, text: str) -> None:
         try:
