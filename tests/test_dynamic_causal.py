@@ -393,3 +393,17 @@ def test_a_masked_log_of_a_softmax_mass_is_confirmed_in_rows_whose_logits_differ
         assert verdict["differentiated"] == ["logits"] and verdict["inputs"]["mask"] == 0.0
         assert verdict["text"].startswith("confirmed: NaN gradient at logits=[") and "where the value is nan" in (
             verdict["text"])
+
+
+def test_code_that_computes_in_float64_is_probed_again_in_float64(report):
+    verdicts, _ = report
+    by_function = {v["function"]: v for v in verdicts["float64_library.py"]}
+    shifted = by_function["shifted_elu"]
+    assert shifted["text"] == "confirmed: NaN gradient at x=710.0 (eager)"
+    assert shifted["dtype"] == "float64"
+    # A float16 clash is not a float64 library's: it stays not probed, with TensorFlow's own words.
+    half = by_function["half_precision_elu"]
+    assert half["verdict"] == "not_probed"
+    assert half["text"].startswith("not probed: calling eagerly failed: InvalidArgumentError: cannot compute ")
+    assert "half tensor" in half["text"]
+

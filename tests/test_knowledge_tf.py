@@ -15,11 +15,13 @@ tf = pytest.importorskip("tensorflow", reason="TensorFlow is not installed; inst
 import functools  # noqa: E402
 import inspect  # noqa: E402
 import math  # noqa: E402
+import re  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from tf_harness import resolve  # noqa: E402
 from tflint_nan import knowledge as kb  # noqa: E402
+from tflint_nan.dynamic.confirm import float_width_mismatch  # noqa: E402
 from tflint_nan.intervals import IntervalSet  # noqa: E402
 
 F32 = tf.float32
@@ -936,3 +938,40 @@ def test_logits_given_by_keyword_share_a_row_out_and_round_a_share_to_zero_only_
         assert run_shares(tf.constant([[3.0, 3.0]])).numpy().tolist() == [[0.5, 0.5]]
         assert run_shares(tf.constant([[1000.0, 0.0]])).numpy().tolist() == [[1.0, 0.0]]
         assert float(run_loss(tf.constant([[1000.0, 0.0]]))[0]) == 1000.0  # the other class's share is e^-1000
+
+
+# -- what TensorFlow says when float widths clash (dynamic mode probes such code again in float64) ---------------------
+_WIDTH_CLASHES = {
+    "a + b": lambda a, b: a + b,
+    "tf.multiply": lambda a, b: tf.multiply(a, b),
+    "tf.where": lambda a, b: tf.where(a > 0, a, b),
+    "tf.maximum": lambda a, b: tf.maximum(a, b),
+    "tf.concat": lambda a, b: tf.concat([a, b], 0),
+    "a / b": lambda a, b: a / b,
+    "tf.math.divide": lambda a, b: tf.math.divide(a, b),
+    "tf.convert_to_tensor": lambda a, b: tf.convert_to_tensor(b, a.dtype),
+}
+
+
+def _clash_message(operation, first, second) -> str:
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - TensorFlow raises TypeError, ValueError or its own
+        operation(tf.constant([1.0], first), tf.constant([1.0], second))
+    return str(raised.value)
+
+
+@pytest.mark.parametrize("name", sorted(_WIDTH_CLASHES))
+@pytest.mark.parametrize("first,second", [(tf.float32, tf.float64), (tf.float64, tf.float32)])
+def test_float32_meeting_float64_is_recognised_from_tensorflow_s_own_message(name, first, second):
+    message = _clash_message(_WIDTH_CLASHES[name], first, second)
+    assert float_width_mismatch(message), message
+
+
+@pytest.mark.parametrize("name", sorted(_WIDTH_CLASHES))
+def test_float16_meeting_float32_is_not_taken_for_a_float64_library(name):
+    assert not float_width_mismatch(_clash_message(_WIDTH_CLASHES[name], tf.float32, tf.float16))
+
+
+def test_every_float_width_message_pattern_matches_something_tensorflow_says():
+    messages = [_clash_message(operation, tf.float32, tf.float64) for operation in _WIDTH_CLASHES.values()]
+    for pattern in kb.FLOAT_WIDTH_MISMATCH_ERRORS:
+        assert any(re.search(pattern, message) for message in messages), pattern

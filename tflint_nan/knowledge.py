@@ -258,6 +258,15 @@ FLOAT_TYPES: Mapping[str, FloatType] = {
     "float32": FloatType("float32", 3.4028234663852886e38, 2.0 ** -126, True),
 }
 DEFAULT_FLOAT = "float32"
+# What TensorFlow says, eagerly, when float32 and float64 tensors meet in one op: a kernel's input check, the dtype
+# check of Python-level division, tensor conversion.  Dynamic mode probes in float32 (or in the float type the
+# analysis or a recording gives); code that computes in float64 throughout (zfit, GPflow) fails with one of these
+# where the probe tensors meet its own float64 constants, and is probed again in float64.
+FLOAT_WIDTH_MISMATCH_ERRORS: tuple[str, ...] = (
+    r"was expected to be a (?:float|double) tensor but is a (?:float|double) tensor",
+    r"must have the same dtype, got tf\.float(?:32|64) != tf\.float(?:32|64)",
+    r"Tensor conversion requested dtype float(?:32|64) for Tensor with dtype float(?:32|64)",
+)
 
 
 def in_float_type(value: float, dtype: str = DEFAULT_FLOAT) -> float:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 from ..finding import Edit, Finding, Position
-from ..knowledge import LOG_OF_PROBABILITY_CODE, PARSE_ERROR_CODE, RULE_CODES
+from ..knowledge import FLOAT_WIDTH_MISMATCH_ERRORS, LOG_OF_PROBABILITY_CODE, PARSE_ERROR_CODE, RULE_CODES
 from ..lint import SourceError, decode
 from .extract import ExtractError, ModuleSlicer, Unit
 from .inputs import compose_copies, divisor_guard_edits, guard_edits, plan_inputs
@@ -67,7 +67,32 @@ def confirm_findings(findings: Sequence[Finding], timeout: float = DEFAULT_TIMEO
         if finding.code != PARSE_ERROR_CODE:
             by_path.setdefault(finding.path, []).append(index)
     plans = [_plan_file(path, [(i, findings[i]) for i in indices], dtype) for path, indices in by_path.items()]
-    verdicts: dict[int, Verdict] = {}
+    verdicts = _probe(plans, timeout, progress, workers)
+    # Code that computes in float64 throughout (zfit, GPflow) fails when float32 probe tensors meet its own float64
+    # constants: those findings are probed again, in float64 (whose thresholds follow: exp overflows above 709).
+    again: dict[str, list[int]] = {}
+    for plan in plans:
+        for index, task in plan.tasks.items():
+            if plan.job.tasks[task]["dtype"] != "float64" and verdicts[index].status == NOT_PROBED and \
+                    float_width_mismatch(verdicts[index].reason):
+                again.setdefault(plan.path, []).append(index)
+    if again:
+        retried = _probe([_plan_file(path, [(i, findings[i]) for i in indices], "float64")
+                          for path, indices in again.items()], timeout, progress, workers)
+        for index, verdict in retried.items():
+            if not (verdict.status == NOT_PROBED and float_width_mismatch(verdict.reason)):
+                verdicts[index] = verdict
+    return [replace(finding, verdict=verdicts[i]) if i in verdicts else finding for i, finding in enumerate(findings)]
+
+
+def float_width_mismatch(reason: str) -> bool:
+    """Whether a probe failed because float32 and float64 tensors met in one op (``knowledge``'s table)."""
+    return any(re.search(pattern, reason) for pattern in FLOAT_WIDTH_MISMATCH_ERRORS)
+
+
+def _probe(plans: list[_Plan], timeout: float, progress: Progress | None, workers: int | None
+           ) -> dict[int, Verdict]:
+    """Run the plans' jobs (several files in parallel) and read every finding's verdict."""
     runnable = [plan for plan in plans if plan.job is not None and plan.job.tasks]
     runnable.sort(key=lambda plan: -len(plan.job.tasks))  # the longest files first keep the workers evenly busy
     tracker = _Tracker(progress, len(runnable), sum(len(plan.job.tasks) for plan in runnable))
@@ -99,9 +124,10 @@ def confirm_findings(findings: Sequence[Finding], timeout: float = DEFAULT_TIMEO
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     tracker.close()
+    verdicts: dict[int, Verdict] = {}
     for plan in plans:
         verdicts.update(_read_verdicts(plan, results_by_plan.get(id(plan), {})))
-    return [replace(finding, verdict=verdicts[i]) if i in verdicts else finding for i, finding in enumerate(findings)]
+    return verdicts
 
 
 def default_workers(files: int) -> int:

@@ -80,7 +80,7 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
     float_dtypes = {d for record in recorded.values() for d in record.get("dtypes") or () if d in DTYPES}
     if len(float_dtypes) == 1:  # the inputs' own float dtype: the thresholds and the rounding follow it
         dtype = plan.dtype = float_dtypes.pop()
-    elif finding.float_type != dtype and finding.float_type in DTYPES:
+    elif finding.float_type != knowledge.DEFAULT_FLOAT and finding.float_type != dtype and finding.float_type in DTYPES:
         dtype = plan.dtype = finding.float_type  # the static analysis says the op computes in float16
     reason = None
     if facts is not None:
