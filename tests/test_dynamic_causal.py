@@ -98,7 +98,8 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 20 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 0 not probed" in done.stderr
+    assert "Dynamic: 21 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
+    assert "Not probed: 1 calling it failed." in done.stderr
 
 
 def test_a_log_of_a_probability_is_confirmed_where_its_value_is_minus_infinity(report):
