@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "imports and the module-level names it uses) in a child process on extreme inputs, "
                              "eagerly and under XLA, and add a verdict to the finding; needs tflint-nan[dynamic]")
     parser.add_argument("--timeout", metavar="SECONDS", type=_seconds, default=None,
-                        help="--dynamic: seconds each probed function may run, with the module code it needs "
+                        help="--dynamic: seconds each probed function may run, with the module code it needs, "
+                             "and again each copy with fixes applied that the causal check probes "
                              "(default: dynamic-timeout from the configuration, else 60)")
     parser.add_argument("--dynamic-rule", metavar="CODE", default=None,
                         help="--dynamic: probe only the findings of this rule (e.g. TFN001)")
