@@ -98,7 +98,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 21 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
+    assert "Dynamic: 25 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
     assert "Not probed: 1 calling it failed." in done.stderr
 
 
@@ -407,4 +407,14 @@ def test_code_that_computes_in_float64_is_probed_again_in_float64(report):
     assert half["verdict"] == "not_probed"
     assert half["text"].startswith("not probed: calling eagerly failed: InvalidArgumentError: cannot compute ")
     assert "half tensor" in half["text"]
+
+
+def test_findings_whose_fixes_nest_are_checked_with_every_other_finding_fixed(report):
+    verdicts, _ = report
+    texts = {(v["row"], v["code"]): v["text"] for v in verdicts["nested_tail.py"]}
+    # Both divisions by 1 - n give a NaN gradient at n = 1, so neither one's fix alone removes it: each is
+    # confirmed in the copy with the other findings fixed, among them a log's rewrite with a division's inside.
+    assert [text for (row, code), text in sorted(texts.items()) if code == "TFN003" and "1.0" in text] == [
+        "confirmed: NaN gradient at n=1.0, alpha=0.5 (eager)", "confirmed: NaN gradient at n=1.0, alpha=0.5 (eager)"]
+    assert texts[(9, "TFN002")] == "confirmed: NaN gradient at n=0.0, alpha=0.5 (eager)"
 

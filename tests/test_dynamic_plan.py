@@ -547,6 +547,40 @@ def test_a_copy_for_the_select_carries_the_other_checks_of_its_variant():
     assert last.endswith("__tflint_nan_select__=500020))) + tf.math.erf(v)")
 
 
+def test_checks_of_findings_nested_in_one_expression_compose_into_one_variant():
+    """The copy with every finding fixed: a division's rewrite inside a log's rewrite, a division's guard inside a
+    power's guard (in the copy of the base the guard computes from), and one select marked once per finding."""
+    from tflint_nan.dynamic.confirm import apply_edits as apply_all
+    from tflint_nan.dynamic.inputs import compose_copies, guard_edits
+    from tflint_nan.lint import analyse, Settings
+
+    code = ("import tensorflow as tf\n\n\ndef f(n, a):\n    use = tf.abs(n - 1.) < 1e-5\n"
+            "    return tf.where(use, tf.math.log(n / a), a)\n")
+    findings = analyse(code, "snippet.py", Settings(strict=True))
+    assert sorted((f.code, f.fix is not None) for f in findings) == [("TFN002", True), ("TFN003", False)]
+    edits = [edit for finding in findings
+             for edit in (finding.fix.edits if finding.fix else guard_edits(finding, code))]
+    with pytest.raises(ValueError, match="overlapping"):
+        apply_all(code, edits)
+    assert apply_all(code, compose_copies(code, edits)).splitlines()[-1] == (
+        "    return __tflint_nan_mark_select__(tf.where, True, __tflint_nan_select__=600037)(use, tf.math.log("
+        "tf.where(use, __tflint_nan_guard_op__(lambda *__tflint_nan_operands__: __tflint_nan_operands__[0] / "
+        "__tflint_nan_operands__[1], (n), (a), __tflint_nan_select__=600037), 1.)), a)")
+
+    code = "import tensorflow as tf\n\n\ndef f(x, y, z):\n    return tf.where(z > 0., x, tf.pow(x / y, z))\n"
+    findings = analyse(code, "snippet.py", Settings(strict=True))
+    assert sorted(f.code for f in findings) == ["TFN003", "TFN004"]
+    composed = apply_all(code, compose_copies(code, [e for f in findings for e in guard_edits(f, code)]))
+    last = composed.splitlines()[-1]
+    assert last.count("__tflint_nan_guard_op__(") == 2 and last.count("__tflint_nan_mark_select__(") == 2
+    assert last.startswith("    return __tflint_nan_mark_select__(__tflint_nan_mark_select__(tf.where, False, ")
+    compile(composed, "snippet.py", "exec")
+    # The power's base is its guard's first operand: the division's guard is in that copy, not in the lambda.
+    power = last[last.index("__tflint_nan_operands__[0], __tflint_nan_operands__[1])"):]
+    assert power.startswith("__tflint_nan_operands__[0], __tflint_nan_operands__[1]), "
+                            "(__tflint_nan_guard_op__(lambda *__tflint_nan_operands__: __tflint_nan_operands__[0] / ")
+
+
 RANGED = """\
 import tensorflow as tf
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import knowledge
 from ..finding import Edit, Finding, Position
@@ -536,12 +536,21 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False,
         # select discards: a zero that another op sends (an erf that saturates on a kept element) is not this
         # finding's doing.
         key = f", {_SELECT_KEY}={finding.start.line * 100000 + finding.start.column}" if select else ""
-        edits.insert(0, Edit(first, first, f"{OP_GUARD_NAME}(lambda *{_OP_ARGUMENTS}: "))
-        edits.append(Edit(last, last, "".join(f", ({text})" for text in texts) + key + ")"))
+        # One edit for the whole op, which knows where its operands' copies go: another finding's check inside an
+        # operand (a division inside a power's base) is then written into that copy (``compose_nested``).
+        def offset(at: Position) -> int:
+            return source_starts[at.line - 1] + at.column
+
+        operand_spans = tuple((offset(e.start), offset(e.end)) for e in edits)
+        body = apply_edits_at(source, offset(first), offset(last),
+                              [(a, b, e.text) for (a, b), e in zip(operand_spans, edits)])
+        head = f"{OP_GUARD_NAME}(lambda *{_OP_ARGUMENTS}: {body}"
+        tail = key + ")"
+        edits = [GuardedOp(first, last, head + "".join(f", ({text})" for text in texts) + tail,
+                           operands=operand_spans, head=head, tail=tail)]
         if select:
             select_start, select_end = select
-            edits += [Edit(select_start, select_start, f"{SELECT_MARK_NAME}("),
-                      Edit(select_end, select_end, f", {finding.branch == 'true'!r}{key})")]
+            edits.append(_select_mark(source, select_start, select_end, f"{finding.branch == 'true'!r}{key}"))
         return edits
     for node in operands:
         start, end = position(node.lineno, node.col_offset), position(node.end_lineno, node.end_col_offset)
@@ -551,6 +560,66 @@ def guard_edits(finding: Finding, source: str, divisor_only: bool = False,
 
 _OP_ARGUMENTS = "__tflint_nan_operands__"
 _SELECT_KEY = "__tflint_nan_select__"
+
+
+@dataclass(frozen=True)
+class GuardedOp(Edit):
+    """An op replaced by its guard: ``head`` (the guard and the op as a function of its operands), a copy of each
+    operand's source (``operands``, source offsets), then ``tail``."""
+
+    operands: tuple[tuple[int, int], ...] = ()
+    head: str = ""
+    tail: str = ""
+
+
+def apply_edits_at(source: str, start: int, end: int, edits: list[tuple[int, int, str]]) -> str:
+    """``source[start:end]`` with edits given at source offsets inside it (sorted here, none crossing)."""
+    pieces, cursor = [], start
+    for first, last, text in sorted(edits):
+        pieces += [source[cursor:first], text]
+        cursor = last
+    return "".join(pieces) + source[cursor:end]
+
+
+def compose_nested(source: str, edits: list[Edit]) -> list[Edit]:
+    """``edits`` of several findings' checks, with the edits that lie inside another one written into it, where
+    that one keeps the source it replaces: a wrapping rewrite (``Edit.keeps``: the double where keeps its operand
+    verbatim) or a ``GuardedOp``, whose guard computes the op's operands from copies of their source.  So the
+    rewrite of a division inside a log's operand, or the guard of a division inside a power's base, is in the
+    variant too.  Inner edits first, so checks nest to any depth; edits that cross are left as they are (they
+    overlap, and the variant cannot be written)."""
+    starts = _line_starts(source)
+
+    def span(edit: Edit) -> tuple[int, int]:
+        return starts[edit.start.line - 1] + edit.start.column, starts[edit.end.line - 1] + edit.end.column
+
+    def kept(edit: Edit) -> tuple[tuple[int, int], ...]:
+        """The source spans an edit keeps a copy of."""
+        if isinstance(edit, GuardedOp):
+            return edit.operands
+        return (span(edit),) if edit.keeps is not None and not isinstance(edit, CopyEdit) else ()
+
+    edits = list(edits)
+    for outer in sorted((e for e in edits if kept(e)), key=lambda e: span(e)[1] - span(e)[0]):
+        if not any(e is outer for e in edits):
+            continue
+        first, last = span(outer)
+        inside = [e for e in edits if e is not outer and first <= span(e)[0] and span(e)[1] <= last]
+        homes = [next((i for i, (a, b) in enumerate(kept(outer)) if a <= span(e)[0] and span(e)[1] <= b), None)
+                 for e in inside]
+        if not inside or None in homes:
+            continue
+        copies = [apply_edits_at(source, a, b, [(*span(e), e.text) for e, home in zip(inside, homes) if home == i])
+                  for i, (a, b) in enumerate(kept(outer))]
+        if isinstance(outer, GuardedOp):
+            composed = replace(outer, text=outer.head + "".join(f", ({text})" for text in copies) + outer.tail)
+        else:
+            keeps = outer.keeps
+            # The source it keeps is changed now: nothing may follow it from one round of fixes to the next.
+            composed = replace(outer, text=outer.text[:keeps] + copies[0] + outer.text[keeps + last - first:],
+                               keeps=None)
+        edits = [composed if e is outer else e for e in edits if not any(e is i for i in inside)]
+    return edits
 
 
 @dataclass(frozen=True)
@@ -568,7 +637,7 @@ class CopyEdit(Edit):
 def compose_copies(source: str, edits) -> list[Edit]:
     """``edits`` with each ``CopyEdit`` written out: the copied value with every other edit that lies inside it
     and the guards of every copy of the same read (two findings in one expression share its reads)."""
-    edits = list(edits)
+    edits = compose_nested(source, list(edits))
     copies = [edit for edit in edits if isinstance(edit, CopyEdit)]
     if not copies:
         return edits
@@ -707,8 +776,8 @@ def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped
         return Position(line + 1, absolute - starts[line])
 
     callee_end = extent(call.func)[1]
-    edits = [Edit(position(sink[0]), position(sink[0]), f"{SELECT_MARK_NAME}("),
-             Edit(position(callee_end), position(callee_end), f", {finding.branch == 'true'!r}, {_SELECT_KEY}={key})")]
+    edits = [_select_mark(source, position(sink[0]), position(callee_end),
+                          f"{finding.branch == 'true'!r}, {_SELECT_KEY}={key}")]
     edits += [CopyEdit(position(a), position(b), whole, value=value, inside=((span[0], span[1], copy),),
                        parenthesize=parenthesize) for a, b in map(extent, reads)]
     return sorted(edits, key=lambda edit: (edit.start.line, edit.start.column))
@@ -726,6 +795,14 @@ def _callee_name(node: ast.expr) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
     return None
+
+
+def _select_mark(source: str, start: Position, end: Position, arguments: str) -> Edit:
+    """The select's callee (``tf.where``) wrapped in the select mark, as one edit that keeps the callee's source:
+    two findings of one select mark it twice, one mark inside the other (``compose_nested``)."""
+    starts = _line_starts(source)
+    callee = source[starts[start.line - 1] + start.column:starts[end.line - 1] + end.column]
+    return Edit(start, end, f"{SELECT_MARK_NAME}({callee}, {arguments})", keeps=len(SELECT_MARK_NAME) + 1)
 
 
 def _select_callee_span(finding: Finding, source: str) -> tuple[Position, Position] | None:
