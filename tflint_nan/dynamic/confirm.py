@@ -215,15 +215,9 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
                     interventions[f"divisor {index}"] = (divisor, "guard")
                     variant(f"divisor {index}", [f"divisor {index}"])
         if len(members) > 1:
-            def fixed(i: int) -> list[int | str]:
-                # A finding counts as fixed with every check it has: a division's guard and its divisor guard,
-                # which makes the quotient's value finite as the double where does (an inf times a factor that is 0
-                # there sends NaN through the factor, past the division's guard).
-                return [i, f"divisor {i}"] if f"divisor {i}" in interventions else [i]
-
-            variant(f"all {key[0]}", [step for i in indices for step in fixed(i)])
+            variant(f"all {key[0]}", indices)
             for index in indices:
-                variant(f"others {index}", [step for i in indices if i != index for step in fixed(i)])
+                variant(f"others {index}", [i for i in indices if i != index])
         for index, finding in members:
             inputs = plan_inputs(slicer.tree, facts, unit, finding, source, dtype, recording, path)
             context = {"finding": finding, "inputs": inputs, "check": interventions[index][1],
