@@ -661,11 +661,7 @@ def compose_copies(source: str, edits) -> list[Edit]:
         if any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])):
             composed.append(group[0])  # edits that cross: this finding's copy alone
             continue
-        pieces, cursor = [], value[0]
-        for first, last, text in spans:
-            pieces += [source[cursor:first], text]
-            cursor = last
-        text = "".join(pieces) + source[cursor:value[1]]
+        text = apply_edits_at(source, value[0], value[1], spans)
         parenthesize = any(copy.parenthesize for copy in group) or len(spans) > 1
         composed.append(Edit(start, end, f"({text})" if parenthesize else text))
     return composed
