@@ -71,6 +71,19 @@ def test_of_two_findings_only_the_one_whose_rewrite_removes_the_nan_is_confirmed
                            "TFN002 finding at line 7, column 26 (tf.math.log(x)) removes it")
 
 
+def test_a_guard_is_not_credited_with_a_nan_that_another_op_sends_back(report):
+    """The division's guard drops what comes back to it from the discarded elements; the power above it sends back
+    NaN there (its own 0 * inf at a zero base).  Dropping that NaN would confirm the division with the power's NaN:
+    a guard drops a NaN coming back only where the op's value is not finite, and a point whose NaN shows on its own
+    must lose it on its own (the probe's other points hold scale = 0, where the division's value is inf)."""
+    verdicts, _ = report
+    by_code = {v["code"]: v for v in verdicts["power_tail.py"]}
+    division, power = by_code["TFN003"], by_code["TFN004"]
+    assert power["verdict"] == "confirmed" and power["inputs"] == {"n": 0.0, "scale": 0.5}
+    assert division["verdict"] == "not_confirmed"
+    assert division["cause"] == "the TFN004 finding at line 9, column 30 (tf.pow(ratio, n)) removes it"
+
+
 def test_a_label_gather_is_probed_with_rows_of_two_classes_and_integer_labels(report):
     verdicts, _ = report
     [verdict] = verdicts["label_gather_loss.py"]
@@ -88,6 +101,66 @@ def test_a_layer_that_needs_constructor_arguments_is_built_from_its_call_site(re
     assert verdict["text"] == "confirmed: NaN gradient at inputs=89.0 (eager)"
 
 
+BOUNDED_TRANSFORM = """\
+import tensorflow as tf
+
+
+class BoundedTransform:
+    def __init__(self, lower, upper):
+        if lower >= upper:
+            raise ValueError("lower must be below upper")
+        self.lower = float(lower)
+        self.scale = float(upper) - float(lower)
+
+    def forward(self, x):
+        return self.lower + self.scale * tf.sigmoid(x)
+
+    def log_det_jacobian(self, x):
+        s = tf.sigmoid(x)
+        return tf.math.log(self.scale) + tf.math.log(s) + tf.math.log(1. - s)
+"""
+
+BOUNDED_TRANSFORM_TESTS = """\
+import pytest
+
+from bounded.transforms import BoundedTransform
+
+
+def test_inverted_bounds_are_refused():
+    with pytest.raises(ValueError):
+        BoundedTransform(5.0, 2.0)
+
+
+def test_the_scale_is_the_width():
+    lower, upper = -2.0, 5.0
+    assert BoundedTransform(lower, upper).scale == 7.0
+    assert isinstance(BoundedTransform(-1.0, 1.0), BoundedTransform)
+"""
+
+
+def test_a_class_only_the_projects_tests_construct_is_built_from_their_call(tmp_path):
+    """A src layout: the class needs its bounds, its module never builds it, and the tests beside ``src`` do, with
+    names bound to literals.  The call inside ``pytest.raises`` passes what the class refuses and is skipped."""
+    package = tmp_path / "src" / "bounded"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "transforms.py").write_text(BOUNDED_TRANSFORM)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_transforms.py").write_text(BOUNDED_TRANSFORM_TESTS)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'bounded'\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "tflint_nan", "--strict", "--no-cache", "--dynamic",
+                           "--output-format", "json", "src/bounded/transforms.py"], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=600)
+    findings = json.loads(done.stdout)
+    assert findings, done.stderr
+    for finding in findings:
+        verdict = finding["dynamic"]
+        assert verdict["function"] == "BoundedTransform.log_det_jacobian"
+        assert verdict["constructor"] == "BoundedTransform(-2.0, 5.0)"
+        assert verdict["verdict"] == "confirmed", verdict["text"]
+
+
 def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
     verdicts, _ = report
     [verdict] = verdicts["loss_factory.py"]
@@ -98,7 +171,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 25 confirmed, 5 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
+    assert "Dynamic: 26 confirmed, 6 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
     assert "Not probed: 1 calling it failed." in done.stderr
 
 

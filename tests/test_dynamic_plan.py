@@ -613,3 +613,41 @@ def test_the_extremes_stay_within_what_every_call_passes(tmp_path):
     assert spec["watch"] and 0.0 in spec["values"]
     assert min(spec["values"]) == 0.0 and len(spec["values"]) > 3
     assert "within what every call passes it" in spec["why"]
+
+
+# -- the arguments a class is built with ----------------------------------------------------------------------------
+CONSTRUCTOR_CALLS = """\
+import pytest
+
+
+def rebound():
+    width = 2.0
+    width = 3.0
+    return Scaled(width)
+
+
+def from_parameter(width):
+    return Scaled(width)
+
+
+def refused():
+    with pytest.raises(ValueError):
+        Scaled(-1.0)
+
+
+def unpacked():
+    low, (width, _) = 0.5, (4.0, None)
+    return Scaled(width, offset=low)
+"""
+
+
+def test_a_class_is_built_from_literals_or_names_bound_once_to_one():
+    import ast
+
+    from tflint_nan.dynamic.callsites import constructor_call
+
+    found = constructor_call(ast.parse(CONSTRUCTOR_CALLS), "Scaled", None)
+    # Rebound twice, a parameter, a call that expects the class to refuse: each skipped, in the source's order.
+    assert found == {"args": [4.0], "kwargs": {"offset": 0.5}, "text": "Scaled(4.0, offset=0.5)", "line": 21}
+    without = CONSTRUCTOR_CALLS[:CONSTRUCTOR_CALLS.index("def unpacked")]
+    assert constructor_call(ast.parse(without), "Scaled", None) is None

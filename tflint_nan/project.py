@@ -112,7 +112,33 @@ class ProjectModules:
         """Calls of ``function`` (defined at the top level of the linted module) from the project's other modules,
         tests left out; None when they cannot all be known (the project is too large to search, the function is
         handed around as a value or star-imported somewhere)."""
-        module, root = self.module_name(), self.root()
+        return self._callers(function, self.root(), tests=False)
+
+    def callers_with_tests(self, function: str) -> list[CallSite] | None:
+        """Calls of ``function`` from every other module of the project, tests included, and those beside the
+        folder imports start from (a ``src`` layout's ``tests/``): from the nearest folder above the linted file
+        that holds ``pyproject.toml``, ``setup.py``, ``setup.cfg`` or ``.git``, else from the import root (its
+        parent when it is a ``src`` folder).  The calls found, even where a module also uses the name as a value
+        (``isinstance(t, AffineTransform)``): where a probe looks for the arguments code really passes, not for
+        whether every call is known."""
+        root = self.root()
+        if root is None:
+            return None
+        folder = root
+        for _ in range(MAX_LEVELS_UP):
+            if any(os.path.exists(os.path.join(folder, marker)) for marker in _PROJECT_MARKERS):
+                root = folder
+                break
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                if os.path.basename(root) == "src":  # a src layout without its packaging files (a source copy)
+                    root = os.path.dirname(root)
+                break
+            folder = parent
+        return self._callers(function, root, tests=True)
+
+    def _callers(self, function: str, root: str | None, tests: bool) -> list[CallSite] | None:
+        module = self.module_name()
         if module is None or root is None:
             return None
         if not self.path.endswith(".py") or not all(part.isidentifier() for part in module.split(".")):
@@ -123,14 +149,17 @@ class ProjectModules:
             return None
         target = f"{module}.{function}"
         needles = (function.encode(), module.rpartition(".")[2].encode())
+        import_root = self.root()
         sites: list[CallSite] = []
         for path in files:
-            if path == self.path or is_test_file(path):
+            if path == self.path or (not tests and is_test_file(path)):
                 continue
             words = _words(path)
             if words is None or not all(needle in words for needle in needles):
                 continue
-            found = _calls_in(path, _module_of(root, path), target)
+            inside = import_root is not None and not os.path.relpath(path, import_root).startswith(os.pardir)
+            # (A file outside the import root is named from it only for its relative imports, which then miss.)
+            found = _calls_in(path, _module_of(import_root if inside else root, path), target, complete=not tests)
             if found is None:
                 return None
             sites.extend(CallSite(path, call) for call in found)
@@ -279,6 +308,7 @@ MAX_FILE_BYTES = 1 << 20
 _SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "build", "dist",
                               "node_modules", "__pycache__", "site-packages", ".eggs", ".tflint_nan_cache"})
 _TEST_FOLDERS = frozenset({"test", "tests", "testing"})
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
 def is_test_file(path: str) -> bool:
@@ -369,23 +399,23 @@ def parsed(path: str) -> ast.Module | None:
         return None
 
 
-def _calls_in(path: str, module: str, target: str) -> list[ast.Call] | None:
+def _calls_in(path: str, module: str, target: str, complete: bool = True) -> list[ast.Call] | None:
     """The calls of ``target`` (``pkg.mod.function``) in the file; None when it also uses it in a way that cannot
-    be followed (a star import of its module, the function read as a value)."""
-    calls, star_imported = _call_index(path, module)
-    if target.rpartition(".")[0] in star_imported:
+    be followed (a star import of its module, the function read as a value) and ``complete`` asks for every call."""
+    calls, values, star_imported = _call_index(path, module)
+    if complete and (target.rpartition(".")[0] in star_imported or target in values):
         return None
     return calls.get(target, [])
 
 
 @lru_cache(maxsize=256)
-def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call] | None], frozenset[str]]:
+def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call]], frozenset[str], frozenset[str]]:
     """What one file does with the names its imports bind, read in one pass for every function asked about: each
-    qualified name it refers to -> its calls (None when the name is also used as a value), and the modules it
-    star-imports."""
+    qualified name it calls -> those calls, the qualified names it also uses as values (its callers are then
+    unknown), and the modules it star-imports."""
     tree = parsed(path)
     if tree is None:
-        return {}, frozenset()
+        return {}, frozenset(), frozenset()
     package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
     local: dict[str, str] = {}  # a name bound by an import -> the qualified name it stands for
     star_imported: set[str] = set()
@@ -404,9 +434,10 @@ def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call] | None
                     local[alias.asname] = alias.name
                 else:
                     local.setdefault(alias.name.split(".")[0], alias.name.split(".")[0])
-    calls: dict[str, list[ast.Call] | None] = {}
+    calls: dict[str, list[ast.Call]] = {}
+    values: set[str] = set()
     if not local:
-        return calls, frozenset(star_imported)
+        return calls, frozenset(), frozenset(star_imported)
     parents = {child: node for node in walk(tree) for child in child_nodes(node)}
     for node in walk(tree):
         if not isinstance(node, (ast.Name, ast.Attribute)) or isinstance(parents.get(node), ast.Attribute):
@@ -421,12 +452,10 @@ def _call_index(path: str, module: str) -> tuple[dict[str, list[ast.Call] | None
         qualified = f"{meaning}.{rest}" if rest else meaning
         parent = parents.get(node)
         if isinstance(node.ctx, ast.Load) and isinstance(parent, ast.Call) and parent.func is node:
-            found = calls.setdefault(qualified, [])
-            if found is not None:
-                found.append(parent)
+            calls.setdefault(qualified, []).append(parent)
         elif not isinstance(parent, (ast.ImportFrom, ast.alias)):
-            calls[qualified] = None  # handed around as a value: its callers are unknown
-    return calls, frozenset(star_imported)
+            values.add(qualified)  # handed around as a value: its callers are unknown
+    return calls, frozenset(values), frozenset(star_imported)
 
 
 @lru_cache(maxsize=256)

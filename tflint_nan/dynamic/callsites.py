@@ -22,6 +22,7 @@ Pure Python: no TensorFlow here.  Everything is advice: a question that cannot b
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -372,3 +373,146 @@ def index_parameters(function: ast.FunctionDef | ast.Lambda | None) -> dict[str,
             if isinstance(value, ast.Name) and value.id in names:
                 found.setdefault(value.id, f"the positions {callee}() takes")
     return found
+
+
+# -- the arguments a class is built with --------------------------------------------------------------------------
+def constructor_call(tree: ast.Module, name: str, path: str | None) -> dict | None:
+    """The arguments of a call ``name(...)`` whose every argument is a literal, or a name the code around the call
+    binds once, to a literal (``lower, upper = -2.0, 5.0`` then ``AffineTransform(lower, upper)``): the first such
+    call in the class's own module (in the order of the source), else in the rest of the project, tests included (``project.ProjectModules
+    .callers_with_tests``).  A call inside ``with pytest.raises(...)`` is left out: it passes what the class
+    refuses.  ``{"args", "kwargs", "text", "line"}``, and ``"path"`` (as reports show paths: from the working
+    folder when it is inside it) for a call in another file; None when there is none."""
+    found = _first_literal_call(tree, sorted((node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                                              and isinstance(node.func, ast.Name) and node.func.id == name),
+                                             key=lambda call: (call.lineno, call.col_offset)), name)
+    if found is not None or path is None:
+        return found
+    try:
+        from ..project import ProjectModules, parsed
+
+        sites = ProjectModules(path).callers_with_tests(name) or []
+    except Exception:  # the project's search is advice: without it the class is built from its defaults
+        return None
+    for site in sorted(sites, key=lambda site: (site.path, site.call.lineno, site.call.col_offset)):
+        other = parsed(site.path)
+        if other is None:
+            continue
+        found = _first_literal_call(other, [site.call], name)
+        if found is not None:
+            shown = os.path.relpath(site.path)
+            found["path"] = site.path if shown.startswith(os.pardir) else shown
+            return found
+    return None
+
+
+def _first_literal_call(tree: ast.Module, calls, name: str) -> dict | None:
+    parents: dict[ast.AST, ast.AST] | None = None
+    for call in calls:
+        if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
+            continue
+        if not (call.args or call.keywords):
+            continue
+        if parents is None:
+            parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        if _expects_an_error(call, parents):
+            continue
+        scope = _scope_of(call, parents, tree)
+        try:
+            args = [_literal_value(a, scope) for a in call.args]
+            kwargs = {k.arg: _literal_value(k.value, scope) for k in call.keywords}
+            json.dumps([args, kwargs])
+        except (ValueError, TypeError):
+            continue
+        shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+        return {"args": args, "kwargs": kwargs, "text": f"{name}({shown})", "line": call.lineno}
+    return None
+
+
+def _expects_an_error(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Whether ``node`` runs inside ``with pytest.raises(...)`` (or ``raises``, ``assertRaises``...)."""
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                expression = item.context_expr
+                callee = expression.func if isinstance(expression, ast.Call) else None
+                named = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
+                if named in ("raises", "assertRaises", "assertRaisesRegex"):
+                    return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            return False
+    return False
+
+
+def _scope_of(node: ast.AST, parents: dict[ast.AST, ast.AST], tree: ast.Module) -> ast.AST:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node
+    return tree
+
+
+def _literal_value(node: ast.expr, scope: ast.AST):
+    """``node`` as a Python literal: a literal, or a name ``scope`` binds exactly once, by a plain assignment of a
+    literal (an element of a tuple of literals, for ``a, b = 1.0, 2.0``); ValueError otherwise."""
+    if not isinstance(node, ast.Name):
+        return ast.literal_eval(node)
+    bindings = [binding for binding in _bindings(scope, node.id)]
+    if len(bindings) != 1 or bindings[0] is None:
+        raise ValueError(f"{node.id} is not bound once to a literal")
+    return ast.literal_eval(bindings[0])
+
+
+def _bindings(scope: ast.AST, name: str):
+    """The values ``scope`` (not its nested functions and classes) binds ``name`` to: the assigned expression for
+    ``name = value`` and ``..., name, ... = (..., value, ...)``, None for any other binding (a parameter, a loop,
+    an augmented assignment, an unpacking of something else, an import...)."""
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        arguments = scope.args
+        every = (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg)
+        if any(argument is not None and argument.arg == name for argument in every):
+            yield None
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if getattr(node, "name", None) == name:
+                yield None
+            continue  # a scope of its own
+        stack.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                yield from _assigned(target, node.value, name)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            yield from _assigned(node.target, node.value, name)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.target)):
+                yield None
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            if any(isinstance(n, ast.Name) and n.id == name
+                   for item in node.items if item.optional_vars is not None for n in ast.walk(item.optional_vars)):
+                yield None
+        elif isinstance(node, ast.ExceptHandler) and node.name == name:
+            yield None
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
+                yield None
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            yield None
+
+
+def _assigned(target: ast.expr, value: ast.expr, name: str):
+    if isinstance(target, ast.Name):
+        if target.id == name:
+            yield value
+        return
+    if not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target)):
+        return
+    if (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts)
+            and not any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts))):
+        for element, part in zip(target.elts, value.elts):
+            yield from _assigned(element, part, name)
+        return
+    yield None  # unpacked from something else, or an attribute or subscript holds it

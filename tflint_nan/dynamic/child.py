@@ -34,6 +34,7 @@ from .supervisor import COPY_PROBE
 from .values import format_value, grid_points, magnitude_key, probe_points
 
 WITNESSES = 3  # NaN points kept per mode, the smallest first
+ALONE_CHECKS = 3  # points whose removed NaN is checked again on their own, per contrast and mode
 TABLE_ROWS = 2000  # at most this many rows come back for ``tflint-nan probe``
 PER_POINT_LIMIT = 512  # points probed one at a time when a function's output is not one row per input element
 _MESSAGE_LIMIT = 300
@@ -380,27 +381,66 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
             other = changed.rows.get(mode)
             if other is None or len(other["nan"]) != len(rows["nan"]) or rows["indices"] != other["indices"]:
                 continue
-            # The NaN is this variant's doing only where the variant trains: a finite value and finite gradients.
-            # Where the NaN only turns into an infinite gradient, the point is outside what the function's kept
-            # elements can train on as well (a scale of 1e-30 divides every element), and the select hid nothing.
-            # A finding whose hazard shows in the value too (the log of a probability that rounds to 0 is -inf) is
-            # confirmed where its rewrite into the built-in makes both the value and the gradient finite.
-            if task.get("value_may_be_infinite"):
-                gone = np.flatnonzero(rows["nan_anywhere"] & other["finite_gradient"])
-            else:
-                # A mask's NaN behind the NaN value of 0 * inf (``Probe.mask_pole``): the guard changes the gradient
-                # only, so the value stays NaN and the gradient alone is compared.
-                at_pole = rows["nan_at_pole"] & ~rows["nan"]
-                gone = np.flatnonzero((rows["nan"] & other["clean"]) | (at_pole & other["finite_gradient"]))
+            gone = np.flatnonzero(_removed(rows, other, task.get("value_may_be_infinite")))
             infinite = np.flatnonzero(rows["nan"] & ~other["nan"] & ~other["clean"])
             # Witnesses whose value is finite first: a NaN behind a finite value is the one nothing else shows.
             ordered = sorted(gone, key=lambda p: (not rows["nan"][p], _point_key(
                 probe.points[base._point_index(mode, p)], probe.dtype)))
+            if rows["indices"] is None and ordered:
+                # Another probe of the copy (two calls per point checked): with the time of one, as each copy has.
+                spec = task["variants"].get(variant_key)
+                if spec is not None:
+                    label = Unit.from_json(spec["unit"]).label
+                    events.send(event="copy", module=spec["module"], function=label,
+                                copy=f"{copy_words(variant_key)}, point by point")
+                    events.send(event="call", function=f"{label} ({copy_words(variant_key)}, point by point)")
+                ordered = _removed_alone(base, changed, mode, ordered, task.get("value_may_be_infinite"))
+                gone = ordered
             modes[mode] = {"removed": int(len(gone)), "left": int(other["nan"].sum()),
                            "witnesses": [base.witness(mode, p) for p in ordered[:WITNESSES]],
                            "infinite": [base.witness(mode, p) for p in infinite[:1]]}
         out[name] = {"error": None, "modes": modes}
     return out
+
+
+def _removed(rows: dict, other: dict, value_may_be_infinite: bool):
+    """Per point (or row): whether its NaN gradient in ``rows`` is gone in ``other``, the variant's rows.
+
+    The NaN is the variant's doing only where the variant trains: a finite value and finite gradients.  Where the
+    NaN only turns into an infinite gradient, the point is outside what the function's kept elements can train on
+    as well (a scale of 1e-30 divides every element), and the select hid nothing.  A finding whose hazard shows in
+    the value too (the log of a probability that rounds to 0 is -inf) is confirmed where its rewrite into the
+    built-in makes both the value and the gradient finite."""
+    if value_may_be_infinite:
+        return rows["nan_anywhere"] & other["finite_gradient"]
+    # A mask's NaN behind the NaN value of 0 * inf (``Probe.mask_pole``): the guard changes the gradient only, so
+    # the value stays NaN and the gradient alone is compared.
+    at_pole = rows["nan_at_pole"] & ~rows["nan"]
+    return (rows["nan"] & other["clean"]) | (at_pole & other["finite_gradient"])
+
+
+def _removed_alone(base: Probe, changed: Probe, mode: str, ordered: list, value_may_be_infinite: bool) -> list:
+    """Of the points whose NaN the variant removed when all points were probed in one call (``ordered``), those
+    whose removal holds for the point on its own.
+
+    Points probed together can meet (a sum over the rank-1 probe tensor puts them in one row), and a guard decides
+    from the whole tensor (the op guard drops NaN where the op's value is not finite somewhere), so a NaN one point
+    makes by itself can be removed only because another point sits beside it.  A point whose NaN shows on its own
+    must lose it on its own; a point whose NaN needs the others (a softmax row's inf) keeps the verdict of the call
+    that held them all.  Points are checked in order, one eager call each for the original and the variant (a NaN
+    only XLA shows is not the point's own there, and keeps the call's verdict), until one holds: it and the points
+    after it are kept.  When the first ``ALONE_CHECKS`` all fail, so does the rest."""
+    for checked, position in enumerate(ordered):
+        if checked >= ALONE_CHECKS:
+            return []
+        index = base._point_index(mode, position)
+        own = base.alone(index)
+        if own is None or not own[base._witness_flag][0]:
+            return ordered[checked:]  # not its own NaN (or the point cannot run alone): the call's verdict stands
+        fixed = changed.alone(index)
+        if fixed is not None and _removed(own, fixed, value_may_be_infinite)[0]:
+            return ordered[checked:]  # this witness holds; the points after it are taken as the call showed them
+    return []
 
 
 def copy_words(key: str) -> str:
@@ -474,7 +514,7 @@ def select_mark(tf, discarded: dict):
 def op_guard(tf, discarded: dict | None = None):
     """The input guard of a finding whose sink sends its op a zero gradient: ``guard(lambda *a: op(a[0], a[1]),
     x, y)`` is ``op(x, y)``, and its gradient is the op's, except that the elements of the result whose gradient
-    coming back is 0 (or already NaN) send nothing back, as with the double where.  The op's own infinite
+    coming back is 0 (or already NaN, when the op's value is not finite somewhere) send nothing back, as with the double where.  The op's own infinite
     derivative on the other elements stays: the NaN it removes is the select's doing, nothing else.  Element-wise
     ops only (the risky ops are): each operand is spread to the result's shape, differentiated element by element,
     and summed back."""
@@ -503,7 +543,13 @@ def op_guard(tf, discarded: dict | None = None):
                     again = call(spread)
                 lanes = tape.gradient(again, spread, output_gradients=upstream,
                                       unconnected_gradients=tf.UnconnectedGradients.ZERO)
-                dropped = tf.logical_or(tf.equal(upstream, 0), tf.math.is_nan(upstream))
+                # A NaN coming back is dropped too where the op's value is not finite somewhere: the rewrite the
+                # guard stands for makes that value finite, which cures the NaN a neighbour makes of the inf (a
+                # hand-written softmax's sum spreads it over the row).  Where the op's value is finite everywhere,
+                # a NaN coming back is some other op's: dropping it would credit this finding with that op's NaN.
+                value_not_finite = tf.logical_not(tf.reduce_all(tf.math.is_finite(result)))
+                dropped = tf.logical_or(tf.equal(upstream, 0),
+                                        tf.logical_and(tf.math.is_nan(upstream), value_not_finite))
                 mask = (discarded or {}).get(__tflint_nan_select__)
                 if mask is not None and mask.shape.is_fully_defined() and result.shape.is_fully_defined():
                     try:
@@ -562,8 +608,9 @@ def build_callable(module, unit: Unit, constructor: dict | None = None):
             instance = target()
     except BaseException as error:
         if constructor:
-            where = (f"its call at line {constructor.get('line')}" if constructor.get("line") is not None
-                     else "as the test run recorded it")
+            where = ("as the test run recorded it" if constructor.get("line") is None
+                     else f"its call at {constructor['path']}:{constructor['line']}" if constructor.get("path")
+                     else f"its call at line {constructor['line']}")
             raise NotProbed(f"cannot build {constructor.get('text')} ({where}): {describe(error)}") from None
         raise NotProbed(f"cannot build {unit.name}() from its defaults: {describe(error)}") from None
     if _derives_from(target, "Layer"):
@@ -662,6 +709,7 @@ class Probe:
         self.mask_pole = False
         self.masks = [index for index, spec in enumerate(self.specs) if spec.get("masks")]
         self._siblings: dict[int, int] | None = None
+        self._alone: dict[int, dict | None] = {}  # point -> its flags probed on its own (``alone``)
         if any(spec.get("pairs") for spec in self.specs):
             # An index (``tf.gather(log_p, labels, batch_dims=1)``) takes one entry of each row: rows of two, the
             # point beside a 0 and then after it, so that one of them is the entry left out.
@@ -897,6 +945,17 @@ class Probe:
             self.points[self._point_index(mode, p)], self.dtype)))
         return {"error": None, "nan": len(positions),
                 "witnesses": [self.witness(mode, position) for position in positions[:WITNESSES]]}
+
+    def alone(self, index: int) -> dict | None:
+        """The flags of probe point ``index`` run by itself, eagerly (a batch of one, in the layout the probe
+        settled on: under XLA, each new shape would be compiled again); None when it cannot run so."""
+        if index not in self._alone:
+            try:
+                _, _, flags = self._each_point(self._runner("eager"), self.layouts[0], [index], None)
+            except BaseException:  # a batch of one does not suit the function (a fixed batch size)
+                flags = None
+            self._alone[index] = flags  # (the same point may be asked about again, for the next mode)
+        return self._alone[index]
 
     def witness(self, mode: str, position: int) -> dict:
         index = self._point_index(mode, position)

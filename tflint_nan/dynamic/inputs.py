@@ -70,7 +70,7 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
     function = _function_node(tree, unit)
     parameters = [p.name for p in unit.parameters]
     if unit.kind == "class" and function is not None:
-        plan.constructor = constructor_call(tree, unit.name)
+        plan.constructor = callsites.constructor_call(tree, unit.name, path)
         if plan.constructor is None:
             plan.constructor = recorded_constructor(recording.get(unit.name), unit.name)
             plan.recorded = plan.constructor is not None
@@ -248,7 +248,8 @@ def _recorded_layout(spec: dict, record: dict | None, dtype: str) -> None:
 
 
 def recorded_constructor(record: dict | None, name: str) -> dict | None:
-    """The constructor call the pytest plugin recorded for the class ``name``, as ``constructor_call`` gives one."""
+    """The constructor call the pytest plugin recorded for the class ``name``, as ``callsites.constructor_call``
+    gives one."""
     constructor = (record or {}).get("constructor")
     if not isinstance(constructor, dict):
         return None
@@ -355,31 +356,6 @@ def call_site_literals(tree: ast.Module, unit: Unit) -> dict[str, list[float]]:
     if not calls:
         return {}
     return {name: sorted(set(values)) for name, values in seen.items() if name not in other}
-
-
-def constructor_call(tree: ast.Module, name: str) -> dict | None:
-    """The literal arguments of the first call ``name(...)`` in the module whose arguments are all literals."""
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name):
-            continue
-        try:
-            args = [ast.literal_eval(a) for a in node.args]
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg is not None}
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            continue
-        if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
-            continue
-        if not (args or kwargs):
-            continue
-        try:
-            import json
-
-            json.dumps([args, kwargs])
-        except (TypeError, ValueError):
-            continue
-        shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
-        return {"args": args, "kwargs": kwargs, "text": f"{name}({shown})", "line": node.lineno}
-    return None
 
 
 def _operand_parameters(function, finding: Finding, source: str, parameters: set[str]) -> set[str]:
