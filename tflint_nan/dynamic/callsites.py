@@ -379,10 +379,10 @@ def index_parameters(function: ast.FunctionDef | ast.Lambda | None) -> dict[str,
 def constructor_call(tree: ast.Module, name: str, path: str | None) -> dict | None:
     """The arguments of a call ``name(...)`` whose every argument is a literal, or a name the code around the call
     binds once, to a literal (``lower, upper = -2.0, 5.0`` then ``AffineTransform(lower, upper)``): the first such
-    call in the class's own module (in the order of the source), else in the rest of the project, tests included (``project.ProjectModules
-    .callers_with_tests``).  A call inside ``with pytest.raises(...)`` is left out: it passes what the class
-    refuses.  ``{"args", "kwargs", "text", "line"}``, and ``"path"`` (as reports show paths: from the working
-    folder when it is inside it) for a call in another file; None when there is none."""
+    call in the class's own module (in the order of the source), else in the rest of the project, tests included
+    (``project.ProjectModules.callers_with_tests``).  A call inside ``with pytest.raises(...)`` is left out: it
+    passes what the class refuses.  ``{"args", "kwargs", "text", "line"}``, and ``"path"`` (as reports show paths:
+    from the working folder when it is inside it) for a call in another file; None when there is none."""
     found = _first_literal_call(tree, sorted((node for node in ast.walk(tree) if isinstance(node, ast.Call)
                                               and isinstance(node.func, ast.Name) and node.func.id == name),
                                              key=lambda call: (call.lineno, call.col_offset)), name)

@@ -514,10 +514,10 @@ def select_mark(tf, discarded: dict):
 def op_guard(tf, discarded: dict | None = None):
     """The input guard of a finding whose sink sends its op a zero gradient: ``guard(lambda *a: op(a[0], a[1]),
     x, y)`` is ``op(x, y)``, and its gradient is the op's, except that the elements of the result whose gradient
-    coming back is 0 (or already NaN, when the op's value is not finite somewhere) send nothing back, as with the double where.  The op's own infinite
-    derivative on the other elements stays: the NaN it removes is the select's doing, nothing else.  Element-wise
-    ops only (the risky ops are): each operand is spread to the result's shape, differentiated element by element,
-    and summed back."""
+    coming back is 0 (or already NaN, when the op's value is not finite somewhere) send nothing back, as with the
+    double where.  The op's own infinite derivative on the other elements stays: the NaN it removes is the
+    select's doing, nothing else.  Element-wise ops only (the risky ops are): each operand is spread to the
+    result's shape, differentiated element by element, and summed back."""
 
     def apply(function, *operands, __tflint_nan_select__=None):
         positions = [i for i, value in enumerate(operands)
