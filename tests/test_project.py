@@ -442,3 +442,48 @@ def test_a_public_method_is_judged_by_its_calls_across_the_project(tmp_path):
     forget_project_caches()
     preprocessing.write_text(preprocessing.read_text().replace("        f0 = tf.stop_gradient(f0)\n", ""))
     assert ("TFN004", 7) in codes(crepe)
+
+
+def test_an_alias_bound_under_a_version_check_and_a_relative_import_of_it(tmp_path):
+    """``tfv1 = tf.compat.v1``, with a fallback to ``tf`` for a TensorFlow without ``compat``, inside ``if``/``try``:
+    TensorFlow 1's API either way.  A summary written through it (``from .compat import tfv1 as tf``) only logs, so
+    a norm whose one use is that summary is never differentiated."""
+    write(tmp_path, "proj/__init__.py", "")
+    write(tmp_path, "proj/compat.py", """\
+        import numpy as np
+        import tensorflow as tf
+
+        if hasattr(tf, "compat"):
+            tfv1 = tf.compat.v1
+        else:
+            try:
+                tfv1 = tf.compat.v1
+            except AttributeError:
+                tfv1 = tf
+        if hasattr(np, "float128"):
+            backend = tf
+        else:
+            backend = np
+        """)
+    stats = write(tmp_path, "proj/stats.py", """\
+        import tensorflow as tf
+
+
+        def rms(x):
+            return tf.sqrt(tf.reduce_mean(tf.square(x)))
+        """)
+    write(tmp_path, "proj/summaries.py", """\
+        from .compat import tfv1 as tf
+        from .stats import rms
+
+
+        def add_rms_summary(x, name):
+            tf.summary.scalar(name + '-rms', rms(x))
+        """)
+    modules = ProjectModules(str(stats))
+    assert modules.resolve("proj.compat.tfv1.where") == "tensorflow.compat.v1.where"
+    assert modules.resolve("proj.compat.backend.where") is None  # TensorFlow or NumPy: no one meaning
+    result = lint_path(str(stats), Settings(strict=True))
+    [finding] = result.findings
+    assert finding.code == "TFN009"
+    assert finding.no_gradient == "every use of rms() in this project discards it"

@@ -377,6 +377,7 @@ class _Demand:
         # its return is the call's value; else it only steers the call)
         self._referred: dict[str, list[ast.AST]] = {}  # a name -> its reads other than as a call's function
         self.imports: dict[str, str] = {}
+        self.relative_imports: dict[str, str] = {}  # ``from ..compat import tfv1 as tf``: tf -> ..compat.tfv1
         self._module_assigned: set[str] = {target.id for statement in tree.body if isinstance(statement, ast.Assign)
                                            for target in statement.targets if isinstance(target, ast.Name)}
         self.unreachable: list[tuple[int, int, str]] = []  # (first line, last line, the statement ending the block)
@@ -431,6 +432,10 @@ class _Demand:
                     self._referred.setdefault(node.attr, []).append(node)
             elif kind is ast.Import or kind is ast.ImportFrom:
                 self.imports.update(import_bindings(node))
+                if kind is ast.ImportFrom and node.level:
+                    prefix = "." * node.level + (f"{node.module}." if node.module else "")
+                    self.relative_imports.update({alias.asname or alias.name: prefix + alias.name
+                                                  for alias in node.names if alias.name != "*"})
 
     def _find_callbacks(self) -> None:
         """Functions handed to ``tf.while_loop``, ``tf.cond``, ``tf.map_fn``...: the call is where they are called,
@@ -762,6 +767,26 @@ class _Demand:
     def _qualified(self, node: ast.expr) -> str:
         return _qualify(_dotted(node) or "", self.imports)
 
+    def _library_name(self, node: ast.expr) -> str | None:
+        """The TensorFlow or Keras name ``node`` stands for through the project's modules (``tf.summary.scalar``
+        after ``from ..compat import tfv1 as tf``, where ``tfv1`` is ``tf.compat.v1``): the one resolver's answer,
+        or None."""
+        project = self.facts.project
+        dotted = _dotted(node)
+        if project is None or dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        if head in self.relative_imports:
+            name = self.relative_imports[head] + (f".{rest}" if rest else "")
+        elif head in self.imports and self.imports[head].split(".")[0] not in knowledge.FAMILY_ROOTS:
+            name = _qualify(dotted, self.imports)
+        else:
+            return None
+        try:
+            return project.resolve(name)
+        except Exception:  # the project's modules are advice: unreadable, they resolve nothing
+            return None
+
     def demand(self, node: ast.AST, depth: int) -> str | None:
         """None when ``node``'s value may be differentiated; else why it never is."""
         if depth > self.MAX_DEPTH:
@@ -837,7 +862,7 @@ class _Demand:
         return node
 
     def _consumed_by(self, call: ast.Call, argument: ast.AST, depth: int) -> str | None:
-        name = self._qualified(call.func)
+        name = self._library_name(call.func) or self._qualified(call.func)
         if (isinstance(call.func, ast.Name) and name == call.func.id and name not in self.facts.functions
                 and name not in self._module_assigned):
             name = f"builtins.{name}"  # ``len(values)``, ``float(x)``: Python's own, unless the module rebinds it

@@ -544,7 +544,71 @@ def _read_exports(path: str, module: str) -> _Exports | None:
                 exports.names[statement.targets[0].id] = None
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             exports.names[statement.name] = None
+    for name, meaning in _conditional_aliases(tree, exports).items():
+        exports.names.setdefault(name, meaning)
     return exports
+
+
+def _conditional_aliases(tree: ast.Module, exports: _Exports) -> dict[str, str | None]:
+    """Names a module binds only inside its top-level ``if`` and ``try`` statements, to dotted names (``tfv1 =
+    tf.compat.v1`` under a version check, ``tfv1 = tf`` where ``tf.compat`` is missing): what they stand for when
+    every binding agrees.  One pair disagrees by design and still has one meaning: ``tf.compat.v1`` with a fallback
+    to ``tf`` is TensorFlow 1's API either way (the fallback runs only on a TensorFlow 1 without ``compat``)."""
+    bound: dict[str, set[str | None]] = {}
+    blocks = [statement for statement in tree.body if isinstance(statement, (ast.If, ast.Try))]
+    while blocks:
+        block = blocks.pop()
+        handlers = [handler.body for handler in getattr(block, "handlers", ())]
+        for body in (block.body, block.orelse, getattr(block, "finalbody", []), *handlers):
+            for statement in body:
+                if isinstance(statement, (ast.If, ast.Try)):
+                    blocks.append(statement)
+                    continue
+                for node in ast.walk(statement):
+                    if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom,
+                                             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For,
+                                             ast.With)):
+                        continue
+                    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                            node.targets[0], ast.Name) and node is statement:
+                        dotted = dotted_name(node.value)
+                        meaning = None
+                        if dotted is not None:
+                            head, _, rest = dotted.partition(".")
+                            root = exports.names.get(head, head if head in TARGET_ROOTS else None)
+                            meaning = f"{root}.{rest}" if root and rest else root
+                        bound.setdefault(node.targets[0].id, set()).add(meaning)
+                    else:  # any other binding in a branch: its meaning is not one dotted name
+                        for target in _bound_names(node):
+                            bound.setdefault(target, set()).add(None)
+    found: dict[str, str | None] = {}
+    for name, meanings in bound.items():
+        if meanings == {"tensorflow.compat.v1", "tensorflow"}:
+            found[name] = "tensorflow.compat.v1"
+        elif len(meanings) == 1:
+            found[name] = next(iter(meanings))
+        else:
+            found[name] = None
+    return found
+
+
+def _bound_names(node: ast.AST) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [alias.asname or alias.name.split(".")[0] for alias in node.names]
+    targets = (node.targets if isinstance(node, ast.Assign) else [node.target] if hasattr(node, "target")
+               else [item.optional_vars for item in node.items if item.optional_vars is not None])
+    names: list[str] = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, ast.Name):
+            names.append(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            targets.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
+    return names  # (``tf.layers = ...`` binds no name: it sets an attribute)
 
 
 def _number(node: ast.expr) -> float | None:
