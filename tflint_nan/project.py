@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
-from .knowledge import INTERNAL_SPELLINGS
+from .knowledge import INTERNAL_SPELLINGS, TF_V1_TOP
 from .syntax import child_nodes, walk
 
 INTERNAL_PREFIX = "tensorflow.python."
@@ -583,8 +583,8 @@ def _conditional_aliases(tree: ast.Module, exports: _Exports) -> dict[str, str |
                             bound.setdefault(target, set()).add(None)
     found: dict[str, str | None] = {}
     for name, meanings in bound.items():
-        if meanings == {"tensorflow.compat.v1", "tensorflow"}:
-            found[name] = "tensorflow.compat.v1"
+        if meanings == set(TF_V1_TOP):
+            found[name] = TF_V1_TOP[0]  # TensorFlow 1's API, as TensorFlow 2 spells it
         elif len(meanings) == 1:
             found[name] = next(iter(meanings))
         else:
