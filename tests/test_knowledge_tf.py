@@ -975,3 +975,24 @@ def test_every_float_width_message_pattern_matches_something_tensorflow_says():
     messages = [_clash_message(operation, tf.float32, tf.float64) for operation in _WIDTH_CLASHES.values()]
     for pattern in kb.FLOAT_WIDTH_MISMATCH_ERRORS:
         assert any(re.search(pattern, message) for message in messages), pattern
+
+
+SESSION_FACTORY_NAMES = sorted(name for name in kb.SESSION_FACTORIES if is_live(name))
+
+
+@pytest.mark.parametrize("name", SESSION_FACTORY_NAMES)
+def test_a_session_factory_exists_and_its_run_takes_fetches(name):
+    factory = resolve(name)
+    run = getattr(factory, "run", None) or tf.compat.v1.Session.run  # get_default_session() returns a Session
+    assert kb.SESSION_FETCHES in inspect.signature(run).parameters
+
+
+def test_what_a_session_fetches_comes_back_as_numpy_values_without_a_gradient():
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [2])
+        norm = tf.sqrt(tf.reduce_sum(tf.square(x)))
+        with tf.compat.v1.Session(graph=graph) as session:
+            fetched = session.run({"norm": norm}, feed_dict={x: [3.0, 4.0]})
+    assert isinstance(fetched["norm"], np.floating) and fetched["norm"] == 5.0
+    assert not tf.is_tensor(fetched["norm"])  # a NumPy value: no tape, no graph, no gradient reaches it

@@ -487,3 +487,83 @@ def test_an_alias_bound_under_a_version_check_and_a_relative_import_of_it(tmp_pa
     [finding] = result.findings
     assert finding.code == "TFN009"
     assert finding.no_gradient == "every use of rms() in this project discards it"
+
+
+_AGENT = """\
+    import tensorflow as tf
+
+
+    def norm(t):
+        return tf.sqrt(tf.reduce_sum(tf.square(t)))
+
+
+    class Agent:
+        def build(self, loss, params):
+            grads = tf.gradients(loss, params)
+            train_op = tf.compat.v1.train.GradientDescentOptimizer(0.1).apply_gradients(zip(grads, params))
+            grad_norm = norm(grads[0])
+            self.fetches = [train_op, loss, grad_norm]
+
+        def step(self, feed):
+            return self.sess.run(self.fetches, feed)
+    """
+
+
+def _no_gradient(path: Path) -> list[str | None]:
+    result = lint_path(str(path), Settings(strict=True))
+    assert result.error is None, result.error
+    return [finding.no_gradient for finding in result.findings]
+
+
+def test_a_value_stored_on_self_that_only_a_session_fetches_is_not_differentiated(tmp_path):
+    write(tmp_path, "proj/__init__.py", "")
+    agent = write(tmp_path, "proj/agent.py", _AGENT)
+    [reason] = _no_gradient(agent)
+    assert reason == ("every use of norm() in this module discards it")
+    forget_project_caches()
+    # A subclass in the same module that fetches it in its own way: still only fetched.
+    write(tmp_path, "proj/agent.py", _AGENT + """\
+
+    class LoggingAgent(Agent):
+        def log(self, feed):
+            print(tf.compat.v1.get_default_session().run(self.fetches[2:], feed_dict=feed))
+    """)
+    assert _no_gradient(agent) == [reason]
+
+
+def test_a_value_stored_on_self_that_something_else_may_differentiate_stays_reported(tmp_path):
+    write(tmp_path, "proj/__init__.py", "")
+    agent = write(tmp_path, "proj/agent.py", _AGENT)
+    # Another module of the project reads the attribute of an agent: what it does with it is not followed.
+    write(tmp_path, "proj/train.py", """\
+        import tensorflow as tf
+
+
+        def extra_loss(agent):
+            return tf.add_n(agent.fetches[1:])
+        """)
+    assert _no_gradient(agent) == [None]
+    forget_project_caches()
+    (tmp_path / "proj/train.py").unlink()
+    # A method of the class hands it to the optimizer.
+    write(tmp_path, "proj/agent.py", _AGENT + """\
+
+        def regularise(self, optimizer):
+            return optimizer.minimize(self.fetches[2])
+    """)
+    assert _no_gradient(agent) == [None]
+    forget_project_caches()
+    # Read by its spelling (getattr): not followed.
+    write(tmp_path, "proj/agent.py", _AGENT + """\
+
+        def fetch(self, name):
+            return getattr(self, name)
+
+        def named(self):
+            return self.fetch("fetches")
+    """)
+    assert _no_gradient(agent) == [None]
+    forget_project_caches()
+    # Fetched by something that is not a session.
+    write(tmp_path, "proj/agent.py", _AGENT.replace("self.sess.run(", "self.runner.run("))
+    assert _no_gradient(agent) == [None]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Iterable, Protocol
 
 import libcst as cst
@@ -376,6 +376,8 @@ class _Demand:
         self.callback_sites: dict[str, list[tuple[ast.Call, bool]]] = {}  # function name -> (runner call, whether
         # its return is the call's value; else it only steers the call)
         self._referred: dict[str, list[ast.AST]] = {}  # a name -> its reads other than as a call's function
+        self.attribute_reads: dict[str, list[ast.Attribute]] = {}  # ``<anything>.name`` read -> those reads
+        self.strings: set[str] = set()  # the module's string constants (``getattr(self, "name")`` reads ``name``)
         self.imports: dict[str, str] = {}
         self.relative_imports: dict[str, str] = {}  # ``from ..compat import tfv1 as tf``: tf -> ..compat.tfv1
         self._module_assigned: set[str] = {target.id for statement in tree.body if isinstance(statement, ast.Assign)
@@ -426,10 +428,15 @@ class _Demand:
                 parent = self.parents.get(node)
                 if not (isinstance(parent, ast.Call) and parent.func is node):
                     self._referred.setdefault(node.id, []).append(node)
-            elif kind is ast.Attribute and type(node.value) is ast.Name and node.value.id in ("self", "cls"):
-                parent = self.parents.get(node)
-                if not (isinstance(parent, ast.Call) and parent.func is node):
-                    self._referred.setdefault(node.attr, []).append(node)
+            elif kind is ast.Attribute:
+                if type(node.ctx) is ast.Load:
+                    self.attribute_reads.setdefault(node.attr, []).append(node)
+                if type(node.value) is ast.Name and node.value.id in ("self", "cls"):
+                    parent = self.parents.get(node)
+                    if not (isinstance(parent, ast.Call) and parent.func is node):
+                        self._referred.setdefault(node.attr, []).append(node)
+            elif kind is ast.Constant and type(node.value) is str:
+                self.strings.add(node.value)
             elif kind is ast.Import or kind is ast.ImportFrom:
                 self.imports.update(import_bindings(node))
                 if kind is ast.ImportFrom and node.level:
@@ -823,6 +830,9 @@ class _Demand:
             names = _unpacked_names(targets)
             if names:  # ``count, w = tf.while_loop(...)``: the value reaches every name it is unpacked into
                 return self._variable(names, node, depth)
+            if all(isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                   and target.value.id == "self" for target in targets):
+                return self._stored_on_self(targets, node, depth)
             function = self.enclosing.get(self._first_call_or_name(node), "")
             if all(isinstance(target, ast.Subscript) and self._is_numpy_array(target, function, 0)
                    for target in targets):
@@ -862,6 +872,8 @@ class _Demand:
         return node
 
     def _consumed_by(self, call: ast.Call, argument: ast.AST, depth: int) -> str | None:
+        if self._fetched_by_session(call, argument):
+            return "its value is only fetched by Session.run(), which returns NumPy values"
         name = self._library_name(call.func) or self._qualified(call.func)
         if (isinstance(call.func, ast.Name) and name == call.func.id and name not in self.facts.functions
                 and name not in self._module_assigned):
@@ -891,6 +903,85 @@ class _Demand:
                 and isinstance(call.func.value, ast.Name)):
             return self._added_to(call.func.value, call, depth)
         return None
+
+    def _fetched_by_session(self, call: ast.Call, argument: ast.AST) -> bool:
+        """``sess.run(fetches, feed_dict)`` with ``argument`` as the fetches: TensorFlow 1's session evaluates them
+        and hands back NumPy values.  The session is known by the name it is called on (``knowledge.SESSION_NAMES``)
+        or the call that makes it (``tf.compat.v1.get_default_session().run(x)``)."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "run"):
+            return False
+        keyword = self.parents.get(argument)
+        if not ((call.args and call.args[0] is argument) or (
+                isinstance(keyword, ast.keyword) and keyword.arg == knowledge.SESSION_FETCHES)):
+            return False
+        receiver = func.value
+        if isinstance(receiver, ast.Call):
+            return _qualify(_dotted(receiver.func) or "", self.imports) in knowledge.SESSION_FACTORIES
+        return isinstance(receiver, (ast.Name, ast.Attribute)) and _last(_dotted(receiver)) in knowledge.SESSION_NAMES
+
+    def _stored_on_self(self, targets: list[ast.Attribute], value: ast.AST, depth: int) -> str | None:
+        """``self.fetches = [train_op, norm]`` in a method: the value goes where the attribute's reads take it."""
+        klass = self._method_class(self.enclosing.get(self._first_call_or_name(value), ""))
+        if klass is None:
+            return None
+        reasons = []
+        for target in targets:
+            name = target.attr
+            reason = self._answer(("attribute", klass, name),
+                                  partial(self._attribute_demand, klass, name, depth))
+            if reason is None:
+                return None
+            reasons.append(reason)
+        return reasons[0]
+
+    def _attribute_demand(self, klass: str, name: str, depth: int) -> str | None:
+        """Whether some read of ``self.<name>`` may differentiate what a method of ``klass`` stores there.  Known
+        only where every read is one: ``self.<name>`` in a method of the class or of a subclass in this module, no
+        other object's ``.<name>`` read here, the name not spelled as a string (``getattr``), and no other module of
+        the project reading an attribute of that name (a base class elsewhere, a caller of the object).  A value
+        stored and never read is assumed differentiated, as a function nobody here calls is."""
+        reads = self.attribute_reads.get(name, ())
+        if not reads or name in self.strings:
+            return None
+        project = self.facts.project
+        if project is not None and project.attribute_read_elsewhere(name) is not False:
+            return None
+        classes = self._class_and_subclasses(klass)
+        reasons = []
+        for read in reads:
+            if not (isinstance(read.value, ast.Name) and read.value.id == "self"):
+                return None
+            if self._method_class(self.enclosing.get(read.value, "")) not in classes:
+                return None
+            reason = self.demand(read, depth + 1)
+            if reason is None:
+                return None
+            reasons.append(reason)
+        return f"it is stored as self.{name}, and every read of that ends so: {reasons[0]}"
+
+    def _method_class(self, function: str) -> str | None:
+        """The class whose method ``function`` is, or holds it (a closure in a method sees its ``self``)."""
+        while function:
+            definition = self.facts.functions.get(function)
+            if definition is None:
+                return None
+            if definition.class_qualname is not None:
+                return definition.class_qualname
+            function = definition.parent or ""
+        return None
+
+    def _class_and_subclasses(self, klass: str) -> set[str]:
+        bases = self.facts._class_bases
+        found = {klass}
+        grown = True
+        while grown:
+            names = {_last(qualname) for qualname in found}
+            more = {qualname for qualname, written in bases.items()
+                    if qualname not in found and any(_last(base) in names for base in written)}
+            found |= more
+            grown = bool(more)
+        return found
 
     def _declared_numpy_elsewhere(self, name: str, call: ast.Call, argument: ast.AST) -> str | None:
         """A function of another module of the project that declares the parameter ``argument`` binds a NumPy

@@ -1067,6 +1067,15 @@ NO_DEMAND_METHODS = frozenset({"numpy", "item", "tolist", "assign", "assign_add"
                                "scatter_update", "scatter_nd_update", "print", "Print", "Assert",
                                # TensorFlow Probability's hidden Markov model: the most likely states, integers
                                "posterior_mode"})
+# TensorFlow 1's ``Session.run(fetches, feed_dict)``: what it fetches comes back as NumPy values, which carry no
+# gradient.  A session is known by what ``.run`` is called on: an object of one of these names (``self.sess``), or
+# one of these calls (``tf.compat.v1.get_default_session()``).
+SESSION_NAMES = frozenset({"sess", "session", "_sess", "_session", "tf_session", "default_session"})
+SESSION_FACTORIES = qualified(tf_v1=("Session", "InteractiveSession", "get_default_session")) | {
+    f"{top}.train.{name}" for top in TF_V1_TOP
+    for name in ("MonitoredSession", "MonitoredTrainingSession", "SingularMonitoredSession")}
+# The parameter of ``Session.run`` that names what it fetches.
+SESSION_FETCHES = "fetches"
 # Annotations that declare a NumPy array: a parameter annotated so takes NumPy values, which carry no gradient.
 NUMPY_ARRAY_TYPES = frozenset({"numpy.ndarray", "numpy.typing.NDArray"})
 # Methods of a NumPy array that return a NumPy array.

@@ -193,6 +193,30 @@ class ProjectModules:
             sites.extend(CallSite(path, call) for call in calls.get(method, ()))
         return sites
 
+    def attribute_read_elsewhere(self, name: str) -> bool | None:
+        """Whether a module of the project other than the linted one reads an attribute ``name`` of anything
+        (``agent.fetches``, ``self.fetches`` in a base class), tests included; None when that cannot be known."""
+        root = self.root()
+        if root is None or self.path is None:
+            return None
+        files = _project_files(root)
+        self._searched.add(root)
+        if files is None:
+            return None
+        needle = name.encode()
+        for path in files:
+            if path == self.path:
+                continue
+            words = _words(path)
+            if words is None:
+                return None
+            if needle not in words:
+                continue
+            calls, values = _method_index(path)
+            if name in values or name in calls or "*" in values:
+                return True
+        return False
+
     def resolve(self, name: str) -> str | None:
         """The TensorFlow or Keras name that ``name`` (a qualified name in the linted file) stands for, or None."""
         if self.internal_modules and name.startswith(INTERNAL_PREFIX):
