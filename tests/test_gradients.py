@@ -138,6 +138,50 @@ SILENT_BY_DEMAND = {
             logs = tf.where(x > 0., tf.math.log(x), 0.)
             return sess.run(logs)
         """,
+    # A value passed to a helper comes back to the call it went in through, not to the helper's other callers.
+    "a value through a shared helper into a summary": """
+        def pad(x):
+            return tf.pad(x, [[1, 1]])
+
+        def norms(a, b):
+            logs = tf.where(a > 0., tf.math.log(a), 0.)
+            tf.summary.histogram("logs", pad(logs))
+            return pad(b)
+        """,
+    "a value through a method of an object built in place into a summary": """
+        class Summarizer:
+            def reduce(self, t):
+                return tf.reduce_mean(t)
+
+        def stats(x):
+            logs = tf.where(x > 0., tf.math.log(x), 0.)
+            tf.summary.scalar("m", Summarizer().reduce(logs))
+        """,
+    # A parameter that has a function's name is not that function handed around.
+    "a helper whose name a parameter elsewhere shadows": """
+        def safe_log(x):
+            return tf.where(x > 0., tf.math.log(x), 0.)
+
+        def blend(a, safe_log):
+            return a * safe_log
+
+        def log_stats(x):
+            tf.summary.histogram("h", safe_log(x))
+        """,
+    # A lambda's parameter and a comprehension's variable are not the function's variable of the same name.
+    "a variable whose name a lambda and a comprehension rebind": """
+        def stats(x, batches):
+            logs = tf.where(x > 0., tf.math.log(x), 0.)
+            act = lambda logs: some_library.act(logs)
+            outs = [some_library.f(logs) for logs in batches]
+            tf.summary.histogram("h", logs)
+            return act, outs
+        """,
+    # A network written as straight-line code: sixty layers between the op and the summary.
+    "a value that reaches a summary through sixty layers": (
+        "def tower(x):\n    h = tf.where(x > 0., tf.math.log(x), 0.)\n"
+        + "    h = tf.nn.relu(tf.concat([h, h], axis=1))\n" * 60
+        + "    tf.summary.histogram('h', h)\n"),
     "a clamp of a root only a summary reads": """
         def log_norms(r):
             tf.summary.scalar("floor", tf.reduce_mean(tf.maximum(tf.sqrt(r), 1e-6)))
@@ -509,6 +553,14 @@ STILL_REPORTED = {
     # ``.run`` of something that is not known to be a session may differentiate (a distribution strategy's runs).
     "run by an object that is not a session": (
         "def f(x, runner):\n    logs = tf.where(x > 0., tf.math.log(x), 0.)\n    return runner.run(logs)\n", "high"),
+    # The helper's value comes back to a call whose value is returned: differentiated, whatever its other calls do.
+    "a value through a shared helper that is returned": (
+        "def pad(x):\n    return tf.pad(x, [[1, 1]])\n\n"
+        "def norms(a, b):\n    logs = tf.where(a > 0., tf.math.log(a), 0.)\n"
+        "    tf.summary.histogram('b', pad(b))\n    return pad(logs)\n", "high"),
+    "a value through a method of an object built in place that is returned": (
+        "class Doubler:\n    def apply(self, t):\n        return 2. * t\n\n"
+        "def f(x):\n    return Doubler().apply(tf.where(x > 0., tf.math.log(x), 0.))\n", "high"),
     "attribute assigned a variable": (
         "class L(keras.layers.Layer):\n    def build(self, s):\n        self.t = self.add_weight(shape=())\n\n"
         "    def call(self, x):\n        return tf.where(x > 0., x, x / self.t)\n", "low"),

@@ -19,6 +19,7 @@ Unknown means differentiable: a finding is only ever silenced on positive eviden
 from __future__ import annotations
 
 import ast
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Iterable, Protocol
@@ -362,6 +363,10 @@ class _Demand:
     """
 
     MAX_DEPTH = 80
+    # A value followed forward through a network written as straight-line code (a FlowNet's forty layers, each a
+    # variable and a call) takes a few steps per layer; questions met again are memoised, so depth costs little.
+    # Deep questions need the analysis thread's recursion limit (``lint.run_with_deep_stack``).
+    MAX_DEMAND_DEPTH = 400
 
     def __init__(self, facts: ModuleFacts, tree: ast.Module):
         self.facts = facts
@@ -385,6 +390,9 @@ class _Demand:
         self.unreachable: list[tuple[int, int, str]] = []  # (first line, last line, the statement ending the block)
         self._memo: dict[tuple, str | None] = {}
         self._in_progress: set[tuple] = set()  # demand questions being answered further up the stack
+        # The calls the value being followed entered through a parameter, innermost last, each with the function
+        # it called: a ``return`` of that function hands the value back to that call, not to every caller.
+        self._entered: tuple[tuple[str, ast.Call], ...] = ()
         self._assumed = 0  # how often an answer assumed that a question in progress finds no demand
         self._ranges: dict[tuple[str, str], IntervalSet] = {}
         self._globals: set[str] | None = None  # names some function declares global
@@ -424,6 +432,8 @@ class _Demand:
                     self.call_sites.setdefault(name, []).append(node)
             elif kind is ast.Name and type(node.ctx) is ast.Load:
                 self.enclosing[node] = function
+                if self._bound_by_expression(node):
+                    continue  # a lambda's parameter, a comprehension's variable: neither the function's nor the module's
                 self.loads.setdefault(f"{function}:{node.id}", []).append(node)
                 parent = self.parents.get(node)
                 if not (isinstance(parent, ast.Call) and parent.func is node):
@@ -444,6 +454,33 @@ class _Demand:
                     self.relative_imports.update({alias.asname or alias.name: prefix + alias.name
                                                   for alias in node.names if alias.name != "*"})
 
+    def _bound_by_expression(self, name: ast.Name) -> bool:
+        """Whether ``name`` is read inside a lambda that binds it as a parameter, or a comprehension that binds it
+        as a variable (outside its first iterable, which the enclosing scope evaluates)."""
+        child: ast.AST = name
+        node = self.parents.get(name)
+        while node is not None and not isinstance(node, ast.stmt):
+            if isinstance(node, ast.Lambda):
+                arguments = node.args
+                if name.id in {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                               *(v for v in (arguments.vararg, arguments.kwarg) if v is not None))}:
+                    return True
+            elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                first = node.generators[0]
+                if child is not first or self._evaluated_in(name, first) is not first.iter:
+                    if any(isinstance(target, ast.Name) and target.id == name.id
+                           for generator in node.generators for target in walk(generator.target)):
+                        return True
+            child, node = node, self.parents.get(node)
+        return False
+
+    def _evaluated_in(self, name: ast.Name, generator: ast.comprehension) -> ast.AST | None:
+        """The field of ``generator`` (its target, iterable or a condition) that holds ``name``."""
+        node = name
+        while node is not None and self.parents.get(node) is not generator:
+            node = self.parents.get(node)
+        return node
+
     def _find_callbacks(self) -> None:
         """Functions handed to ``tf.while_loop``, ``tf.cond``, ``tf.map_fn``...: the call is where they are called,
         and their return value goes where the call's goes (``knowledge.CALLBACK_RUNNERS``).  Any other read of a
@@ -460,12 +497,29 @@ class _Demand:
                     if argument is not None and not any(isinstance(a, ast.Starred) for a in call.args[:position]):
                         handed[argument] = (call, gives_value)
         for name, reads in self._referred.items():
+            # A read inside a function that binds the name itself (a parameter ``pad`` beside a module function
+            # ``pad``) is of its own variable, not of the function.
+            reads = [read for read in reads if not (
+                isinstance(read, ast.Name) and self._bound_locally(read.id, self.enclosing.get(read, "")))]
+            if not reads:
+                continue
             if all(read in handed for read in reads):
                 for read in reads:
                     self.callback_sites.setdefault(name, []).append(handed[read])
             else:
                 self.escapes.add(name)
         self._handed_callables = handed
+
+    def _bound_locally(self, name: str, function: str) -> bool:
+        """Whether ``name`` read in ``function`` is a variable of that function or of one enclosing it."""
+        while function:
+            definition = self.facts.functions.get(function)
+            if definition is None:
+                return False
+            if name in _local_bindings(definition.node):
+                return True
+            function = definition.parent or ""
+        return False
 
     _ENDS_BLOCK = {ast.Return: "return", ast.Raise: "raise", ast.Continue: "continue", ast.Break: "break"}
 
@@ -796,7 +850,7 @@ class _Demand:
 
     def demand(self, node: ast.AST, depth: int) -> str | None:
         """None when ``node``'s value may be differentiated; else why it never is."""
-        if depth > self.MAX_DEPTH:
+        if depth > self.MAX_DEMAND_DEPTH:
             return None
         parent = self.parents.get(node)
         if parent is None:
@@ -928,8 +982,8 @@ class _Demand:
         reasons = []
         for target in targets:
             name = target.attr
-            reason = self._answer(("attribute", klass, name),
-                                  partial(self._attribute_demand, klass, name, depth))
+            with self._calls_entered(()):  # read in other methods, whatever call stored it
+                reason = self._answer(("attribute", klass, name), partial(self._attribute_demand, klass, name, depth))
             if reason is None:
                 return None
             reasons.append(reason)
@@ -1055,6 +1109,23 @@ class _Demand:
             klass = owner.class_qualname if owner is not None else None
             method = f"{klass}.{func.attr}" if klass else None
             return method if method in self.facts.functions else None
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+                and not self._rebound(func.value.func.id)):
+            # ``FlowNet2S().graph_structure(x)``: a method of a class of this module, on an object built here.
+            return self._method_of(self.facts._class_by_name.get(func.value.func.id), func.attr)
+        return None
+
+    def _method_of(self, klass: str | None, name: str, depth: int = 0) -> str | None:
+        """The method ``name`` of ``klass`` (a class of this module), its own or inherited from a class of this
+        module; None where a base outside the module may define it."""
+        if klass is None or depth > 10:
+            return None
+        if f"{klass}.{name}" in self.facts.functions:
+            return f"{klass}.{name}"
+        for base in self.facts._class_bases.get(klass, ()):
+            found = self._method_of(self.facts._class_by_name.get(base), name, depth + 1)
+            if found is not None:
+                return found
         return None
 
     def _rebound(self, name: str) -> bool:
@@ -1084,7 +1155,21 @@ class _Demand:
             return None  # *args, **kwargs: not followed
         if _is_numpy_annotation(_annotation(definition.node, parameter), self.imports):
             return f"{_last(callee)}() declares its {parameter} a NumPy array, which carries no gradient"
-        return self._answer(("passed", callee, parameter), lambda: self._parameter_demand(callee, parameter, depth))
+        if any(entered == callee for entered, _ in self._entered):
+            # A function that calls itself: its returns go to every caller, as they did before it was entered.
+            return self._answer(("passed", callee, parameter),
+                                lambda: self._parameter_demand(callee, parameter, depth))
+        with self._calls_entered((*self._entered, (callee, call))):
+            return self._answer(("passed", callee, parameter),
+                                lambda: self._parameter_demand(callee, parameter, depth))
+
+    @contextmanager
+    def _calls_entered(self, entered: tuple[tuple[str, ast.Call], ...]):
+        saved, self._entered = self._entered, entered
+        try:
+            yield
+        finally:
+            self._entered = saved
 
     def _parameter_demand(self, callee: str, parameter: str, depth: int) -> str | None:
         reason = self.facts.function_reason(callee)
@@ -1109,6 +1194,7 @@ class _Demand:
         (a loop-carried variable, a function's result passed back into it) reaches nothing differentiated by that
         path, so a question met again while it is being answered assumes no demand.  When the answer turns out to
         be "differentiated", the answers cached under that assumption are dropped."""
+        key = (key, tuple(id(call) for _, call in self._entered))  # an answer holds for the calls it was asked in
         if key in self._in_progress:
             self._assumed += 1
             return self._CYCLE
@@ -1127,6 +1213,12 @@ class _Demand:
         return reason
 
     def _variable(self, targets: list[ast.Name], value: ast.AST, depth: int) -> str | None:
+        """Where the value assigned to ``targets`` goes: every later read (memoised: a value read twice per layer,
+        as a residual network reads it, would otherwise be followed along every path through the layers)."""
+        key = ("variable", id(self.parents.get(value, value)), tuple(target.id for target in targets))
+        return self._answer(key, lambda: self._variable_uses(targets, value, depth))
+
+    def _variable_uses(self, targets: list[ast.Name], value: ast.AST, depth: int) -> str | None:
         function = self.enclosing.get(self._first_call_or_name(value), "")
         if not function:
             return None  # a module-level name: other modules may import it
@@ -1183,10 +1275,17 @@ class _Demand:
         return name in self._closure_reads.get(function, ())
 
     def _returned(self, function: str | None, index: int | None, depth: int) -> str | None:
+        """Where a value returned by ``function`` goes: to the call it entered ``function`` through, when it
+        came in as an argument (``pad(x)`` hands ``x`` back to that call only); else to every caller."""
         if not function:
             return None
-        return self._answer((function, index), lambda: self.facts.function_reason(function) or self._callers_discard(
-            function, index, depth))
+        if self._entered and self._entered[-1][0] == function:
+            call = self._entered[-1][1]
+            with self._calls_entered(self._entered[:-1]):
+                return self.demand(call, depth + 1) if index is None else self._element(call, index, depth)
+        with self._calls_entered(()):  # every caller: no longer inside the calls the value came in through
+            return self._answer((function, index), lambda: self.facts.function_reason(
+                function) or self._callers_discard(function, index, depth))
 
     def _callers_discard(self, function: str, index: int | None, depth: int) -> str | None:
         name = _last(function)
@@ -1310,6 +1409,34 @@ def _parameter_bound(definition: ast.AST, call: ast.Call, argument: ast.AST, par
     if isinstance(parent, ast.keyword) and parent.arg is not None:
         return parent.arg if parent.arg in {*positional, *(a.arg for a in arguments.kwonlyargs)} else None
     return None
+
+
+@lru_cache(maxsize=4096)
+def _local_bindings(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The variables a function binds in its own scope: its parameters, and what its body assigns, imports or
+    catches, less those it declares ``global`` or ``nonlocal``.  Functions and classes it defines are left out (their
+    names are read as functions), and so are comprehensions and lambdas, scopes of their own."""
+    arguments = function.args
+    names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    declared: set[str] = set()
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # another scope; the name it binds is a function's, which the reads of functions are about
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        stack.extend(ast.iter_child_nodes(node))
+    return frozenset(names - declared)
 
 
 def _unpacked_names(targets: list[ast.expr]) -> list[ast.Name]:

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from .. import knowledge
+from ..lint import run_with_deep_stack
 
 # Names of objects that hold configuration: a lookup in one of them is a hyperparameter, never a tensor that trains.
 CONFIGURATION_NAMES = frozenset({"config", "cfg", "conf", "configs", "hparams", "hps", "hp", "flags", "FLAGS", "args",
@@ -172,9 +173,9 @@ def _site_reason(site: CallSite, facts) -> str | None:
             facts = ModuleFacts(site.tree, ProjectModules(site.path))
         except Exception:
             return None
-    try:
-        return (facts.function_reason(site.caller) if site.caller else None) or facts.unused_result(
-            site.call.lineno, site.call.col_offset)
+    try:  # deep questions of demand need the analysis thread's recursion limit
+        return run_with_deep_stack(lambda: (facts.function_reason(site.caller) if site.caller else None)
+                                   or facts.unused_result(site.call.lineno, site.call.col_offset))
     except Exception:
         return None
 
