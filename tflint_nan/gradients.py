@@ -467,10 +467,10 @@ class _Demand:
                     return True
             elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
                 first = node.generators[0]
-                if child is not first or self._evaluated_in(name, first) is not first.iter:
-                    if any(isinstance(target, ast.Name) and target.id == name.id
-                           for generator in node.generators for target in walk(generator.target)):
-                        return True
+                outer = child is first and self._evaluated_in(name, first) is first.iter  # the enclosing scope's
+                if not outer and any(isinstance(target, ast.Name) and target.id == name.id
+                                     for generator in node.generators for target in walk(generator.target)):
+                    return True
             child, node = node, self.parents.get(node)
         return False
 
