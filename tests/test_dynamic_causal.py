@@ -84,6 +84,18 @@ def test_a_guard_is_not_credited_with_a_nan_that_another_op_sends_back(report):
     assert division["cause"] == "the TFN004 finding at line 9, column 30 (tf.pow(ratio, n)) removes it"
 
 
+def test_two_divisions_by_the_same_degenerate_value_are_each_confirmed_with_the_other_guarded(report):
+    """At n = 1 both discarded branches divide by 0, and each sends NaN back to n through the product its quotient
+    multiplies: guarding one division leaves the other's NaN, and their op guards leave the products' NaN.  With
+    the other division's divisor guarded, guarding this one's removes the NaN: each is confirmed."""
+    verdicts, _ = report
+    divisions = verdicts["power_law_mass.py"]
+    assert [v["row"] for v in divisions] == [10, 11]
+    for verdict in divisions:
+        assert verdict["verdict"] == "confirmed", verdict["text"]
+        assert verdict["inputs"] == {"n": 1.0} and verdict["check"] == "divisor"
+
+
 def test_a_label_gather_is_probed_with_rows_of_two_classes_and_integer_labels(report):
     verdicts, _ = report
     [verdict] = verdicts["label_gather_loss.py"]
@@ -171,7 +183,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 26 confirmed, 6 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
+    assert "Dynamic: 28 confirmed, 6 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
     assert "Not probed: 1 calling it failed." in done.stderr
 
 

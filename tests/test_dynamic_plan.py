@@ -651,3 +651,27 @@ def test_a_class_is_built_from_literals_or_names_bound_once_to_one():
     assert found == {"args": [4.0], "kwargs": {"offset": 0.5}, "text": "Scaled(4.0, offset=0.5)", "line": 21}
     without = CONSTRUCTOR_CALLS[:CONSTRUCTOR_CALLS.index("def unpacked")]
     assert constructor_call(ast.parse(without), "Scaled", None) is None
+
+
+def test_a_division_is_read_only_by_its_select_inline_or_through_a_variable_that_nothing_else_reads():
+    from helpers import lint
+    from tflint_nan.dynamic.inputs import read_only_by_its_select
+
+    source = textwrap.dedent("""\
+        import tensorflow as tf
+
+
+        def f(n, x):
+            use_log = tf.abs(n - 1.) < 1e-5
+            inline = tf.where(use_log, x, 1. / (1. - n))
+            tail = x / (1. - n)
+            kept = tf.where(use_log, x, tail)
+            shared = x / (1. - n)
+            both = tf.where(use_log, x, shared) + tf.square(shared)
+            return inline + kept + both
+        """)
+    by_line = {finding.line: finding for finding in lint(source, strict=True) if finding.code == "TFN003"}
+    assert sorted(by_line) == [6, 7, 9]
+    assert read_only_by_its_select(by_line[6], source)  # inside the select's call
+    assert read_only_by_its_select(by_line[7], source)  # a variable only the select reads
+    assert not read_only_by_its_select(by_line[9], source)  # a square reads it too, on every element

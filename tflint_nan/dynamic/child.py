@@ -381,7 +381,10 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
             other = changed.rows.get(mode)
             if other is None or len(other["nan"]) != len(rows["nan"]) or rows["indices"] != other["indices"]:
                 continue
-            gone = np.flatnonzero(_removed(rows, other, task.get("value_may_be_infinite")))
+            # The divisors guarded in every division a select reads (``confirm``): the guard puts 1 where a divisor
+            # is 0, which only the selects discard, so a point counts only where the value stays the same.
+            keeps_value = " divided " in variant_key and not task.get("value_may_be_infinite")
+            gone = np.flatnonzero(_removed(rows, other, task.get("value_may_be_infinite"), keeps_value))
             infinite = np.flatnonzero(rows["nan"] & ~other["nan"] & ~other["clean"])
             # Witnesses whose value is finite first: a NaN behind a finite value is the one nothing else shows.
             ordered = sorted(gone, key=lambda p: (not rows["nan"][p], _point_key(
@@ -394,7 +397,8 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
                     events.send(event="copy", module=spec["module"], function=label,
                                 copy=f"{copy_words(variant_key)}, point by point")
                     events.send(event="call", function=f"{label} ({copy_words(variant_key)}, point by point)")
-                ordered = _removed_alone(base, changed, mode, ordered, task.get("value_may_be_infinite"))
+                ordered = _removed_alone(base, changed, mode, ordered, task.get("value_may_be_infinite"),
+                                         keeps_value)
                 gone = ordered
             modes[mode] = {"removed": int(len(gone)), "left": int(other["nan"].sum()),
                            "witnesses": [base.witness(mode, p) for p in ordered[:WITNESSES]],
@@ -403,23 +407,39 @@ def _contrasts(tf, probe: Probe, task: dict, job: dict, runs: dict, poisoned: di
     return out
 
 
-def _removed(rows: dict, other: dict, value_may_be_infinite: bool):
+def _removed(rows: dict, other: dict, value_may_be_infinite: bool, keeps_value: bool = False):
     """Per point (or row): whether its NaN gradient in ``rows`` is gone in ``other``, the variant's rows.
 
     The NaN is the variant's doing only where the variant trains: a finite value and finite gradients.  Where the
     NaN only turns into an infinite gradient, the point is outside what the function's kept elements can train on
     as well (a scale of 1e-30 divides every element), and the select hid nothing.  A finding whose hazard shows in
     the value too (the log of a probability that rounds to 0 is -inf) is confirmed where its rewrite into the
-    built-in makes both the value and the gradient finite."""
+    built-in makes both the value and the gradient finite.  With ``keeps_value``, also where the variant's value
+    is the original's."""
     if value_may_be_infinite:
         return rows["nan_anywhere"] & other["finite_gradient"]
     # A mask's NaN behind the NaN value of 0 * inf (``Probe.mask_pole``): the guard changes the gradient only, so
     # the value stays NaN and the gradient alone is compared.
     at_pole = rows["nan_at_pole"] & ~rows["nan"]
-    return (rows["nan"] & other["clean"]) | (at_pole & other["finite_gradient"])
+    removed = (rows["nan"] & other["clean"]) | (at_pole & other["finite_gradient"])
+    if keeps_value:
+        removed = removed & _same_values(rows["forward"], other["forward"])
+    return removed
 
 
-def _removed_alone(base: Probe, changed: Probe, mode: str, ordered: list, value_may_be_infinite: bool) -> list:
+def _same_values(forward, other):
+    """Per point (row): whether two runs' values agree (NaN agreeing with NaN)."""
+    import numpy as np
+
+    first, second = np.asarray(forward, dtype=np.float64), np.asarray(other, dtype=np.float64)
+    if first.shape != second.shape:
+        return np.zeros(len(first), bool)
+    same = np.isclose(first, second, rtol=1e-5, atol=1e-6, equal_nan=True)
+    return same.reshape(len(same), -1).all(axis=1)
+
+
+def _removed_alone(base: Probe, changed: Probe, mode: str, ordered: list, value_may_be_infinite: bool,
+                   keeps_value: bool = False) -> list:
     """Of the points whose NaN the variant removed when all points were probed in one call (``ordered``), those
     whose removal holds for the point on its own.
 
@@ -438,16 +458,18 @@ def _removed_alone(base: Probe, changed: Probe, mode: str, ordered: list, value_
         if own is None or not own[base._witness_flag][0]:
             return ordered[checked:]  # not its own NaN (or the point cannot run alone): the call's verdict stands
         fixed = changed.alone(index)
-        if fixed is not None and _removed(own, fixed, value_may_be_infinite)[0]:
+        if fixed is not None and _removed(own, fixed, value_may_be_infinite, keeps_value)[0]:
             return ordered[checked:]  # this witness holds; the points after it are taken as the call showed them
     return []
 
 
 def copy_words(key: str) -> str:
     """What a causal check's copy of the module (``own 3``, ``others 3``, ``all 12``, ``divisor 3``) changes."""
-    kind = key.partition(" ")[0]
+    kind = key.rpartition(" ")[0]
     return {"own": "with one finding's fix", "others": "with the other findings' fixes",
-            "all": "with every finding's fix", "divisor": "with one finding's divisor guarded"}.get(kind, key)
+            "all": "with every finding's fix", "divisor": "with one finding's divisor guarded",
+            "others divided": "with the other findings' fixes, divisors guarded",
+            "all divided": "with every finding's fix, divisors guarded"}.get(kind, key)
 
 
 def _module_run(key: str, job: dict, runs: dict, tf=None) -> ModuleRun:
@@ -951,7 +973,8 @@ class Probe:
         settled on: under XLA, each new shape would be compiled again); None when it cannot run so."""
         if index not in self._alone:
             try:
-                _, _, flags = self._each_point(self._runner("eager"), self.layouts[0], [index], None)
+                forward_rows, _, flags = self._each_point(self._runner("eager"), self.layouts[0], [index], None)
+                flags = {**flags, "forward": self.np.stack(forward_rows)}
             except BaseException:  # a batch of one does not suit the function (a fixed batch size)
                 flags = None
             self._alone[index] = flags  # (the same point may be asked about again, for the next mode)

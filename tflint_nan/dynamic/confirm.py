@@ -32,7 +32,7 @@ from ..finding import Edit, Finding, Position
 from ..knowledge import FLOAT_WIDTH_MISMATCH_ERRORS, LOG_OF_PROBABILITY_CODE, PARSE_ERROR_CODE, RULE_CODES
 from ..lint import SourceError, decode
 from .extract import ExtractError, ModuleSlicer, Unit
-from .inputs import compose_copies, divisor_guard_edits, guard_edits, plan_inputs
+from .inputs import compose_copies, divisor_guard_edits, guard_edits, plan_inputs, read_only_by_its_select
 from .supervisor import DEFAULT_TIMEOUT, Job, Session, run_job
 from .values import DEFAULT_DTYPE, probe_values
 from .verdict import CONFIRMED, NOT_CONFIRMED, NOT_PROBED, REFUTED, Verdict, not_probed
@@ -218,6 +218,19 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
             variant(f"all {key[0]}", indices)
             for index in indices:
                 variant(f"others {index}", [i for i in indices if i != index])
+            # Divisions by the same degenerate value (``1 / (1 - n)`` in two branches): each one's NaN at n = 1
+            # reaches n through the product its quotient multiplies, which its op guard leaves, so fixing the
+            # others with theirs leaves it too.  With the divisors guarded instead, one is checked against the
+            # others -- only divisions that nothing but their select reads, where the guard changes only what the
+            # select discards.
+            strongest = {i: f"divisor {i}" if isinstance(variants.get(f"divisor {i}"), dict)
+                         and read_only_by_its_select(finding, source, slicer.tree) else i for i, finding in members}
+            if sum(1 for i in indices if strongest[i] != i) > 1:
+                for index in indices:
+                    if strongest[index] != index:
+                        others = [strongest[i] for i in indices if i != index]
+                        variant(f"others divided {index}", others)
+                        variant(f"all divided {index}", [*others, strongest[index]])
         for index, finding in members:
             inputs = plan_inputs(slicer.tree, facts, unit, finding, source, dtype, recording, path)
             context = {"finding": finding, "inputs": inputs, "check": interventions[index][1],
@@ -232,8 +245,12 @@ def _plan_file(path: str, findings: list[tuple[int, Finding]], dtype: str) -> _P
                 contrasts.append(["own divisor", "original", f"divisor {index}", ["own"]])
             if len(members) > 1:
                 contrasts.append(["after others", f"others {index}", f"all {key[0]}", ["own", "own divisor"]])
-                contrasts += [[f"cause {i}", "original", f"own {i}", ["own", "own divisor", "after others"]]
-                              for i in indices if i != index]
+                settled = ["own", "own divisor", "after others"]
+                if f"all divided {index}" in variants:
+                    contrasts.append(["after others divided", f"others divided {index}", f"all divided {index}",
+                                      list(settled)])
+                    settled.append("after others divided")
+                contrasts += [[f"cause {i}", "original", f"own {i}", settled] for i in indices if i != index]
             used = {name for contrast in contrasts for name in contrast[1:3]} - {"original"}
             task = _add_task(plan, "original", unit, {finding.code}, inputs.dtype or dtype)
             plan.job.tasks[task].update({
@@ -379,10 +396,10 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
         # differentiating it anyway is no evidence of a hazard.
         return replace(verdict, status=REFUTED, reason=finding.no_gradient or "", inputs=(), mode="", **extra)
     contrasts = (result or {}).get("contrasts", {})
-    for name in ("own", "own divisor", "after others"):
+    for name in ("own", "own divisor", "after others", "after others divided"):
         witness = _removed(result, contrasts.get(name))
         if witness is not None:
-            if name == "own divisor":
+            if name in ("own divisor", "after others divided"):
                 extra["check"] = "domain" if finding.code == LOG_OF_PROBABILITY_CODE else "divisor"
             return replace(verdict, inputs=witness[0], mode=witness[1], forward=witness[2], **extra)
     cause = ""

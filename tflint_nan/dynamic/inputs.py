@@ -434,6 +434,50 @@ def divisor_guard_edits(finding: Finding, source: str, tree: ast.Module | None =
     return guard_edits(finding, source, divisor_only=True, tree=tree)
 
 
+def read_only_by_its_select(finding: Finding, source: str, tree: ast.Module | None = None) -> bool:
+    """Whether the finding's op reaches nothing but its select: the op is written inside the select's call, or
+    inside the value of ``v = ...`` in a function whose every read of ``v`` is inside that call.  A divisor guard
+    on such an op changes only what the select discards (``shared_bounds``: a bound that a second select keeps is
+    not such an op)."""
+    if finding.sink_kind != "select" or finding.sink_start is None or finding.sink_end is None:
+        return False
+    span = op_span(finding, source)
+    starts = _line_starts(source)
+    try:
+        sink = (_offset(starts, source, finding.sink_start.line, finding.sink_start.column),
+                _offset(starts, source, finding.sink_end.line, finding.sink_end.column))
+    except IndexError:
+        return False
+    if span is None:
+        return False
+    if sink[0] <= span[0] and span[1] <= sink[1]:
+        return True
+    try:
+        module = tree if tree is not None else ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    lines = source.split("\n")
+
+    def extent(node: ast.AST) -> tuple[int, int]:
+        def offset(line: int, byte_column: int) -> int:
+            return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+
+        return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+
+    for function in ast.walk(module):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for statement in ast.walk(function):
+            if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                    and isinstance(statement.targets[0], ast.Name)
+                    and extent(statement.value)[0] <= span[0] and span[1] <= extent(statement.value)[1]):
+                name = statement.targets[0].id
+                reads = [extent(node) for node in ast.walk(function)
+                         if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)]
+                return bool(reads) and all(sink[0] <= start and end <= sink[1] for start, end in reads)
+    return False
+
+
 # Findings whose NaN forms where the gradient coming back to the op is 0 (a select, a mask, a clamp, a saturating
 # consumer, an index): their input guard is the op guard, which drops what the op sends back from exactly those
 # elements.  The others (a root or a log whose infinite derivative meets a zero derivative below them) guard the
