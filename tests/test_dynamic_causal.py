@@ -96,6 +96,19 @@ def test_two_divisions_by_the_same_degenerate_value_are_each_confirmed_with_the_
         assert verdict["inputs"] == {"n": 1.0} and verdict["check"] == "divisor"
 
 
+def test_a_function_that_branches_in_python_on_an_input_is_probed_point_by_point_as_scalars(report):
+    """``if temperature > 1.0`` on a vector of points raises; each point alone, as a scalar, runs.  The division
+    assigned inside the branch is checked where it stands: a copy of it in the select would divide where the
+    branch did not run (at temperature 0) and take the log's NaN for its own."""
+    verdicts, _ = report
+    by_code = {verdict["code"]: verdict for verdict in verdicts["python_branch.py"]}
+    log, division = by_code["TFN002"], by_code["TFN003"]
+    assert log["verdict"] == "confirmed" and log["check"] == "rewrite", log
+    assert log["inputs"]["x"] == 0.0 and log["mode"] == "eager"
+    assert division["verdict"] == "not_confirmed", division
+    assert division["cause"] == "the TFN002 finding at line 11, column 30 (tf.math.log(x)) removes it"
+
+
 def test_a_label_gather_is_probed_with_rows_of_two_classes_and_integer_labels(report):
     verdicts, _ = report
     [verdict] = verdicts["label_gather_loss.py"]
@@ -183,7 +196,7 @@ def test_a_loss_that_a_factory_returns_is_probed_through_the_factory(report):
 
 def test_the_summary_counts_every_verdict(report):
     _, done = report
-    assert "Dynamic: 28 confirmed, 6 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
+    assert "Dynamic: 29 confirmed, 7 not confirmed (NaN from elsewhere), 6 refuted, 1 not probed" in done.stderr
     assert "Not probed: 1 calling it failed." in done.stderr
 
 

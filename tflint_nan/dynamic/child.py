@@ -718,7 +718,9 @@ class Probe:
         self.specs = list(specs) if specs is not None else [{} for _ in parameters]
         self.columns = [np.asarray([point[i] for point in points], dtype=spec.get("dtype") or dtype)
                         for i, spec in enumerate(self.specs)]
-        self.layouts = ["vector", "column"]  # rank-1 first; a layer that needs rank 2 gets (n, 1)
+        # Rank 1 first; a layer that needs rank 2 gets (n, 1); code that reads an input as a Python value (``if x >
+        # 0:``, ``range(n)``, ``tf.constant(rate, shape=[])``) gets each point alone, as a scalar.
+        self.layouts = ["vector", "column", "scalar"]
         # Set for a variant probed on the same points as the original: the row layout the original's NaN showed in
         # (``_per_point``), so that each point is compared with itself.
         self.beside_zero: dict[str, str | None] | None = None
@@ -756,6 +758,8 @@ class Probe:
             return int(column[0]) if spec["python"] == "int" else float(column[0])
         if layout == "vector":
             return self.tf.constant(column)
+        if layout == "scalar":  # one point (``_each_point``)
+            return self.tf.constant(column[0])
         if layout == "column":
             return self.tf.constant(column[:, None])
         np = self.np
@@ -805,6 +809,18 @@ class Probe:
         layouts = list(self.layouts)
         reducing_pairs: list[str] = []  # pair layouts under which the function ran but reduced its rows
         for position, layout in enumerate(layouts):
+            if layout == "scalar":
+                if reducing_pairs:
+                    continue  # a function of whole rows that ran in rows of two: probed so, below
+                try:
+                    summary = self._per_point(mode, runner, layout)
+                except NotProbed:
+                    raise
+                except BaseException as failure:
+                    error = error or f"calling {_mode_name(mode)} failed: {describe(failure)}"
+                    continue
+                self.layouts = [layout]
+                return summary
             try:
                 outputs, gradients = _quietly(runner, self._args(self.columns, layout)[0])
             except NotProbed:
@@ -877,7 +893,7 @@ class Probe:
         indices = list(range(n))
         if n > PER_POINT_LIMIT:
             indices = sorted(random.Random(0).sample(indices, PER_POINT_LIMIT))
-        if self.beside_zero is not None or layout in _PAIR_LAYOUTS:
+        if self.beside_zero is not None or layout in _PAIR_LAYOUTS or layout == "scalar":
             # A variant: the original's row layout; or rows of two, which put each point beside a 0 already.
             beside_zero = self.beside_zero.get(mode) if self.beside_zero is not None else None
             forward_rows, grad_rows, flags = self._each_point(runner, layout, indices, beside_zero)

@@ -745,6 +745,10 @@ def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped
         if isinstance(node, ast.Call) and _callee_name(node.func) not in _PURE_CALLS:
             return None  # tf.random.uniform, a layer: a second evaluation might not give the same value
     name = assignment.targets[0].id
+    if any(isinstance(node, ast.Name) and node.id == name for node in ast.walk(assignment.value)):
+        return None  # ``x = x / t``: a copy read after it would divide the new x again
+    if not _runs_before(assignment, statement, owner[id(call)]):
+        return None  # ``if t > 1: x = x / t`` before the select: the select may read the x from before
     index, keyword = (1, "x") if finding.branch == "true" else (2, "y")
     branch = call.args[index] if len(call.args) > index else next(
         (k.value for k in call.keywords if k.arg == keyword), None)
@@ -797,6 +801,31 @@ def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped
     edits += [CopyEdit(position(a), position(b), whole, value=value, inside=((span[0], span[1], copy),),
                        parenthesize=parenthesize) for a, b in map(extent, reads)]
     return sorted(edits, key=lambda edit: (edit.start.line, edit.start.column))
+
+
+def _runs_before(assignment: ast.stmt, statement: ast.stmt, scope: ast.AST) -> bool:
+    """Whether ``assignment`` always runs before ``statement`` in ``scope``: it stands earlier in a block of
+    statements that holds ``statement`` (or a statement around it)."""
+    around: dict[int, ast.AST] = {}
+    for node in ast.walk(scope):
+        for child in ast.iter_child_nodes(node):
+            around[id(child)] = node
+    block_of_assignment = None
+    holder = around.get(id(assignment))
+    for field_name in ("body", "orelse", "finalbody"):
+        block = getattr(holder, field_name, None)
+        if isinstance(block, list) and any(item is assignment for item in block):
+            block_of_assignment = block
+    if block_of_assignment is None:
+        return False
+    position = next(i for i, item in enumerate(block_of_assignment) if item is assignment)
+    node: ast.AST | None = statement
+    while node is not None:
+        for i, item in enumerate(block_of_assignment):
+            if item is node:
+                return i > position
+        node = around.get(id(node))
+    return False
 
 
 # Calls that a copy of an assigned value may evaluate a second time: element-wise maths, comparisons, constants
