@@ -393,6 +393,7 @@ class _Demand:
         # The calls the value being followed entered through a parameter, innermost last, each with the function
         # it called: a ``return`` of that function hands the value back to that call, not to every caller.
         self._entered: tuple[tuple[str, ast.Call], ...] = ()
+        self._locals: dict[str, frozenset[str]] = {}  # function -> the variables it binds (``_bound_locally``)
         self._assumed = 0  # how often an answer assumed that a question in progress finds no demand
         self._ranges: dict[tuple[str, str], IntervalSet] = {}
         self._globals: set[str] | None = None  # names some function declares global
@@ -516,7 +517,10 @@ class _Demand:
             definition = self.facts.functions.get(function)
             if definition is None:
                 return False
-            if name in _local_bindings(definition.node):
+            bound = self._locals.get(function)
+            if bound is None:
+                bound = self._locals[function] = _local_bindings(definition.node)
+            if name in bound:
                 return True
             function = definition.parent or ""
         return False
@@ -1411,7 +1415,6 @@ def _parameter_bound(definition: ast.AST, call: ast.Call, argument: ast.AST, par
     return None
 
 
-@lru_cache(maxsize=4096)
 def _local_bindings(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
     """The variables a function binds in its own scope: its parameters, and what its body assigns, imports or
     catches, less those it declares ``global`` or ``nonlocal``.  Functions and classes it defines are left out (their
