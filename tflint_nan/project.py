@@ -170,23 +170,11 @@ class ProjectModules:
         (receivers are not typed: any object's method of that name counts, which can only add callers); None when
         they cannot all be known (the project is too large to search, or some module reads ``.method`` other than
         to call it: handed around as a value)."""
-        root = self.root()
-        if root is None or self.path is None:
+        paths = self._files_spelling(method, tests=False)
+        if paths is None:
             return None
-        files = _project_files(root)
-        self._searched.add(root)
-        if files is None:
-            return None
-        needle = method.encode()
         sites: list[CallSite] = []
-        for path in files:
-            if is_test_file(path) and path != self.path:
-                continue
-            words = _words(path)
-            if words is None:
-                return None
-            if needle not in words:
-                continue
+        for path in paths:
             calls, values = _method_index(path)
             if method in values:
                 return None
@@ -196,6 +184,19 @@ class ProjectModules:
     def attribute_read_elsewhere(self, name: str) -> bool | None:
         """Whether a module of the project other than the linted one reads an attribute ``name`` of anything
         (``agent.fetches``, ``self.fetches`` in a base class), tests included; None when that cannot be known."""
+        paths = self._files_spelling(name, tests=True)
+        if paths is None:
+            return None
+        for path in paths:
+            if path != self.path:
+                calls, values = _method_index(path)
+                if name in values or name in calls or "*" in values:
+                    return True
+        return False
+
+    def _files_spelling(self, name: str, tests: bool) -> list[str] | None:
+        """The project's module files (test files other than the linted one only with ``tests``) that spell
+        ``name`` as a word; None when the project cannot be searched (too large, a file unreadable)."""
         root = self.root()
         if root is None or self.path is None:
             return None
@@ -204,18 +205,16 @@ class ProjectModules:
         if files is None:
             return None
         needle = name.encode()
+        found = []
         for path in files:
-            if path == self.path:
+            if not tests and is_test_file(path) and path != self.path:
                 continue
             words = _words(path)
             if words is None:
                 return None
-            if needle not in words:
-                continue
-            calls, values = _method_index(path)
-            if name in values or name in calls or "*" in values:
-                return True
-        return False
+            if needle in words:
+                found.append(path)
+        return found
 
     def resolve(self, name: str) -> str | None:
         """The TensorFlow or Keras name that ``name`` (a qualified name in the linted file) stands for, or None."""
