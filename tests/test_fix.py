@@ -261,7 +261,7 @@ def test_a_costly_condition_is_hoisted_into_a_variable():
         def f(x, mask):
             # keep about half
             mask_1 = tf.random.uniform(tf.shape(x)) > 0.5
-            return tf.where(mask_1, tf.math.log(tf.where(mask_1, x, 1.)), tf.math.log(tf.where(mask_1, 1., -x)))
+            return tf.where(mask_1, tf.math.log(tf.where(mask_1, x, 1.)), tf.math.log(tf.where(tf.logical_not(mask_1), -x, 1.)))
         """)
     assert len(result.fixed) == 2 and result.remaining == []
 
@@ -389,8 +389,9 @@ def test_a_rewrite_the_analysis_cannot_confirm_is_not_nested_again_and_again(mon
 
 
 def test_rewrites_that_never_settle_are_undone(monkeypatch):
-    """A guard that repeats its input (``ones_like(x)``) looks new in every round; if the analysis never accepts it,
-    the engine gives up after a few rounds and starts again without that op, so no half-built nest is written."""
+    """A guard that repeats its input (``ones_like(x)``) looks new in every round: the op flagged again by the same
+    select shows that the analysis does not accept it, so the engine starts again without that op, and no
+    half-built nest is written."""
     from tflint_nan import ranges
 
     monkeypatch.setattr(ranges.Analysis, "region", lambda self, cond, positive, as_of, depth=0:
@@ -403,8 +404,8 @@ def test_rewrites_that_never_settle_are_undone(monkeypatch):
     result = fix_source(code, "snippet.py", strict)
     assert result.new_source == code.replace("tf.exp(x))", "tf.exp(tf.minimum(x, 0.)))")
     assert [item.finding.code for item in result.remaining] == ["TFN002"]
-    assert reasons(result) == [f"it was rewritten {fix.MAX_FIXES_PER_OP} times and is still not provably safe to the "
-                               "analysis"]
+    assert reasons(result) == ["even rewritten, the op is not provably safe to the analysis (its condition is beyond "
+                               "what it can reason about), so it is left as written"]
     assert fix_source(result.new_source, "snippet.py", strict).new_source == result.new_source
 
 
@@ -505,10 +506,20 @@ def test_no_import_when_its_name_is_taken():
     result = fixed("""\
         def f(x, tf=None):
             from tensorflow import exp, where
+            return where(x <= 0., exp(x) - 1., x)
+        """)
+    assert "exp(where(x <= 0., x, 0.))" in result.new_source  # the select's own name writes the double where
+    assert "import tensorflow as tf" not in result.new_source
+    # With the op in the false branch, the fill would sit in the true one, where tf.where makes a Python float a
+    # float32 tensor in a graph: it needs zeros_like or logical_not, and no name for either can be written here.
+    code = textwrap.dedent("""\
+        def f(x, tf=None):
+            from tensorflow import exp, where
             return where(x > 0., x, exp(x) - 1.)
         """)
-    assert "exp(where(x > 0., 0., x))" in result.new_source  # the select's own name writes the double where
-    assert "import tensorflow as tf" not in result.new_source
+    result = fix_source(code, "snippet.py")
+    assert result.new_source == code
+    assert reasons(result) == ["no name for `logical_not` is in scope, and `tf` is already taken"]
 
 
 def test_two_fixes_needing_the_same_import_add_it_once():

@@ -5,7 +5,9 @@ risky op (log, exp, sqrt, division, powers) on the elements the select discards:
 branch, the condition on the op's input or on another input, divisors that are parameters, Python numbers, nested
 arithmetic, an input cast to float first.  Each program is linted and fixed through the library (``fix_source``,
 strict, so every finding is offered a rewrite), and the original and the fixed function are run eagerly under real
-TensorFlow on float16, float32, float64 and int32 tensors, Python ints and Python floats.  The fixed version must
+TensorFlow on float16, float32, float64 and int32 tensors, Python ints and Python floats, and under ``tf.function``
+on the float tensors (a graph converts an op's inputs in order, so ``tf.where(c, 1., x)`` fails there for a float64
+``x`` and runs eagerly).  The fixed version must
 
 * raise only where the original raises, with the same exception type, except that TensorFlow reports an op
   that has no kernel for a dtype (``InvalidArgumentError``/``NotFoundError`` from ``tf.exp(int_tensor)``) where
@@ -88,12 +90,15 @@ def generated_programs():
             other = "x"  # K.switch reads the true branch's rank: keep both branches tensors of the condition's shape
         else:
             other = "0."
-        true, false = (branch, other) if op_in_true else (other, branch)
-        select = SELECTS[family].format(c=condition, t=true, f=false)
-        source = HEADER + f"def f(x, y):\n{preamble}    return {select}\n"
         ident = f"{name}-{operand}-{'cond_operand' if on_operand else 'cond_x'}-{'true' if op_in_true else 'false'}"
         ident += ("-nested" if wrap != "{op}" else "") + ("-cast" if preamble else "")
-        yield ident, source
+        # tf.where beside a tensor too: with the op in the false branch, the guard's fill goes in the true branch,
+        # where a Python float is float32 in a graph whatever x's dtype (a Python number beside it hides that).
+        others = [(other, "")] + ([("x", "-beside_x")] if family == "tf" and not op_in_true else [])
+        for other, suffix in others:
+            true, false = (branch, other) if op_in_true else (other, branch)
+            select = SELECTS[family].format(c=condition, t=true, f=false)
+            yield ident + suffix, HEADER + f"def f(x, y):\n{preamble}    return {select}\n"
     yield "warmup", HEADER + textwrap.dedent("""\
         def f(x, y, warmup_steps=1000, base_lr=1e-3):
             step = tf.cast(x, tf.float32)
@@ -150,10 +155,11 @@ def _dtype(value) -> str:
     return value.dtype.name if hasattr(value, "dtype") else type(value).__name__
 
 
-def differences(original, fixed) -> list[str]:
+def differences(original, fixed, inputs: dict | None = None) -> list[str]:
     """Where the fixed function behaves differently from the original on the input grid."""
     out = []
-    for (x_name, make_x), (y_name, make_y) in itertools.product(INPUTS.items(), INPUTS.items()):
+    inputs = INPUTS if inputs is None else inputs
+    for (x_name, make_x), (y_name, make_y) in itertools.product(inputs.items(), inputs.items()):
         expected, expected_error = _run(original, make_x(), make_y())
         got, error = _run(fixed, make_x(), make_y())
         where = f"x={x_name}, y={y_name}"
@@ -192,6 +198,25 @@ def test_fix_keeps_every_dtype_running(ident, tmp_path):
     fixed = _load(result.new_source, f"diff_fixed_{safe}", tmp_path)
     problems = differences(original, fixed)
     assert not problems, f"the fix changed behaviour:\n{result.new_source}\n" + "\n".join(problems[:8])
+
+
+# In a graph, TensorFlow converts an op's inputs in order, so a Python float before a tensor becomes float32
+# whatever the tensor's dtype (``tf.where(c, 1., x)`` raises for a float64 x, eagerly it does not): the float tensors
+# are run again under tf.function.
+FLOAT_TENSORS = {name: make for name, make in INPUTS.items() if name.startswith("float")}
+
+
+@pytest.mark.parametrize("ident", list(PROGRAMS))
+def test_fix_keeps_every_float_dtype_running_in_a_graph(ident, tmp_path):
+    source = PROGRAMS[ident]
+    result = fix_source(source, f"{ident}.py", _SETTINGS)
+    if not result.changed:
+        return
+    safe = ident.replace("-", "_").replace("(", "").replace(")", "")
+    original = tf.function(_load(source, f"graph_original_{safe}", tmp_path))
+    fixed = tf.function(_load(result.new_source, f"graph_fixed_{safe}", tmp_path))
+    problems = differences(original, fixed, FLOAT_TENSORS)
+    assert not problems, f"the fix changed behaviour in a graph:\n{result.new_source}\n" + "\n".join(problems[:8])
 
 
 def test_the_generator_exercises_the_fixer():

@@ -568,6 +568,25 @@ def test_select_scalar_branch(name, side):
             call()
 
 
+@pytest.mark.parametrize("name", [n for n in SELECT_LIVE if kb.select_api(n).scalar_branches[0]])
+def test_a_python_float_in_the_true_branch_takes_the_other_branch_dtype_only_where_the_table_says(name):
+    """``true_literal_is_float32``: in a graph, a Python float in the true branch becomes float32 before the false
+    branch is read (tf.where: SelectV2 converts its inputs in order), so beside a float64 tensor it raises; eagerly,
+    and for the selects that promote (keras.ops, tnp), it takes the tensor's dtype."""
+    x = tf.constant([0.5, 2.0], tf.float64)
+    cond = tf.constant([True, False])
+    eager = select_call(name, cond, 1.0, x)
+    assert eager.dtype == tf.float64
+    graph = tf.function(lambda x: select_call(name, cond, 1.0, x))
+    if kb.select_api(name).true_literal_is_float32:
+        with pytest.raises(TypeError, match="float64 that does not match type float32"):
+            graph(x)
+    else:
+        assert graph(x).dtype == tf.float64
+    # In the false branch a Python float takes the true branch's dtype in both.
+    assert tf.function(lambda x: select_call(name, cond, x, 1.0))(x).dtype == tf.float64
+
+
 @pytest.mark.parametrize("name", [n for n in SELECT_LIVE if not kb.select_api(n).positional])
 def test_select_keyword_only(name):
     x = tf.constant([1.0, 2.0])

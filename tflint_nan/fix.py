@@ -298,30 +298,25 @@ def _apply_round(text: str, starts: list[int], planned: list[Finding], path: str
 
 def _ineffective(applied: list[tuple[Finding, list[_Span]]], spans: list[_Span], starts: list[int],
                  new_findings: list[Finding], new_starts: list[int]) -> list[Finding]:
-    """Applied fixes whose op is flagged again with the same rewrite around its (rewritten) input: the analysis
-    cannot see that the guard helps, so applying it again and again would only nest it deeper.  (A rewrite that
-    repeats its input, ``ones_like(x)``, differs from round to round; ``MAX_FIXES_PER_OP`` bounds those.)"""
-    again = {}
-    for finding in new_findings:
-        if finding.fix is not None:
-            main = finding.fix.edits[0]
-            span = _Span(_offset(new_starts, main.start), _offset(new_starts, main.end), main.text, main.keeps)
-            again[(_offset(new_starts, finding.start), finding.code)] = _wrapping(span)
+    """Applied fixes whose op is flagged again, by the same sink, around its rewritten input: the analysis cannot
+    see that the guard helps, so applying it again and again would only nest it deeper.  (The same op flagged by
+    another sink, an outer select, is a finding of its own: the rewrite did what it was for.)"""
+    again = {(_offset(new_starts, finding.start), finding.code, _sink_offset(new_starts, finding))
+             for finding in new_findings}
     ineffective = []
     mapped = _offset_map(spans)
     for finding, finding_spans in applied:
-        moved = mapped(_offset(starts, finding.start))
-        wrapping = _wrapping(finding_spans[0])
-        if wrapping is not None and again.get((moved, finding.code)) == wrapping:
+        if finding_spans[0].keeps is None:
+            continue  # not a guard around the input: a replacement, which the next round judges afresh
+        sink = _sink_offset(starts, finding)
+        key = (mapped(_offset(starts, finding.start)), finding.code, None if sink is None else mapped(sink))
+        if key in again:
             ineffective.append(finding)
     return ineffective
 
 
-def _wrapping(span: _Span) -> tuple[str, str] | None:
-    """What a wrapping edit puts before and after the input it keeps."""
-    if span.keeps is None:
-        return None
-    return span.text[:span.keeps], span.text[span.keeps + span.end - span.start:]
+def _sink_offset(starts: list[int], finding: Finding) -> int | None:
+    return None if finding.sink_start is None else _offset(starts, finding.sink_start)
 
 
 def _choose(starts: list[int], planned: list[Finding]) -> list[tuple[Finding, list[_Span]]]:

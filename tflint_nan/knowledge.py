@@ -83,16 +83,21 @@ class SelectApi:
     # Whether a Python float is a valid (true, false) branch: tf.compat.v1.where needs tensors of the condition's
     # shape; K.switch reads the true branch's ndim, so only its false branch may be a float.
     scalar_branches: tuple[bool, bool] = (True, True)
+    # Whether a Python float in the true branch becomes a float32 tensor whatever the false branch's dtype: in a
+    # graph (tf.function), SelectV2's inputs are converted in order, so ``tf.where(c, 1., x)`` raises for a float64
+    # or float16 ``x`` (eagerly it takes x's dtype); ``tf.where(c, x, 1.)`` takes x's dtype in both.
+    true_literal_is_float32: bool = False
 
 
 SELECTS: tuple[SelectApi, ...] = (
     SelectApi(qualified(tf=("where",)) | {"tensorflow.where_v2", "tensorflow.compat.v1.where_v2"},
-              ("condition", "x", "y")),
+              ("condition", "x", "y"), true_literal_is_float32=True),
     # tf.compat.v1.where needs both branches of the condition's shape: no scalar branches.
     SelectApi(frozenset({"tensorflow.compat.v1.where"}), ("condition", "x", "y"), scalar_branches=(False, False)),
     SelectApi(frozenset({"tensorflow.raw_ops.Select"}), ("condition", "x", "y"), positional=False,
               scalar_branches=(False, False)),
-    SelectApi(frozenset({"tensorflow.raw_ops.SelectV2"}), ("condition", "t", "e"), positional=False),
+    SelectApi(frozenset({"tensorflow.raw_ops.SelectV2"}), ("condition", "t", "e"), positional=False,
+              true_literal_is_float32=True),
     SelectApi(qualified(tnp="where"), ("condition", "x", "y")),
     SelectApi(qualified(ops="where"), ("condition", "x1", "x2")),
     SelectApi(qualified(K="switch"), ("condition", "then_expression", "else_expression"),
@@ -788,6 +793,8 @@ CLAMP_FUNCTION = "minimum"
 CLAMP_MODULES = frozenset(module for family in ("tf", "tf_math", "K", "ops", "tnp") for module in FAMILIES[family])
 # The selects a guard of a mask's condition is written with (``tf.compat.v1.where`` needs tensor branches).
 WHERE_MODULES = frozenset(("tensorflow", "tensorflow.compat.v2", *KERAS_OPS, *TNP))
+# logical_not negates a guard's condition, so that a float fill goes in the false branch (``true_literal_is_float32``).
+LOGICAL_NOT_MODULES = frozenset(module for family in ("tf", "tf_math", "ops", "tnp") for module in FAMILIES[family])
 # ones_like / zeros_like fill a branch that cannot be a Python float; tf.math has neither.
 FILL_MODULES = frozenset(module for family in ("tf", "K", "ops", "tnp") for module in FAMILIES[family])
 # The module a file that has no usable alias gets imported, per family of the op's own module: the import a reader

@@ -193,7 +193,11 @@ class Rewriter:
         else:
             condition = self._condition_at_op(call, cond, use, as_of)
             safe = self._safe_value(call, api, is_true_branch, use, operand)
-            prefix, suffix = self._guard(call, api, is_true_branch, condition, safe)
+            keeps_when_true = is_true_branch
+            if not is_true_branch and api.true_literal_is_float32 and self._is_literal(safe, use):
+                # tf.where(c, 1., x) raises in a graph for a float64 x: the fill goes in the false branch instead.
+                condition, keeps_when_true = self._negated(condition, call), True
+            prefix, suffix = self._guard(call, api, keeps_when_true, condition, safe)
             description = "Guard the input with a double where" + condition.note + safe.note
             extra_edits = condition.edits + safe.edits
         return self._input_edit(use, operand, prefix, suffix, description, extra_edits)
@@ -208,7 +212,11 @@ class Rewriter:
             where, where_module = self._where_spelling(use)
             condition = self._condition_at_op(sink, cond, use, as_of)
             safe = self._safe_value(sink, knowledge.SELECTS[0], kept_where, use, operand,
-                                    select_promotes=where_module in _PROMOTING, near=use.node)
+                                    select_promotes=where_module in _PROMOTING, near=use.node,
+                                    literal_is_float32=where_module not in _PROMOTING)
+            if not kept_where and where_module not in _PROMOTING and self._is_literal(safe, use):
+                # tf.where(c, 1., x) raises in a graph for a float64 x: the fill goes in the false branch instead.
+                condition, kept_where = self._negated(condition, use.node), True
             if kept_where:
                 prefix = _Text(f"{where.source}({condition.source}, ", f"{where.display}({condition.display}, ")
                 suffix = _Text(f", {safe.source})", f", {safe.display})")
@@ -427,6 +435,17 @@ class Rewriter:
             return None
         return minimum, float_literal(bound[0])
 
+    @staticmethod
+    def _is_literal(safe: _Text, use: RiskyUse) -> bool:
+        return safe.source == float_literal(use.op.safe_value)
+
+    def _negated(self, condition: _Text, near) -> _Text:
+        """``logical_not(condition)``: exact for every element, NaN comparisons included (``x > 0`` turned into
+        ``x <= 0`` would differ where x is NaN)."""
+        function = self._spelling("logical_not", knowledge.LOGICAL_NOT_MODULES, near)
+        return _Text(f"{function.source}({condition.source})", f"{function.display}({condition.display})",
+                     condition.edits + function.edits, condition.note + function.note)
+
     def _guard(self, call, api, is_true_branch: bool, condition: _Text, safe: _Text) -> tuple[_Text, _Text]:
         """The inner select around the input, as the text before and after it."""
         select = self._code(call.func)
@@ -446,12 +465,17 @@ class Rewriter:
         return _Text(source[0], display[0]), _Text(source[1], display[1])
 
     def _safe_value(self, call, api, is_true_branch: bool, use: RiskyUse, operand: _Text,
-                    select_promotes: bool | None = None, near=None) -> _Text:
+                    select_promotes: bool | None = None, near=None, literal_is_float32: bool | None = None) -> _Text:
         """What the inner select feeds the op instead of a discarded input: a float literal where that keeps the
         program's dtypes (the operand is a floating tensor, or the op converts it as the select would), otherwise a
-        tensor of the operand's own dtype and shape (``ones_like``), or no rewrite (see ``_dtype_policy``)."""
+        tensor of the operand's own dtype and shape (``ones_like``), or no rewrite (see ``_dtype_policy``).  Where
+        a literal in the select's true branch would be float32 whatever the operand's dtype (``tf.where`` in a
+        graph), a variable gets ``ones_like`` there, and any other operand the literal, which the caller moves to
+        the false branch by negating the condition (no expression is written twice)."""
         literal = float_literal(use.op.safe_value)
         scalar_allowed = api.scalar_branches[0 if not is_true_branch else 1]
+        if literal_is_float32 is None:
+            literal_is_float32 = api.true_literal_is_float32
         if not all(api.scalar_branches) and self._kind(use.operand, use.as_of, use.node) not in (_FLOAT, _TENSOR):
             # K.switch reads its branches' rank: a Python number (or a fill shaped like one) would not do.
             raise NoRewrite(f"{self._guard_site(call)} needs tensor branches of the condition's rank, and "
@@ -460,7 +484,12 @@ class Rewriter:
         if select_promotes is None:
             select_promotes = self._in_family((call,), _PROMOTING)
         if scalar_allowed and self._literal_keeps_dtype(use, select_promotes=select_promotes):
-            return _Text(literal, literal)
+            if is_true_branch or not literal_is_float32 or not isinstance(use.operand, cst.Name):
+                return _Text(literal, literal)
+            try:  # ones_like(x) in the true branch: exact in every dtype, and reads as the idiom
+                return self._fill(use, operand, near if near is not None else call)
+            except NoRewrite:
+                return _Text(literal, literal)  # no name for ones_like: the caller moves the literal instead
         if not self._fill_keeps_dtype(use):
             raise NoRewrite(self._dtype_reason(use, operand, call))
         if not self._is_cheap(use.operand):
@@ -469,8 +498,13 @@ class Rewriter:
                                 "needs a fill of its own dtype, and `ones_like` of it would evaluate it twice")
             raise NoRewrite(f"{self._guard_site(call)} needs a tensor on the discarded side, and shaping it like "
                             f"`{shorten(operand.display)}` would evaluate that twice")
+        return self._fill(use, operand, near if near is not None else call)
+
+    def _fill(self, use: RiskyUse, operand: _Text, near) -> _Text:
+        """The op's safe value as a tensor of the operand's dtype and shape: ``ones_like(x)``, ``zeros_like(x)``."""
+        literal = float_literal(use.op.safe_value)
         like = {0.0: "zeros_like", 1.0: "ones_like"}.get(use.op.safe_value, "ones_like")
-        function = self._spelling(like, knowledge.FILL_MODULES, near if near is not None else call)
+        function = self._spelling(like, knowledge.FILL_MODULES, near)
         source, display = f"{function.source}({operand.source})", f"{function.display}({operand.display})"
         if use.op.safe_value not in (0.0, 1.0):
             source, display = f"{literal} * {source}", f"{literal} * {display}"

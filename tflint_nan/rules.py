@@ -50,7 +50,7 @@ RULES: tuple[Rule, ...] = (
         "    return K.switch(x > 0, x, K.exp(K.minimum(x, 0.)) - 1)\n",
         "Clamp the op's input to the side the select keeps: K.exp(K.minimum(x, 0.)) is exact wherever x <= 0, "
         "and never overflows. When the condition is not a simple comparison, guard the input with a second "
-        "where on the same condition and the safe value 0: tf.exp(tf.where(cond, 0., x)).",
+        "where on the same condition and the safe value 0: tf.exp(tf.where(cond, tf.zeros_like(x), x)).",
     ),
     Rule(
         "TFN002",
