@@ -278,6 +278,11 @@ def test_verdict_texts():
     assert Verdict(REFUTED, probes=38, modes=("eager",), differentiated=("y_pred",),
                    fixed=(("y_true", "labels"),)).text == \
         "refuted: no NaN gradient in 38 probes of y_pred with y_true fixed (eager only)"
+    assert Verdict(REFUTED, probes=18, modes=("eager", "xla"), differentiated=("x", "n"),
+                   settings=(("n", "2.0, 1.0, 0.5"),)).text == \
+        "refuted: no NaN gradient in 18 probes of x, n with n at 2.0, 1.0, 0.5 (recorded settings)"
+    assert Verdict(REFUTED, probes=18, differentiated=("x", "n"), fixed=(("step", "a counter"),),
+                   settings=(("n", "2.0"),)).to_dict()["settings"] == {"n": "2.0"}
     assert Verdict(REFUTED, reason="Metric.update_state, which is never differentiated").text == \
         "refuted: no gradient reaches this op: Metric.update_state, which is never differentiated"
     assert Verdict(NOT_PROBED, reason="timed out after 60 s while calling f").text == \
@@ -365,6 +370,45 @@ def test_inputs_differentiate_only_what_trains_and_extremes_go_to_the_operand():
     # y_pred and offset both reach log's operand through ``shifted``: both get the extreme values.
     assert 0.0 in specs["y_pred"]["values"] and len(specs["y_pred"]["values"]) > 10
     assert plan.no_gradient is None
+
+
+def _recorded(shapes, low, high, values=()):
+    return {"calls": 3, "types": ["EagerTensor"], "dtypes": ["float32"], "shapes": shapes, "min": low, "max": high,
+            "nan": False, "inf": False, "values": list(values)}
+
+
+@pytest.mark.parametrize("name, record, setting", [
+    # A scalar every recorded call passed positive: a setting, probed at its values and ordinary positive ones.
+    ("offset", _recorded([[]], 2.0, 3.0, [2.0, 3.0]), [2.0, 3.0, 1.0, 0.5]),
+    ("offset", _recorded([[]], -3.0, -2.0, [-3.0, -2.0]), [-3.0, -2.0, -1.0, -0.5, -2.0]),
+    # Data keeps every probe value: a tensor with elements, a scalar seen at both signs or at 0, or only traced.
+    ("offset", _recorded([[4]], 2.0, 3.0), None),
+    ("offset", _recorded([[]], -1.0, 2.0, [-1.0, 2.0]), None),
+    ("offset", _recorded([[]], 0.0, 2.0, [0.0, 2.0]), None),
+    ("offset", {**_recorded([[]], None, None), "types": ["SymbolicTensor"]}, None),
+])
+def test_a_recorded_scalar_of_one_sign_is_a_setting_probed_at_that_sign_only(name, record, setting):
+    import ast
+
+    from tflint_nan.dynamic.inputs import plan_inputs
+    from tflint_nan.gradients import ModuleFacts
+    from tflint_nan.lint import Settings, analyse
+
+    module = slicer(INPUTS)
+    [finding] = analyse(INPUTS, "snippet.py", Settings(strict=True))
+    unit = module.unit_at(finding.line, finding.start.column)
+    tree = ast.parse(INPUTS)
+    recording = {"loss": {"calls": 3, "parameters": {name: record}}}
+    plan = plan_inputs(tree, ModuleFacts(tree), unit, finding, INPUTS, "float32", recording)
+    spec = plan.specs[name]
+    assert spec["watch"] is True  # a setting still trains: it is differentiated, only at realistic values
+    if setting is None:
+        assert 0.0 in spec["values"] and len(spec["values"]) > 10 and not plan.settings()
+    else:
+        assert spec["values"] == list(dict.fromkeys(setting))
+        assert plan.settings() == {name: ", ".join(repr(v) for v in dict.fromkeys(setting))}
+    # The other operand input was not recorded: it keeps the extremes.
+    assert 0.0 in plan.specs["y_pred"]["values"] and not plan.specs["y_pred"].get("setting")
 
 
 def test_the_input_guard_of_a_select_finding_wraps_the_op_and_passes_its_operands():

@@ -34,6 +34,12 @@ def third_column_log(x):
     return tf.where(z > 0., tf.math.log(z), tf.zeros_like(z))
 
 
+@tf.function
+def tail_weight(x, n):
+    scale = tf.pow(n, n)  # a shape parameter's prefactor: finite, with a finite gradient, for every ordinary n > 0
+    return tf.where(x > 0., x, scale * x)
+
+
 class GatedELU(keras.layers.Layer):
     def __init__(self, units, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -53,7 +59,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from losses import GatedELU, normalized_loss, third_column_log
+from losses import GatedELU, normalized_loss, tail_weight, third_column_log
 
 
 def test_profile_function_seen_by_the_tests():
@@ -73,6 +79,10 @@ def test_third_column_log():
 def test_layer():
     x = tf.ones((2, 4))
     assert GatedELU(units=x.shape[-1])(x).shape == (2, 4)
+
+
+def test_tail_weight():
+    assert tail_weight(tf.constant([-1.0, 0.5, 2.0]), tf.constant(2.0)).shape == (3,)
 '''
 
 
@@ -131,7 +141,10 @@ def test_the_test_run_records_dtype_shape_and_range_per_parameter(recorded):
     # Only functions that hold findings are watched: the tests themselves are not recorded.
     assert set(functions) == {"normalized_loss", "third_column_log", "GatedELU", "GatedELU.call"}
     assert "Recorder._profile" in (directory / "profile.txt").read_text()
-    assert "tflint-nan: recorded the calls of 4 of 4 watched functions" in done.stdout
+    # tail_weight runs under tf.function: AutoGraph traces a converted copy of its code, which no profile function
+    # sees, and the summary says how to record it.
+    assert ("tflint-nan: recorded the calls of 4 of 5 watched functions into " in done.stdout
+            and "functions under tf.function are seen only with --tflint-nan-record-eagerly" in done.stdout)
 
 
 def test_a_recorded_two_dimensional_float64_input_is_probed_in_its_shape_and_dtype(verdicts):
@@ -156,6 +169,43 @@ def test_a_class_only_the_tests_construct_is_built_from_the_recorded_arguments(v
     assert verdict["recorded"] is True
     assert verdict["constructor"] == "GatedELU(alpha=1.0, units=4)"
     assert verdict["verdict"] == "confirmed" and verdict["inputs"] == {"inputs": 89.0}
+
+
+def test_a_setting_without_recorded_values_is_probed_at_every_value(verdicts):
+    # tail_weight's n was not recorded (tf.function): probed at the extremes, n = 0 gives the NaN.
+    verdict = verdicts["tail_weight"]
+    assert verdict["verdict"] == "confirmed" and verdict["settings"] == {}
+
+
+@pytest.fixture(scope="module")
+def recorded_eagerly(tmp_path_factory):
+    directory = _project(tmp_path_factory.mktemp("recorded_eagerly"))
+    done = _pytest(directory, "--tflint-nan-record-eagerly")
+    assert done.returncode == 0, done.stdout + done.stderr
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    linted = subprocess.run([sys.executable, "-m", "tflint_nan", "--strict", "--no-cache", "--dynamic",
+                             "--output-format", "json", "losses.py"], cwd=directory, capture_output=True, text=True,
+                            env=env, timeout=600, check=False)
+    assert linted.returncode == 1, linted.stderr
+    return directory, done, {f["dynamic"]["function"]: f["dynamic"] for f in json.loads(linted.stdout)}
+
+
+def test_recording_eagerly_sees_the_values_a_tf_function_is_called_with(recorded_eagerly):
+    directory, done, _ = recorded_eagerly
+    assert "tflint-nan: recorded the calls of 5 of 5 watched functions" in done.stdout
+    n = _recordings(directory)["files"]["losses.py"]["tail_weight"]["parameters"]["n"]
+    assert (n["types"], n["shapes"], n["values"], n["dtypes"]) == (["EagerTensor"], [[]], [2.0], ["float32"])
+
+
+def test_a_scalar_the_tests_always_pass_positive_is_probed_as_a_setting(recorded_eagerly):
+    # n = 2.0 in every recorded call: n ** n is probed at 2, 1 and 0.5, never at the 0 no call passes.
+    verdict = recorded_eagerly[2]["tail_weight"]
+    assert verdict["recorded"] is True and verdict["verdict"] == "refuted"
+    assert verdict["differentiated"] == ["x", "n"] and verdict["settings"] == {"n": "2.0, 1.0, 0.5"}
+    assert verdict["text"].endswith("with n at 2.0, 1.0, 0.5 (recorded settings)")
+    # Data keeps the extremes: the layer's input, recorded between 1 and 1, still overflows exp at 89.
+    layer = recorded_eagerly[2]["GatedELU.call"]
+    assert layer["verdict"] == "confirmed" and layer["inputs"] == {"inputs": 89.0} and layer["settings"] == {}
 
 
 def test_without_recordings_the_same_findings_are_probed_as_before(tmp_path):

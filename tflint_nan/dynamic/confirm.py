@@ -387,6 +387,7 @@ def causal_verdict(result: dict | None, unit: Unit, context: dict) -> Verdict:
     finding: Finding = context["finding"]
     inputs = context["inputs"]
     extra = dict(check=context["check"], fixed=tuple(inputs.fixed().items()),
+                 settings=tuple(inputs.settings().items()),
                  differentiated=tuple(name for name, spec in inputs.specs.items() if spec["watch"]),
                  constructor=(inputs.constructor or {}).get("text", ""), recorded=inputs.recorded)
     if verdict.status == NOT_PROBED:

@@ -60,6 +60,11 @@ class InputPlan:
     def fixed(self) -> dict[str, str]:
         return {name: spec["why"] for name, spec in self.specs.items() if not spec["watch"]}
 
+    def settings(self) -> dict[str, str]:
+        """The differentiated inputs held at a recorded setting's values (``_setting_values``), as printed."""
+        return {name: ", ".join(_show(v) for v in spec["values"])
+                for name, spec in self.specs.items() if spec["watch"] and spec.get("setting")}
+
 
 def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: str, dtype: str,
                 recording: dict | None = None, path: str | None = None) -> InputPlan:
@@ -154,6 +159,11 @@ def plan_inputs(tree: ast.Module, facts, unit: Unit, finding: Finding, source: s
         on_operand = not operand_params or name in operand_params
         plan.specs[name] = {"values": extremes if on_operand else _within(record, MODERATE), "watch": True,
                             "why": "the finding's operand" if on_operand else "differentiated, not the operand"}
+        sign = _recorded_sign(record) if on_operand else None
+        if sign is not None:
+            plan.specs[name].update(values=_setting_values(record, sign), setting=True)
+            plan.specs[name]["why"] += (", a setting: every recorded call passed a " + ("positive" if sign > 0 else
+                                        "negative") + " scalar (" + _describe_record(record) + ")")
         passed = _passed_range(facts, unit, name) if record is None else None
         if passed is not None:
             plan.specs[name]["values"] = _inside(plan.specs[name]["values"], passed)
@@ -227,6 +237,31 @@ def _within(record: dict | None, values) -> list[float]:
         return sorted(set(float(v) for v in record["values"]))  # the Python numbers it was called with
     inside = [v for v in values if low <= v <= high]
     return list(dict.fromkeys([low, high, (low + high) / 2] + inside))
+
+
+def _recorded_sign(record: dict | None) -> float | None:
+    """+1 (-1) when every recorded call passed the parameter a scalar and every one was positive (negative); None
+    otherwise.  A scalar input is a setting of the function (a shape parameter, a scale, a temperature), whose sign
+    is part of what it means; a tensor with elements is data, whose range in a test says little about training."""
+    if not record or record.get("min") is None or record.get("max") is None or record.get("nan") or record.get("inf"):
+        return None
+    shapes = record.get("shapes") or []
+    if not shapes or any(shape != [] for shape in shapes) or not record.get("values"):
+        return None  # a tensor with elements, a shape never recorded, or a scalar whose value was never seen
+    low, high = float(record["min"]), float(record["max"])
+    if low > 0:
+        return 1.0
+    if high < 0:
+        return -1.0
+    return None
+
+
+def _setting_values(record: dict, sign: float) -> list[float]:
+    """What a recorded setting is probed at: the values the recorded calls passed, and the ordinary magnitudes of
+    their sign (``SETTINGS``), as an unknown hyperparameter is -- never 0, the other sign, or the extremes (a
+    denormal, 1e4) that only data reaches."""
+    recorded = [float(v) for v in record.get("values") or [] if isinstance(v, (int, float))]
+    return list(dict.fromkeys(recorded + [sign * value for value in SETTINGS]))
 
 
 def _recorded_layout(spec: dict, record: dict | None, dtype: str) -> None:

@@ -9,6 +9,11 @@ constructors the first call whose arguments are all literals.  At the end of the
 written to ``.tflint_nan_cache/recordings.json`` in the project root; ``--dynamic`` reads them back
 (``load_recordings``) and probes with the recorded dtypes, shapes and ranges.  No user code is changed.
 
+``pytest --tflint-nan-record-eagerly`` records the same way with ``tf.config.run_functions_eagerly(True)`` for the
+session (restored at its end): a ``tf.function`` is otherwise traced, and AutoGraph's trace runs a generated copy
+of the code that the profile function never sees (a trace without AutoGraph is seen, with symbolic tensors that
+have no values).
+
 Calls are seen through ``sys.setprofile`` (and ``threading.setprofile`` for new threads): the profile function
 looks a code object up once by identity and does nothing more for code that holds no finding.  Without the flag
 the plugin registers its option and nothing else: no profile function, no linting.  Nothing here may fail the
@@ -212,6 +217,26 @@ class Recorder:
         self._previous_threads = None
         self._installed = False
         self.written: str | None = None
+        self.eagerly = False  # tf.function bodies run eagerly while recording (``--tflint-nan-record-eagerly``)
+        self._functions_ran_eagerly: bool | None = None  # TensorFlow's setting before, to restore
+
+    # -- tf.function bodies run eagerly -----------------------------------------------------------------------------
+    def run_functions_eagerly(self) -> None:
+        """Make TensorFlow run ``tf.function`` bodies as Python, so the watched functions see values, not the
+        symbolic tensors of a trace.  The tests then run as with ``tf.config.run_functions_eagerly(True)``."""
+        import tensorflow as tf
+
+        self._functions_ran_eagerly = tf.config.functions_run_eagerly()
+        tf.config.run_functions_eagerly(True)
+        self.eagerly = True
+
+    def restore_functions(self) -> None:
+        if self._functions_ran_eagerly is None:
+            return
+        import tensorflow as tf
+
+        tf.config.run_functions_eagerly(self._functions_ran_eagerly)
+        self._functions_ran_eagerly = None
 
     # -- which functions ------------------------------------------------------------------------------------------
     def find_targets(self) -> None:
@@ -400,10 +425,23 @@ class Recorder:
             raise
         self.written = path
 
+    def traced_only(self) -> int:
+        """How many watched functions saw a symbolic tensor (a ``tf.function`` being traced) and never its value."""
+        return sum(1 for target in self.targets.values()
+                   if any("SymbolicTensor" in parameter["types"] and parameter["min"] is None
+                          for parameter in target.record["parameters"].values()))
+
     def summary(self) -> str:
         called = sum(1 for target in self.targets.values() if target.record["calls"])
         text = f"tflint-nan: recorded the calls of {called} of {len(self.targets)} watched functions"
         text += f" into {self.written}" if self.written else " (nothing written)"
+        traced = self.traced_only()
+        if traced and not self.eagerly:
+            text += (f"; {traced} of them only saw symbolic tensors (traced by tf.function), whose values are "
+                     "unknown: --tflint-nan-record-eagerly records their values")
+        elif called < len(self.targets) and not self.eagerly and "tensorflow" in sys.modules:
+            # AutoGraph traces a converted copy of a tf.function's code, which the profile function never sees.
+            text += "; functions under tf.function are seen only with --tflint-nan-record-eagerly"
         if self.errors:
             text += f"; recording failed once: {self.errors[0]}"
         return text
@@ -418,15 +456,22 @@ def pytest_addoption(parser) -> None:
     group.addoption("--tflint-nan-record", action="store_true", default=False,
                     help="record dtype, shape and value range of the arguments of functions that hold tflint-nan "
                          "findings, into .tflint_nan_cache/recordings.json, for tflint-nan --dynamic")
+    group.addoption("--tflint-nan-record-eagerly", action="store_true", default=False,
+                    help="--tflint-nan-record, with tf.function bodies run eagerly "
+                         "(tf.config.run_functions_eagerly(True)) so that the values of their arguments are recorded "
+                         "too, not only the dtypes and shapes of a trace")
 
 
 def pytest_configure(config) -> None:
-    if not config.getoption("tflint_nan_record", default=False):
+    eagerly = config.getoption("tflint_nan_record_eagerly", default=False)
+    if not (config.getoption("tflint_nan_record", default=False) or eagerly):
         return
     recorder = Recorder(str(config.rootpath))
     _STATE["recorder"] = recorder
     try:
         recorder.find_targets()
+        if eagerly:
+            recorder.run_functions_eagerly()
         recorder.install()
     except Exception as error:
         recorder.uninstall()
@@ -439,6 +484,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         return
     try:
         recorder.uninstall()
+        recorder.restore_functions()
         recorder.write()
     except Exception as error:
         recorder.error(error)
@@ -454,3 +500,7 @@ def pytest_unconfigure(config) -> None:
     recorder = _STATE.pop("recorder", None)
     if recorder is not None:
         recorder.uninstall()
+        try:
+            recorder.restore_functions()
+        except Exception as error:  # noqa: BLE001 - nothing here may fail the test run
+            recorder.error(error)

@@ -30,6 +30,7 @@ class Verdict:
     check: str = ""  # how the cause was checked: "rewrite" (the finding's fix) or "guard" (its input guard)
     differentiated: tuple[str, ...] = ()  # the inputs gradients were taken for
     fixed: tuple[tuple[str, str], ...] = ()  # inputs held at realistic values, with why
+    settings: tuple[tuple[str, str], ...] = ()  # differentiated inputs probed only at a recorded setting's values
     constructor: str = ""  # how a class was built: "GatedELU(units=4)"
     recorded: bool = False  # inputs or the constructor came from ``pytest --tflint-nan-record``'s recordings
     unchecked: bool = False  # NOT_CONFIRMED: this finding's own fix could not be probed (``cause`` says why)
@@ -54,6 +55,10 @@ class Verdict:
                 text += f" of {', '.join(self.differentiated)}"
             if self.fixed:
                 text += f" with {', '.join(name for name, _ in self.fixed)} fixed"
+            if self.settings:
+                text += " and " if self.fixed else " with "
+                text += "; ".join(f"{name} at {values}" for name, values in self.settings)
+                text += " (recorded settings)"
             if self.modes and len(self.modes) < 2:
                 text += f" ({MODE_NAMES.get(self.modes[0], self.modes[0])} only)"
             return text
@@ -79,6 +84,7 @@ class Verdict:
             "check": self.check or None,
             "differentiated": list(self.differentiated),
             "fixed": dict(self.fixed),
+            "settings": dict(self.settings),
             "constructor": self.constructor or None,
             "recorded": self.recorded,
             "unchecked": self.unchecked,
