@@ -433,6 +433,15 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
+def _node_extent(starts: list[int], lines: list[str], node: ast.AST) -> tuple[int, int]:
+    """The character offsets of a syntax-tree node in the source (``ast`` columns count UTF-8 bytes)."""
+
+    def offset(line: int, byte_column: int) -> int:
+        return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+
+    return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+
+
 def _offset(starts: list[int], text: str, line: int, column: int) -> int:
     return starts[line - 1] + column
 
@@ -494,10 +503,7 @@ def read_only_by_its_select(finding: Finding, source: str, tree: ast.Module | No
     lines = source.split("\n")
 
     def extent(node: ast.AST) -> tuple[int, int]:
-        def offset(line: int, byte_column: int) -> int:
-            return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:byte_column].decode("utf-8", "replace"))
-
-        return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+        return _node_extent(starts, lines, node)
 
     for function in ast.walk(module):
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -744,11 +750,8 @@ def _select_copies(finding: Finding, source: str, span: tuple[int, int], wrapped
     starts = _line_starts(source)
     lines = source.split("\n")
 
-    def offset(line: int, byte_column: int) -> int:
-        return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:byte_column].decode("utf-8", "replace"))
-
     def extent(node: ast.AST) -> tuple[int, int]:
-        return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+        return _node_extent(starts, lines, node)
 
     try:
         sink = (_offset(starts, source, finding.sink_start.line, finding.sink_start.column),
