@@ -567,3 +567,26 @@ def test_a_value_stored_on_self_that_something_else_may_differentiate_stays_repo
     # Fetched by something that is not a session.
     write(tmp_path, "proj/agent.py", _AGENT.replace("self.sess.run(", "self.runner.run("))
     assert _no_gradient(agent) == [None]
+
+
+def test_a_select_reexported_under_a_name_no_sink_has(tmp_path):
+    """``ops.choose`` ends with no sink's name, but ``proj.ops`` may stand for anything: the plan asks the project."""
+    write(tmp_path, "proj/__init__.py", "")
+    write(tmp_path, "proj/ops.py", """\
+        import tensorflow as tf
+        choose = tf.where
+        """)
+    model = write(tmp_path, "proj/model.py", """\
+        import tensorflow as tf
+        from proj import ops
+
+
+        def elu(x):
+            return ops.choose(x > 0., x, tf.exp(x) - 1.)
+        """)
+    assert codes(model) == [("TFN001", 6)]
+    modules = ProjectModules(str(model))
+    assert modules.renames("proj.ops") and modules.renames(".ops")
+    # TensorFlow, Keras, NumPy and the standard library are never read through the project's modules.
+    assert not any(modules.renames(name) for name in ("tensorflow.math", "keras.ops", "numpy", "os.path"))
+    assert ProjectModules(str(model), (("np", "tensorflow.experimental.numpy"),)).renames("numpy")

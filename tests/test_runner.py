@@ -134,3 +134,28 @@ def test_workers_that_die_busy_or_between_files_cost_at_most_their_file(tmp_path
         assert "the worker process analysing this file was killed by SIGKILL" in result.error.message
     assert all(len(result.findings) == 2 for result, _ in results.values() if result.error is None)
     assert not multiprocessing.active_children()  # the replacements are stopped at the end
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the workers inherit the patched function by fork")
+def test_a_file_that_kills_its_worker_is_found_among_its_batch(tmp_path, monkeypatch):
+    """Results come back a batch at a time: when a worker dies, its batch is linted again one file at a time, so the
+    file that kills a worker is the one reported, and the files beside it keep their findings."""
+    import os
+    import signal
+
+    paths = [str(write(tmp_path, f"module_{n}.py", BUGGY)) for n in range(12)]
+    killer = paths[5]
+    lint_file = runner.lint_file
+
+    def lint_or_die(path, *args, **kwargs):
+        if path == killer:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return lint_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "lint_file", lint_or_die)
+    results = dict(runner._in_workers([(index, path, True) for index, path in enumerate(paths)], 2, Settings(), None))
+    assert sorted(results) == list(range(12))
+    lost = {index for index, (result, _) in results.items() if result.error is not None}
+    assert lost == {5}
+    assert "the worker process analysing this file was killed by SIGKILL" in results[5][0].error.message
+    assert all(len(result.findings) == 2 for index, (result, _) in results.items() if index != 5)

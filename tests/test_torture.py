@@ -558,9 +558,10 @@ def test_workers_of_a_command_killed_with_sigkill_exit_too(tmp_path):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc to find the worker processes")
-def test_a_worker_killed_mid_run_costs_only_its_file(tmp_path):
-    """The kernel's out-of-memory killer (or a crash in native code) takes a worker: the file it had is reported
-    with the cause, a new worker goes on, and the run ends (``multiprocessing.Pool`` would wait forever)."""
+def test_a_worker_killed_mid_run_costs_at_most_its_file(tmp_path):
+    """The kernel's out-of-memory killer (or a crash in native code) takes a worker: a new worker goes on, and the
+    run ends (``multiprocessing.Pool`` would wait forever).  The files of its batch are linted again one at a time;
+    a file it was given alone is reported with the cause."""
     tree = buggy_tree(tmp_path / "tree", 300, lines=3)
     fifo = HeldFifo(tmp_path / "held.py")  # keeps the run going until the worker is killed
     process = start("--jobs", "2", "tree", "held.py", cwd=tmp_path)
@@ -578,8 +579,8 @@ def test_a_worker_killed_mid_run_costs_only_its_file(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 1, stderr
     lost = [line for line in stdout.splitlines() if " TFN999 " in line]
-    assert len(lost) == 1 and lost[0].endswith(
-        "TFN999 the worker process analysing this file was killed by SIGKILL (out of memory? fewer --jobs or a lower --max-file-size may help); not analysed"), lost
+    assert len(lost) <= 1 and all(line.endswith(
+        "TFN999 the worker process analysing this file was killed by SIGKILL (out of memory? fewer --jobs or a lower --max-file-size may help); not analysed") for line in lost), lost
     reported = {location(line) for line in stdout.splitlines()}
     assert {str(path.relative_to(tmp_path)) for path in tree} <= reported  # every file: its findings or the loss
     assert stderr.endswith("(301 files checked).\n")

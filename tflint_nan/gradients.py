@@ -497,7 +497,12 @@ class _Demand:
                         (k.value for k in call.keywords if k.arg == keyword), None)
                     if argument is not None and not any(isinstance(a, ast.Starred) for a in call.args[:position]):
                         handed[argument] = (call, gives_value)
+        # Only the names of the module's functions and classes are ever asked about (``_last(function)``, and a class
+        # built and called at once); the other names read, most of them, need no look at where they are bound.
+        asked = {_last(function) for function in self.facts.functions} | self.facts._class_by_name.keys()
         for name, reads in self._referred.items():
+            if name not in asked:
+                continue
             # A read inside a function that binds the name itself (a parameter ``pad`` beside a module function
             # ``pad``) is of its own variable, not of the function.
             reads = [read for read in reads if not (

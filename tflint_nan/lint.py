@@ -134,7 +134,7 @@ def _analyse(source: str, path: str, settings: Settings, honour_noqa: bool, exha
         focused = tree is not None and not exhaustive  # no tree: only LibCST accepts this source
         project = ProjectModules(path, settings.aliases, settings.internal_modules)
         with stages.stage("plan"):
-            plan = screen.plan(tree, project.resolve, only) if focused else None
+            plan = screen.plan(tree, project.resolve, only, project.renames) if focused else None
         if plan is not None and plan.depth > MAX_NESTING_DEPTH:
             raise _too_deep(plan.depth)
         if focused and plan is None:

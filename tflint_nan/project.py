@@ -229,6 +229,14 @@ class ProjectModules:
             self._resolved[name] = self._resolve(name, 0)
         return self._resolved[name]
 
+    def renames(self, module: str) -> bool:
+        """Whether ``resolve`` may give some name ``module.<...>`` a meaning; False where it answers None for all of
+        them (a module of TensorFlow, Keras, the standard library or NumPy, with no declared aliases)."""
+        if module.startswith(".") or (self.internal_modules and module.split(".")[0] == "tensorflow"):
+            return True
+        head = module.split(".")[0]
+        return not (head in TARGET_ROOTS or (not self.declared and (self.folder is None or head in FOREIGN_ROOTS)))
+
     def _resolve(self, name: str, depth: int) -> str | None:
         if depth > MAX_CHAIN:
             return None

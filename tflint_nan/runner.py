@@ -7,11 +7,11 @@ the cache holds results, this process reads and hashes every file first (a warm 
 no worker), and only the others are linted.  New results are stored by this process as they arrive.
 
 Each worker is given a few files at a time (one large file, or small ones up to ``BATCH_BYTES`` together: most
-files are decided in a fraction of a millisecond, less than a round trip to the worker costs) and sends each result
-as soon as it has it, so when a worker dies (the kernel's out-of-memory killer, a crash in native code) the file it
-had is known: it is reported as TFN999 with the cause, the rest of its files go to the next worker, a new worker
-takes its place, and every other file is still checked.  (``multiprocessing.Pool`` would wait forever for the lost
-result.)
+files are decided in a fraction of a millisecond, less than a round trip to the worker costs) and sends their
+results back together.  When a worker dies (the kernel's out-of-memory killer, a crash in native code) a new one
+takes its place and every other file is still checked (``multiprocessing.Pool`` would wait forever for the lost
+results): the files of its batch are given out again one at a time, so that a file that kills a worker does so
+alone and is reported as TFN999 with the cause, and files that did not are linted as usual.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ def _size(path: str) -> int:
 
 # -- the workers -----------------------------------------------------------------------------------------------------
 class _Worker:
-    """A process that lints the files it is sent, a batch at a time, over a pipe; ``tasks`` are those it has not
-    sent results for yet (the first is the one it is linting)."""
+    """A process that lints the files it is sent, a batch at a time, over a pipe; ``tasks`` is the batch it is
+    linting (empty when it is idle)."""
 
     def __init__(self, context, settings: Settings, cache: Cache | None):
         self.connection, self._theirs = context.Pipe()
@@ -170,6 +170,7 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
     """Each task's (index, outcome), as workers finish them; a worker that dies costs only the file it had."""
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     queue = collections.deque(tasks)
+    alone: set[int] = set()  # the files of a batch whose worker died: each is given out on its own
     workers: list[_Worker] = []
 
     def hire(position: int) -> None:
@@ -186,8 +187,10 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
     def batch() -> list[tuple[int, str, bool]]:
         """The next files in the queue: one large file, or small ones up to ``BATCH_BYTES`` together."""
         taken = [queue.popleft()]
+        if taken[0][0] in alone:
+            return taken
         total = sizes.get(taken[0][1], 0)
-        while queue and len(taken) < BATCH_FILES:
+        while queue and len(taken) < BATCH_FILES and queue[0][0] not in alone:
             size = sizes.get(queue[0][1], 0)
             if total + size > BATCH_BYTES:
                 break
@@ -217,21 +220,23 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
             multiprocessing.connection.wait([worker.connection for worker in busy] +
                                             [worker.process.sentinel for worker in busy])
             for position, worker in enumerate(workers):
-                while worker.tasks:
-                    outcome = _receive(worker)
-                    if outcome is None:
-                        break  # still working
-                    if outcome is _DIED:
-                        index, path, _ = worker.tasks[0]
-                        queue.extendleft(reversed(worker.tasks[1:]))  # the rest of its batch, to the next worker
+                if worker.tasks:
+                    outcomes = _receive(worker)
+                    if outcomes is _DIED:
+                        lost = worker.tasks
                         worker.tasks = []
                         worker.stop()
-                        yield index, (FileResult(path, error=_error(path, SourceError(_death(worker.process)))), None)
+                        if len(lost) == 1:  # it died on this file alone
+                            index, path, _ = lost[0]
+                            yield index, (FileResult(path, error=_error(path, SourceError(_death(worker.process)))),
+                                          None)
+                        else:  # which of them killed it is not known: each again, on its own
+                            alone.update(index for index, _, _ in lost)
+                            queue.extendleft(reversed(lost))
                         hire(position)
-                        worker = workers[position]
-                        break
-                    worker.tasks.pop(0)
-                    yield outcome
+                    elif outcomes is not None:
+                        worker.tasks = []
+                        yield from outcomes
                 if not workers[position].tasks:
                     assign(position)
     finally:
@@ -244,7 +249,7 @@ _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _receive(worker: _Worker):
-    """The worker's result if it has sent one, ``_DIED`` if it is gone without one, else None."""
+    """The worker's results for its batch if it has sent them, ``_DIED`` if it is gone without, else None."""
     try:
         if worker.connection.poll():
             return worker.connection.recv()
@@ -285,5 +290,4 @@ def _worker_main(connection, parents_end, settings: Settings, cache: Cache | Non
             tasks = connection.recv()
         except (EOFError, OSError):  # the parent is gone
             return
-        for index, path, explicit in tasks:
-            connection.send((index, lint_file(path, explicit, settings, cache)))
+        connection.send([(index, lint_file(path, explicit, settings, cache)) for index, path, explicit in tasks])

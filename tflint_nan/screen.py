@@ -123,13 +123,20 @@ _IMPORT_LIBRARY = re.compile(rb"import\b(?:\\\r?\n|\\\r|[^\r\n#;\\])*?\b(?:" + _
 # ``def f(keras):``, ``case keras:``...): an occurrence not right after a character no binding target comes after,
 # and followed by one that can follow a binding target (prose such as "a keras model" is not).
 # (Each name is matched first and the character before it checked after: a pattern that starts with a lookbehind
-# is tried at every position of the file.)
+# is tried at every position of the file.  One pattern per name: one that starts with a literal is searched for
+# that literal; one that starts with an alternation is tried at every byte that can start a branch.)
 _NOT_BEFORE_BINDING = rb"[\w.\-/+%@<>&^~#\"'`$?!\\]"
-_LIBRARY_BINDING = re.compile(
-    rb"(?:" + b"|".join(re.escape(head.encode()) + rb"(?<!" + _NOT_BEFORE_BINDING + re.escape(head.encode()) + rb")"
-                        for head in sorted(LIBRARY_HEADS)) + rb")\b"
-    rb"(?=[ \t\f]*(?:[=:,()\[\]{};|#\\\r\n]|(?:[-+*/%&^@]|//|\*\*|<<|>>)=|\Z|(?:in|if|as)\b))"
+_LIBRARY_BINDINGS = tuple(
+    re.compile(re.escape(head.encode()) + rb"(?<!" + _NOT_BEFORE_BINDING + re.escape(head.encode()) + rb")\b"
+               rb"(?=[ \t\f]*(?:[=:,()\[\]{};|#\\\r\n]|(?:[-+*/%&^@]|//|\*\*|<<|>>)=|\Z|(?:in|if|as)\b))")
+    for head in sorted(LIBRARY_HEADS)
 )
+
+
+def _may_bind_a_library_name(data: bytes) -> bool:
+    return any(binding.search(data) is not None for binding in _LIBRARY_BINDINGS)
+
+
 _WHITESPACE = re.compile(rb"[\s\\]+")
 
 # What a name can stand for, read from the bytes: the precise check on the files the checks above let through.
@@ -218,15 +225,18 @@ def _may_name_a_library_select(data: bytes, vocabulary: _Vocabulary) -> bool:
         return False
     return (any(_WHITESPACE.sub(b"", match.group(1)).decode("ascii") in vocabulary.modules
                 for match in _FROM_LIBRARY.finditer(data))
-            or _IMPORT_LIBRARY.search(data) is not None or _LIBRARY_BINDING.search(data) is not None)
+            or _IMPORT_LIBRARY.search(data) is not None or _may_bind_a_library_name(data))
 
 
 # Comments and string literals, in the order a tokenizer meets them: a quote inside a comment belongs to the comment,
 # a ``#`` inside a string to the string.  One quoted with a single quote character ends at its line's end unless a
-# backslash escapes it.  (Every branch starts with ``#`` or a quote, so the engine skips ahead to those bytes; a
-# string's prefix is read from the bytes before it.)
+# backslash escapes it; a triple-quoted one ends at the first three quotes.  (Every branch starts with ``#`` or a
+# quote, so the engine skips ahead to those bytes; a string's prefix is read from the bytes before it.  Inside a
+# string, a run of ordinary bytes is taken at once, ``[^"]*``, rather than by one alternation per byte.)
 _STRING_OR_COMMENT = re.compile(
-    rb"#[^\r\n]*|\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|\"(?:\\[\s\S]|[^\"\\\r\n])*\"|'(?:\\[\s\S]|[^'\\\r\n])*'"
+    rb"#[^\r\n]*"
+    rb"|\"\"\"[^\"]*(?:\"(?!\"\")[^\"]*)*\"\"\"|'''[^']*(?:'(?!'')[^']*)*'''"
+    rb"|\"[^\"\\\r\n]*(?:\\[\s\S][^\"\\\r\n]*)*\"|'[^'\\\r\n]*(?:\\[\s\S][^'\\\r\n]*)*'"
 )
 _PREFIX_LETTERS = frozenset(b"rRbBuUfF")
 
@@ -463,8 +473,10 @@ class _Unit:
 class _Facts:
     """What the file binds, imports and calls, gathered in one walk of its syntax tree."""
 
-    def __init__(self, tree: ast.Module, resolve=None):
+    def __init__(self, tree: ast.Module, resolve=None, renames=None):
         self.resolve = resolve
+        self.renames = renames  # whether ``resolve`` may give a name under this module another meaning (None: may)
+        self._open_roots: dict[str, bool] = {}
         self.imports: dict[str, set[str]] = {}  # name -> qualified names its imports give it (LibCST's spelling)
         self.import_heads: set[str] = set()
         self.aliases: list[tuple[str, ast.expr]] = []  # what ``leave_Assign`` records with ``_record_alias``
@@ -626,6 +638,11 @@ class _Facts:
     def sink_kinds(self, callee: ast.expr) -> tuple[bool, ...]:
         """``may_resolve`` for each of ``_SINK_KINDS``, at once: most calls are none of them.  The answer depends
         only on the callee's spelling, and a file spells the same few callees (``tf.cast``) thousands of times."""
+        if type(callee) is ast.Attribute and callee.attr not in _SINK_KIND_LAST_WORDS and not self._root_is_open(
+                callee.value):
+            # ``x.reshape(...)``: a qualified name ends with the callee's last attribute, and none of a sink's ends
+            # so; only a root that may stand for anything (an alias, a project module) can make it one.
+            return _NO_KINDS
         spelling = self._spelling(callee)
         kinds = self._kinds.get(spelling)
         if kinds is None:
@@ -636,6 +653,33 @@ class _Facts:
                 kinds = tuple(self._may_resolve(root, rest, names) for names in _SINK_KINDS)
             self._kinds[spelling] = kinds
         return kinds
+
+    def _root_is_open(self, expression: ast.expr) -> bool:
+        """Whether the root name of ``expression`` (``x`` of ``x.a.b``) may give a callee below it a qualified name
+        that does not end with the callee's own last attribute: a library alias (``K = tf.keras.backend``: any
+        attribute may resolve), a name imported from a module under which the project may re-export another name
+        (``renames``; without it, any imported name), or, in a file where local names may alias, any name at all.  A root that is not a name (``f().x``) is open only
+        there too, as ``sink_kinds`` answers for it."""
+        while True:
+            kind = type(expression)
+            if kind is ast.Attribute or kind is ast.Subscript:
+                expression = expression.value
+            elif kind is ast.Call:
+                expression = expression.func
+            else:
+                break
+        if self.locals_may_alias:
+            return True
+        if type(expression) is not ast.Name:
+            return False
+        root = expression.id
+        known = self._open_roots.get(root)
+        if known is None:
+            known = self._open_roots[root] = root in self.library_aliases or any(
+                imported.split(".")[0] in self.library_aliases
+                or (self.resolve is not None and (self.renames is None or self.renames(imported)))
+                for imported in self.imports.get(root, ()))
+        return known
 
     def _spelling(self, expression: ast.expr) -> tuple[str | None, str]:
         spelling = self._spellings.get(id(expression))
@@ -707,9 +751,9 @@ def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
 
 
 class _Screen:
-    def __init__(self, tree: ast.Module, resolve=None):
+    def __init__(self, tree: ast.Module, resolve=None, renames=None):
         self.tree = tree
-        self.facts = _Facts(tree, resolve)
+        self.facts = _Facts(tree, resolve, renames)
         self._scanned: dict[tuple, tuple[bool, set[str]]] = {}
 
     def plan(self, only=None) -> Plan | None:
@@ -899,6 +943,8 @@ class _Screen:
 
 _SINK_KINDS = (SELECT_NAMES, CLAMP_NAMES, MULTIPLY_NAMES, SATURATING_NAMES, ROOT_FUNCTION_NAMES, POWER_NAMES,
                NORM_NAMES, LOG_NAMES, INDEX_NAMES)
+_NO_KINDS = (False,) * len(_SINK_KINDS)
+_SINK_KIND_LAST_WORDS = frozenset(name.rsplit(".", 1)[-1] for names in _SINK_KINDS for name in names)
 
 
 def _reads_label_or_mask(names: set[str]) -> bool:
@@ -956,9 +1002,11 @@ def _is_natural_number(node: ast.expr) -> bool:
         return False
 
 
-def plan(tree: ast.Module, resolve=None, only=None) -> Plan | None:
+def plan(tree: ast.Module, resolve=None, only=None, renames=None) -> Plan | None:
     """None when no select call in the module can have a finding; else the statements to analyse.  ``resolve``
-    maps a qualified name through the project's own re-exporting modules (``project.ProjectModules.resolve``).
+    maps a qualified name through the project's own re-exporting modules (``project.ProjectModules.resolve``);
+    ``renames(module)`` says whether it may map a name under that module at all (``ProjectModules.renames``;
+    None: it may).
     ``only(node)``, for a top-level statement or a method of a top-level class, says whether its own calls are
     looked at: ``--fix`` analyses again only what its edits changed (the rest counts as holding no finding)."""
-    return _Screen(tree, resolve).plan(only)
+    return _Screen(tree, resolve, renames).plan(only)
