@@ -234,10 +234,11 @@ def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settin
                             alone.update(index for index, _, _ in lost)
                             queue.extendleft(reversed(lost))
                         hire(position)
+                        worker = workers[position]  # its replacement
                     elif outcomes is not None:
                         worker.tasks = []
                         yield from outcomes
-                if not workers[position].tasks:
+                if not worker.tasks:
                     assign(position)
     finally:
         for worker in workers:
