@@ -167,7 +167,8 @@ class _Worker:
 def _in_workers(tasks: list[tuple[int, str, bool]], count: int, settings: Settings,
                 cache: Cache | None, sizes: dict[str, int] | None = None
                 ) -> Iterator[tuple[int, tuple[FileResult, str | None]]]:
-    """Each task's (index, outcome), as workers finish them; a worker that dies costs only the file it had."""
+    """Each task's (index, outcome), as workers finish them; a worker that dies costs at most the file that killed
+    it."""
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     queue = collections.deque(tasks)
     alone: set[int] = set()  # the files of a batch whose worker died: each is given out on its own

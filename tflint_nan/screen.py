@@ -134,6 +134,7 @@ _LIBRARY_BINDINGS = tuple(
 
 
 def _may_bind_a_library_name(data: bytes) -> bool:
+    """Whether ``keras``, ``tensorflow`` or ``tf_keras`` may be bound somewhere in ``data``."""
     return any(binding.search(data) is not None for binding in _LIBRARY_BINDINGS)
 
 
@@ -658,8 +659,8 @@ class _Facts:
         """Whether the root name of ``expression`` (``x`` of ``x.a.b``) may give a callee below it a qualified name
         that does not end with the callee's own last attribute: a library alias (``K = tf.keras.backend``: any
         attribute may resolve), a name imported from a module under which the project may re-export another name
-        (``renames``; without it, any imported name), or, in a file where local names may alias, any name at all.  A root that is not a name (``f().x``) is open only
-        there too, as ``sink_kinds`` answers for it."""
+        (``renames``; without it, any imported name), or, in a file where local names may alias, any name at all.
+        A root that is not a name (``f().x``) is open only there too, as ``sink_kinds`` answers for it."""
         while True:
             kind = type(expression)
             if kind is ast.Attribute or kind is ast.Subscript:
