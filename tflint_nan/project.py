@@ -222,8 +222,7 @@ class ProjectModules:
             return INTERNAL_SPELLINGS.get(name)
         if name.startswith(".") and self.folder is not None:
             name = self._absolute_name(name) or name
-        if "." not in name or name.split(".")[0] in TARGET_ROOTS or (
-                not self.declared and (self.folder is None or name.split(".")[0] in FOREIGN_ROOTS)):
+        if "." not in name or not self._may_rename_under(name.split(".")[0]):
             return None
         if name not in self._resolved:
             self._resolved[name] = self._resolve(name, 0)
@@ -234,7 +233,11 @@ class ProjectModules:
         them (a module of TensorFlow, Keras, the standard library or NumPy, with no declared aliases)."""
         if module.startswith(".") or (self.internal_modules and module.split(".")[0] == "tensorflow"):
             return True
-        head = module.split(".")[0]
+        return self._may_rename_under(module.split(".")[0])
+
+    def _may_rename_under(self, head: str) -> bool:
+        """Whether a name under the top-level module ``head`` can mean anything but itself: not TensorFlow's or
+        Keras's own, nor, without declared aliases, a library's or a file's outside any project."""
         return not (head in TARGET_ROOTS or (not self.declared and (self.folder is None or head in FOREIGN_ROOTS)))
 
     def _resolve(self, name: str, depth: int) -> str | None:
