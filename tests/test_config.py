@@ -139,6 +139,20 @@ def test_gitignore_is_respected_while_walking(tmp_path):
     assert len(files_of(tflint_nan("src", cwd=repository))) == 5
 
 
+def test_the_repositorys_own_exclude_file_counts_and_comments_decide_nothing(tmp_path):
+    repository = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repository)], check=True)
+    write(repository, ".git/info/exclude", "# git's template: comments only\nlocal_*.py\n")
+    write(repository, ".gitignore", "# nothing but a comment\n\n")
+    write(repository, "src/.gitignore", "!local_keep.py\n# a comment\n")
+    for name in ("src/model.py", "src/local_try.py", "src/local_keep.py", "local_top.py"):
+        write(repository, name, BUGGY)
+    # the deepest file with a matching pattern decides: src/.gitignore re-includes what info/exclude leaves out
+    assert files_of(tflint_nan(".", cwd=repository)) == ["src/local_keep.py", "src/model.py"]
+    write(repository, ".git/info/exclude", "# comments only\n")
+    assert len(files_of(tflint_nan(".", cwd=repository))) == 4
+
+
 @pytest.mark.parametrize(
     "table, expected",
     [

@@ -123,6 +123,8 @@ class GitIgnore:
         top = os.path.abspath(top)
         self._specs: dict[str, list[pathspec.GitIgnoreSpec]] = {}
         self._entered: set[str] = set()
+        # directory -> (directory or ancestor, its specs last first) for those with specs, deepest first
+        self._chains: dict[str, list[tuple[str, list[pathspec.GitIgnoreSpec]]]] = {}
         repository = _repository_root(top)
         directories = [top]
         if repository is not None:
@@ -147,27 +149,37 @@ class GitIgnore:
                 lines = handle.read().splitlines()
         except OSError:
             return
-        self._specs.setdefault(base, []).append(pathspec.GitIgnoreSpec.from_lines(lines))
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        if any(pattern.include is not None for pattern in spec.patterns):  # not only comments and blank lines
+            self._specs.setdefault(base, []).append(spec)
+            self._chains.clear()
 
     def ignored(self, path: str, is_directory: bool) -> bool:
         """Git's answer for ``path``: the deepest ``.gitignore`` with a matching pattern decides."""
         if not self._specs:
-            return False  # no .gitignore applies anywhere
+            return False  # no .gitignore applies anywhere (a repository's own ``info/exclude`` is only comments)
         path = os.path.abspath(path)
-        directory = os.path.dirname(path)
-        while True:
-            relative = None
-            for spec in reversed(self._specs.get(directory, ())):  # .gitignore before .git/info/exclude
-                if relative is None:
-                    relative = os.path.relpath(path, directory).replace(os.sep, "/")
-                    relative += "/" if is_directory else ""
+        suffix = "/" if is_directory else ""
+        for base, specs in self._chain(os.path.dirname(path)):
+            relative = path[len(base):].lstrip(os.sep).replace(os.sep, "/") + suffix
+            for spec in specs:  # .gitignore before .git/info/exclude
                 decision = spec.check_file(relative).include
                 if decision is not None:
                     return decision
+        return False
+
+    def _chain(self, directory: str) -> list[tuple[str, list[pathspec.GitIgnoreSpec]]]:
+        """The directories from ``directory`` up to the file system's root that have patterns, deepest first,
+        each with its specs in the order they decide (every file of a directory asks the same)."""
+        chain = self._chains.get(directory)
+        if chain is None:
             parent = os.path.dirname(directory)
-            if parent == directory:
-                return False
-            directory = parent
+            chain = [] if parent == directory else self._chain(parent)
+            specs = self._specs.get(directory)
+            if specs:
+                chain = [(directory, specs[::-1]), *chain]
+            self._chains[directory] = chain
+        return chain
 
 
 def _repository_root(directory: str) -> str | None:
