@@ -590,3 +590,29 @@ def test_a_select_reexported_under_a_name_no_sink_has(tmp_path):
     # TensorFlow, Keras, NumPy and the standard library are never read through the project's modules.
     assert not any(modules.renames(name) for name in ("tensorflow.math", "keras.ops", "numpy", "os.path"))
     assert ProjectModules(str(model), (("np", "tensorflow.experimental.numpy"),)).renames("numpy")
+
+
+def test_ops_reexported_into_a_relative_import(tmp_path):
+    """``from . import znp``: the plan follows relative imports through the project as the analysis does."""
+    write(tmp_path, "proj/__init__.py", "")
+    write(tmp_path, "proj/znp.py", "from tensorflow.experimental.numpy import *  # noqa: F403\n")
+    model = write(tmp_path, "proj/model.py", """\
+        import tensorflow as tf
+        from . import znp
+        from .znp import exp as e
+
+
+        def elu(x):
+            return tf.where(x > 0., x, znp.exp(x) - 1.)
+
+
+        def elu_too(x):
+            return tf.where(x > 0., x, e(x) - 1.)
+
+
+        def geometric_mean(x):
+            return znp.exp(znp.mean(znp.log(x)))
+        """)
+    assert codes(model) == [("TFN001", 7), ("TFN001", 11), ("TFN008", 15)]
+    exhaustive = lint_path(str(model), Settings(), exhaustive=True)
+    assert [(finding.code, finding.line) for finding in exhaustive.findings] == codes(model)

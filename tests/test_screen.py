@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 
 from test_focus import both_paths
+from test_gradients import PRELUDE, SILENT_BY_DEMAND
 from tflint_nan import screen
-from tflint_nan.lint import Settings
+from tflint_nan.gradients import ModuleFacts
+from tflint_nan.lint import Settings, _LazyFacts
+from tflint_nan.project import ProjectModules
 
 
 def program(text: str) -> str:
@@ -106,6 +109,135 @@ def test_a_power_with_a_tensor_exponent_of_a_flat_zero_is_planned():
 def test_an_unpacked_product_or_power_is_planned():
     assert planned("import tensorflow as tf\ndef f(pair):\n    return tf.multiply(*pair, tf.math.log(pair))\n")
     assert planned("import tensorflow as tf\ndef f(args):\n    return tf.pow(tf.square(args), *args)\n")
+
+
+# -- sinks in functions that are never differentiated ---------------------------------------------------------------
+NEVER_DIFFERENTIATED = [
+    # a metric's update
+    program("""
+        import tensorflow as tf
+        class Precision(tf.keras.metrics.Metric):
+            def update_state(self, y_true, y_pred):
+                self.total.assign_add(tf.reduce_sum(tf.where(y_pred > 0., tf.math.log(y_pred), 0.)))
+    """),
+    # an optimizer's step, and a function nested in it
+    program("""
+        import tensorflow as tf
+        class Clipped(tf.keras.optimizers.Optimizer):
+            def update_step(self, gradient, variable, learning_rate):
+                def scale(g):
+                    return tf.where(g > 0., tf.sqrt(g), 0.)
+                variable.assign_sub(learning_rate * scale(gradient))
+    """),
+    # a learning-rate schedule, and a class defined inside its method
+    program("""
+        import tensorflow as tf
+        class Warmup(tf.keras.optimizers.schedules.LearningRateSchedule):
+            def __call__(self, step):
+                class Ramp:
+                    def value(self, s):
+                        return tf.where(s > 100., tf.math.log(s), 0.)
+                return Ramp().value(step)
+    """),
+    # a private helper that only a constraint calls
+    program("""
+        import tensorflow as tf
+        def _norm(w):
+            return tf.where(w > 0., tf.sqrt(w), 0.)
+        class MaxNorm(tf.keras.constraints.Constraint):
+            def __call__(self, w):
+                return w / _norm(w)
+    """),
+]
+
+
+@pytest.mark.parametrize("source", NEVER_DIFFERENTIATED)
+def test_a_sink_no_gradient_comes_back_through_is_planned_only_for_strict(source):
+    """Without --strict the analysis checks no sink in a function that is never differentiated
+    (``_open_sink``): the plan leaves such sinks out, and a file with nothing else needs no LibCST at all."""
+    tree = ast.parse(source)
+    assert screen.plan(tree) is not None
+    assert screen.plan(tree, function_reason=ModuleFacts(tree).function_reason) is None
+    assert both_paths(source) == []
+    assert [finding.strict_only for finding in both_paths(source, Settings(strict=True))] == [True]
+
+
+def test_only_the_functions_no_gradient_comes_back_through_are_left_out():
+    source = program("""
+        import tensorflow as tf
+        class Layer(tf.keras.layers.Layer):
+            def call(self, x):
+                return tf.where(x > 0., x, tf.exp(x) - 1.)
+        class Accuracy(tf.keras.metrics.Metric):
+            def update_state(self, x):
+                self.total.assign_add(tf.reduce_sum(tf.where(x > 0., tf.math.log(x), 0.)))
+    """)
+    tree = ast.parse(source)
+    found = screen.plan(tree, function_reason=ModuleFacts(tree).function_reason)
+    assert found is not None and found.kept == {0, 1}
+    assert [finding.line for finding in both_paths(source)] == [4]
+
+
+@pytest.mark.parametrize("name", sorted(SILENT_BY_DEMAND))
+def test_code_never_differentiated_has_the_same_findings_on_both_paths(name):
+    source = PRELUDE + textwrap.dedent(SILENT_BY_DEMAND[name])
+    assert both_paths(source) == []
+    assert both_paths(source, Settings(strict=True))
+
+
+def _plans(source: str) -> tuple[bool, bool, bool]:
+    """Whether the plan keeps anything: as for --strict, leaving out functions never differentiated, and leaving
+    out sinks whose value reaches nothing differentiated too."""
+    tree = ast.parse(source)
+    facts = _LazyFacts(source, tree, ProjectModules("module.py"))
+    return (screen.plan(tree) is not None, screen.plan(tree, function_reason=facts.function_reason) is not None,
+            screen.plan(tree, function_reason=facts.function_reason, result_unused=facts.result_unused) is not None)
+
+
+def test_a_sink_whose_value_reaches_nothing_differentiated_is_planned_only_for_strict():
+    counted = "import tensorflow as tf\ndef count_valid(x):\n    return len(tf.where(x > 0., tf.math.log(x), 0.))\n"
+    assert _plans(counted) == (True, True, False)
+    assert both_paths(counted) == [] and both_paths(counted, Settings(strict=True))
+    # The analysis asks about the position LibCST gives, in characters; CPython's column counts bytes.  Where the
+    # two may differ (a non-ASCII character or a tab before the sink on its line) or where CPython's positions may
+    # not be the code's (inside an f-string), the plan keeps the sink.
+    for line in ('    label = "é"; return len(tf.where(x > 0., tf.math.log(x), 0.))\n',
+                 '    return\tlen(tf.where(x > 0., tf.math.log(x), 0.))\n',
+                 '    return f"{len(tf.where(x > 0., tf.math.log(x), 0.))}"\n'):
+        guarded = "import tensorflow as tf\ndef count_valid(x):\n" + line
+        assert _plans(guarded) == (True, True, True), line
+        assert both_paths(guarded) == []
+
+
+def test_the_plan_names_functions_as_the_analysis_does():
+    """The plan asks ``ModuleFacts.function_reason`` by the qualified names the analysis uses: every function the
+    plan's walk enters is one ModuleFacts knows, under the same name."""
+    source = program("""
+        def f():
+            g()
+            def g():
+                h()
+                class C:
+                    def m(self):
+                        k()
+                        return lambda: n()
+            async def a():
+                g()
+        class D:
+            def m(self):
+                g()
+            class E:
+                async def n(self):
+                    g()
+            x = [lambda: g() for _ in range(2)]
+        def f():
+            g()
+    """)
+    tree = ast.parse(source)
+    named = {qualname for unit in screen._Facts(tree).units for owner in (unit, *unit.methods)
+             for _, scope in owner.calls for qualname in scope.enclosing_functions()}
+    assert named == set(ModuleFacts(tree).functions) == {
+        "f", "f.<locals>.g", "f.<locals>.g.<locals>.C.m", "f.<locals>.a", "D.m", "D.E.n"}
 
 
 # -- the plan's walk: its depth is the nesting guard's ----------------------------------------------------------------

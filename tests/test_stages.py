@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tflint_nan import stages
-from tflint_nan.lint import lint_source
+from tflint_nan.lint import Settings, lint_source
 
 SOURCE = "import tensorflow as tf\n\ndef f(x):\n    return tf.where(x > 0., tf.math.log(x), x)\n"
 
@@ -56,3 +56,17 @@ def test_the_large_file_generator_places_the_findings_it_promises():
     assert 1_500 <= source.count("\n") < 1_800
     assert len(lint_source(source, "module.py").findings) == 6
     assert len(lint_source(large_files.many_findings(20), "many.py").findings) == 20
+
+
+def test_a_file_whose_sinks_no_gradient_comes_back_through_is_not_parsed_by_libcst(monkeypatch):
+    """Without --strict nothing in a metric's update can be shown: the plan leaves it out and LibCST never runs."""
+    source = ("import tensorflow as tf\nclass Total(tf.keras.metrics.Metric):\n    def update_state(self, x):\n"
+              "        self.total.assign_add(tf.reduce_sum(tf.where(x > 0., tf.math.log(x), 0.)))\n")
+    for settings, parsed in ((Settings(), False), (Settings(strict=True), True)):
+        monkeypatch.setattr(stages, "_on", False)
+        stages.enable()
+        try:
+            assert len(lint_source(source, "metric.py", settings).findings) == int(parsed)
+            assert ("LibCST parse" in stages.totals) == parsed
+        finally:
+            monkeypatch.setattr(stages, "_on", False)

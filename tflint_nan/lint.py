@@ -133,14 +133,20 @@ def _analyse(source: str, path: str, settings: Settings, honour_noqa: bool, exha
     try:
         focused = tree is not None and not exhaustive  # no tree: only LibCST accepts this source
         project = ProjectModules(path, settings.aliases, settings.internal_modules)
+        facts = _LazyFacts(source, tree, project)
         with stages.stage("plan"):
-            plan = screen.plan(tree, project.resolve, only, project.renames) if focused else None
+            # Without --strict, a sink in a function that is never differentiated has no finding to show: the plan
+            # leaves it out, and a file with nothing else needs no LibCST at all.
+            plan = screen.plan(tree, project.resolve, only, project.renames,
+                               *((None, None) if settings.strict else (facts.function_reason, facts.result_unused))
+                               ) if focused else None
         if plan is not None and plan.depth > MAX_NESTING_DEPTH:
             raise _too_deep(plan.depth)
         if focused and plan is None:
             found = []  # no select call here can have a finding: LibCST (and its thread) is not needed
         else:
-            found = run_with_deep_stack(lambda: _analyse_module(source, path, settings.strict, tree, plan, project))
+            found = run_with_deep_stack(
+                lambda: _analyse_module(source, path, settings.strict, tree, plan, project, facts.built))
         if dependencies is not None:
             dependencies.extend(project.dependencies())
     except SourceError:
@@ -157,10 +163,51 @@ def _analyse(source: str, path: str, settings: Settings, honour_noqa: bool, exha
     return [finding for finding in found if not _suppressed(finding, lines)]
 
 
+class _LazyFacts:
+    """``gradients.ModuleFacts`` of a module, built when first asked for (most files never need them), and the
+    questions the plan asks them about sinks."""
+
+    def __init__(self, source: str, tree: ast.Module | None, project: ProjectModules):
+        self.source = source
+        self.tree = tree
+        self.project = project
+        self.built = None
+        self._line_starts: list[int] | None = None
+
+    def facts(self):
+        if self.built is None:
+            from .gradients import ModuleFacts
+
+            with stages.stage("analysis"):
+                self.built = ModuleFacts(self.tree, self.project)
+        return self.built
+
+    def function_reason(self, qualname: str) -> str | None:
+        return self.facts().function_reason(qualname)
+
+    def result_unused(self, node: ast.expr) -> bool:
+        """Whether the analysis will find that the value of the sink at ``node`` reaches nothing differentiated: it
+        asks ``ModuleFacts.unused_result`` at the sink's position as LibCST gives it, in characters, where CPython's
+        column counts UTF-8 bytes.  The two are the same position where the line before the node is printable
+        ASCII; elsewhere the answer is no."""
+        if self._line_starts is None:
+            from .focus import line_starts
+
+            self._line_starts = line_starts(self.source)
+        if node.lineno > len(self._line_starts):
+            return False
+        start = self._line_starts[node.lineno - 1]
+        before = self.source[start:start + node.col_offset]
+        if not (before.isascii() and before.isprintable()):
+            return False
+        return self.facts().unused_result(node.lineno, node.col_offset) is not None
+
+
 def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | None,
-                    plan: screen.Plan | None, project: ProjectModules | None = None) -> list[Finding]:
+                    plan: screen.Plan | None, project: ProjectModules | None = None, facts=None) -> list[Finding]:
     """The analysis's findings; with a ``plan`` (and CPython's ``tree``), only for the statements it keeps (LibCST
-    parses only those, ``focus.py``; when it cannot, the whole module)."""
+    parses only those, ``focus.py``; when it cannot, the whole module).  ``facts``: the module's ``ModuleFacts``
+    when the plan has built them."""
     import libcst as cst
 
     from .gradients import ModuleFacts
@@ -168,8 +215,9 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
     if plan is not None:
         from .focus import analyse_plan
 
-        with stages.stage("analysis"):
-            facts = ModuleFacts(tree, project)
+        if facts is None:
+            with stages.stage("analysis"):
+                facts = ModuleFacts(tree, project)
         found = analyse_plan(source, tree, plan, path, strict, facts, project)
         if found is not None:
             return found
@@ -189,7 +237,7 @@ def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | Non
     from . import expression_contexts, visiting
     from .analysis import ModuleAnalyzer
 
-    if plan is None:
+    if facts is None:
         facts = ModuleFacts(tree, project)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     analyzer = ModuleAnalyzer(wrapper, path, strict=strict, facts=facts, project=project)

@@ -13,10 +13,13 @@ path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and 
 2. ``plan`` (CPython's syntax tree, which ``lint.check_syntax`` builds anyway): a call that may resolve to a
    select (imports and ``K = tf.keras.backend`` aliases followed) with three arguments, one of which reaches a
    risky op, a division or a power, directly or through any assignment to a name it reads; or one of the other
-   sinks whose input reaches what it can meet (``_Screen._is_candidate``).  Top-level functions
-   and classes, and methods, without such a call are left out of the LibCST analysis (``focus.py``) when leaving
-   them out cannot change what the analysis sees of the rest: the names they bind at module level and the
-   aliases they record.
+   sinks whose input reaches what it can meet (``_Screen._is_candidate``).  Without ``--strict``, a sink through
+   which no gradient can come back is none: one in a function that is never differentiated (a metric's update, an
+   optimizer's step, a schedule) or whose value reaches nothing differentiated, as ``gradients.ModuleFacts`` says
+   from the same tree (the analysis's ``_open_sink`` checks nothing there, so nothing there can be shown).
+   Top-level functions and classes, and methods, without such a call are left out of the LibCST analysis
+   (``focus.py``) when leaving them out cannot change what the analysis sees of the rest: the names they bind at
+   module level and the aliases they record.
 """
 
 from __future__ import annotations
@@ -400,12 +403,14 @@ def _second_line_end(data: bytes) -> int:
 
 # -- 2. CPython's syntax tree ------------------------------------------------------------------------------------
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 # What ``_Facts._walk`` does at a node besides walking into it, by its kind (a kind not listed: nothing).
 _CALL, _SUBSCRIPT, _SCOPE, _BINDING = "call", "subscript", "scope", "binding"
 _WALK_ACTIONS = {ast.Call: _CALL, ast.BinOp: _CALL, ast.Subscript: _SUBSCRIPT, ast.FunctionDef: _SCOPE,
                  ast.AsyncFunctionDef: _SCOPE, ast.ClassDef: _SCOPE, ast.Lambda: _SCOPE,
                  **dict.fromkeys((ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.AugAssign, ast.For, ast.AsyncFor,
-                                  ast.comprehension, ast.withitem, ast.Import, ast.ImportFrom, ast.Global), _BINDING)}
+                                  ast.comprehension, ast.withitem, ast.Import, ast.ImportFrom, ast.Global,
+                                  ast.JoinedStr), _BINDING)}
 # A product with a cast condition masks; a division saturates at inf; ``x ** 0.5`` is a root.
 _SINK_OPERATORS = (ast.Mult, ast.Div, ast.Pow)
 # What a subscript that indexes a tensor's elements may index (``analysis._computes_tensor``): a call, an operator's
@@ -435,6 +440,16 @@ class _Scope:
     owner: ast.AST | None = None  # the function, lambda or class
     bound: set[str] = field(default_factory=set)
     values: dict[str, list[ast.expr]] = field(default_factory=dict)
+    qualname: str = ""  # as the analysis names it (``f.<locals>.g``, ``C.m``; ``analysis.ModuleAnalyzer._qualname``)
+
+    def enclosing_functions(self) -> Iterator[str]:
+        """The qualified names of the functions this scope is in, itself first (lambdas have no name to ask
+        about: the analysis gives them their function's reason)."""
+        scope: _Scope | None = self
+        while scope is not None:
+            if type(scope.owner) in _FUNCTIONS:
+                yield scope.qualname
+            scope = scope.parent
 
     def bind(self, target: ast.expr, value: ast.expr | None) -> None:
         """``analysis.ModuleAnalyzer._bind_target``: a name gets the value, names inside tuples get none."""
@@ -482,6 +497,7 @@ class _Facts:
         self.import_heads: set[str] = set()
         self.aliases: list[tuple[str, ast.expr]] = []  # what ``leave_Assign`` records with ``_record_alias``
         self.globals: set[str] = set()
+        self.f_string_lines: list[tuple[int, int]] = []  # first and last line of each f-string
         self.units: list[_Unit] = []
         self.depth = 0  # the deepest node's depth below the module
         module = _Scope("module", None)
@@ -567,7 +583,10 @@ class _Facts:
             elif kind is not ast.ClassDef and scope.owner is top.node and type(top.node) is ast.ClassDef:
                 unit = _Unit(node, module_bindings={node.name})  # a method of a top-level class
                 top.methods.append(unit)
-        inner = _Scope("class" if kind is ast.ClassDef else "function", scope, node)
+        name = "<lambda>" if kind is ast.Lambda else node.name
+        qualname = name if scope.kind == "module" else (
+            f"{scope.qualname}.<locals>.{name}" if scope.kind == "function" else f"{scope.qualname}.{name}")
+        inner = _Scope("class" if kind is ast.ClassDef else "function", scope, node, qualname=qualname)
         if kind is not ast.ClassDef:
             arguments = node.args
             for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
@@ -577,7 +596,8 @@ class _Facts:
         return inner, unit
 
     def _record(self, node: ast.AST, kind: type, scope: _Scope, unit: _Unit, top: _Unit) -> None:
-        """What a binding statement, an import or a ``global`` adds to the scope and the file's names."""
+        """What a binding statement, an import or a ``global`` adds to the scope and the file's names (and where an
+        f-string is)."""
         if kind is ast.Assign:
             for target in node.targets:
                 scope.bind(target, node.value)
@@ -601,8 +621,14 @@ class _Facts:
         elif kind is ast.ImportFrom:
             if node.level == 0 and node.module:
                 self.import_heads.add(node.module.split(".")[0])
-                for alias in node.names:
-                    self.imports.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+                module = node.module
+            else:  # relative: LibCST spells ``from .. import g`` as ``..g``, which ``resolve`` follows in the project
+                module = "." * node.level + (node.module or "")
+            for alias in node.names:
+                self.imports.setdefault(alias.asname or alias.name, set()).add(
+                    f"{module}{'' if module.endswith('.') else '.'}{alias.name}")
+        elif kind is ast.JoinedStr:
+            self.f_string_lines.append((node.lineno, node.end_lineno))
         elif kind is ast.Global:
             unit.module_bindings.update(node.names)
             if unit is not top:
@@ -752,26 +778,30 @@ def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
 
 
 class _Screen:
-    def __init__(self, tree: ast.Module, resolve=None, renames=None):
+    def __init__(self, tree: ast.Module, resolve=None, renames=None, function_reason=None, result_unused=None):
         self.tree = tree
         self.facts = _Facts(tree, resolve, renames)
+        self.function_reason = function_reason
+        self.result_unused = result_unused
         self._scanned: dict[tuple, tuple[bool, set[str]]] = {}
+        self._differentiated: dict[int, bool] = {}  # id of a scope (the walk keeps them alive) -> its answer
 
     def plan(self, only=None) -> Plan | None:
         facts = self.facts
         for unit in facts.units:
             for method in unit.methods:
                 method.has_candidate = (only is None or only(method.node)) and any(
-                    self._is_candidate(call, scope) for call, scope in method.calls)
+                    self._is_open_candidate(call, scope) for call, scope in method.calls)
             unit.has_candidate = any(method.has_candidate for method in unit.methods) or (
-                only is None or only(unit.node)) and any(self._is_candidate(call, scope) for call, scope in unit.calls)
+                only is None or only(unit.node)) and any(
+                self._is_open_candidate(call, scope) for call, scope in unit.calls)
         if not any(unit.has_candidate for unit in facts.units):
             return None
         kept = {index for index, unit in enumerate(facts.units) if not self._removable(unit, index)}
         kept_methods = {}
         for index in kept:
             unit = facts.units[index]
-            if not unit.methods or any(self._is_candidate(call, scope) for call, scope in unit.calls):
+            if not unit.methods or any(self._is_open_candidate(call, scope) for call, scope in unit.calls):
                 continue  # no methods, or a select in the class body itself, which may see their names
             removable = {id(method.node) for method in unit.methods if self._removable(method, None)}
             if removable:
@@ -794,6 +824,30 @@ class _Screen:
         if index is not None and facts.first_bindings.get(unit.node.name, index) < index:
             return False  # the analysis would find that earlier binding where it now finds the definition
         return True
+
+    def _is_open_candidate(self, node: ast.expr, scope: _Scope) -> bool:
+        """A candidate through which a gradient may come back: not in a function that is never differentiated
+        (``function_reason``) nor one whose value reaches nothing differentiated (``result_unused``).  Both are given
+        only where such findings are not shown: the analysis's ``_open_sink`` then checks nothing there."""
+        return self._is_candidate(node, scope) and self._may_be_differentiated(scope) and not (
+            self.result_unused is not None and not self._in_f_string(node) and self.result_unused(node))
+
+    def _in_f_string(self, node: ast.expr) -> bool:
+        """Whether ``node`` may be inside an f-string, where CPython 3.11's positions are not always the code's:
+        the analysis asks about the position LibCST gives, which must be the same."""
+        return any(first <= node.lineno <= last for first, last in self.facts.f_string_lines)
+
+    def _may_be_differentiated(self, scope: _Scope) -> bool:
+        """False when a function around ``scope`` (itself included) has a reason never to be differentiated: the
+        analysis gives a function's scope its own reason or else its enclosing scope's
+        (``analysis.ModuleAnalyzer._push_function``), and a sink in a scope with a reason has no finding shown."""
+        if self.function_reason is None:
+            return True
+        known = self._differentiated.get(id(scope))
+        if known is None:
+            known = self._differentiated[id(scope)] = not any(
+                self.function_reason(qualname) is not None for qualname in scope.enclosing_functions())
+        return known
 
     def _is_candidate(self, node: ast.expr, scope: _Scope) -> bool:
         """A sink whose arguments reach a risky op (following names as the analysis does): a call that may be a
@@ -1003,11 +1057,17 @@ def _is_natural_number(node: ast.expr) -> bool:
         return False
 
 
-def plan(tree: ast.Module, resolve=None, only=None, renames=None) -> Plan | None:
+def plan(tree: ast.Module, resolve=None, only=None, renames=None, function_reason=None,
+         result_unused=None) -> Plan | None:
     """None when no select call in the module can have a finding; else the statements to analyse.  ``resolve``
     maps a qualified name through the project's own re-exporting modules (``project.ProjectModules.resolve``);
     ``renames(module)`` says whether it may map a name under that module at all (``ProjectModules.renames``;
     None: it may).
     ``only(node)``, for a top-level statement or a method of a top-level class, says whether its own calls are
-    looked at: ``--fix`` analyses again only what its edits changed (the rest counts as holding no finding)."""
-    return _Screen(tree, resolve, renames).plan(only)
+    looked at: ``--fix`` analyses again only what its edits changed (the rest counts as holding no finding).
+    ``function_reason(qualname)`` (``gradients.ModuleFacts.function_reason``), given when only findings through
+    which a gradient may come back are wanted (not ``--strict``): why a function is never differentiated, or None;
+    the sinks in such functions are left out like calls that are none.  So are sinks for which ``result_unused(node)``
+    (given with it: ``gradients.ModuleFacts.unused_result`` at the node's position) says that their value never
+    reaches anything differentiated."""
+    return _Screen(tree, resolve, renames, function_reason, result_unused).plan(only)
