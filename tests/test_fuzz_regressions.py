@@ -40,13 +40,12 @@ def error(code: str) -> str:
 def test_valid_code_libcst_cannot_build_is_one_tfn999_not_a_crash(statement):
     """LibCST 1.9 raises TypeError or CSTValidationError on these (LibCST issue 1448); the run used to abort.
     (In a function that cannot hold a finding, LibCST never sees them: ``test_focus_parse.py``.)"""
-    message = error(f"def f(x):\n    if x is None:\n        {statement}\n    return tf.where(x > 0, x, tf.exp(x))\n")
+    message = error(f"def f(x):\n    y = tf.where(x > 0, x, tf.exp(x))\n    {statement}\n")
     assert message.startswith("LibCST ") and "cannot parse this file" in message and "internal" not in message
 
 
 def test_a_file_libcst_cannot_parse_does_not_stop_the_run(tmp_path):
-    write(tmp_path, "a_lambda.py",
-          HEADER + "def f(x):\n    if x is None:\n        return(lambda: 0)\n    return tf.where(x > 0, x, tf.exp(x))\n")
+    write(tmp_path, "a_lambda.py", HEADER + "def f(x):\n    y = tf.where(x > 0, x, tf.exp(x))\n    return(lambda: 0)\n")
     write(tmp_path, "b_buggy.py", BUGGY)
     result = tflint_nan(".", cwd=tmp_path)
     assert result.returncode == 1 and "internal error" not in result.stderr

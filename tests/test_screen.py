@@ -19,8 +19,7 @@ from test_focus import both_paths
 from test_gradients import PRELUDE, SILENT_BY_DEMAND
 from tflint_nan import screen
 from tflint_nan.gradients import ModuleFacts
-from tflint_nan.lint import Settings, _LazyFacts
-from tflint_nan.project import ProjectModules
+from tflint_nan.lint import Settings
 
 
 def program(text: str) -> str:
@@ -183,30 +182,6 @@ def test_code_never_differentiated_has_the_same_findings_on_both_paths(name):
     source = PRELUDE + textwrap.dedent(SILENT_BY_DEMAND[name])
     assert both_paths(source) == []
     assert both_paths(source, Settings(strict=True))
-
-
-def _plans(source: str) -> tuple[bool, bool, bool]:
-    """Whether the plan keeps anything: as for --strict, leaving out functions never differentiated, and leaving
-    out sinks whose value reaches nothing differentiated too."""
-    tree = ast.parse(source)
-    facts = _LazyFacts(source, tree, ProjectModules("module.py"))
-    return (screen.plan(tree) is not None, screen.plan(tree, function_reason=facts.function_reason) is not None,
-            screen.plan(tree, function_reason=facts.function_reason, result_unused=facts.result_unused) is not None)
-
-
-def test_a_sink_whose_value_reaches_nothing_differentiated_is_planned_only_for_strict():
-    counted = "import tensorflow as tf\ndef count_valid(x):\n    return len(tf.where(x > 0., tf.math.log(x), 0.))\n"
-    assert _plans(counted) == (True, True, False)
-    assert both_paths(counted) == [] and both_paths(counted, Settings(strict=True))
-    # The analysis asks about the position LibCST gives, in characters; CPython's column counts bytes.  Where the
-    # two may differ (a non-ASCII character or a tab before the sink on its line) or where CPython's positions may
-    # not be the code's (inside an f-string), the plan keeps the sink.
-    for line in ('    label = "é"; return len(tf.where(x > 0., tf.math.log(x), 0.))\n',
-                 '    return\tlen(tf.where(x > 0., tf.math.log(x), 0.))\n',
-                 '    return f"{len(tf.where(x > 0., tf.math.log(x), 0.))}"\n'):
-        guarded = "import tensorflow as tf\ndef count_valid(x):\n" + line
-        assert _plans(guarded) == (True, True, True), line
-        assert both_paths(guarded) == []
 
 
 def test_the_plan_names_functions_as_the_analysis_does():

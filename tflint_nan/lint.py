@@ -133,13 +133,12 @@ def _analyse(source: str, path: str, settings: Settings, honour_noqa: bool, exha
     try:
         focused = tree is not None and not exhaustive  # no tree: only LibCST accepts this source
         project = ProjectModules(path, settings.aliases, settings.internal_modules)
-        facts = _LazyFacts(source, tree, project)
+        facts = _LazyFacts(tree, project)
         with stages.stage("plan"):
             # Without --strict, a sink in a function that is never differentiated has no finding to show: the plan
             # leaves it out, and a file with nothing else needs no LibCST at all.
             plan = screen.plan(tree, project.resolve, only, project.renames,
-                               *((None, None) if settings.strict else (facts.function_reason, facts.result_unused))
-                               ) if focused else None
+                               None if settings.strict else facts.function_reason) if focused else None
         if plan is not None and plan.depth > MAX_NESTING_DEPTH:
             raise _too_deep(plan.depth)
         if focused and plan is None:
@@ -164,43 +163,21 @@ def _analyse(source: str, path: str, settings: Settings, honour_noqa: bool, exha
 
 
 class _LazyFacts:
-    """``gradients.ModuleFacts`` of a module, built when first asked for (most files never need them), and the
-    questions the plan asks them about sinks."""
+    """``gradients.ModuleFacts`` of a module, built when the plan first asks about a function (most files never
+    need them), then handed on to the analysis."""
 
-    def __init__(self, source: str, tree: ast.Module | None, project: ProjectModules):
-        self.source = source
+    def __init__(self, tree: ast.Module | None, project: ProjectModules):
         self.tree = tree
         self.project = project
         self.built = None
-        self._line_starts: list[int] | None = None
 
-    def facts(self):
+    def function_reason(self, qualname: str) -> str | None:
         if self.built is None:
             from .gradients import ModuleFacts
 
             with stages.stage("analysis"):
                 self.built = ModuleFacts(self.tree, self.project)
-        return self.built
-
-    def function_reason(self, qualname: str) -> str | None:
-        return self.facts().function_reason(qualname)
-
-    def result_unused(self, node: ast.expr) -> bool:
-        """Whether the analysis will find that the value of the sink at ``node`` reaches nothing differentiated: it
-        asks ``ModuleFacts.unused_result`` at the sink's position as LibCST gives it, in characters, where CPython's
-        column counts UTF-8 bytes.  The two are the same position where the line before the node is printable
-        ASCII; elsewhere the answer is no."""
-        if self._line_starts is None:
-            from .focus import line_starts
-
-            self._line_starts = line_starts(self.source)
-        if node.lineno > len(self._line_starts):
-            return False
-        start = self._line_starts[node.lineno - 1]
-        before = self.source[start:start + node.col_offset]
-        if not (before.isascii() and before.isprintable()):
-            return False
-        return self.facts().unused_result(node.lineno, node.col_offset) is not None
+        return self.built.function_reason(qualname)
 
 
 def _analyse_module(source: str, path: str, strict: bool, tree: ast.Module | None,

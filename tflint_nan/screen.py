@@ -13,10 +13,10 @@ path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and 
 2. ``plan`` (CPython's syntax tree, which ``lint.check_syntax`` builds anyway): a call that may resolve to a
    select (imports and ``K = tf.keras.backend`` aliases followed) with three arguments, one of which reaches a
    risky op, a division or a power, directly or through any assignment to a name it reads; or one of the other
-   sinks whose input reaches what it can meet (``_Screen._is_candidate``).  Without ``--strict``, a sink through
-   which no gradient can come back is none: one in a function that is never differentiated (a metric's update, an
-   optimizer's step, a schedule) or whose value reaches nothing differentiated, as ``gradients.ModuleFacts`` says
-   from the same tree (the analysis's ``_open_sink`` checks nothing there, so nothing there can be shown).
+   sinks whose input reaches what it can meet (``_Screen._is_candidate``).  Without ``--strict``, a sink in a
+   function that is never differentiated (a metric's update, an optimizer's step, a schedule: what
+   ``gradients.ModuleFacts`` says from the same tree) is none: the analysis's ``_open_sink`` checks nothing there,
+   so nothing there can be shown.
    Top-level functions and classes, and methods, without such a call are left out of the LibCST analysis
    (``focus.py``) when leaving them out cannot change what the analysis sees of the rest: the names they bind at
    module level and the aliases they record.
@@ -409,8 +409,7 @@ _CALL, _SUBSCRIPT, _SCOPE, _BINDING = "call", "subscript", "scope", "binding"
 _WALK_ACTIONS = {ast.Call: _CALL, ast.BinOp: _CALL, ast.Subscript: _SUBSCRIPT, ast.FunctionDef: _SCOPE,
                  ast.AsyncFunctionDef: _SCOPE, ast.ClassDef: _SCOPE, ast.Lambda: _SCOPE,
                  **dict.fromkeys((ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.AugAssign, ast.For, ast.AsyncFor,
-                                  ast.comprehension, ast.withitem, ast.Import, ast.ImportFrom, ast.Global,
-                                  ast.JoinedStr), _BINDING)}
+                                  ast.comprehension, ast.withitem, ast.Import, ast.ImportFrom, ast.Global), _BINDING)}
 # A product with a cast condition masks; a division saturates at inf; ``x ** 0.5`` is a root.
 _SINK_OPERATORS = (ast.Mult, ast.Div, ast.Pow)
 # What a subscript that indexes a tensor's elements may index (``analysis._computes_tensor``): a call, an operator's
@@ -497,7 +496,6 @@ class _Facts:
         self.import_heads: set[str] = set()
         self.aliases: list[tuple[str, ast.expr]] = []  # what ``leave_Assign`` records with ``_record_alias``
         self.globals: set[str] = set()
-        self.f_string_lines: list[tuple[int, int]] = []  # first and last line of each f-string
         self.units: list[_Unit] = []
         self.depth = 0  # the deepest node's depth below the module
         module = _Scope("module", None)
@@ -596,8 +594,7 @@ class _Facts:
         return inner, unit
 
     def _record(self, node: ast.AST, kind: type, scope: _Scope, unit: _Unit, top: _Unit) -> None:
-        """What a binding statement, an import or a ``global`` adds to the scope and the file's names (and where an
-        f-string is)."""
+        """What a binding statement, an import or a ``global`` adds to the scope and the file's names."""
         if kind is ast.Assign:
             for target in node.targets:
                 scope.bind(target, node.value)
@@ -627,8 +624,6 @@ class _Facts:
             for alias in node.names:
                 self.imports.setdefault(alias.asname or alias.name, set()).add(
                     f"{module}{'' if module.endswith('.') else '.'}{alias.name}")
-        elif kind is ast.JoinedStr:
-            self.f_string_lines.append((node.lineno, node.end_lineno))
         elif kind is ast.Global:
             unit.module_bindings.update(node.names)
             if unit is not top:
@@ -778,11 +773,10 @@ def _first_module_bindings(tree: ast.Module) -> dict[str, int]:
 
 
 class _Screen:
-    def __init__(self, tree: ast.Module, resolve=None, renames=None, function_reason=None, result_unused=None):
+    def __init__(self, tree: ast.Module, resolve=None, renames=None, function_reason=None):
         self.tree = tree
         self.facts = _Facts(tree, resolve, renames)
         self.function_reason = function_reason
-        self.result_unused = result_unused
         self._scanned: dict[tuple, tuple[bool, set[str]]] = {}
         self._differentiated: dict[int, bool] = {}  # id of a scope (the walk keeps them alive) -> its answer
 
@@ -827,15 +821,9 @@ class _Screen:
 
     def _is_open_candidate(self, node: ast.expr, scope: _Scope) -> bool:
         """A candidate through which a gradient may come back: not in a function that is never differentiated
-        (``function_reason``) nor one whose value reaches nothing differentiated (``result_unused``).  Both are given
-        only where such findings are not shown: the analysis's ``_open_sink`` then checks nothing there."""
-        return self._is_candidate(node, scope) and self._may_be_differentiated(scope) and not (
-            self.result_unused is not None and not self._in_f_string(node) and self.result_unused(node))
-
-    def _in_f_string(self, node: ast.expr) -> bool:
-        """Whether ``node`` may be inside an f-string, where CPython 3.11's positions are not always the code's:
-        the analysis asks about the position LibCST gives, which must be the same."""
-        return any(first <= node.lineno <= last for first, last in self.facts.f_string_lines)
+        (``function_reason``, given only where such findings are not shown: the analysis's ``_open_sink`` then
+        checks nothing there)."""
+        return self._is_candidate(node, scope) and self._may_be_differentiated(scope)
 
     def _may_be_differentiated(self, scope: _Scope) -> bool:
         """False when a function around ``scope`` (itself included) has a reason never to be differentiated: the
@@ -1057,8 +1045,7 @@ def _is_natural_number(node: ast.expr) -> bool:
         return False
 
 
-def plan(tree: ast.Module, resolve=None, only=None, renames=None, function_reason=None,
-         result_unused=None) -> Plan | None:
+def plan(tree: ast.Module, resolve=None, only=None, renames=None, function_reason=None) -> Plan | None:
     """None when no select call in the module can have a finding; else the statements to analyse.  ``resolve``
     maps a qualified name through the project's own re-exporting modules (``project.ProjectModules.resolve``);
     ``renames(module)`` says whether it may map a name under that module at all (``ProjectModules.renames``;
@@ -1067,7 +1054,5 @@ def plan(tree: ast.Module, resolve=None, only=None, renames=None, function_reaso
     looked at: ``--fix`` analyses again only what its edits changed (the rest counts as holding no finding).
     ``function_reason(qualname)`` (``gradients.ModuleFacts.function_reason``), given when only findings through
     which a gradient may come back are wanted (not ``--strict``): why a function is never differentiated, or None;
-    the sinks in such functions are left out like calls that are none.  So are sinks for which ``result_unused(node)``
-    (given with it: ``gradients.ModuleFacts.unused_result`` at the node's position) says that their value never
-    reaches anything differentiated."""
-    return _Screen(tree, resolve, renames, function_reason, result_unused).plan(only)
+    the sinks in such functions are left out like calls that are none."""
+    return _Screen(tree, resolve, renames, function_reason).plan(only)
