@@ -19,7 +19,7 @@ from test_focus import both_paths
 from test_gradients import PRELUDE, SILENT_BY_DEMAND
 from tflint_nan import screen
 from tflint_nan.gradients import ModuleFacts
-from tflint_nan.lint import Settings
+from tflint_nan.lint import Settings, analyse
 
 
 def program(text: str) -> str:
@@ -108,6 +108,100 @@ def test_a_power_with_a_tensor_exponent_of_a_flat_zero_is_planned():
 def test_an_unpacked_product_or_power_is_planned():
     assert planned("import tensorflow as tf\ndef f(pair):\n    return tf.multiply(*pair, tf.math.log(pair))\n")
     assert planned("import tensorflow as tf\ndef f(args):\n    return tf.pow(tf.square(args), *args)\n")
+
+
+# -- sinks that are operators: no name shows them ---------------------------------------------------------------------
+ROOT_OF_A_SQUARE = program("""
+    import tensorflow as tf
+
+
+    def rms_loss(y_true, y_pred):
+        d = y_true - y_pred
+        return tf.reduce_mean((d * d) ** 0.5)
+""")
+SLICE_OF_A_DIVISION = program("""
+    import tensorflow as tf
+
+
+    def first_share(a, b):
+        r = a / b
+        return r[:, 0]
+""")
+
+
+def codes(findings) -> list[tuple[str, bool]]:
+    return [(finding.code, finding.strict_only) for finding in findings]
+
+
+def test_a_root_of_a_square_that_no_name_shows_is_screened_in():
+    """``(d * d) ** 0.5`` is 0 where its base's derivative is 0 (TFN009, shown by default), and the file names no
+    sink: the byte screen must let it through on the operators alone, and the exhaustive path's shortcut too."""
+    assert codes(analyse(ROOT_OF_A_SQUARE, "module.py", exhaustive=True)) == [("TFN009", False)]
+    assert screen.might_have_findings(ROOT_OF_A_SQUARE.encode())
+    assert codes(both_paths(ROOT_OF_A_SQUARE)) == [("TFN009", False)]
+
+
+def test_a_slice_of_a_division_is_screened_in_only_with_strict():
+    """A slice of a division (TFN011) has medium confidence at most: only ``--strict`` shows it, and only then does
+    the byte screen need to let a division through."""
+    assert codes(analyse(SLICE_OF_A_DIVISION, "module.py", Settings(strict=True), exhaustive=True)) == [
+        ("TFN011", True)]
+    assert not analyse(SLICE_OF_A_DIVISION, "module.py", exhaustive=True)
+    assert not screen.might_have_findings(SLICE_OF_A_DIVISION.encode())
+    assert screen.might_have_findings(SLICE_OF_A_DIVISION.encode(), strict=True)
+    assert codes(both_paths(SLICE_OF_A_DIVISION, Settings(strict=True))) == [("TFN011", True)]
+    assert not both_paths(SLICE_OF_A_DIVISION)
+
+
+@pytest.mark.parametrize("code, default, strict", [
+    ("y = (d * d) ** 0.5", True, True),
+    ("y = (a - b) * (a - b)\nz = y ** 0.5", True, True),  # a bracket before the product: any operand may repeat
+    ("s = self.a * self.a\nz = s ** .5", True, True),
+    ("s = x ** 2\nz = s ** gamma", True, True),  # a square, and an exponent that is no number
+    ("s = x ** 2\nz = (s\n     ** (1 / 2))", True, True),  # a power continued on the next line, a computed exponent
+    ("s = x * x\nz = s ** 1e-3", True, True),
+    ("z = x ** 0.5", False, True),  # a root, but of nothing squared: only a division or power for --strict
+    ("s = x * y\nz = s ** 0.5", False, True),
+    ("s = x * x\nz = s ** 2", False, False),  # no root
+    ("s = x * x\nz = s ** 2 ** y", True, True),  # the exponent is ``2 ** y``
+    ("s = x * x\nz = s ** (2)", False, False),
+    ("s = x * x\nz = s ** -1", False, True),  # no root; no natural number
+    ("s = x * x\nf(**kwargs)\ndef g(**kw): pass", False, False),  # unpackings
+    ("s = self.a * self.b\nz = s ** 0.5", False, True),
+    ("s = f(a) * f(b)\nz = s ** 0.5", False, True),
+    ("s = f(x)[0] * f(x)[0]\nz = s ** 0.5", True, True),
+    ("s = -a * -a\nz = s ** 0.5", True, True),
+    ("s = (x\n     * x)\nz = s ** 0.5", True, True),
+    ("s = 2 * 2.0\nz = s ** 0.5", True, True),  # (numbers are not compared)
+    ("r = a // b", False, False),  # a floor division has no pole
+    ("r = a / b", False, True),
+])
+def test_operator_sinks_in_code(code, default, strict):
+    data = code.encode()
+    assert screen._holds_operator_sink(data, False) is default
+    assert screen._holds_operator_sink(data, True) is strict
+    source = "import tensorflow as tf\n" + code + "\n"
+    assert screen.might_have_findings(source.encode()) is default
+    assert screen.might_have_findings(source.encode(), strict=True) is strict
+
+
+@pytest.mark.parametrize("text, exponent", [
+    (b" 2", 2.0), (b"2", 2.0), (b" 0.5", 0.5), (b" .5", 0.5), (b" -1", -1.0), (b" (2)", 2.0), (b" ( -0.5 )", -0.5),
+    (b" 1e-3", 0.001), (b" 1_000", 1000.0), (b" 2 + 1", 2.0),
+    (b" (1 / 2)", None), (b" 2 ** y", None), (b" gamma", None), (b" 2j", None), (b" 2.real", None), (b" (2", None),
+    (b" x[0]", None), (b" 2[0]", None),
+])
+def test_a_literal_exponent_is_read_only_when_it_is_the_whole_exponent(text, exponent):
+    assert screen._literal_exponent(text, 0) == exponent
+
+
+def test_operators_in_strings_and_comments_are_not_sinks():
+    source = 'import tensorflow as tf\n# rms = (d * d) ** 0.5\nDOC = "(d * d) ** 0.5 and a / b"\n'
+    assert not screen.might_have_findings(source.encode(), strict=True)
+
+
+def test_an_operator_sink_needs_a_library():
+    assert not screen.might_have_findings(b"import numpy as np\ny = (d * d) ** 0.5\nr = a / b\n", strict=True)
 
 
 # -- sinks in functions that are never differentiated ---------------------------------------------------------------

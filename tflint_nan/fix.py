@@ -567,7 +567,7 @@ def fix_file(path: str, settings: Settings = Settings(), write: bool = True, ver
                 result = fix_notebook(source, path, settings, verify, always_check_syntax=explicit)
             except NotebookError as error:
                 return FileFix(path, error=_error(path, str(error)))
-        elif not might_have_findings(data, settings.internal_modules):
+        elif not might_have_findings(data, settings.internal_modules, settings.strict):
             if explicit:
                 check_syntax(source, path)
             return FileFix(path, FixResult(source, source))
@@ -783,7 +783,7 @@ def fix_notebook(text: str, path: str, settings: Settings = Settings(), verify=N
     finding remains, with the reason.
     """
     if not always_check_syntax and not might_have_findings(text.encode("utf-8", "surrogatepass"),
-                                                           settings.internal_modules):
+                                                           settings.internal_modules, settings.strict):
         return FixResult(text, text)
     notebook = load(text)
     kernel_language = language(notebook)
@@ -793,7 +793,8 @@ def fix_notebook(text: str, path: str, settings: Settings = Settings(), verify=N
     unparsed = [Remaining(replace(error, no_fix_reason="the cell does not parse"), "the cell does not parse")
                 for error in errors]
     module = join_cells(cells)
-    if not module or not might_have_findings(module.encode("utf-8", "surrogatepass"), settings.internal_modules):
+    if not module or not might_have_findings(module.encode("utf-8", "surrogatepass"), settings.internal_modules,
+                                                   settings.strict):
         return FixResult(text, text, [], unparsed, unparsed)
     outcome = []
 

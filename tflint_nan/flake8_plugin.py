@@ -40,7 +40,7 @@ class Flake8Plugin:
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         source = "".join(self.lines)
-        if not might_have_findings(source.encode("utf-8", "surrogatepass")):
+        if not might_have_findings(source.encode("utf-8", "surrogatepass"), strict=self.strict):
             return
         try:
             findings = analyse(source, self.filename, Settings(strict=self.strict), honour_noqa=False)

@@ -27,8 +27,13 @@ if TYPE_CHECKING:  # LibCST is imported only when a file needs it (start-up time
 
 # LibCST (a tenth of a second to import) and the analysis are imported when a file needs them: most files are
 # decided by ``screen`` alone.
-# Without one of these words a file holds no sink that can meet a risky op (the exhaustive path's only shortcut).
+# Without one of these words, a power or (with --strict) a division a file holds no sink that can meet a risky op
+# (the exhaustive path's only shortcut; ``screen._holds_operator_sink`` says why).
 _SINK_WORDS = tuple(sorted({name.rsplit(".", 1)[1].encode() for name in screen.SINK_NAMES}))
+
+
+def _may_hold_a_sink(data: bytes, strict: bool) -> bool:
+    return any(word in data for word in _SINK_WORDS) or b"**" in data or (strict and b"/" in data)
 # Files larger than this are skipped with a notice (``--max-file-size``): analysing a file takes hundreds to
 # thousands of times its size in memory, and nothing that large is hand-written.
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
@@ -260,9 +265,9 @@ def run_with_deep_stack(function):
     return value
 
 
-def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
+def might_have_findings(data: bytes, internal_modules: bool = False, strict: bool = False) -> bool:
     """False only for files that cannot have findings (``screen.might_have_findings``)."""
-    return screen.might_have_findings(data, internal_modules)
+    return screen.might_have_findings(data, internal_modules, strict)
 
 
 def check_syntax(source: str, path: str, nesting: bool = True) -> ast.Module | None:
@@ -466,8 +471,8 @@ def _lint(data: bytes, source_of, path: str, settings: Settings, always_check_sy
     result = FileResult(path)
     try:
         with stages.stage("byte screen"):
-            screened_in = any(word in data for word in _SINK_WORDS) if exhaustive else might_have_findings(
-                data, settings.internal_modules)
+            screened_in = _may_hold_a_sink(data, settings.strict) if exhaustive else might_have_findings(
+                data, settings.internal_modules, settings.strict)
         if screened_in:
             dependencies: list = []
             result.findings = analyse(_read(source_of), path, settings, exhaustive=exhaustive,

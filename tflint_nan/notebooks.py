@@ -220,7 +220,7 @@ def lint_notebook(data: bytes, path: str, settings: Settings = Settings(),
                   always_check_syntax: bool = True) -> FileResult:
     """Findings for one notebook file's bytes: each in its cell; a cell that does not parse is a TFN999."""
     result = FileResult(path)
-    if not might_have_findings(data, settings.internal_modules) and not always_check_syntax:
+    if not might_have_findings(data, settings.internal_modules, settings.strict) and not always_check_syntax:
         return result
     try:
         notebook = load(data)
@@ -233,7 +233,8 @@ def lint_notebook(data: bytes, path: str, settings: Settings = Settings(),
         return result
     cells, findings = checked_cells(notebook, path)
     module = join_cells(cells)
-    if module and might_have_findings(module.encode("utf-8", "surrogatepass"), settings.internal_modules):
+    if module and might_have_findings(module.encode("utf-8", "surrogatepass"), settings.internal_modules,
+                                                 settings.strict):
         cell_map = CellMap.of_cells(cells)
         try:
             findings.extend(cell_map.finding(finding) for finding in analyse(module, path, settings))

@@ -9,7 +9,9 @@ path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and 
    ``switch``, ``minimum``, ``cast``, ``exp``, ``sqrt``...) as an attribute or an imported name, and a way for a
    name to resolve into TensorFlow or Keras: an import of a module that holds one, or a binding of a name such as
    ``keras``.  A file that passes is checked again without its comments and strings (a docstring's example
-   ``import tensorflow as tf`` does not count).
+   ``import tensorflow as tf`` does not count).  A sink that is an operator has no name: a file that imports
+   TensorFlow or Keras passes too when its code holds a power that may be a root of a square (``(d * d) ** 0.5``),
+   or, for ``--strict``, any division or power that is no natural number (``_holds_operator_sink``).
 2. ``plan`` (CPython's syntax tree, which ``lint.check_syntax`` builds anyway): a call that may resolve to a
    select (imports and ``K = tf.keras.backend`` aliases followed) with three arguments, one of which reaches a
    risky op, a division or a power, directly or through any assignment to a name it reads; or one of the other
@@ -200,12 +202,15 @@ _WITH_INTERNAL = _Vocabulary(
 )
 
 
-def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
-    """False only when no select call in ``data`` (a Python file's bytes) can resolve to TensorFlow or Keras
-    (``internal_modules``: TensorFlow's internal modules count, ``tensorflow.python.ops.array_ops.where``)."""
+def might_have_findings(data: bytes, internal_modules: bool = False, strict: bool = False) -> bool:
+    """False only when no select call in ``data`` (a Python file's bytes) can resolve to TensorFlow or Keras, and no
+    sink that is an operator can hold a finding (``_holds_operator_sink``; ``strict``: findings only ``--strict``
+    shows count) (``internal_modules``: TensorFlow's internal modules count,
+    ``tensorflow.python.ops.array_ops.where``)."""
     vocabulary = _WITH_INTERNAL if internal_modules else _PUBLIC
     data = _as_utf8(data)
-    if not _may_name_a_library_select(data, vocabulary):
+    named = _may_name_a_library_select(data, vocabulary)
+    if named is False or named is None and not (_imports_a_library(data) and _holds_operator_sink(data, strict)):
         return False
     if data.lstrip()[:1] == b"{":
         return True  # a notebook's JSON: its escapes (``\nfrom``) hide where statements and strings start
@@ -214,22 +219,182 @@ def might_have_findings(data: bytes, internal_modules: bool = False) -> bool:
     code = code_without_strings_and_comments(data)
     if code is None:
         code = data
-    elif not _may_name_a_library_select(code, vocabulary):
-        return False
-    return _select_may_resolve_into_library(code, vocabulary)
+    else:
+        named = _may_name_a_library_select(code, vocabulary)
+        if named is False:
+            return False
+    if named is True and _select_may_resolve_into_library(code, vocabulary):
+        return True
+    return _holds_operator_sink(code, strict) and _imports_a_library(code)
 
 
-def _may_name_a_library_select(data: bytes, vocabulary: _Vocabulary) -> bool:
-    """A select word as an attribute or an imported name, and a way for a name to resolve into TensorFlow or
-    Keras."""
+def _may_name_a_library_select(data: bytes, vocabulary: _Vocabulary) -> bool | None:
+    """True: a select word as an attribute or an imported name, and a way for a name to resolve into TensorFlow or
+    Keras; None: no select word, but a library's name (a sink that is an operator may still hold a finding:
+    ``_holds_operator_sink``); False: neither."""
     # (The two patterns below each require a select word, so no separate search for the words comes first.)
     if not any(head in data for head in _HEAD_BYTES):
         return False
     if vocabulary.attribute.search(data) is None and vocabulary.imported.search(data) is None:
-        return False
+        return None
     return (any(_WHITESPACE.sub(b"", match.group(1)).decode("ascii") in vocabulary.modules
                 for match in _FROM_LIBRARY.finditer(data))
-            or _IMPORT_LIBRARY.search(data) is not None or _may_bind_a_library_name(data))
+            or _IMPORT_LIBRARY.search(data) is not None or _may_bind_a_library_name(data)) or None
+
+
+_POWER = re.compile(rb"\*\*")
+_OPERAND_END = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_)]}\"'")
+# A literal exponent, signed, perhaps in parentheses (``x ** 2``, ``x ** (-1)``), and the bytes after it.
+_LITERAL_EXPONENT = re.compile(rb"[ \t]*(\(?)[ \t]*([-+]?)[ \t]*((?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?)"
+                               rb"[ \t]*")
+
+
+def _holds_operator_sink(code: bytes, strict: bool) -> bool:
+    """Whether ``code`` holds a sink no name shows: a power that may be a root (``(d * d) ** 0.5`` meets a square
+    at 0, ``analysis._check_root``); with ``strict``, also a division or a power that is no natural number, whose
+    slice is an index sink (``(a / b)[:, 0]``: the analysis gives those medium confidence at most, so only
+    ``--strict`` shows them)."""
+    if strict:
+        at = code.find(b"/")
+        while at >= 0:
+            if code[at + 1:at + 2] != b"/":
+                return True
+            at = code.find(b"/", at + 2)
+    root = square = False
+    for exponent in _power_exponents(code):
+        if exponent is None or 0 < exponent < 1:
+            root = True  # (``_is_root_exponent``: an exponent that is no number may be a root)
+            if strict:
+                return True
+        elif exponent > 1:
+            square = True
+        elif strict and (exponent < 0 or exponent != int(exponent)):
+            return True  # (``_is_natural_number``)
+    # A root meets 0 where its base's derivative is 0 only through a square (``_scan`` with ``products``): a power
+    # above 1 or a product of an operand with itself (a base that reaches abs, exp or a probability names it).
+    return root and (square or _holds_self_product(code))
+
+
+def _power_exponents(code: bytes) -> Iterator[float | None]:
+    """The exponent of each power in ``code`` (``_literal_exponent``), not counting unpackings (``f(**kwargs)``)."""
+    for match in _POWER.finditer(code):
+        before = match.start() - 1
+        while before >= 0 and code[before] in b" \t\r\n\\":
+            before -= 1
+        if before >= 0 and code[before] in _OPERAND_END:
+            yield _literal_exponent(code, match.end())
+
+
+def _holds_self_product(code: bytes) -> bool:
+    """Whether ``code`` may multiply an operand by itself (``d * d``, ``(a - b) * (a - b)``, ``f(x)[0] * f(x)[0]``):
+    a product whose operands read the same, as far as the text shows, once spaces, brackets, signs and numbers are
+    set aside (two operands whose syntax trees are equal always do: ``_scan`` compares those)."""
+    at = code.find(b"*")
+    while at >= 0:
+        if code[at + 1:at + 2] in (b"*", b"=") or code[at - 1:at] == b"*":
+            at = code.find(b"*", at + 2)
+            continue
+        left = _operand_before(code, at)
+        if left and left == _operand_after(code, at + 1):
+            return True
+        at = code.find(b"*", at + 1)
+    return False
+
+
+_OPENING = {b")"[0]: b"("[0], b"]"[0]: b"["[0]}
+_CLOSING = {b"("[0]: b")"[0], b"["[0]: b"]"[0]}
+_NAME_CHARACTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_SPACE_CHARACTERS = frozenset(b" \t\r\n\\")
+# What operands are compared without: spaces, line continuations, parentheses and signs; every number reads ``0``.
+_NOT_COMPARED = re.compile(rb"[\s\\()+\-~]+")
+_NUMBER = re.compile(rb"(?<![\w.])\.?\d[\w.]*")
+
+
+def _operand_before(code: bytes, end: int) -> bytes:
+    """The primary that ends right before ``end`` (a dotted name with calls and subscripts), as compared."""
+    at = end - 1
+    while at >= 0 and code[at] in _SPACE_CHARACTERS:
+        at -= 1
+    stop = at + 1
+    while at >= 0:
+        character = code[at]
+        if character in _OPENING:
+            at = _matching_bracket(code, at, -1)
+            if at < 0:
+                return b""
+            at -= 1
+        elif character in _NAME_CHARACTERS:
+            at -= 1
+        else:
+            break
+    return _compared(code[at + 1:stop])
+
+
+def _operand_after(code: bytes, start: int) -> bytes:
+    """The primary that starts after ``start`` (signs and spaces first), as compared."""
+    at = start
+    while at < len(code) and (code[at] in _SPACE_CHARACTERS or code[at] in b"+-~"):
+        at += 1
+    begin = at
+    while at < len(code):
+        character = code[at]
+        if character in _CLOSING:
+            at = _matching_bracket(code, at, 1)
+            if at < 0:
+                return b""
+            at += 1
+        elif character in _NAME_CHARACTERS:
+            at += 1
+        else:
+            break
+    return _compared(code[begin:at])
+
+
+def _matching_bracket(code: bytes, at: int, step: int) -> int:
+    """Where the bracket that matches the one at ``at`` is, looking back (``step`` -1: for the opening one) or
+    forward; -1 where there is none."""
+    bracket = code[at]
+    other = (_OPENING if step < 0 else _CLOSING)[bracket]
+    depth = 0
+    while 0 <= at < len(code):
+        if code[at] == bracket:
+            depth += 1
+        elif code[at] == other:
+            depth -= 1
+            if depth == 0:
+                return at
+        at += step
+    return -1
+
+
+def _compared(operand: bytes) -> bytes:
+    return _NUMBER.sub(b"0", _NOT_COMPARED.sub(b"", operand))
+
+
+def _literal_exponent(code: bytes, at: int) -> float | None:
+    """The number a power's exponent is when it is one literal, signed (``** 2``, ``** -1``, ``** (0.5)``), read
+    from the bytes after the operator; None when it is more (``** (1 / 2)``, ``** 2 ** x``, ``** gamma``)."""
+    match = _LITERAL_EXPONENT.match(code, at)
+    if match is None:
+        return None
+    parenthesized, sign, number = match.groups()
+    following = code[match.end():match.end() + 2]
+    if parenthesized:
+        if following[:1] != b")":
+            return None
+    elif following[:1] in (b"(", b"[", b".") or following.startswith(b"**") or (following[:1].isalnum()):
+        return None  # ``x ** 2 ** y`` (the exponent is ``2 ** y``), ``x ** 2j``
+    try:
+        value = float(number.replace(b"_", b""))
+    except ValueError:
+        return None
+    return -value if sign == b"-" else value
+
+
+def _imports_a_library(code: bytes) -> bool:
+    """An import of TensorFlow or Keras (any module of theirs), or a binding of a name such as ``tf``."""
+    return (_FROM_LIBRARY.search(code) is not None or _IMPORT_LIBRARY.search(code) is not None
+            or _may_bind_a_library_name(code))
 
 
 # Comments and string literals, in the order a tokenizer meets them: a quote inside a comment belongs to the comment,
