@@ -141,6 +141,21 @@ def test_a_root_of_a_square_that_no_name_shows_is_screened_in():
     assert codes(both_paths(ROOT_OF_A_SQUARE)) == [("TFN009", False)]
 
 
+def test_a_root_of_one_minus_a_softmax_is_screened_in():
+    """``(1 - softmax(z)) ** 0.5`` is 0 where the probability rounds to 1 (TFN009, high): ``softmax`` is no sink
+    word of the byte screen, so the root's base must count by its name."""
+    source = program("""
+        import tensorflow as tf
+
+
+        def focal_term(y_true, logits):
+            p = tf.nn.softmax(logits)
+            return tf.reduce_sum(y_true * (1.0 - p) ** 0.5)
+    """)
+    assert codes(analyse(source, "module.py", exhaustive=True)) == [("TFN009", False)]
+    assert codes(both_paths(source)) == [("TFN009", False)]
+
+
 def test_a_slice_of_a_division_is_screened_in_only_with_strict():
     """A slice of a division (TFN011) has medium confidence at most: only ``--strict`` shows it, and only then does
     the byte screen need to let a division through."""

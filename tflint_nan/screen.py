@@ -270,9 +270,13 @@ def _holds_operator_sink(code: bytes, strict: bool) -> bool:
             square = True
         elif strict and (exponent < 0 or exponent != int(exponent)):
             return True  # (``_is_natural_number``)
-    # A root meets 0 where its base's derivative is 0 only through a square (``_scan`` with ``products``): a power
-    # above 1 or a product of an operand with itself (a base that reaches abs, exp or a probability names it).
-    return root and (square or _holds_self_product(code))
+    # A root meets 0 where its base's derivative is 0 through a square (``_scan`` with ``products``: a power above 1,
+    # a product of an operand with itself) or a call that names its base (abs, exp, one minus a softmax: not all of
+    # those names are the byte screen's words).
+    return root and (square or _ROOT_BASE_WORD.search(code) is not None or _holds_self_product(code))
+
+
+_ROOT_BASE_WORD = re.compile(rb"\b(?:" + _alternatives({name.rsplit(".", 1)[-1] for name in ROOT_BASE_NAMES}) + rb")\b")
 
 
 def _power_exponents(code: bytes) -> Iterator[float | None]:
