@@ -210,6 +210,45 @@ def test_a_literal_exponent_is_read_only_when_it_is_the_whole_exponent(text, exp
     assert screen._literal_exponent(text, 0) == exponent
 
 
+# -- what every candidate needs: a risky op, a division or a power -----------------------------------------------
+NO_RISKY_OP = program("""
+    import tensorflow as tf
+
+
+    def masked_mean(x, mask):
+        x = tf.where(mask, x, tf.zeros_like(x))
+        return tf.reduce_sum(x * tf.cast(mask, x.dtype))
+""")
+
+
+def test_a_file_whose_sinks_can_reach_no_risky_op_is_screened_out():
+    """A select, a cast and a product are sinks, but with no risky op, division or power in the file none can meet
+    anything: the plan says so after parsing, and now the bytes say it first."""
+    assert screen.plan(ast.parse(NO_RISKY_OP)) is None
+    assert not screen.might_have_findings(NO_RISKY_OP.encode())
+    assert not screen.might_have_findings(NO_RISKY_OP.encode(), strict=True)
+
+
+@pytest.mark.parametrize("addition, candidate", [
+    ("def share(a, b):\n    return tf.where(b > 0, a / b, 0.)\n", True),
+    ("def root(a):\n    return tf.where(a > 0, a ** 0.5, 0.)\n", True),
+    ("def grow(a):\n    return tf.where(a < 80, tf.exp(a), 0.)\n", True),
+    ("from tensorflow.math import log as ln\n\ndef logs(a):\n    return tf.where(a > 0, ln(a), 0.)\n", True),
+    ("def size(a):\n    return tf.norm(a)\n", True),
+    # a library alias: to the plan, any call through it may be any op
+    ("K = tf.keras.backend\n\ndef pick(c, a):\n    return K.switch(c, K.anything(a), a)\n", True),
+    ("K = (\n    tf.keras\n    .backend\n)\n\ndef pick(c, a):\n    return K.switch(c, K.anything(a), a)\n", True),
+    # a module of the project may re-export a risky op under a name of its own (the plan asks the project)
+    ("from .ops import grow\n\ndef pick(c, a):\n    return tf.where(c, grow(a), a)\n", None),
+    ("import myproject.ops as mops\n\ndef pick(c, a):\n    return tf.where(c, mops.grow(a), a)\n", None),
+])
+def test_what_may_reach_a_risky_op_keeps_a_file(addition, candidate):
+    source = NO_RISKY_OP + "\n\n" + addition
+    if candidate:
+        assert screen.plan(ast.parse(source)) is not None
+    assert screen.might_have_findings(source.encode())
+
+
 def test_operators_in_strings_and_comments_are_not_sinks():
     source = 'import tensorflow as tf\n# rms = (d * d) ** 0.5\nDOC = "(d * d) ** 0.5 and a / b"\n'
     assert not screen.might_have_findings(source.encode(), strict=True)

@@ -36,7 +36,13 @@ INTERNAL_PREFIX = "tensorflow.python."
 # Only names that end in one of these libraries are worth resolving (they are what the knowledge tables name).
 TARGET_ROOTS = frozenset({"tensorflow", "keras", "tf_keras"})
 # Roots that are never a project's own module: the standard library and the libraries a name resolves into anyway.
-FOREIGN_ROOTS = frozenset(sys.stdlib_module_names) | {"builtins", "numpy", "jax", "torch", "scipy", "pandas", "absl"}
+# Modules that are never the linted project's own and never stand for TensorFlow: the standard library, and
+# libraries that numerical code imports beside it (tests, images, plots, files, JAX's and PyTorch's ecosystems).
+FOREIGN_ROOTS = frozenset(sys.stdlib_module_names) | {
+    "builtins", "numpy", "jax", "torch", "scipy", "pandas", "absl",
+    "pytest", "hypothesis", "cv2", "PIL", "matplotlib", "seaborn", "sklearn", "h5py", "yaml", "tqdm", "six",
+    "ml_dtypes", "flax", "optax", "chex", "torchvision", "openvino", "grain",
+}
 MAX_LEVELS_UP = 12
 MAX_CHAIN = 8
 

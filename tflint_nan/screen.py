@@ -11,7 +11,10 @@ path with the exhaustive one; ``benchmarks/run.py`` does so on TensorFlow's and 
    ``keras``.  A file that passes is checked again without its comments and strings (a docstring's example
    ``import tensorflow as tf`` does not count).  A sink that is an operator has no name: a file that imports
    TensorFlow or Keras passes too when its code holds a power that may be a root of a square (``(d * d) ** 0.5``),
-   or, for ``--strict``, any division or power that is no natural number (``_holds_operator_sink``).
+   or, for ``--strict``, any division or power that is no natural number (``_holds_operator_sink``).  And every
+   candidate but a norm reaches a risky op, a division or a power: a file whose code holds none of those, no
+   library alias and no import from a module of the project (either may stand for a risky op under another name)
+   is out (``_may_reach_a_risky_op``).
 2. ``plan`` (CPython's syntax tree, which ``lint.check_syntax`` builds anyway): a call that may resolve to a
    select (imports and ``K = tf.keras.backend`` aliases followed) with three arguments, one of which reaches a
    risky op, a division or a power, directly or through any assignment to a name it reads; or one of the other
@@ -174,11 +177,12 @@ _CHAIN_WINDOW = 256
 
 @dataclass(frozen=True)
 class _Vocabulary:
-    """The select names the byte screen looks for, and the modules that hold them."""
+    """The select names the byte screen looks for, the modules that hold them, and the names of the risky ops."""
 
     words: frozenset[str]
     modules: frozenset[str]
     components: frozenset[bytes]
+    risky_words: frozenset[str] = frozenset()
 
     @cached_property
     def attribute(self) -> re.Pattern:
@@ -189,16 +193,25 @@ class _Vocabulary:
         return re.compile(rb"from\b[^\r\n#;]*?\bimport\b(?:[^#;=.'\"\[\]{}]|" + _COMMENT + rb")*?"
                           rb"\b(?:" + _alternatives(self.words) + rb")\b")
 
+    @cached_property
+    def risky(self) -> re.Pattern:
+        """A risky op's or a norm's name as an attribute (``tf.exp``, ``= tf.exp``: an alias of one)."""
+        return re.compile(rb"\.[\s\\]*(?:" + _alternatives(self.risky_words) + rb")\b")
+
 
 _INTERNAL_SELECTS = frozenset(internal for internal, public in knowledge.INTERNAL_SPELLINGS.items()
                               if knowledge.select_api(public) is not None)
-_PUBLIC = _Vocabulary(_SELECT_WORDS, SELECT_MODULES, _SELECT_COMPONENTS)
+_RISKY_OR_NORM = RISKY_NAMES | NORM_NAMES
+_PUBLIC = _Vocabulary(_SELECT_WORDS, SELECT_MODULES, _SELECT_COMPONENTS,
+                      frozenset(name.rsplit(".", 1)[1] for name in _RISKY_OR_NORM))
 # With the ``internal-modules`` setting: ``array_ops.where_v2`` after ``from tensorflow.python.ops import array_ops``.
 _WITH_INTERNAL = _Vocabulary(
     _SELECT_WORDS | {name.rsplit(".", 1)[1] for name in _INTERNAL_SELECTS},
     SELECT_MODULES | {".".join(name.split(".")[:end])
                       for name in _INTERNAL_SELECTS for end in range(1, name.count(".") + 1)},
     _SELECT_COMPONENTS | {part.encode() for name in _INTERNAL_SELECTS for part in name.split(".")[1:]},
+    _PUBLIC.risky_words | {internal.rsplit(".", 1)[1] for internal, public in knowledge.INTERNAL_SPELLINGS.items()
+                           if public in _RISKY_OR_NORM},
 )
 
 
@@ -210,7 +223,7 @@ def might_have_findings(data: bytes, internal_modules: bool = False, strict: boo
     vocabulary = _WITH_INTERNAL if internal_modules else _PUBLIC
     data = _as_utf8(data)
     named = _may_name_a_library_select(data, vocabulary)
-    if named is False or named is None and not (_imports_a_library(data) and _holds_operator_sink(data, strict)):
+    if named is False or named is None and not (_holds_operator_sink(data, strict) and _imports_a_library(data)):
         return False
     if data.lstrip()[:1] == b"{":
         return True  # a notebook's JSON: its escapes (``\nfrom``) hide where statements and strings start
@@ -223,9 +236,72 @@ def might_have_findings(data: bytes, internal_modules: bool = False, strict: boo
         named = _may_name_a_library_select(code, vocabulary)
         if named is False:
             return False
+    if not _may_reach_a_risky_op(code, vocabulary):
+        return False
     if named is True and _select_may_resolve_into_library(code, vocabulary):
         return True
     return _holds_operator_sink(code, strict) and _imports_a_library(code)
+
+
+# -- what every candidate needs but a norm ------------------------------------------------------------------------
+# Each candidate of ``_Screen._is_candidate`` reaches a risky op (a call), a division or a power that is no natural
+# number; a norm is one by its name.  Without one of those names in the file, a call can stand for a risky op only
+# through a library alias (``K = tf.keras.backend``: to the plan, ``K.anything`` may be any op) or a name imported
+# from a module of the project (which may re-export one under a name of its own).  So a file whose code (no strings,
+# no comments) holds none of these can hold no candidate: ``plan`` would say None after parsing it.
+def _may_reach_a_risky_op(code: bytes, vocabulary: _Vocabulary) -> bool:
+    return (_holds_operator_sink(code, strict=True) or _names_a_risky_op(code, vocabulary)
+            or _imports_a_possible_project_module(code) or _may_assign_a_library_alias(code, vocabulary))
+
+
+def _names_a_risky_op(code: bytes, vocabulary: _Vocabulary) -> bool:
+    """A risky op's or a norm's name as an attribute or an imported name (a bare name stands for one only when an
+    import binds it: ``from tensorflow.math import exp``)."""
+    return vocabulary.risky.search(code) is not None or any(
+        original.rsplit(b".", 1)[-1].decode("ascii", "replace") in vocabulary.risky_words
+        for match in _FROM_IMPORT.finditer(code) for original, _ in _imported_names(match.group(2)))
+
+
+def _imports_a_possible_project_module(code: bytes) -> bool:
+    """An import from a module that may be the project's own (``_may_be_project_module``)."""
+    lists = set()
+    for match in _FROM_IMPORT.finditer(code):
+        if _may_be_project_module(_WHITESPACE.sub(b"", match.group(1))):
+            return True
+        lists.add(match.start(2))
+    return any(_may_be_project_module(original) for match in _IMPORT.finditer(code)
+               if match.start(1) not in lists  # (the ``import`` of ``from m import a``)
+               for original, _ in _imported_names(match.group(1)))
+
+
+# An assignment whose value is a dotted name alone, perhaps in parentheses over several lines (``K =
+# tf.keras.backend``): what ``_Facts`` records as an alias.  (The root is group 1.)
+_ALIAS_SHAPED = re.compile(rb"=(?<![=!<>+\-*/%&|^@:]=)(?!=)[ \t]*(?:\\\r?\n[ \t]*)*\(?[\s\\]*([A-Za-z_]\w*)"
+                           rb"(?:[\s\\]*\.[\s\\]*[A-Za-z_]\w*)*[\s\\]*\)?[ \t]*(?=[;\r\n]|\Z)")
+
+
+def _may_assign_a_library_alias(code: bytes, vocabulary: _Vocabulary) -> bool:
+    """Whether an assignment may make a library alias: a dotted name alone whose root is a library's name or a name
+    imported from a library's module, or an attribute after a call or a subscript that ends with a component of a
+    library's module (``= tf.compat.v1(...).keras``: the plan follows such a chain through the call)."""
+    for match in _MODULE_ATTRIBUTE_ENDING.finditer(code):
+        before = match.start() - 1
+        while before >= 0 and code[before] in b" \t\r\n\\":
+            before -= 1
+        if before >= 0 and code[before] in b")]":
+            return True
+    roots = {head.encode() for head in LIBRARY_HEADS}
+    for match in _FROM_IMPORT.finditer(code):
+        roots.update(bound for _, bound in _imported_names(match.group(2)))
+    for match in _IMPORT.finditer(code):
+        roots.update(bound for _, bound in _imported_names(match.group(1)))
+    return any(match.group(1) in roots for match in _ALIAS_SHAPED.finditer(code))
+
+
+_LIBRARY_COMPONENTS = frozenset(part for name in LIBRARY_PREFIXES for part in name.split("."))
+# A statement that ends with an attribute naming a component of a library's module (``... .backend``).
+_MODULE_ATTRIBUTE_ENDING = re.compile(rb"\.[\s\\]*(?:" + _alternatives(_LIBRARY_COMPONENTS)
+                                      + rb")\b[ \t)]*(?=[;\r\n]|\Z)")
 
 
 def _may_name_a_library_select(data: bytes, vocabulary: _Vocabulary) -> bool | None:
@@ -273,10 +349,14 @@ def _holds_operator_sink(code: bytes, strict: bool) -> bool:
     # A root meets 0 where its base's derivative is 0 through a square (``_scan`` with ``products``: a power above 1,
     # a product of an operand with itself) or a call that names its base (abs, exp, one minus a softmax: not all of
     # those names are the byte screen's words).
-    return root and (square or _ROOT_BASE_WORD.search(code) is not None or _holds_self_product(code))
+    return root and (square or _holds_self_product(code) or any(
+        match.start() == 0 or code[match.start() - 1] not in _WORD_CHARACTERS
+        for match in _ROOT_BASE_WORD.finditer(code)))
 
 
-_ROOT_BASE_WORD = re.compile(rb"\b(?:" + _alternatives({name.rsplit(".", 1)[-1] for name in ROOT_BASE_NAMES}) + rb")\b")
+# (Where the name ends; where it starts is checked after a match: a pattern that starts with ``\b`` is tried at
+# every byte.)
+_ROOT_BASE_WORD = re.compile(rb"(?:" + _alternatives({name.rsplit(".", 1)[-1] for name in ROOT_BASE_NAMES}) + rb")\b")
 
 
 def _power_exponents(code: bytes) -> Iterator[float | None]:
@@ -307,7 +387,8 @@ def _holds_self_product(code: bytes) -> bool:
 
 _OPENING = {b")"[0]: b"("[0], b"]"[0]: b"["[0]}
 _CLOSING = {b"("[0]: b")"[0], b"["[0]: b"]"[0]}
-_NAME_CHARACTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_WORD_CHARACTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_NAME_CHARACTERS = _WORD_CHARACTERS | frozenset(b".")
 _SPACE_CHARACTERS = frozenset(b" \t\r\n\\")
 # What operands are compared without: spaces, line continuations, parentheses and signs; every number reads ``0``.
 _NOT_COMPARED = re.compile(rb"[\s\\()+\-~]+")
