@@ -109,7 +109,7 @@ def unknown_sarif_properties(model: pydantic.BaseModel, path: str = "$") -> list
 
 
 def test_sarif_is_a_valid_sarif_2_1_0_log_for_github_code_scanning(buggy):
-    write(buggy, "sub dir/broken.py", "import tensorflow as tf\ntf.where(\n")
+    write(buggy, "sub dir/broken.py", "import tensorflow as tf\ntf.where(c, tf.exp(x),\n")
     result = tflint_nan("--output-format", "sarif", ".", cwd=buggy)
     assert result.returncode == 1
     document = json.loads(result.stdout)

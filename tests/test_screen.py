@@ -181,6 +181,8 @@ def test_a_slice_of_a_division_is_screened_in_only_with_strict():
     ("s = x * x\nz = s ** 2 ** y", True, True),  # the exponent is ``2 ** y``
     ("s = x * x\nz = s ** (2)", False, False),
     ("s = x * x\nz = s ** -1", False, True),  # no root; no natural number
+    ("z = 2. ** x", False, True),  # an exp in disguise: a number's power (``2.`` ends an operand)
+    ("s = x * x\nz = s ** 1e400", False, True),  # an infinite exponent: no natural number
     ("s = x * x\nf(**kwargs)\ndef g(**kw): pass", False, False),  # unpackings
     ("s = self.a * self.b\nz = s ** 0.5", False, True),
     ("s = f(a) * f(b)\nz = s ** 0.5", False, True),
@@ -188,16 +190,18 @@ def test_a_slice_of_a_division_is_screened_in_only_with_strict():
     ("s = -a * -a\nz = s ** 0.5", True, True),
     ("s = (x\n     * x)\nz = s ** 0.5", True, True),
     ("s = 2 * 2.0\nz = s ** 0.5", True, True),  # (numbers are not compared)
+    ("s = café * café\nz = s ** 0.5", True, True),  # names beyond ASCII
+    ("s = x * x\nz = café ** 0.5", True, True),
     ("r = a // b", False, False),  # a floor division has no pole
     ("r = a / b", False, True),
 ])
 def test_operator_sinks_in_code(code, default, strict):
-    data = code.encode()
+    data = code.encode("utf-8")
     assert screen._holds_operator_sink(data, False) is default
     assert screen._holds_operator_sink(data, True) is strict
-    source = "import tensorflow as tf\n" + code + "\n"
-    assert screen.might_have_findings(source.encode()) is default
-    assert screen.might_have_findings(source.encode(), strict=True) is strict
+    source = ("import tensorflow as tf\n" + code + "\n").encode("utf-8")
+    assert screen.might_have_findings(source) is default
+    assert screen.might_have_findings(source, strict=True) is strict
 
 
 @pytest.mark.parametrize("text, exponent", [

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import codecs
 import io
+import math
 import re
 import tokenize
 from dataclasses import dataclass, field
@@ -319,7 +320,9 @@ def _may_name_a_library_select(data: bytes, vocabulary: _Vocabulary) -> bool | N
 
 
 _POWER = re.compile(rb"\*\*")
-_OPERAND_END = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_)]}\"'")
+# What an operand ends with: a name, a number (``2.``), a closing bracket, a string (blanked to ``""``).
+_OPERAND_END = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.)]}\"'"
+                         + bytes(range(0x80, 0x100)))
 # A literal exponent, signed, perhaps in parentheses (``x ** 2``, ``x ** (-1)``), and the bytes after it.
 _LITERAL_EXPONENT = re.compile(rb"[ \t]*(\(?)[ \t]*([-+]?)[ \t]*((?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?)"
                                rb"[ \t]*")
@@ -338,25 +341,29 @@ def _holds_operator_sink(code: bytes, strict: bool) -> bool:
             at = code.find(b"/", at + 2)
     root = square = False
     for exponent in _power_exponents(code):
+        if strict and (exponent is None or not _is_natural(exponent)):
+            return True
         if exponent is None or 0 < exponent < 1:
             root = True  # (``_is_root_exponent``: an exponent that is no number may be a root)
-            if strict:
-                return True
         elif exponent > 1:
             square = True
-        elif strict and (exponent < 0 or exponent != int(exponent)):
-            return True  # (``_is_natural_number``)
     # A root meets 0 where its base's derivative is 0 through a square (``_scan`` with ``products``: a power above 1,
     # a product of an operand with itself) or a call that names its base (abs, exp, one minus a softmax: not all of
     # those names are the byte screen's words).
-    return root and (square or _holds_self_product(code) or any(
-        match.start() == 0 or code[match.start() - 1] not in _WORD_CHARACTERS
-        for match in _ROOT_BASE_WORD.finditer(code)))
+    return root and (square or _holds_self_product(code) or _ROOT_BASE_ATTRIBUTE.search(code) is not None or any(
+        original.rsplit(b".", 1)[-1] in _ROOT_BASE_WORDS
+        for match in _FROM_IMPORT.finditer(code) for original, _ in _imported_names(match.group(2))))
 
 
-# (Where the name ends; where it starts is checked after a match: a pattern that starts with ``\b`` is tried at
-# every byte.)
-_ROOT_BASE_WORD = re.compile(rb"(?:" + _alternatives({name.rsplit(".", 1)[-1] for name in ROOT_BASE_NAMES}) + rb")\b")
+# A call that names a root's base, as an attribute or an imported name (a bare ``abs`` is Python's own).
+_ROOT_BASE_WORDS = frozenset(name.rsplit(".", 1)[-1].encode() for name in ROOT_BASE_NAMES)
+_ROOT_BASE_ATTRIBUTE = re.compile(rb"\.[\s\\]*(?:" + _alternatives({word.decode() for word in _ROOT_BASE_WORDS})
+                                  + rb")\b")
+
+
+def _is_natural(number: float) -> bool:
+    """``_is_natural_number`` of a literal's value (``1e400`` is inf: no natural number)."""
+    return math.isfinite(number) and number >= 0 and number == int(number)
 
 
 def _power_exponents(code: bytes) -> Iterator[float | None]:
@@ -387,7 +394,8 @@ def _holds_self_product(code: bytes) -> bool:
 
 _OPENING = {b")"[0]: b"("[0], b"]"[0]: b"["[0]}
 _CLOSING = {b"("[0]: b")"[0], b"["[0]: b"]"[0]}
-_WORD_CHARACTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+# (Bytes of UTF-8 sequences are parts of names: ``café``.)
+_WORD_CHARACTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_" + bytes(range(0x80, 0x100)))
 _NAME_CHARACTERS = _WORD_CHARACTERS | frozenset(b".")
 _SPACE_CHARACTERS = frozenset(b" \t\r\n\\")
 # What operands are compared without: spaces, line continuations, parentheses and signs; every number reads ``0``.
