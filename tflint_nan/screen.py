@@ -287,7 +287,7 @@ def _may_assign_a_library_alias(code: bytes, vocabulary: _Vocabulary) -> bool:
     library's module (``= tf.compat.v1(...).keras``: the plan follows such a chain through the call)."""
     for match in _MODULE_ATTRIBUTE_ENDING.finditer(code):
         before = match.start() - 1
-        while before >= 0 and code[before] in b" \t\r\n\\":
+        while before >= 0 and code[before] in _SPACE_CHARACTERS:
             before -= 1
         if before >= 0 and code[before] in b")]":
             return True
@@ -370,7 +370,7 @@ def _power_exponents(code: bytes) -> Iterator[float | None]:
     """The exponent of each power in ``code`` (``_literal_exponent``), not counting unpackings (``f(**kwargs)``)."""
     for match in _POWER.finditer(code):
         before = match.start() - 1
-        while before >= 0 and code[before] in b" \t\r\n\\":
+        while before >= 0 and code[before] in _SPACE_CHARACTERS:
             before -= 1
         if before >= 0 and code[before] in _OPERAND_END:
             yield _literal_exponent(code, match.end())
@@ -394,9 +394,7 @@ def _holds_self_product(code: bytes) -> bool:
 
 _OPENING = {b")"[0]: b"("[0], b"]"[0]: b"["[0]}
 _CLOSING = {b"("[0]: b")"[0], b"["[0]: b"]"[0]}
-# (Bytes of UTF-8 sequences are parts of names: ``café``.)
-_WORD_CHARACTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_" + bytes(range(0x80, 0x100)))
-_NAME_CHARACTERS = _WORD_CHARACTERS | frozenset(b".")
+# Between an operator and its operand: spaces and line continuations.
 _SPACE_CHARACTERS = frozenset(b" \t\r\n\\")
 # What operands are compared without: spaces, line continuations, parentheses and signs; every number reads ``0``.
 _NOT_COMPARED = re.compile(rb"[\s\\()+\-~]+")
@@ -416,7 +414,7 @@ def _operand_before(code: bytes, end: int) -> bytes:
             if at < 0:
                 return b""
             at -= 1
-        elif character in _NAME_CHARACTERS:
+        elif character in _NAME_BYTES:  # (bytes of UTF-8 sequences too: ``café``)
             at -= 1
         else:
             break
@@ -436,7 +434,7 @@ def _operand_after(code: bytes, start: int) -> bytes:
             if at < 0:
                 return b""
             at += 1
-        elif character in _NAME_CHARACTERS:
+        elif character in _NAME_BYTES:  # (bytes of UTF-8 sequences too: ``café``)
             at += 1
         else:
             break
